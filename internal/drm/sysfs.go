@@ -1,0 +1,174 @@
+package drm
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// NodeKind tells a primary node (cardN, modesetting and master) from a
+// render node (renderDN, rendering only, openable without a seat).
+type NodeKind int
+
+// Node kinds.
+const (
+	PrimaryNode NodeKind = iota
+	RenderNode
+)
+
+func (k NodeKind) String() string {
+	if k == RenderNode {
+		return "render"
+	}
+	return "primary"
+}
+
+// Node is one /dev/dri node as sysfs describes it.
+type Node struct {
+	Name   string // "card0", "renderD128"
+	Path   string // "/dev/dri/card0"
+	Kind   NodeKind
+	Driver string // driver name from sysfs; see GPU.Driver
+}
+
+// GPU is one DRM device with its nodes, grouped by sysfs parent device.
+// Display-only devices (vc4 on Pi 4/5, vkms, pl111) have no render node;
+// render-only ones (v3d) have a primary node without KMS resources.
+type GPU struct {
+	SysPath string // resolved sysfs path of the parent device
+	Driver  string // best name from sysfs: the bound driver, else the device's name
+	Primary *Node
+	Render  *Node
+}
+
+// Scan lists DRM devices from sysfs (sysRoot is "/sys" outside tests) and
+// never opens a device node. The order is stable: by primary minor.
+func Scan(sysRoot, devDir string) ([]*GPU, error) {
+	classDir := filepath.Join(sysRoot, "class", "drm")
+	entries, err := os.ReadDir(classDir)
+	if err != nil {
+		return nil, err
+	}
+	byDev := map[string]*GPU{}
+	var order []string
+	for _, e := range entries {
+		name := e.Name()
+		var kind NodeKind
+		switch {
+		case strings.HasPrefix(name, "renderD") && isDigits(name[len("renderD"):]):
+			kind = RenderNode
+		case strings.HasPrefix(name, "card") && isDigits(name[len("card"):]):
+			kind = PrimaryNode
+		default:
+			continue // connectors (card0-HDMI-A-1), version, ttm
+		}
+		devLink := filepath.Join(classDir, name, "device")
+		sysPath, err := filepath.EvalSymlinks(devLink)
+		if err != nil {
+			sysPath = filepath.Join(classDir, name) // a device with no parent
+		}
+		g := byDev[sysPath]
+		if g == nil {
+			g = &GPU{SysPath: sysPath, Driver: driverName(devLink, sysPath)}
+			byDev[sysPath] = g
+			order = append(order, sysPath)
+		}
+		n := &Node{Name: name, Path: filepath.Join(devDir, name), Kind: kind, Driver: g.Driver}
+		if kind == RenderNode {
+			g.Render = n
+		} else {
+			g.Primary = n
+		}
+	}
+	gpus := make([]*GPU, 0, len(order))
+	for _, p := range order {
+		gpus = append(gpus, byDev[p])
+	}
+	sort.SliceStable(gpus, func(i, j int) bool { return nodeMinor(gpus[i]) < nodeMinor(gpus[j]) })
+	return gpus, nil
+}
+
+func nodeMinor(g *GPU) int {
+	n := g.Primary
+	if n == nil {
+		n = g.Render
+	}
+	name := strings.TrimPrefix(strings.TrimPrefix(n.Name, "renderD"), "card")
+	v, _ := strconv.Atoi(name)
+	if n.Kind == RenderNode {
+		v += 1 << 16
+	}
+	return v
+}
+
+func driverName(devLink, sysPath string) string {
+	if t, err := os.Readlink(filepath.Join(devLink, "driver")); err == nil {
+		return filepath.Base(t)
+	}
+	if b, err := os.ReadFile(filepath.Join(devLink, "uevent")); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "DRIVER="); ok && v != "" {
+				return v
+			}
+		}
+	}
+	// Virtual devices (vkms, vgem) are bare platform or faux devices
+	// named after their driver: "vkms", "vgem", "vgem.0".
+	base := filepath.Base(sysPath)
+	if i := strings.IndexByte(base, '.'); i > 0 {
+		base = base[:i]
+	}
+	return base
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// RenderOnlyDrivers are GPUs that render but do not display, in the order
+// a display-only device prefers to pair with them (kmsro's list, plus vgem,
+// the kernel's stand-in used in tests).
+var RenderOnlyDrivers = []string{"v3d", "etnaviv", "panfrost", "lima", "msm", "vgem"}
+
+// PairRender picks the render node to use with display (which may be nil in
+// headless mode) and says why. override, when non-empty, is a node path or
+// name that wins if it exists.
+func PairRender(gpus []*GPU, display *GPU, override string) (*Node, string) {
+	var renders []*Node
+	for _, g := range gpus {
+		if g.Render != nil {
+			renders = append(renders, g.Render)
+		}
+	}
+	if override != "" {
+		for _, n := range renders {
+			if n.Path == override || n.Name == override {
+				return n, "chosen by override " + override
+			}
+		}
+	}
+	if len(renders) == 0 {
+		return nil, "no render node in /dev/dri"
+	}
+	if display != nil && display.Render != nil {
+		return display.Render, "render node of the display device itself"
+	}
+	for _, want := range RenderOnlyDrivers {
+		for _, n := range renders {
+			if n.Driver == want {
+				return n, "render-only GPU " + want + " pairs with the display (kmsro order)"
+			}
+		}
+	}
+	return renders[0], "first render node"
+}
