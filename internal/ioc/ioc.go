@@ -25,7 +25,9 @@ func encode(dir, typ, nr, size uintptr) uintptr {
 }
 
 // IOWR is the C macro _IOWR(typ, nr, size).
-func IOWR(typ byte, nr, size uintptr) uintptr { return encode(dirRead|dirWrite, uintptr(typ), nr, size) }
+func IOWR(typ byte, nr, size uintptr) uintptr {
+	return encode(dirRead|dirWrite, uintptr(typ), nr, size)
+}
 
 // IOW is the C macro _IOW(typ, nr, size).
 func IOW(typ byte, nr, size uintptr) uintptr { return encode(dirWrite, uintptr(typ), nr, size) }

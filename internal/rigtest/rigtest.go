@@ -1,0 +1,83 @@
+// Package rigtest lets tests that need real kernel devices run inside the
+// QEMU rig (test/rig) and skip elsewhere, and checks that a test released
+// every fd it opened.
+package rigtest
+
+import (
+	"os"
+	"os/exec"
+	"syscall"
+	"testing"
+)
+
+// Env is set by the rig's init to the rig's name: "vkms" (vkms + vgem,
+// x86_64 and arm64) or "pl111" (vexpress-a9 pl111 + vgem, 32-bit arm).
+const Env = "MINICOMP_RIG"
+
+// Name returns the rig this test runs in, or "".
+func Name() string { return os.Getenv(Env) }
+
+// Require skips the test unless it runs in one of the named rigs (any rig
+// when none is named). Inside the rig nothing is skipped: missing devices
+// are failures of the test itself.
+func Require(t testing.TB, rigs ...string) string {
+	t.Helper()
+	n := Name()
+	if n == "" {
+		t.Skip("needs a real kernel with DRM test drivers: run through test/rig (go test -exec vmexec)")
+	}
+	if len(rigs) == 0 {
+		return n
+	}
+	for _, r := range rigs {
+		if r == n {
+			return n
+		}
+	}
+	t.Skipf("runs in rig %v, this is %q", rigs, n)
+	return n
+}
+
+// OpenFDs counts this process's open file descriptors.
+func OpenFDs(t testing.TB) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents) - 1 // the ReadDir's own fd
+}
+
+// CheckFDs fails the test at cleanup if it ends with more open fds than it
+// started with.
+func CheckFDs(t testing.TB) {
+	t.Helper()
+	before := OpenFDs(t)
+	t.Cleanup(func() {
+		if after := OpenFDs(t); after > before {
+			t.Errorf("fd leak: %d open fds before, %d after", before, after)
+		}
+	})
+}
+
+const childEnv = "MINICOMP_RIGTEST_CHILD"
+
+// IsChild reports whether this test process was started by RunAsNobody.
+func IsChild() bool { return os.Getenv(childEnv) == "1" }
+
+// RunAsNobody reruns the test binary as uid/gid 65534 with only the named
+// test, and returns its combined output. The rig's device nodes are
+// root-only (0600), so the child sees what a user without a seat or a udev
+// rule sees.
+func RunAsNobody(t testing.TB, test string) ([]byte, error) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "-test.run", "^"+test+"$", "-test.v")
+	cmd.Env = append(os.Environ(), childEnv+"=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	cmd.Dir = "/"
+	return cmd.CombinedOutput()
+}
