@@ -1,0 +1,213 @@
+package scanout
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/minicomp/minicomp/heap"
+)
+
+// AllocatorConfig says which devices render targets are for.
+type AllocatorConfig struct {
+	// Render is the GPU's render node; targets are imported into it. nil
+	// when nothing renders with a GPU.
+	Render *Device
+	// Display is the KMS device, nil in headless mode (then the legacy
+	// kmsro strategy, which needs the primary node, is never used).
+	Display *Device
+	// HeapPreference overrides the contiguous-heap order (nil: the
+	// default from heap.Preference, which honours $MINICOMP_HEAP).
+	HeapPreference []string
+	// HeapDir is where heaps live (empty: heap.Dir).
+	HeapDir string
+	// UdmabufPath is the udmabuf device (empty: /dev/udmabuf).
+	UdmabufPath string
+	Logger      *slog.Logger
+}
+
+// Allocator makes render targets with the first strategy that works, in
+// the order heap (contiguous) → render-native → kmsro dumb → heap
+// "system" → udmabuf, and imports each into the render device.
+type Allocator struct {
+	Strategies []Strategy
+	// Unavailable lists strategies that could not even be set up, and why
+	// (a heap that is missing or root-only, no display in headless mode).
+	Unavailable []Attempt
+
+	render *Device
+	heaps  []*heap.Heap
+	log    *slog.Logger
+}
+
+// NewAllocator builds the strategy chain for cfg. It never fails: a
+// strategy that cannot be set up is recorded in Unavailable.
+func NewAllocator(cfg AllocatorConfig) *Allocator {
+	a := &Allocator{render: cfg.Render, log: cfg.Logger}
+	if a.log == nil {
+		a.log = slog.Default()
+	}
+	dir := cfg.HeapDir
+	if dir == "" {
+		dir = heap.Dir
+	}
+	prefs := cfg.HeapPreference
+	if prefs == nil {
+		prefs = heap.Preference("", false)
+	}
+	h, tried, err := heap.AutoIn(dir, prefs)
+	if err != nil {
+		a.Unavailable = append(a.Unavailable, Attempt{"heap " + fmt.Sprint(prefs), err})
+	} else {
+		for _, t := range tried {
+			a.log.Debug("heap not available", "heap", t.Name, "err", t.Err)
+		}
+		a.heaps = append(a.heaps, h)
+		a.Strategies = append(a.Strategies, HeapStrategy{h})
+	}
+	if cfg.Render != nil {
+		a.Strategies = append(a.Strategies, RenderNativeStrategy{cfg.Render})
+	} else {
+		a.Unavailable = append(a.Unavailable, Attempt{"render-native", errors.New("no render device")})
+	}
+	if cfg.Display != nil {
+		a.Strategies = append(a.Strategies, KMSRODumbStrategy{cfg.Display})
+	} else {
+		a.Unavailable = append(a.Unavailable, Attempt{"kmsro-dumb", errors.New("no display device (headless): the primary node is never opened")})
+	}
+	if h == nil || h.Name != "system" {
+		if sys, err := heap.OpenIn(dir, "system"); err == nil {
+			a.heaps = append(a.heaps, sys)
+			a.Strategies = append(a.Strategies, HeapStrategy{sys})
+		} else {
+			a.Unavailable = append(a.Unavailable, Attempt{"heap system", err})
+		}
+	}
+	a.Strategies = append(a.Strategies, UdmabufStrategy{Path: cfg.UdmabufPath})
+	return a
+}
+
+// Render returns the render device targets are imported into, or nil.
+func (a *Allocator) Render() *Device { return a.render }
+
+// Allocate makes one render target with the first strategy whose buffer
+// also imports into the render device.
+func (a *Allocator) Allocate(width, height int, format Format) (*Buffer, []Attempt, error) {
+	return a.allocateFrom(a.Strategies, width, height, format)
+}
+
+func (a *Allocator) allocateFrom(strategies []Strategy, width, height int, format Format) (*Buffer, []Attempt, error) {
+	var attempts []Attempt
+	for i, s := range strategies {
+		b, tried, err := Allocate(strategies[i:i+1], width, height, format, a.log)
+		attempts = append(attempts, tried...)
+		if err != nil {
+			continue
+		}
+		if a.render != nil {
+			if _, err := b.ImportInto(a.render); err != nil {
+				err = fmt.Errorf("import into render device %s: %w", a.render, err)
+				a.log.Warn("render device refused the buffer, trying the next strategy", "strategy", s.Name(), "err", err)
+				attempts = append(attempts, Attempt{s.Name(), err})
+				b.Close()
+				continue
+			}
+		}
+		return b, attempts, nil
+	}
+	var errs []error
+	for _, t := range attempts {
+		errs = append(errs, fmt.Errorf("%s: %w", t.Strategy, t.Err))
+	}
+	return nil, attempts, fmt.Errorf("every allocation strategy failed: %w", errors.Join(errs...))
+}
+
+// Close closes the heaps the allocator opened; buffers stay valid.
+func (a *Allocator) Close() error {
+	var errs []error
+	for _, h := range a.heaps {
+		errs = append(errs, h.Close())
+	}
+	a.heaps = nil
+	return errors.Join(errs...)
+}
+
+// Swapchain is a set of render targets of one size and format, all made
+// by the same strategy, handed out round-robin with their buffer age.
+type Swapchain struct {
+	Buffers  []*Buffer
+	Strategy string    // the strategy that made them
+	Attempts []Attempt // strategies that failed first
+
+	ages  []int
+	next  int
+	frame int
+}
+
+// NewSwapchain allocates n targets. If a later buffer fails with the
+// strategy that made the first, the whole swapchain moves to the next.
+func NewSwapchain(a *Allocator, n, width, height int, format Format) (*Swapchain, error) {
+	strategies := a.Strategies
+	var attempts []Attempt
+	for len(strategies) > 0 {
+		first, tried, err := a.allocateFrom(strategies, width, height, format)
+		attempts = append(attempts, tried...)
+		if err != nil {
+			return nil, err
+		}
+		idx := 0
+		for i, s := range strategies {
+			if s.Name() == first.Origin {
+				idx = i
+			}
+		}
+		sc := &Swapchain{Buffers: []*Buffer{first}, Strategy: first.Origin, Attempts: attempts}
+		ok := true
+		for len(sc.Buffers) < n {
+			b, _, err := a.allocateFrom(strategies[idx:idx+1], width, height, format)
+			if err != nil {
+				attempts = append(attempts, Attempt{first.Origin, err})
+				ok = false
+				break
+			}
+			sc.Buffers = append(sc.Buffers, b)
+		}
+		if ok {
+			sc.ages = make([]int, n)
+			return sc, nil
+		}
+		sc.Close()
+		strategies = strategies[idx+1:]
+	}
+	return nil, fmt.Errorf("no strategy could allocate %d buffers of %dx%d %v", n, width, height, format)
+}
+
+// Next returns the next target in turn and its age: how many frames ago
+// its content was last drawn (0: never, draw everything).
+func (s *Swapchain) Next() (*Buffer, int) {
+	i := s.next
+	s.next = (s.next + 1) % len(s.Buffers)
+	s.frame++
+	age := 0
+	if s.ages[i] != 0 {
+		age = s.frame - s.ages[i]
+	}
+	s.ages[i] = s.frame
+	return s.Buffers[i], age
+}
+
+// Close releases every buffer.
+func (s *Swapchain) Close() error {
+	if s == nil {
+		return nil
+	}
+	var errs []error
+	for _, b := range s.Buffers {
+		errs = append(errs, b.Close())
+	}
+	s.Buffers = nil
+	return errors.Join(errs...)
+}
+
+var _ = os.Getpagesize

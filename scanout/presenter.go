@@ -1,0 +1,440 @@
+package scanout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"log/slog"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/minicomp/minicomp/internal/drm"
+)
+
+// EnvNoDirect, when set to 1, turns direct scanout off (every frame is
+// blitted), like wlroots' WLR_SCENE_DISABLE_DIRECT_SCANOUT.
+const EnvNoDirect = "MINICOMP_NO_DIRECT_SCANOUT"
+
+// ErrFlipPending means Present was called before the previous flip
+// completed; call WaitFlip first.
+var ErrFlipPending = errors.New("a page flip is still pending")
+
+// PresenterOptions configures a Presenter.
+type PresenterOptions struct {
+	Mode          Mode   // zero: the connector's preferred mode
+	BlitFormat    Format // format of the fallback dumb buffers; zero: the buffer's
+	BlitBuffers   int    // size of the fallback swapchain; zero: 2
+	DisableDirect bool   // never try direct scanout (also EnvNoDirect=1)
+	Logger        *slog.Logger
+}
+
+// Frame is one frame to show.
+type Frame struct {
+	Buffer *Buffer
+	// Damage is what changed since the previous frame, in buffer
+	// coordinates; nil means everything.
+	Damage []image.Rectangle
+	// InFence, when not nil, is a sync_file that signals when rendering
+	// into Buffer is done: passed to KMS as IN_FENCE_FD on the direct path,
+	// waited for before the CPU copy on the blit path.
+	InFence *os.File
+}
+
+// Flip is a completed page flip.
+type Flip struct {
+	Sequence uint32
+	Time     time.Duration // CLOCK_MONOTONIC
+	Buffer   *Buffer       // the buffer now on screen (its content, on the blit path)
+	Path     Path
+}
+
+// Stats counts what a Presenter did.
+type Stats struct {
+	Frames, DirectFrames, BlitFrames uint64
+	BytesCopied                      uint64
+	Tests                            uint64 // TEST_ONLY commits made
+}
+
+// scanState is a buffer's standing with one Presenter: its framebuffer on
+// the display and the remembered verdict.
+type scanState struct {
+	dev       *Device
+	presenter *Presenter
+	fb        uint32
+	verdict   Verdict
+}
+
+// Presenter shows Buffers on one KMS pipeline with atomic commits, deciding
+// per buffer between direct scanout and the blit fallback.
+type Presenter struct {
+	dev      *Device
+	pipe     Pipeline
+	mode     Mode
+	log      *slog.Logger
+	noDirect bool
+	nBlit    int
+	blitFmt  Format
+
+	connCRTC, crtcModeID, crtcActive                  uint32
+	plFB, plCRTC, plSrcX, plSrcY, plSrcW, plSrcH      uint32
+	plCrtcX, plCrtcY, plCrtcW, plCrtcH, plInFenceProp uint32
+	modeBlob                                          uint32
+	needModeset                                       bool
+
+	req      drm.AtomicReq
+	events   drm.EventReader
+	onEvent  func(drm.FlipEvent)
+	extra    func(*drm.AtomicReq) // tests add writeback properties here
+	seq      uint64
+	pending  *shown
+	onScreen *shown
+	last     *Flip
+	lastFlip Flip
+
+	blit    *blitChain
+	tracked []*Buffer
+	lastV   Verdict
+	haveV   bool
+	stats   Stats
+	shownA  shown
+	shownB  shown
+}
+
+type shown struct {
+	seq    uint64
+	fb     uint32
+	buffer *Buffer
+	path   Path
+}
+
+// NewPresenter prepares to show frames on pipe. It enables atomic
+// modesetting on dev; the first Present sets the mode.
+func NewPresenter(dev *Device, pipe Pipeline, opts PresenterOptions) (*Presenter, error) {
+	if err := dev.EnableKMS(); err != nil {
+		return nil, err
+	}
+	p := &Presenter{dev: dev, pipe: pipe, mode: opts.Mode, log: opts.Logger, nBlit: opts.BlitBuffers,
+		blitFmt: opts.BlitFormat, needModeset: true,
+		noDirect: opts.DisableDirect || os.Getenv(EnvNoDirect) == "1"}
+	if p.log == nil {
+		p.log = slog.Default()
+	}
+	if p.nBlit <= 0 {
+		p.nBlit = 2
+	}
+	if p.mode.Width == 0 {
+		p.mode = pipe.PreferredMode()
+		if p.mode.Width == 0 {
+			return nil, fmt.Errorf("%s: connector %s has no modes", dev, pipe.ConnectorName)
+		}
+	}
+	p.onEvent = p.handleEvent
+	get := func(obj, typ uint32, names ...string) ([]uint32, error) {
+		props, err := dev.dev.Props(obj, typ)
+		if err != nil {
+			return nil, err
+		}
+		ids := make([]uint32, len(names))
+		for i, n := range names {
+			if ids[i], err = props.ID(n); err != nil {
+				return nil, fmt.Errorf("%s object %d: %w", dev, obj, err)
+			}
+		}
+		return ids, nil
+	}
+	ids, err := get(pipe.Connector, drm.ObjectConnector, "CRTC_ID")
+	if err != nil {
+		return nil, err
+	}
+	p.connCRTC = ids[0]
+	if ids, err = get(pipe.CRTC, drm.ObjectCRTC, "MODE_ID", "ACTIVE"); err != nil {
+		return nil, err
+	}
+	p.crtcModeID, p.crtcActive = ids[0], ids[1]
+	if ids, err = get(pipe.Primary.ID, drm.ObjectPlane, "FB_ID", "CRTC_ID", "SRC_X", "SRC_Y", "SRC_W", "SRC_H",
+		"CRTC_X", "CRTC_Y", "CRTC_W", "CRTC_H"); err != nil {
+		return nil, err
+	}
+	p.plFB, p.plCRTC, p.plSrcX, p.plSrcY, p.plSrcW, p.plSrcH = ids[0], ids[1], ids[2], ids[3], ids[4], ids[5]
+	p.plCrtcX, p.plCrtcY, p.plCrtcW, p.plCrtcH = ids[6], ids[7], ids[8], ids[9]
+	if props, err := dev.dev.Props(pipe.Primary.ID, drm.ObjectPlane); err == nil {
+		p.plInFenceProp = props.IDs["IN_FENCE_FD"]
+	}
+	mi := p.mode.info
+	if p.modeBlob, err = dev.dev.CreateBlob(drm.ModeBytes(&mi)); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Mode returns the mode the Presenter sets.
+func (p *Presenter) Mode() Mode { return p.mode }
+
+// Pipeline returns the pipeline the Presenter drives.
+func (p *Presenter) Pipeline() Pipeline { return p.pipe }
+
+// Stats returns counters of what the Presenter did.
+func (p *Presenter) Stats() Stats { return p.stats }
+
+// Pending reports whether a flip is in flight.
+func (p *Presenter) Pending() bool { return p.pending != nil }
+
+// Decide returns the verdict for buf, trying direct scanout on first sight
+// (import, ADDFB2, TEST_ONLY) and remembering the answer: a refused buffer
+// is never retried. Present calls it; it is exported for `minicomp info`.
+func (p *Presenter) Decide(buf *Buffer) Verdict {
+	buf.mu.Lock()
+	st := buf.scan
+	buf.mu.Unlock()
+	if st != nil && st.presenter == p {
+		return st.verdict
+	}
+	st = &scanState{dev: p.dev, presenter: p}
+	st.verdict = p.tryDirect(buf, st)
+	buf.mu.Lock()
+	buf.scan = st
+	buf.mu.Unlock()
+	p.tracked = append(p.tracked, buf)
+	return st.verdict
+}
+
+func (p *Presenter) tryDirect(buf *Buffer, st *scanState) Verdict {
+	if p.noDirect {
+		return Verdict{Path: PathBlit, Step: StepDisabled, Reason: "direct scanout disabled (" + EnvNoDirect + "=1 or option)"}
+	}
+	if !p.pipe.Primary.Supports(buf.Format, buf.Modifier) {
+		return Verdict{Path: PathBlit, Step: StepFormat,
+			Reason: fmt.Sprintf("primary plane %d does not scan out %v/%s", p.pipe.Primary.ID, buf.Format, ModifierName(buf.Modifier))}
+	}
+	handle, err := buf.ImportInto(p.dev)
+	if err != nil {
+		return refused(StepImport, err, importHint(err, p.dev.Driver()))
+	}
+	fb, err := p.dev.addFB(drm.FB2{
+		Width: uint32(buf.Width), Height: uint32(buf.Height), Format: uint32(buf.Format),
+		Handles: [4]uint32{handle}, Pitches: [4]uint32{buf.Stride}, Offsets: [4]uint32{buf.Offset},
+		Modifier: buf.Modifier, UseModifier: buf.Modifier != ModLinear,
+	})
+	if err != nil {
+		buf.dropImport(p.dev)
+		return refused(StepAddFB, err, "the display refused a framebuffer for this layout")
+	}
+	p.stats.Tests++
+	if err := p.commit(fb, buf.Width, buf.Height, nil, true); err != nil {
+		p.dev.rmFB(fb)
+		buf.dropImport(p.dev)
+		return refused(StepTest, err, "the atomic test commit refused the buffer on the primary plane")
+	}
+	st.fb = fb
+	return Verdict{Path: PathDirect}
+}
+
+// commit builds and issues the atomic request putting fb on the primary
+// plane. test makes it a TEST_ONLY commit.
+func (p *Presenter) commit(fb uint32, w, h int, fence *os.File, test bool) error {
+	r := &p.req
+	r.Reset()
+	flags := uint32(drm.AtomicNonblock | drm.PageFlipEvent)
+	if p.needModeset {
+		r.Add(p.pipe.Connector, p.connCRTC, uint64(p.pipe.CRTC))
+		r.Add(p.pipe.CRTC, p.crtcModeID, uint64(p.modeBlob))
+		r.Add(p.pipe.CRTC, p.crtcActive, 1)
+		flags |= drm.AtomicAllowModeset
+	}
+	pl := p.pipe.Primary.ID
+	r.Add(pl, p.plFB, uint64(fb))
+	r.Add(pl, p.plCRTC, uint64(p.pipe.CRTC))
+	r.Add(pl, p.plSrcX, 0)
+	r.Add(pl, p.plSrcY, 0)
+	r.Add(pl, p.plSrcW, uint64(w)<<16)
+	r.Add(pl, p.plSrcH, uint64(h)<<16)
+	r.Add(pl, p.plCrtcX, 0)
+	r.Add(pl, p.plCrtcY, 0)
+	r.Add(pl, p.plCrtcW, uint64(w))
+	r.Add(pl, p.plCrtcH, uint64(h))
+	if fence != nil && p.plInFenceProp != 0 && !test {
+		r.Add(pl, p.plInFenceProp, uint64(fence.Fd()))
+	}
+	if p.extra != nil && !test {
+		p.extra(r)
+	}
+	if test {
+		flags = drm.AtomicTestOnly | flags&drm.AtomicAllowModeset
+		return p.dev.dev.Atomic(r, flags, 0)
+	}
+	p.seq++
+	return p.dev.dev.Atomic(r, flags, p.seq)
+}
+
+// Present shows a frame: directly when the buffer's verdict allows, else
+// by copying the damaged region into the fallback swapchain. It commits
+// without blocking; call WaitFlip before the next Present. The returned
+// Verdict says which path this frame took.
+func (p *Presenter) Present(f Frame) (Verdict, error) {
+	if p.pending != nil {
+		return Verdict{}, ErrFlipPending
+	}
+	buf := f.Buffer
+	v := p.Decide(buf)
+	if v.Path == PathDirect {
+		buf.mu.Lock()
+		fb := buf.scan.fb
+		buf.mu.Unlock()
+		err := p.commit(fb, buf.Width, buf.Height, f.InFence, false)
+		if err == nil {
+			p.flipped(fb, buf, PathDirect, 0)
+			p.note(buf, v)
+			return v, nil
+		}
+		// Refused after the test passed: remember it, and blit this frame.
+		v = refused(StepCommit, err, "the commit failed after TEST_ONLY passed")
+		buf.mu.Lock()
+		buf.scan.verdict, buf.scan.fb = v, 0
+		buf.mu.Unlock()
+		p.dev.rmFB(fb)
+		buf.dropImport(p.dev)
+	}
+	n, fb, err := p.blitFrame(f)
+	if err != nil {
+		return v, err
+	}
+	if err := p.commit(fb, p.blit.w, p.blit.h, nil, false); err != nil {
+		return v, fmt.Errorf("commit blit framebuffer: %w", err)
+	}
+	p.flipped(fb, buf, PathBlit, n)
+	p.note(buf, v)
+	return v, nil
+}
+
+func (p *Presenter) flipped(fb uint32, buf *Buffer, path Path, copied int) {
+	p.needModeset = false
+	s := &p.shownA
+	if p.onScreen == s {
+		s = &p.shownB
+	}
+	*s = shown{seq: p.seq, fb: fb, buffer: buf, path: path}
+	p.pending = s
+	p.stats.Frames++
+	if path == PathDirect {
+		p.stats.DirectFrames++
+	} else {
+		p.stats.BlitFrames++
+		p.stats.BytesCopied += uint64(copied)
+	}
+}
+
+// note logs a verdict when it differs from the previous frame's.
+func (p *Presenter) note(buf *Buffer, v Verdict) {
+	if p.haveV && v == p.lastV {
+		return
+	}
+	p.haveV, p.lastV = true, v
+	attrs := []any{"output", p.pipe.ConnectorName, "display", p.dev.String(), "buffer", buf.String(), "path", v.Path.String()}
+	if v.Path != PathDirect {
+		attrs = append(attrs, "step", string(v.Step), "errno", errnoName(v.Errno), "reason", v.Reason)
+	}
+	p.log.Info("scanout path changed", attrs...)
+}
+
+func (p *Presenter) handleEvent(e drm.FlipEvent) {
+	if p.pending == nil || e.UserData != p.pending.seq {
+		return
+	}
+	p.onScreen, p.pending = p.pending, nil
+	p.lastFlip = Flip{Sequence: e.Sequence, Time: e.Time, Buffer: p.onScreen.buffer, Path: p.onScreen.path}
+}
+
+// WaitFlip waits for the pending flip to complete and returns it. It
+// returns at once when nothing is pending (with the last flip).
+func (p *Presenter) WaitFlip(ctx context.Context) (Flip, error) {
+	for p.pending != nil {
+		timeout := time.Duration(-1)
+		if dl, ok := ctx.Deadline(); ok {
+			timeout = time.Until(dl)
+			if timeout < 0 {
+				return Flip{}, ctx.Err()
+			}
+		}
+		if timeout < 0 || timeout > 100*time.Millisecond {
+			timeout = 100 * time.Millisecond // wake up to notice cancellation
+		}
+		ready, err := p.dev.dev.Wait(timeout)
+		if err != nil {
+			return Flip{}, err
+		}
+		if err := ctx.Err(); err != nil {
+			return Flip{}, err
+		}
+		if ready {
+			if _, err := p.events.Read(p.dev.dev, p.onEvent); err != nil {
+				return Flip{}, err
+			}
+		}
+	}
+	return p.lastFlip, nil
+}
+
+// OnScreen returns the framebuffer id and buffer currently scanned out.
+func (p *Presenter) OnScreen() (fb uint32, buf *Buffer) {
+	if p.onScreen == nil {
+		return 0, nil
+	}
+	return p.onScreen.fb, p.onScreen.buffer
+}
+
+// Close waits for a pending flip, turns the pipeline off, and releases
+// every framebuffer, import and dumb buffer the Presenter made. Buffers
+// stay usable (their verdicts are forgotten).
+func (p *Presenter) Close() error {
+	if p == nil {
+		return nil
+	}
+	var errs []error
+	if p.pending != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		if _, err := p.WaitFlip(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("wait for last flip: %w", err))
+		}
+		cancel()
+	}
+	if !p.needModeset {
+		r := &p.req
+		r.Reset()
+		r.Add(p.pipe.Connector, p.connCRTC, 0)
+		r.Add(p.pipe.CRTC, p.crtcModeID, 0)
+		r.Add(p.pipe.CRTC, p.crtcActive, 0)
+		r.Add(p.pipe.Primary.ID, p.plFB, 0)
+		r.Add(p.pipe.Primary.ID, p.plCRTC, 0)
+		if err := p.dev.dev.Atomic(r, drm.AtomicAllowModeset, 0); err != nil {
+			errs = append(errs, fmt.Errorf("turn pipeline off: %w", err))
+		}
+	}
+	for _, b := range p.tracked {
+		b.mu.Lock()
+		st := b.scan
+		if st != nil && st.presenter == p {
+			b.scan = nil
+		} else {
+			st = nil
+		}
+		b.mu.Unlock()
+		if st != nil && st.fb != 0 {
+			errs = append(errs, p.dev.rmFB(st.fb))
+			errs = append(errs, b.dropImport(p.dev))
+		}
+	}
+	p.tracked = nil
+	errs = append(errs, p.blit.close())
+	p.blit = nil
+	if p.modeBlob != 0 {
+		errs = append(errs, p.dev.dev.DestroyBlob(p.modeBlob))
+		p.modeBlob = 0
+	}
+	p.onScreen, p.pending = nil, nil
+	return errors.Join(errs...)
+}
+
+var _ = unix.EINVAL
