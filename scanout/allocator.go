@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 
 	"github.com/minicomp/minicomp/heap"
 )
@@ -24,12 +23,16 @@ type AllocatorConfig struct {
 	HeapDir string
 	// UdmabufPath is the udmabuf device (empty: /dev/udmabuf).
 	UdmabufPath string
-	Logger      *slog.Logger
+	// AllowCPUOnly adds the memfd strategy last: CPU-only targets for the
+	// CPU renderer in headless mode when no dma-buf source exists.
+	AllowCPUOnly bool
+	Logger       *slog.Logger
 }
 
 // Allocator makes render targets with the first strategy that works, in
 // the order heap (contiguous) → render-native → kmsro dumb → heap
-// "system" → udmabuf, and imports each into the render device.
+// "system" → udmabuf (→ memfd, CPU only, when allowed), and imports each
+// dma-buf into the render device.
 type Allocator struct {
 	Strategies []Strategy
 	// Unavailable lists strategies that could not even be set up, and why
@@ -85,6 +88,9 @@ func NewAllocator(cfg AllocatorConfig) *Allocator {
 		}
 	}
 	a.Strategies = append(a.Strategies, UdmabufStrategy{Path: cfg.UdmabufPath})
+	if cfg.AllowCPUOnly {
+		a.Strategies = append(a.Strategies, MemfdStrategy{})
+	}
 	return a
 }
 
@@ -105,7 +111,7 @@ func (a *Allocator) allocateFrom(strategies []Strategy, width, height int, forma
 		if err != nil {
 			continue
 		}
-		if a.render != nil {
+		if a.render != nil && !b.cpuOnly {
 			if _, err := b.ImportInto(a.render); err != nil {
 				err = fmt.Errorf("import into render device %s: %w", a.render, err)
 				a.log.Warn("render device refused the buffer, trying the next strategy", "strategy", s.Name(), "err", err)
@@ -209,5 +215,3 @@ func (s *Swapchain) Close() error {
 	s.Buffers = nil
 	return errors.Join(errs...)
 }
-
-var _ = os.Getpagesize

@@ -214,3 +214,38 @@ func copyRect(dst []byte, dstStride int, src []byte, srcStride int, r image.Rect
 	}
 	return n
 }
+
+// CopyDamage copies the rectangles rects (nil: everything) from src into
+// dst with the CPU, bracketing both with DMA_BUF_IOCTL_SYNC, and returns the
+// bytes copied. Both must be LINEAR and of one format; the copy is clipped
+// to the smaller of the two.
+func CopyDamage(dst, src *Buffer, rects []image.Rectangle) (int, error) {
+	if dst.Format != src.Format || dst.Modifier != ModLinear || src.Modifier != ModLinear {
+		return 0, fmt.Errorf("copy %v into %v: formats must match and be LINEAR", src, dst)
+	}
+	d, err := dst.Map()
+	if err != nil {
+		return 0, err
+	}
+	s, err := src.Map()
+	if err != nil {
+		return 0, err
+	}
+	if err := src.BeginCPUAccess(Read); err != nil {
+		return 0, err
+	}
+	if err := dst.BeginCPUAccess(Write); err != nil {
+		src.EndCPUAccess(Read)
+		return 0, err
+	}
+	bounds := image.Rect(0, 0, min(dst.Width, src.Width), min(dst.Height, src.Height))
+	cpp := src.Format.BytesPerPixel()
+	n := 0
+	if rects == nil {
+		n = copyRect(d[dst.Offset:], int(dst.Stride), s[src.Offset:], int(src.Stride), bounds, cpp)
+	}
+	for _, r := range rects {
+		n += copyRect(d[dst.Offset:], int(dst.Stride), s[src.Offset:], int(src.Stride), r.Intersect(bounds), cpp)
+	}
+	return n, errors.Join(dst.EndCPUAccess(Write), src.EndCPUAccess(Read))
+}

@@ -28,6 +28,8 @@ type Buffer struct {
 	scan    *scanState  // the Presenter's per-buffer state
 	onClose func() error
 	closed  bool
+	// cpuOnly marks memfd memory: not a dma-buf, coherent, no sync ioctl.
+	cpuOnly bool
 }
 
 type bufImport struct {
@@ -107,10 +109,24 @@ const (
 
 // BeginCPUAccess starts CPU access to the mapping (DMA_BUF_IOCTL_SYNC
 // START): it waits for device writes and makes caches coherent.
-func (b *Buffer) BeginCPUAccess(access uint64) error { return dmabuf.BeginAccess(b.FD(), access) }
+func (b *Buffer) BeginCPUAccess(access uint64) error {
+	if b.cpuOnly {
+		return nil
+	}
+	return dmabuf.BeginAccess(b.FD(), access)
+}
 
 // EndCPUAccess ends CPU access, making CPU writes visible to devices.
-func (b *Buffer) EndCPUAccess(access uint64) error { return dmabuf.EndAccess(b.FD(), access) }
+func (b *Buffer) EndCPUAccess(access uint64) error {
+	if b.cpuOnly {
+		return nil
+	}
+	return dmabuf.EndAccess(b.FD(), access)
+}
+
+// IsDmabuf reports whether the buffer is a dma-buf (devices can import
+// it) rather than CPU-only memfd memory.
+func (b *Buffer) IsDmabuf() bool { return !b.cpuOnly }
 
 // ImportInto imports the buffer into dev (PRIME) and returns the GEM
 // handle. Importing twice into one device returns the same handle and is
@@ -142,6 +158,10 @@ func (b *Buffer) handleOn(dev *Device) (uint32, bool) {
 	}
 	return 0, false
 }
+
+// ReleaseFrom drops the buffer's import into dev (closing the GEM handle
+// when nothing else holds it). Close does this for every device.
+func (b *Buffer) ReleaseFrom(dev *Device) error { return b.dropImport(dev) }
 
 func (b *Buffer) dropImport(dev *Device) error {
 	b.mu.Lock()

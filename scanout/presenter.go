@@ -9,8 +9,6 @@ import (
 	"os"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/minicomp/minicomp/internal/drm"
 )
 
@@ -51,6 +49,12 @@ type Flip struct {
 	Path     Path
 }
 
+// ProbeTimes is how long each step of the last direct-scanout attempt
+// took (zero for steps not reached).
+type ProbeTimes struct {
+	Import, AddFB, Test time.Duration
+}
+
 // Stats counts what a Presenter did.
 type Stats struct {
 	Frames, DirectFrames, BlitFrames uint64
@@ -87,7 +91,7 @@ type Presenter struct {
 	req      drm.AtomicReq
 	events   drm.EventReader
 	onEvent  func(drm.FlipEvent)
-	extra    func(*drm.AtomicReq) // tests add writeback properties here
+	extra    func(*drm.AtomicReq) uint32 // tests add writeback properties (and flags) here
 	seq      uint64
 	pending  *shown
 	onScreen *shown
@@ -99,6 +103,7 @@ type Presenter struct {
 	lastV   Verdict
 	haveV   bool
 	stats   Stats
+	probe   ProbeTimes
 	shownA  shown
 	shownB  shown
 }
@@ -179,6 +184,27 @@ func (p *Presenter) Pipeline() Pipeline { return p.pipe }
 // Stats returns counters of what the Presenter did.
 func (p *Presenter) Stats() Stats { return p.stats }
 
+// LastProbe returns the step timings of the last direct-scanout attempt.
+func (p *Presenter) LastProbe() ProbeTimes { return p.probe }
+
+// Forget drops the Presenter's verdict, framebuffer and display import for
+// buf, so the next Present decides again (after a mode change, say). buf
+// must not be on screen.
+func (p *Presenter) Forget(buf *Buffer) error {
+	buf.mu.Lock()
+	st := buf.scan
+	if st == nil || st.presenter != p {
+		buf.mu.Unlock()
+		return nil
+	}
+	buf.scan = nil
+	buf.mu.Unlock()
+	if st.fb == 0 {
+		return nil
+	}
+	return errors.Join(p.dev.rmFB(st.fb), buf.dropImport(p.dev))
+}
+
 // Pending reports whether a flip is in flight.
 func (p *Presenter) Pending() bool { return p.pending != nil }
 
@@ -209,21 +235,29 @@ func (p *Presenter) tryDirect(buf *Buffer, st *scanState) Verdict {
 		return Verdict{Path: PathBlit, Step: StepFormat,
 			Reason: fmt.Sprintf("primary plane %d does not scan out %v/%s", p.pipe.Primary.ID, buf.Format, ModifierName(buf.Modifier))}
 	}
+	p.probe = ProbeTimes{}
+	t0 := time.Now()
 	handle, err := buf.ImportInto(p.dev)
+	p.probe.Import = time.Since(t0)
 	if err != nil {
 		return refused(StepImport, err, importHint(err, p.dev.Driver()))
 	}
+	t0 = time.Now()
 	fb, err := p.dev.addFB(drm.FB2{
 		Width: uint32(buf.Width), Height: uint32(buf.Height), Format: uint32(buf.Format),
 		Handles: [4]uint32{handle}, Pitches: [4]uint32{buf.Stride}, Offsets: [4]uint32{buf.Offset},
 		Modifier: buf.Modifier, UseModifier: buf.Modifier != ModLinear,
 	})
+	p.probe.AddFB = time.Since(t0)
 	if err != nil {
 		buf.dropImport(p.dev)
 		return refused(StepAddFB, err, "the display refused a framebuffer for this layout")
 	}
 	p.stats.Tests++
-	if err := p.commit(fb, buf.Width, buf.Height, nil, true); err != nil {
+	t0 = time.Now()
+	err = p.commit(fb, buf.Width, buf.Height, nil, true)
+	p.probe.Test = time.Since(t0)
+	if err != nil {
 		p.dev.rmFB(fb)
 		buf.dropImport(p.dev)
 		return refused(StepTest, err, "the atomic test commit refused the buffer on the primary plane")
@@ -259,7 +293,7 @@ func (p *Presenter) commit(fb uint32, w, h int, fence *os.File, test bool) error
 		r.Add(pl, p.plInFenceProp, uint64(fence.Fd()))
 	}
 	if p.extra != nil && !test {
-		p.extra(r)
+		flags |= p.extra(r)
 	}
 	if test {
 		flags = drm.AtomicTestOnly | flags&drm.AtomicAllowModeset
@@ -436,5 +470,3 @@ func (p *Presenter) Close() error {
 	p.onScreen, p.pending = nil, nil
 	return errors.Join(errs...)
 }
-
-var _ = unix.EINVAL

@@ -154,3 +154,41 @@ func TestAllocatorNothingAvailable(t *testing.T) {
 		t.Errorf("error does not name the strategy: %v", err)
 	}
 }
+
+func TestMemfdFallbackAndCopyDamage(t *testing.T) {
+	dir := t.TempDir()
+	a := NewAllocator(AllocatorConfig{HeapDir: filepath.Join(dir, "none"), UdmabufPath: filepath.Join(dir, "udmabuf"), AllowCPUOnly: true})
+	defer a.Close()
+	sc, err := NewSwapchain(a, 2, 100, 50, XRGB8888)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	if sc.Strategy != "memfd" || len(sc.Attempts) != 1 {
+		t.Fatalf("strategy %s after %v", sc.Strategy, sc.Attempts)
+	}
+	b0, age0 := sc.Next()
+	b1, age1 := sc.Next()
+	b2, age2 := sc.Next()
+	if b2 != b0 || age0 != 0 || age1 != 0 || age2 != 2 {
+		t.Fatalf("ages %d %d %d", age0, age1, age2)
+	}
+	src, _ := b0.Map()
+	for i := range src {
+		src[i] = byte(i)
+	}
+	n, err := CopyDamage(b1, b0, []image.Rectangle{image.Rect(10, 10, 20, 15), image.Rect(90, 45, 200, 200)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 10*5*4+10*5*4 {
+		t.Fatalf("copied %d", n)
+	}
+	dst, _ := b1.Map()
+	if dst[12*int(b1.Stride)+15*4] != src[12*int(b0.Stride)+15*4] || dst[0] != 0 {
+		t.Fatal("wrong bytes copied")
+	}
+	if b0.IsDmabuf() {
+		t.Error("memfd buffer claims to be a dma-buf")
+	}
+}

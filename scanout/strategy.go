@@ -197,6 +197,33 @@ func (s UdmabufStrategy) Allocate(width, height int, format Format) (*Buffer, er
 		Modifier: ModLinear, Stride: stride, Size: size, Origin: "udmabuf"}, nil
 }
 
+// MemfdStrategy makes CPU-only buffers from a memfd: no device can import
+// them, so they serve the CPU renderer when nothing else can allocate (a
+// headless machine without heaps or udmabuf), and tests.
+type MemfdStrategy struct{}
+
+// Name returns "memfd".
+func (MemfdStrategy) Name() string { return "memfd" }
+
+// Allocate creates a sealed memfd of the frame's size.
+func (MemfdStrategy) Allocate(width, height int, format Format) (*Buffer, error) {
+	stride, size, err := linearLayout(width, height, format)
+	if err != nil {
+		return nil, err
+	}
+	mfd, err := unix.MemfdCreate("minicomp-cpu", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		return nil, fmt.Errorf("memfd_create: %w", err)
+	}
+	if err := unix.Ftruncate(mfd, size); err != nil {
+		unix.Close(mfd)
+		return nil, fmt.Errorf("memfd ftruncate %d: %w", size, err)
+	}
+	unix.FcntlInt(uintptr(mfd), unix.F_ADD_SEALS, unix.F_SEAL_SHRINK|unix.F_SEAL_GROW)
+	return &Buffer{File: os.NewFile(uintptr(mfd), "memfd"), Width: width, Height: height, Format: format,
+		Modifier: ModLinear, Stride: stride, Size: size, Origin: "memfd", cpuOnly: true}, nil
+}
+
 // Attempt is one strategy tried and why it failed.
 type Attempt struct {
 	Strategy string
