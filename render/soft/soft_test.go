@@ -43,7 +43,7 @@ func TestClearFillBlendDamage(t *testing.T) {
 		{0, 0, 0xff0a141e},
 		{5, 5, 0xffff0000},
 		{7, 7, 0xff7f0080}, // red under 50% blue
-		{10, 10, 0xff050a8e},
+		{10, 10, 0xff050a8f},
 		{63, 31, 0xff0a141e},
 	}
 	for _, c := range cases {
