@@ -62,6 +62,9 @@ func TestPermissionHint(t *testing.T) {
 	if !strings.Contains(h, "group video") || !strings.Contains(h, UdevRule) {
 		t.Fatalf("hint %q", h)
 	}
+	if rigtest.Name() != "" {
+		return // the guest holds the test binary, not the repository
+	}
 	if _, err := os.Stat(filepath.Join("..", UdevRule)); err != nil {
 		t.Fatalf("the hint names a udev rule the repo does not ship: %v", err)
 	}

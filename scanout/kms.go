@@ -186,7 +186,7 @@ func (d *Device) Pipelines(withWriteback bool) ([]Pipeline, error) {
 				continue
 			}
 			for _, p := range planes {
-				if p.Type == "primary" && p.PossibleCRTCs&(1<<i) != 0 && !usedPlane[p.ID] {
+				if p.Type == "primary" && p.PossibleCRTCs&(1<<i) != 0 && (wb || !usedPlane[p.ID]) {
 					pl.CRTC, pl.crtcIndex, pl.Primary = res.CRTCs[i], i, p
 					break
 				}

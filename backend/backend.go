@@ -1,0 +1,67 @@
+// Package backend defines what minicomp draws on: a Backend with one or more
+// Outputs (a KMS connector, a virtual headless output, later a window in
+// X11 or another Wayland compositor). Every output hands out render targets
+// from a scanout.Swapchain and presents them, reporting which buffer path
+// each frame took.
+package backend
+
+import (
+	"context"
+	"image"
+	"os"
+	"time"
+
+	"github.com/minicomp/minicomp/scanout"
+)
+
+// Backend is a set of outputs of one kind.
+type Backend interface {
+	// Name says which backend this is ("kms", "headless").
+	Name() string
+	// Outputs lists the outputs; the list is fixed for the Backend's life.
+	Outputs() []Output
+	// Close turns outputs off and releases every buffer and device.
+	Close() error
+}
+
+// Output is one screen.
+type Output interface {
+	// Name is stable and unique within the backend ("Virtual-1", "HEADLESS-1").
+	Name() string
+	// Mode is the output's size and refresh rate.
+	Mode() scanout.Mode
+	// Format is the render targets' pixel format.
+	Format() scanout.Format
+	// Next returns the render target for the next frame and its age: how
+	// many frames ago its content was current (0: draw everything).
+	Next() (*scanout.Buffer, int)
+	// Present queues target (from Next) with the damage since the previous
+	// frame (nil: all) and an optional render fence; it reports the path.
+	Present(target *scanout.Buffer, damage []image.Rectangle, fence *os.File) (scanout.Verdict, error)
+	// WaitFrame blocks until the presented frame is on screen (a real flip,
+	// or the headless clock's tick).
+	WaitFrame(ctx context.Context) (Frame, error)
+	// Info describes the output's buffer path for logs and `minicomp info`.
+	Info() Info
+}
+
+// Frame is a frame that reached the screen.
+type Frame struct {
+	Sequence uint64
+	Time     time.Duration // CLOCK_MONOTONIC
+	Path     scanout.Path
+}
+
+// Info describes an output's buffer path.
+type Info struct {
+	Backend  string
+	Output   string
+	Mode     scanout.Mode
+	Display  string // "vc4 (/dev/dri/card1)", "" when headless
+	Render   string // the render device, "" when none
+	Strategy string // what made the render targets
+	// Attempts are strategies that failed before Strategy, with reasons;
+	// Unavailable, those that could not be set up at all.
+	Attempts, Unavailable []scanout.Attempt
+	Stats                 scanout.Stats
+}

@@ -1,0 +1,381 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"image"
+	"io"
+	"math"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/minicomp/minicomp/scanout"
+)
+
+type benchReport struct {
+	Size       string        `json:"size"`
+	Format     string        `json:"format"`
+	Display    string        `json:"display,omitempty"`
+	Render     string        `json:"render,omitempty"`
+	Iterations int           `json:"iterations"`
+	Alloc      []stratResult `json:"allocation"`
+	Copy       *copyResult   `json:"copy,omitempty"`
+	Flip       *flipResult   `json:"flip,omitempty"`
+	Notes      []string      `json:"notes,omitempty"`
+	Skipped    []string      `json:"unavailable_strategies,omitempty"`
+	probeBufs  []*scanout.Buffer
+}
+
+type stratResult struct {
+	Strategy       string  `json:"strategy"`
+	AllocMeanUS    float64 `json:"alloc_mean_us,omitempty"`
+	AllocMinUS     float64 `json:"alloc_min_us,omitempty"`
+	RenderImportUS float64 `json:"render_import_us,omitempty"`
+	RenderImport   string  `json:"render_import,omitempty"`
+	Path           string  `json:"scanout_path,omitempty"`
+	RefusedAt      string  `json:"refused_at,omitempty"`
+	Errno          string  `json:"errno,omitempty"`
+	DisplayImpUS   float64 `json:"display_import_us,omitempty"`
+	AddFBUS        float64 `json:"addfb_us,omitempty"`
+	TestOnlyUS     float64 `json:"test_only_us,omitempty"`
+	Error          string  `json:"error,omitempty"`
+}
+
+type copyResult struct {
+	Src          string  `json:"src"`
+	Dst          string  `json:"dst"`
+	Bytes        int     `json:"bytes"`
+	MemmoveGBps  float64 `json:"memmove_gbps"`
+	BlitGBps     float64 `json:"blit_gbps"`
+	Ratio        float64 `json:"blit_over_memmove"`
+	Damage256US  float64 `json:"damage_256x256_us"`
+	FullUS       float64 `json:"full_frame_us"`
+	DamageVsArea float64 `json:"damage_cost_over_area_share"`
+}
+
+type flipResult struct {
+	Frames int     `json:"frames"`
+	Path   string  `json:"path"`
+	MeanMS float64 `json:"interval_mean_ms"`
+	StdMS  float64 `json:"interval_stddev_ms"`
+	MinMS  float64 `json:"interval_min_ms"`
+	MaxMS  float64 `json:"interval_max_ms"`
+	Error  string  `json:"error,omitempty"`
+}
+
+func benchCmd(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print JSON")
+	headlessOnly := fs.Bool("headless", false, "never open a primary node")
+	size := fs.String("size", "", "render target size (default: the display's mode, else 1920x1080)")
+	iters := fs.Int("iterations", 10, "allocations and copies per measurement")
+	frames := fs.Int("frames", 120, "page flips to time")
+	heapFlag := fs.String("heap", "", "heaps to try, separated by ':'")
+	renderNode := fs.String("render-node", "", "render node override")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	logger("error")
+	progress := func(format string, a ...any) { fmt.Fprintf(os.Stderr, "bench: "+format+"\n", a...) }
+	rep := &benchReport{Iterations: *iters, Format: scanout.XRGB8888.String()}
+
+	gpus, _ := scanout.Discover()
+	var display *scanout.Device
+	var displayGPU *scanout.GPU
+	var pipe scanout.Pipeline
+	if !*headlessOnly {
+		for i, g := range gpus {
+			if g.Primary == "" {
+				continue
+			}
+			d, err := scanout.OpenDevice(g.Primary)
+			if err != nil {
+				rep.Notes = append(rep.Notes, "display "+g.Primary+": "+err.Error())
+				continue
+			}
+			if d.EnableKMS() == nil && d.IsKMS() {
+				if pipes, err := d.Pipelines(false); err == nil && len(pipes) > 0 {
+					display, displayGPU, pipe = d, &gpus[i], pipes[0]
+					break
+				}
+			}
+			d.Close()
+		}
+	}
+	defer display.Close()
+	var render *scanout.Device
+	if p, _ := scanout.PairRender(gpus, displayGPU, *renderNode); p != "" {
+		if d, err := scanout.OpenDevice(p); err == nil {
+			render = d
+			rep.Render = d.String()
+			defer d.Close()
+		}
+	}
+	w, h := 1920, 1080
+	if display != nil {
+		rep.Display = display.String()
+		m := pipe.PreferredMode()
+		w, h = m.Width, m.Height
+	}
+	if *size != "" {
+		if _, err := fmt.Sscanf(*size, "%dx%d", &w, &h); err != nil {
+			return fmt.Errorf("--size %q: want WIDTHxHEIGHT", *size)
+		}
+	}
+	rep.Size = fmt.Sprintf("%dx%d", w, h)
+	a := scanout.NewAllocator(scanout.AllocatorConfig{Render: render, Display: display, HeapPreference: heapList(*heapFlag), AllowCPUOnly: true})
+	defer a.Close()
+	for _, u := range a.Unavailable {
+		rep.Skipped = append(rep.Skipped, u.Strategy+": "+u.Err.Error())
+	}
+	var presenter *scanout.Presenter
+	if display != nil {
+		var err error
+		if presenter, err = scanout.NewPresenter(display, pipe, scanout.PresenterOptions{}); err != nil {
+			rep.Notes = append(rep.Notes, "presenter: "+err.Error())
+		} else {
+			defer presenter.Close()
+		}
+	}
+
+	var keep []*scanout.Buffer // one buffer per working strategy, for the later steps
+	var keepStrat []scanout.Strategy
+	defer func() {
+		for _, b := range keep {
+			b.Close()
+		}
+	}()
+	for _, s := range a.Strategies {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		progress("allocating %s %dx%d with %s ×%d", rep.Format, w, h, s.Name(), *iters)
+		r := stratResult{Strategy: s.Name()}
+		var times []time.Duration
+		var last *scanout.Buffer
+		for i := 0; i < *iters; i++ {
+			t0 := time.Now()
+			b, err := s.Allocate(w, h, scanout.XRGB8888)
+			d := time.Since(t0)
+			if err != nil {
+				r.Error = err.Error()
+				break
+			}
+			times = append(times, d)
+			if last != nil {
+				last.Close()
+			}
+			last = b
+		}
+		if last == nil {
+			rep.Alloc = append(rep.Alloc, r)
+			continue
+		}
+		r.AllocMeanUS, r.AllocMinUS = meanUS(times), minUS(times)
+		if render != nil && last.IsDmabuf() {
+			var its []time.Duration
+			for i := 0; i < *iters; i++ {
+				t0 := time.Now()
+				_, err := last.ImportInto(render)
+				if err != nil {
+					r.RenderImport = "refused: " + err.Error()
+					break
+				}
+				its = append(its, time.Since(t0))
+				if i < *iters-1 {
+					last.ReleaseFrom(render)
+				}
+			}
+			if len(its) > 0 {
+				r.RenderImportUS = meanUS(its)
+				r.RenderImport = "ok"
+			}
+		}
+		if presenter != nil && last.IsDmabuf() {
+			progress("probing direct scanout of the %s buffer", s.Name())
+			v := presenter.Decide(last)
+			pt := presenter.LastProbe()
+			r.Path, r.RefusedAt = v.Path.String(), string(v.Step)
+			if v.Errno != 0 {
+				r.Errno = v.Errno.Error()
+			}
+			r.DisplayImpUS, r.AddFBUS, r.TestOnlyUS = us(pt.Import), us(pt.AddFB), us(pt.Test)
+		}
+		rep.Alloc = append(rep.Alloc, r)
+		keep = append(keep, last)
+		keepStrat = append(keepStrat, s)
+	}
+	if len(keep) == 1 { // a second buffer to copy into
+		if b, err := keepStrat[0].Allocate(w, h, scanout.XRGB8888); err == nil {
+			keep = append(keep, b)
+		}
+	}
+	if len(keep) > 0 {
+		rep.Copy = benchCopy(keep, *iters, w, h, progress)
+	}
+	if presenter != nil && len(keep) > 0 {
+		rep.Flip = benchFlip(ctx, presenter, keep, *frames, progress)
+	} else {
+		rep.Notes = append(rep.Notes, "flip interval: no display (headless)")
+	}
+	if *asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	printBench(os.Stdout, rep)
+	return nil
+}
+
+// benchCopy times the fallback blit (CopyDamage, CPU access bracketed) and a
+// plain memmove of the same bytes between the same two buffers, alternating
+// so both see the same machine state.
+func benchCopy(bufs []*scanout.Buffer, iters, w, h int, progress func(string, ...any)) *copyResult {
+	src := bufs[0]
+	dst := bufs[len(bufs)-1]
+	if dst == src {
+		return &copyResult{Src: src.Origin, Dst: "(one strategy only: no second buffer)"}
+	}
+	progress("copying %dx%d from %s into %s ×%d (blit and memmove alternating)", w, h, src.Origin, dst.Origin, iters)
+	sm, err1 := src.Map()
+	dm, err2 := dst.Map()
+	if err1 != nil || err2 != nil {
+		return &copyResult{Src: src.Origin, Dst: dst.Origin}
+	}
+	n := int(min(src.Stride, dst.Stride)) * min(src.Height, dst.Height)
+	var tm, tb time.Duration
+	iters = max(iters, 3)
+	for i := 0; i < iters; i++ {
+		t0 := time.Now()
+		copy(dm[:n], sm[:n])
+		tm += time.Since(t0)
+		t0 = time.Now()
+		scanout.CopyDamage(dst, src, nil)
+		tb += time.Since(t0)
+	}
+	r := &copyResult{Src: src.Origin, Dst: dst.Origin, Bytes: n}
+	r.MemmoveGBps = float64(n) * float64(iters) / tm.Seconds() / 1e9
+	r.BlitGBps = float64(n) * float64(iters) / tb.Seconds() / 1e9
+	r.Ratio = r.BlitGBps / r.MemmoveGBps
+	r.FullUS = us(tb) / float64(iters)
+	dmg := []image.Rectangle{image.Rect(w/2-128, h/2-128, w/2+128, h/2+128)}
+	var td time.Duration
+	for i := 0; i < iters*10; i++ {
+		t0 := time.Now()
+		scanout.CopyDamage(dst, src, dmg)
+		td += time.Since(t0)
+	}
+	r.Damage256US = us(td) / float64(iters*10)
+	share := float64(256*256) / float64(w*h)
+	r.DamageVsArea = (r.Damage256US / r.FullUS) / share
+	return r
+}
+
+func benchFlip(ctx context.Context, p *scanout.Presenter, bufs []*scanout.Buffer, frames int, progress func(string, ...any)) *flipResult {
+	buf := bufs[0]
+	for _, b := range bufs {
+		if v, ok := b.Verdict(); ok && v.Path == scanout.PathDirect {
+			buf = b
+			break
+		}
+	}
+	progress("timing %d page flips of the %s buffer", frames, buf.Origin)
+	r := &flipResult{Frames: frames}
+	var times []time.Duration
+	for i := 0; i < frames+1; i++ {
+		v, err := p.Present(scanout.Frame{Buffer: buf, Damage: []image.Rectangle{}})
+		if err != nil {
+			r.Error = err.Error()
+			return r
+		}
+		r.Path = v.Path.String()
+		wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		f, err := p.WaitFlip(wctx)
+		cancel()
+		if err != nil {
+			r.Error = err.Error()
+			return r
+		}
+		times = append(times, f.Time)
+	}
+	var iv []time.Duration
+	for i := 2; i < len(times); i++ { // the first flip includes the modeset
+		iv = append(iv, times[i]-times[i-1])
+	}
+	if len(iv) == 0 {
+		return r
+	}
+	r.MeanMS = meanUS(iv) / 1000
+	var ss float64
+	for _, d := range iv {
+		x := us(d)/1000 - r.MeanMS
+		ss += x * x
+	}
+	r.StdMS = math.Sqrt(ss / float64(len(iv)))
+	sort.Slice(iv, func(i, j int) bool { return iv[i] < iv[j] })
+	r.MinMS, r.MaxMS = us(iv[0])/1000, us(iv[len(iv)-1])/1000
+	return r
+}
+
+func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+
+func meanUS(ds []time.Duration) float64 {
+	var t time.Duration
+	for _, d := range ds {
+		t += d
+	}
+	return us(t) / float64(len(ds))
+}
+
+func minUS(ds []time.Duration) float64 {
+	m := ds[0]
+	for _, d := range ds {
+		m = min(m, d)
+	}
+	return us(m)
+}
+
+func printBench(w io.Writer, r *benchReport) {
+	fmt.Fprintf(w, "minicomp bench: %s %s, display %s, render %s, %d iterations\n\n", r.Size, r.Format, orNone(r.Display), orNone(r.Render), r.Iterations)
+	fmt.Fprintf(w, "%-22s %10s %10s %12s %-28s %10s %9s %10s\n", "strategy", "alloc µs", "min µs", "render imp µs", "scanout path", "disp imp µs", "addfb µs", "test µs")
+	for _, a := range r.Alloc {
+		if a.Error != "" {
+			fmt.Fprintf(w, "%-22s failed: %s\n", a.Strategy, a.Error)
+			continue
+		}
+		path := a.Path
+		if a.RefusedAt != "" {
+			path += " (" + a.RefusedAt
+			if a.Errno != "" {
+				path += ": " + a.Errno
+			}
+			path += ")"
+		}
+		imp := fmt.Sprintf("%.1f", a.RenderImportUS)
+		if a.RenderImport != "ok" {
+			imp = orNone(a.RenderImport)
+		}
+		fmt.Fprintf(w, "%-22s %10.1f %10.1f %12s %-28s %10.1f %9.1f %10.1f\n", a.Strategy, a.AllocMeanUS, a.AllocMinUS, imp, orNone(path), a.DisplayImpUS, a.AddFBUS, a.TestOnlyUS)
+	}
+	for _, s := range r.Skipped {
+		fmt.Fprintf(w, "unavailable: %s\n", s)
+	}
+	if c := r.Copy; c != nil && c.Bytes > 0 {
+		fmt.Fprintf(w, "\ncopy %s -> %s, %d bytes:\n", c.Src, c.Dst, c.Bytes)
+		fmt.Fprintf(w, "  memmove %.2f GB/s   blit %.2f GB/s   blit/memmove %.2f\n", c.MemmoveGBps, c.BlitGBps, c.Ratio)
+		fmt.Fprintf(w, "  full frame %.0f µs, 256×256 damage %.1f µs (%.2f× its area share)\n", c.FullUS, c.Damage256US, c.DamageVsArea)
+	}
+	if f := r.Flip; f != nil {
+		if f.Error != "" {
+			fmt.Fprintf(w, "\nflip: %s\n", f.Error)
+		} else {
+			fmt.Fprintf(w, "\nflip interval over %d frames (%s): mean %.2f ms, stddev %.2f, min %.2f, max %.2f\n", f.Frames, f.Path, f.MeanMS, f.StdMS, f.MinMS, f.MaxMS)
+		}
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+}

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"image"
+	"image/color"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/minicomp/minicomp/backend"
+	"github.com/minicomp/minicomp/backend/headless"
+	"github.com/minicomp/minicomp/backend/kms"
+	"github.com/minicomp/minicomp/render/soft"
+	"github.com/minicomp/minicomp/scanout"
+)
+
+type runFlags struct {
+	backend    string
+	size       string
+	outputs    int
+	refresh    float64
+	frames     int
+	duration   time.Duration
+	heap       string
+	noDirect   bool
+	device     string
+	renderNode string
+	logLevel   string
+}
+
+func runCmd(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	var f runFlags
+	fs.StringVar(&f.backend, "backend", "auto", "auto, kms or headless")
+	fs.StringVar(&f.size, "size", "1920x1080", "headless output size")
+	fs.IntVar(&f.outputs, "outputs", 1, "number of headless outputs")
+	fs.Float64Var(&f.refresh, "refresh", 60, "headless refresh rate, Hz")
+	fs.IntVar(&f.frames, "frames", 0, "stop after this many frames per output (0: run until interrupted)")
+	fs.DurationVar(&f.duration, "duration", 0, "stop after this long (0: run until interrupted)")
+	fs.StringVar(&f.heap, "heap", "", "DMA-BUF heaps to try, separated by ':' (default $MINICOMP_HEAP, then vc4:default_cma_region:linux,cma:reserved:vidbuf_cached)")
+	fs.BoolVar(&f.noDirect, "no-direct", false, "never scan out render targets directly; always blit (also "+scanout.EnvNoDirect+"=1)")
+	fs.StringVar(&f.device, "device", "", "KMS display primary node (default: the first with a connected screen)")
+	fs.StringVar(&f.renderNode, "render-node", "", "render node, or \"none\" (default: paired automatically; $MINICOMP_RENDER_NODE)")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := logger(f.logLevel)
+	be, err := openBackend(f, log)
+	if err != nil {
+		return err
+	}
+	if f.duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, f.duration)
+		defer cancel()
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(be.Outputs()))
+	start := time.Now()
+	for i, o := range be.Outputs() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = animate(ctx, o, f.frames)
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	for _, o := range be.Outputs() {
+		in := o.Info()
+		fps := float64(in.Stats.Frames) / elapsed.Seconds()
+		log.Info("output summary", "backend", in.Backend, "output", in.Output, "mode", in.Mode.String(),
+			"targets", in.Strategy, "frames", in.Stats.Frames, "direct", in.Stats.DirectFrames,
+			"blit", in.Stats.BlitFrames, "bytes_copied", in.Stats.BytesCopied, "fps", fmt.Sprintf("%.1f", fps))
+	}
+	cerr := be.Close()
+	for _, e := range errs {
+		if e != nil && !errors.Is(e, context.Canceled) && !errors.Is(e, context.DeadlineExceeded) {
+			return errors.Join(e, cerr)
+		}
+	}
+	return cerr
+}
+
+// chooseBackend picks KMS when there is a seat and a display, headless
+// otherwise, and says why.
+func chooseBackend() (string, string) {
+	if os.Getenv("WAYLAND_DISPLAY") != "" || os.Getenv("DISPLAY") != "" {
+		return "headless", "inside X11/Wayland: the nested backends are not built yet, running headless"
+	}
+	seat := os.Getenv("XDG_SEAT")
+	if seat == "" && os.Getenv("XDG_SESSION_TYPE") != "tty" {
+		return "headless", "no seat (XDG_SEAT unset, not a tty session): headless; --backend=kms drives a display directly"
+	}
+	gpus, err := scanout.Discover()
+	if err != nil {
+		return "headless", "no DRM devices: " + err.Error()
+	}
+	for _, g := range gpus {
+		if g.Primary != "" && g.Render == "" || g.Driver == "vc4" || g.Driver == "vc4-drm" {
+			return "kms", "seat " + seat + " and display device " + g.Primary + " (" + g.Driver + ")"
+		}
+	}
+	for _, g := range gpus {
+		if g.Primary != "" {
+			return "kms", "seat " + seat + " and DRM device " + g.Primary
+		}
+	}
+	return "headless", "no DRM primary node"
+}
+
+func openBackend(f runFlags, log *slog.Logger) (backend.Backend, error) {
+	name, why := f.backend, "chosen with --backend"
+	if name == "auto" {
+		name, why = chooseBackend()
+	}
+	log.Info("backend", "backend", name, "why", why)
+	switch name {
+	case "kms":
+		b, err := kms.New(kms.Options{Device: f.device, RenderNode: f.renderNode, HeapPreference: heapList(f.heap),
+			DisableDirect: f.noDirect, Logger: log})
+		if err == nil || f.backend == "kms" {
+			return b, err
+		}
+		log.Warn("KMS unavailable, falling back to headless", "err", err)
+		fallthrough
+	case "headless":
+		var w, h int
+		if _, err := fmt.Sscanf(f.size, "%dx%d", &w, &h); err != nil || w <= 0 || h <= 0 {
+			return nil, fmt.Errorf("--size %q: want WIDTHxHEIGHT", f.size)
+		}
+		sizes := make([]headless.Size, max(f.outputs, 1))
+		for i := range sizes {
+			sizes[i] = headless.Size{Width: w, Height: h}
+		}
+		return headless.New(headless.Options{Outputs: sizes, RefreshMilliHz: int(f.refresh * 1000),
+			RenderNode: f.renderNode, HeapPreference: heapList(f.heap), Logger: log})
+	}
+	return nil, fmt.Errorf("--backend %q: want auto, kms or headless", name)
+}
+
+// animate draws colour bars with a bouncing square, redrawing only what
+// changed (by buffer age), until ctx ends or frames are done.
+func animate(ctx context.Context, o backend.Output, frames int) error {
+	mode := o.Mode()
+	bounds := image.Rect(0, 0, mode.Width, mode.Height)
+	r := soft.New()
+	const side = 128
+	var history [4]image.Rectangle // the damage of the last frames, newest first
+	pos := image.Pt(0, 0)
+	vel := image.Pt(7, 5)
+	prev := image.Rectangle{}
+	damage := make([]image.Rectangle, 0, 8)
+	for n := 0; frames == 0 || n < frames; n++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		pos = pos.Add(vel)
+		if pos.X < 0 || pos.X+side > mode.Width {
+			vel.X = -vel.X
+			pos.X = max(0, min(pos.X, mode.Width-side))
+		}
+		if pos.Y < 0 || pos.Y+side > mode.Height {
+			vel.Y = -vel.Y
+			pos.Y = max(0, min(pos.Y, mode.Height-side))
+		}
+		sq := image.Rect(pos.X, pos.Y, pos.X+side, pos.Y+side).Intersect(bounds)
+		frameDamage := sq.Union(prev)
+		prev = sq
+		copy(history[1:], history[:len(history)-1])
+		history[0] = frameDamage
+
+		target, age := o.Next()
+		damage = damage[:0]
+		if age == 0 || age > len(history) {
+			damage = append(damage, bounds)
+		} else {
+			damage = append(damage, history[:age]...)
+		}
+		if err := r.Begin(target, damage); err != nil {
+			return err
+		}
+		drawBars(r, mode.Width, mode.Height)
+		r.FillRect(sq, color.NRGBA{R: 255, G: 255, B: 255, A: 255})
+		r.FillRect(sq.Inset(16), color.NRGBA{R: uint8(n), G: 64, B: 160, A: 200})
+		fence, err := r.End()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			frameDamage = bounds
+		}
+		if _, err := o.Present(target, []image.Rectangle{frameDamage}, fence); err != nil {
+			return fmt.Errorf("%s: present: %w", o.Name(), err)
+		}
+		if _, err := o.WaitFrame(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var bars = []color.NRGBA{
+	{192, 192, 192, 255}, {192, 192, 0, 255}, {0, 192, 192, 255}, {0, 192, 0, 255},
+	{192, 0, 192, 255}, {192, 0, 0, 255}, {0, 0, 192, 255}, {16, 16, 16, 255},
+}
+
+func drawBars(r *soft.Renderer, w, h int) {
+	for i, c := range bars {
+		r.FillRect(image.Rect(i*w/len(bars), 0, (i+1)*w/len(bars), h), c)
+	}
+}

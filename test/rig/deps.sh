@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# deps.sh — install the Debian packages the kernel rig needs (idempotent).
+# Runs apt only when something is missing; apt-get update only then.
+set -euo pipefail
+
+pkgs=(
+	qemu-system-x86 qemu-system-arm            # guests (qemu-system-arm also has aarch64)
+	linux-source-6.1                           # /usr/src/linux-source-6.1.tar.xz
+	make gcc libc6-dev flex bison bc libelf-dev libssl-dev xz-utils # kernel build
+	device-tree-compiler                       # vexpress-a9 DT fix
+)
+case "$(uname -m)" in
+x86_64)  pkgs+=(gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf) ;;
+aarch64) pkgs+=(gcc-x86-64-linux-gnu gcc-arm-linux-gnueabihf) ;;
+*)       pkgs+=(gcc-x86-64-linux-gnu gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf) ;;
+esac
+
+missing=()
+for p in "${pkgs[@]}"; do
+	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	[ "$st" = installed ] || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "deps.sh: all ${#pkgs[@]} packages present" >&2
+	exit 0
+fi
+
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+echo "deps.sh: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
