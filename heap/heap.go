@@ -75,9 +75,7 @@ func Preference(override string, acceptsNonContiguous bool) []string {
 		override = os.Getenv(EnvOverride)
 	}
 	if override != "" {
-		var out []string
-		out = strings.FieldsFunc(override, func(r rune) bool { return r == ':' || r == ' ' || r == '\t' })
-		return out
+		return strings.FieldsFunc(override, func(r rune) bool { return r == ':' || r == ' ' || r == '\t' })
 	}
 	out := append([]string(nil), DefaultPreference...)
 	if acceptsNonContiguous {

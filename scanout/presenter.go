@@ -95,7 +95,6 @@ type Presenter struct {
 	seq      uint64
 	pending  *shown
 	onScreen *shown
-	last     *Flip
 	lastFlip Flip
 
 	blit    *blitChain

@@ -38,7 +38,8 @@ type spec struct {
 	Args    []string // arguments after the binary
 	Env     []string // KEY=VALUE, added to the base environment
 	Dir     string   // working directory (the package dir, with testdata/)
-	Outputs []string // files or directories to send back after the run
+	Outputs []string // files to send back after the run
+	OutDirs []string // directories to create and send back (coverage)
 }
 
 func main() {
@@ -70,9 +71,12 @@ func run() int {
 	if err := os.MkdirAll("/run/user/0", 0o700); err != nil {
 		logf("%v", err)
 	}
+	// The host paths of output files do not exist in the guest.
 	for _, o := range s.Outputs {
-		// The host paths of output files do not exist in the guest.
 		os.MkdirAll(filepath.Dir(o), 0o755)
+	}
+	for _, o := range s.OutDirs {
+		os.MkdirAll(o, 0o755)
 	}
 	if s.Dir != "" {
 		if err := os.MkdirAll(s.Dir, 0o755); err != nil {
@@ -118,7 +122,7 @@ func run() int {
 		}
 	}
 	reapOrphans()
-	for _, o := range s.Outputs {
+	for _, o := range append(s.Outputs, s.OutDirs...) {
 		sendBack(o)
 	}
 	return status

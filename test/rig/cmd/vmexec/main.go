@@ -70,6 +70,7 @@ type spec struct {
 	Env     []string
 	Dir     string
 	Outputs []string
+	OutDirs []string
 }
 
 const (
@@ -183,9 +184,9 @@ func run(binary string, args []string) int {
 		Env:    guestEnv(r.name),
 		Dir:    cwd,
 	}
-	sp.Outputs = outputs(args)
+	sp.Outputs, sp.OutDirs = outputs(args)
 	if d := os.Getenv("GOCOVERDIR"); d != "" && filepath.IsAbs(d) {
-		sp.Outputs = append(sp.Outputs, d)
+		sp.OutDirs = append(sp.OutDirs, d)
 	}
 
 	tmp, err := os.MkdirTemp("", "vmexec-")
@@ -337,23 +338,27 @@ func guestEnv(rigName string) []string {
 	return append(env, "MINICOMP_RIG="+rigName)
 }
 
-// outputs returns the files the test binary will write for go test (test log,
-// coverage, profiles): riginit sends them back and boot() stores them.
-func outputs(args []string) []string {
+// outputs returns the files and directories the test binary will write for
+// go test (test log, coverage, profiles): riginit sends them back and boot()
+// stores them at the same host paths.
+func outputs(args []string) (files, dirs []string) {
 	var outDir string
 	for _, a := range args {
 		if v, ok := strings.CutPrefix(a, "-test.outputdir="); ok {
 			outDir = v
 		}
 	}
-	var outs []string
 	for _, a := range args {
 		name, v, ok := strings.Cut(strings.TrimPrefix(a, "-"), "=")
 		if !ok || v == "" {
 			continue
 		}
 		switch name {
-		case "test.testlogfile", "test.coverprofile", "test.gocoverdir", "test.cpuprofile",
+		case "test.gocoverdir":
+			if filepath.IsAbs(v) {
+				dirs = append(dirs, v)
+			}
+		case "test.testlogfile", "test.coverprofile", "test.cpuprofile",
 			"test.memprofile", "test.blockprofile", "test.mutexprofile", "test.trace":
 			if !filepath.IsAbs(v) {
 				if outDir == "" {
@@ -361,16 +366,16 @@ func outputs(args []string) []string {
 				}
 				v = filepath.Join(outDir, v)
 			}
-			outs = append(outs, v)
+			files = append(files, v)
 		}
 	}
-	return outs
+	return files, dirs
 }
 
 // isOutput reports whether the guest may write path back to the host.
 func isOutput(sp *spec, path string) bool {
 	path = filepath.Clean(path)
-	for _, o := range sp.Outputs {
+	for _, o := range append(sp.Outputs, sp.OutDirs...) {
 		if path == o || strings.HasPrefix(path, o+"/") {
 			return true
 		}
