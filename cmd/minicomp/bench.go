@@ -78,14 +78,38 @@ func benchCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	logger("error")
-	progress := func(format string, a ...any) { fmt.Fprintf(os.Stderr, "bench: "+format+"\n", a...) }
-	rep := &benchReport{Iterations: *iters, Format: scanout.XRGB8888.String()}
+	rep, err := bench(ctx, benchOptions{headless: *headlessOnly, size: *size, iters: *iters, frames: *frames,
+		heaps: heapList(*heapFlag), renderNode: *renderNode, progress: os.Stderr})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	printBench(os.Stdout, rep)
+	return nil
+}
+
+type benchOptions struct {
+	headless      bool
+	size          string
+	iters, frames int
+	heaps         []string
+	renderNode    string
+	progress      io.Writer
+}
+
+func bench(ctx context.Context, o benchOptions) (*benchReport, error) {
+	progress := func(format string, a ...any) { fmt.Fprintf(o.progress, "bench: "+format+"\n", a...) }
+	rep := &benchReport{Iterations: o.iters, Format: scanout.XRGB8888.String()}
 
 	gpus, _ := scanout.Discover()
 	var display *scanout.Device
 	var displayGPU *scanout.GPU
 	var pipe scanout.Pipeline
-	if !*headlessOnly {
+	if !o.headless {
 		for i, g := range gpus {
 			if g.Primary == "" {
 				continue
@@ -106,7 +130,7 @@ func benchCmd(ctx context.Context, args []string) error {
 	}
 	defer display.Close()
 	var render *scanout.Device
-	if p, _ := scanout.PairRender(gpus, displayGPU, *renderNode); p != "" {
+	if p, _ := scanout.PairRender(gpus, displayGPU, o.renderNode); p != "" {
 		if d, err := scanout.OpenDevice(p); err == nil {
 			render = d
 			rep.Render = d.String()
@@ -119,13 +143,13 @@ func benchCmd(ctx context.Context, args []string) error {
 		m := pipe.PreferredMode()
 		w, h = m.Width, m.Height
 	}
-	if *size != "" {
-		if _, err := fmt.Sscanf(*size, "%dx%d", &w, &h); err != nil {
-			return fmt.Errorf("--size %q: want WIDTHxHEIGHT", *size)
+	if o.size != "" {
+		if _, err := fmt.Sscanf(o.size, "%dx%d", &w, &h); err != nil {
+			return nil, fmt.Errorf("--size %q: want WIDTHxHEIGHT", o.size)
 		}
 	}
 	rep.Size = fmt.Sprintf("%dx%d", w, h)
-	a := scanout.NewAllocator(scanout.AllocatorConfig{Render: render, Display: display, HeapPreference: heapList(*heapFlag), AllowCPUOnly: true})
+	a := scanout.NewAllocator(scanout.AllocatorConfig{Render: render, Display: display, HeapPreference: o.heaps, AllowCPUOnly: true})
 	defer a.Close()
 	for _, u := range a.Unavailable {
 		rep.Skipped = append(rep.Skipped, u.Strategy+": "+u.Err.Error())
@@ -149,13 +173,13 @@ func benchCmd(ctx context.Context, args []string) error {
 	}()
 	for _, s := range a.Strategies {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return nil, ctx.Err()
 		}
-		progress("allocating %s %dx%d with %s ×%d", rep.Format, w, h, s.Name(), *iters)
+		progress("allocating %s %dx%d with %s ×%d", rep.Format, w, h, s.Name(), o.iters)
 		r := stratResult{Strategy: s.Name()}
 		var times []time.Duration
 		var last *scanout.Buffer
-		for i := 0; i < *iters; i++ {
+		for i := 0; i < o.iters; i++ {
 			t0 := time.Now()
 			b, err := s.Allocate(w, h, scanout.XRGB8888)
 			d := time.Since(t0)
@@ -176,7 +200,7 @@ func benchCmd(ctx context.Context, args []string) error {
 		r.AllocMeanUS, r.AllocMinUS = meanUS(times), minUS(times)
 		if render != nil && last.IsDmabuf() {
 			var its []time.Duration
-			for i := 0; i < *iters; i++ {
+			for i := 0; i < o.iters; i++ {
 				t0 := time.Now()
 				_, err := last.ImportInto(render)
 				if err != nil {
@@ -184,7 +208,7 @@ func benchCmd(ctx context.Context, args []string) error {
 					break
 				}
 				its = append(its, time.Since(t0))
-				if i < *iters-1 {
+				if i < o.iters-1 {
 					last.ReleaseFrom(render)
 				}
 			}
@@ -213,20 +237,14 @@ func benchCmd(ctx context.Context, args []string) error {
 		}
 	}
 	if len(keep) > 0 {
-		rep.Copy = benchCopy(keep, *iters, w, h, progress)
+		rep.Copy = benchCopy(keep, o.iters, w, h, progress)
 	}
 	if presenter != nil && len(keep) > 0 {
-		rep.Flip = benchFlip(ctx, presenter, keep, *frames, progress)
+		rep.Flip = benchFlip(ctx, presenter, keep, o.frames, progress)
 	} else {
 		rep.Notes = append(rep.Notes, "flip interval: no display (headless)")
 	}
-	if *asJSON {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
-	}
-	printBench(os.Stdout, rep)
-	return nil
+	return rep, nil
 }
 
 // benchCopy times the fallback blit (CopyDamage, CPU access bracketed) and a

@@ -51,9 +51,16 @@ func runCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	log := logger(f.logLevel)
+	_, err := runMinicomp(ctx, f, log)
+	return err
+}
+
+// runMinicomp runs the outputs until ctx ends or f.frames are shown and
+// returns what each output did.
+func runMinicomp(ctx context.Context, f runFlags, log *slog.Logger) ([]backend.Info, error) {
 	be, err := openBackend(f, log)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if f.duration > 0 {
 		var cancel context.CancelFunc
@@ -72,8 +79,10 @@ func runCmd(ctx context.Context, args []string) error {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	var infos []backend.Info
 	for _, o := range be.Outputs() {
 		in := o.Info()
+		infos = append(infos, in)
 		fps := float64(in.Stats.Frames) / elapsed.Seconds()
 		log.Info("output summary", "backend", in.Backend, "output", in.Output, "mode", in.Mode.String(),
 			"targets", in.Strategy, "frames", in.Stats.Frames, "direct", in.Stats.DirectFrames,
@@ -82,10 +91,10 @@ func runCmd(ctx context.Context, args []string) error {
 	cerr := be.Close()
 	for _, e := range errs {
 		if e != nil && !errors.Is(e, context.Canceled) && !errors.Is(e, context.DeadlineExceeded) {
-			return errors.Join(e, cerr)
+			return infos, errors.Join(e, cerr)
 		}
 	}
-	return cerr
+	return infos, cerr
 }
 
 // chooseBackend picks KMS when there is a seat and a display, headless
@@ -157,6 +166,7 @@ func animate(ctx context.Context, o backend.Output, frames int) error {
 	vel := image.Pt(7, 5)
 	prev := image.Rectangle{}
 	damage := make([]image.Rectangle, 0, 8)
+	presented := make([]image.Rectangle, 1)
 	for n := 0; frames == 0 || n < frames; n++ {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -196,7 +206,8 @@ func animate(ctx context.Context, o backend.Output, frames int) error {
 		if n == 0 {
 			frameDamage = bounds
 		}
-		if _, err := o.Present(target, []image.Rectangle{frameDamage}, fence); err != nil {
+		presented[0] = frameDamage
+		if _, err := o.Present(target, presented, fence); err != nil {
 			return fmt.Errorf("%s: present: %w", o.Name(), err)
 		}
 		if _, err := o.WaitFrame(ctx); err != nil {
