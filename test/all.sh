@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The whole test suite: what README's test command and CI run.
+#
+#   bash test/all.sh            everything (installs what it needs, builds the rig kernels once)
+#   SKIP_RIG=1 bash test/all.sh  only what needs no QEMU guest
+#
+# Steps: install dependencies (test/rig/deps.sh), gofmt, go vet, staticcheck,
+# cross-builds for linux/arm64 and linux/arm, unit tests with -race, bounded
+# fuzzing, then every package's tests inside the QEMU rigs (vkms+vgem on
+# x86_64 and arm64, pl111+vgem on 32-bit arm), where the kernel parts run for
+# real.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+step() { printf '\n=== %s\n' "$*" >&2; }
+
+step "dependencies"
+bash test/rig/deps.sh
+export PATH=$PATH:$(go env GOPATH)/bin
+STATICCHECK_VERSION=v0.7.0
+if ! staticcheck -version 2>/dev/null | grep -q "${STATICCHECK_VERSION#v}"; then
+	(cd / && GOFLAGS= go install honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION)
+fi
+
+step "gofmt"
+bad=$(gofmt -l $(git ls-files '*.go'))
+if [ -n "$bad" ]; then echo "gofmt needed: $bad" >&2; exit 1; fi
+
+step "go vet"
+go vet ./...
+for a in arm64 arm; do GOARCH=$a go vet ./...; done
+
+step "staticcheck"
+staticcheck ./...
+
+step "cross-builds (CGO_ENABLED=0)"
+for a in amd64 arm64 arm; do
+	CGO_ENABLED=0 GOOS=linux GOARCH=$a go build -o /dev/null ./cmd/minicomp
+	echo "linux/$a ok" >&2
+done
+
+step "unit tests (-race)"
+CGO_ENABLED=1 go test -race -count=1 ./...
+
+step "fuzzing (bounded)"
+for f in FuzzParseInFormats FuzzParseEvents; do
+	go test -run '^$' -fuzz "^$f\$" -fuzztime "${FUZZTIME:-15s}" ./internal/drm/
+done
+
+if [ "${SKIP_RIG:-}" = 1 ]; then
+	echo "SKIP_RIG=1: not running the QEMU rigs" >&2
+	exit 0
+fi
+step "real kernels (QEMU rigs: vkms+vgem x86_64/arm64, pl111+vgem arm)"
+bash test/rig/run.sh -v ./...
