@@ -367,7 +367,11 @@ func (p *Presenter) note(buf *Buffer, v Verdict) {
 	p.haveV, p.lastV = true, v
 	attrs := []any{"output", p.pipe.ConnectorName, "display", p.dev.String(), "buffer", buf.String(), "path", v.Path.String()}
 	if v.Path != PathDirect {
-		attrs = append(attrs, "step", string(v.Step), "errno", errnoName(v.Errno), "reason", v.Reason)
+		attrs = append(attrs, "step", string(v.Step))
+		if v.Errno != 0 {
+			attrs = append(attrs, "errno", errnoName(v.Errno))
+		}
+		attrs = append(attrs, "reason", v.Reason)
 	}
 	p.log.Info("scanout path changed", attrs...)
 }
