@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"image"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -723,4 +724,61 @@ func TestRigDirectPathAllocatesNothing(t *testing.T) {
 	if allocs != 0 || s.BytesCopied != 0 || s.BlitFrames != 0 {
 		t.Fatalf("direct path: %.1f allocs/frame, %d bytes copied, %d blit frames", allocs, s.BytesCopied, s.BlitFrames)
 	}
+}
+
+// A user without access to the heaps (no udev rule, not root): the heap
+// strategy is unavailable with a hint, the next strategy makes the targets,
+// and frames are still shown. The child runs as uid 65534 with the DRM
+// nodes opened to it and the heaps left root-only.
+func TestRigHeapUnreadable(t *testing.T) {
+	rigtest.Require(t)
+	nodes, _ := filepath.Glob("/dev/dri/*")
+	for _, n := range nodes {
+		if err := os.Chmod(n, 0o666); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer func() {
+		for _, n := range nodes {
+			os.Chmod(n, 0o600)
+		}
+	}()
+	out, err := rigtest.RunAsNobody(t, "TestHeapUnreadableChild")
+	t.Logf("%s", out)
+	if err != nil {
+		t.Fatalf("child: %v", err)
+	}
+}
+
+func TestHeapUnreadableChild(t *testing.T) {
+	if !rigtest.IsChild() {
+		t.Skip("runs as a child of TestRigHeapUnreadable")
+	}
+	display, render := rigDevices(t)
+	pipe := firstPipeline(t, display)
+	mode := pipe.PreferredMode()
+	a := NewAllocator(AllocatorConfig{Render: render, Display: display})
+	defer a.Close()
+	if len(a.Unavailable) == 0 || !errors.Is(a.Unavailable[0].Err, unix.EACCES) || !strings.Contains(a.Unavailable[0].Err.Error(), "udev rule") {
+		t.Fatalf("as uid %d: unavailable %v", os.Getuid(), a.Unavailable)
+	}
+	sc, err := NewSwapchain(a, 2, mode.Width, mode.Height, XRGB8888)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	if !strings.HasPrefix(sc.Strategy, "kmsro-dumb") {
+		t.Errorf("targets from %s", sc.Strategy)
+	}
+	p, err := NewPresenter(display, pipe, PresenterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for i := 0; i < 5; i++ {
+		b, _ := sc.Next()
+		pattern(t, b, i)
+		present(t, p, Frame{Buffer: b})
+	}
+	t.Logf("uid %d: heap %v; targets from %s; %+v", os.Getuid(), a.Unavailable[0].Err, sc.Strategy, p.Stats())
 }
