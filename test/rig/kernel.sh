@@ -2,6 +2,7 @@
 # kernel.sh ARCH — build (or reuse) the rig kernel for ARCH = x86_64 | arm64 | arm.
 #
 # Source:  Debian's /usr/src/linux-source-6.1.tar.xz (override: MINICOMP_RIG_KSRC_TAR)
+#          plus patches/*.patch (patch -p1, in name order) for every ARCH.
 # Config:  tinyconfig + config/common.config + config/ARCH.config, merged with
 #          scripts/kconfig/merge_config.sh, then olddefconfig; every line of the
 #          fragments is verified against the final .config.
@@ -32,6 +33,9 @@ arm)    KARCH=arm;    CROSS=$(cross arm-linux-gnueabihf- armv7l); IMAGE=arch/arm
 *) usage ;;
 esac
 FRAGS=("$HERE/config/common.config" "$HERE/config/$RARCH.config")
+shopt -s nullglob
+PATCHES=("$HERE"/patches/*.patch)
+shopt -u nullglob
 EXTRA=()
 [ -n "$DTB" ] && EXTRA=("$HERE/config/vexpress-a9-fixup.dts")
 
@@ -44,8 +48,9 @@ ccver=$("${CROSS}gcc" -dumpfullversion 2>/dev/null) || die "${CROSS}gcc not foun
 
 key=$( {
 	echo "arch=$RARCH src=$SRCPKG/$srcver cc=$ccver"
-	for f in "$0" "${FRAGS[@]}" "${EXTRA[@]}"; do echo "== $(basename "$f")"; cat "$f"; done
+	for f in "$0" "${FRAGS[@]}" "${EXTRA[@]}" "${PATCHES[@]}"; do echo "== $(basename "$f")"; cat "$f"; done
 } | sha256sum | cut -c1-16)
+patchkey=$(cat /dev/null "${PATCHES[@]}" | sha256sum | cut -c1-16)
 OUT=$CACHE/kernel-$RARCH-$key
 
 if [ -f "$OUT/.complete" ]; then echo "$OUT"; exit 0; fi
@@ -57,20 +62,27 @@ flock 9
 if [ -f "$OUT/.complete" ]; then echo "$OUT"; exit 0; fi
 
 SECONDS=0
-# Unpacked source tree, shared by all arches (builds are out of tree).
+# Unpacked and patched source tree, shared by all arches (builds are out of
+# tree). Its path stays the same when the patches change, so the object trees
+# are rebuilt incrementally; .complete records which patches it has.
 SRC=$CACHE/${SRCPKG}_$srcver
 (
 	exec 8>"$CACHE/.lock-src"
 	flock 8
-	if [ ! -f "$SRC/.complete" ]; then
+	if [ "$(cat "$SRC/.complete" 2>/dev/null)" != "$patchkey" ]; then
 		log "unpacking $TAR"
 		rm -rf "$SRC" "$SRC.tmp"
 		mkdir -p "$SRC.tmp"
 		tar -C "$SRC.tmp" -xf "$TAR"
 		top=$(ls "$SRC.tmp")
+		for p in "${PATCHES[@]}"; do
+			log "applying $(basename "$p")"
+			patch -d "$SRC.tmp/$top" -p1 --forward --batch --no-backup-if-mismatch <"$p" >&2 ||
+				die "patch $p does not apply to $SRCPKG $srcver"
+		done
 		mv "$SRC.tmp/$top" "$SRC"
 		rmdir "$SRC.tmp"
-		touch "$SRC/.complete"
+		echo "$patchkey" >"$SRC/.complete"
 	fi
 )
 

@@ -109,7 +109,9 @@ var rigs = map[elf.Machine]rig{
 	elf.EM_ARM: {
 		goarch: "arm", kernelArch: "arm", name: "pl111",
 		qemu: "qemu-system-arm", image: "zImage", dtb: "vexpress-v2p-ca9-minicomp.dtb",
-		machine: []string{"-M", "vexpress-a9", "-m", "1G", "-smp", "1"},
+		machine: []string{"-M", "vexpress-a9", "-m", "1G", "-smp", "1",
+			// No host audio for the board's PL041 (QEMU would try ALSA/Pulse and complain).
+			"-audiodev", "none,id=snd0", "-global", "pl041.audiodev=snd0"},
 		console: "ttyAMA0",
 		// The CMA area comes from the DT's linux,cma node (heap "linux,cma").
 	},
@@ -221,7 +223,7 @@ func run(binary string, args []string) int {
 			return setupErr("MINICOMP_RIG_TIMEOUT: %v", err)
 		}
 	}
-	return boot(r, qargs, timeout, t0)
+	return boot(r, &sp, qargs, timeout, t0)
 }
 
 // findRigDir returns $MINICOMP_RIG_DIR or <module root>/test/rig, the module
@@ -383,9 +385,7 @@ func isOutput(sp *spec, path string) bool {
 	return false
 }
 
-var activeSpec *spec
-
-func boot(r rig, qargs []string, timeout time.Duration, t0 time.Time) int {
+func boot(r rig, sp *spec, qargs []string, timeout time.Duration, t0 time.Time) int {
 	if verbose {
 		fmt.Fprintf(os.Stderr, "vmexec: %s %s\n", r.qemu, shellJoin(qargs))
 	}
@@ -473,7 +473,7 @@ func boot(r rig, qargs []string, timeout time.Duration, t0 time.Time) int {
 			if i := strings.Index(line, fileMarker); i >= 0 {
 				out.WriteString(line[:i])
 				p := strings.TrimSuffix(strings.TrimSpace(line[i+len(fileMarker):]), "@@")
-				if isOutput(activeSpec, p) {
+				if isOutput(sp, p) {
 					os.MkdirAll(filepath.Dir(p), 0o755)
 					f, ferr := os.Create(p)
 					if ferr != nil {
@@ -553,7 +553,6 @@ func shellJoin(args []string) string {
 // writeInitramfs writes an uncompressed newc cpio archive with the init, the
 // test binary, the spec and the package's testdata directory.
 func writeInitramfs(path, initPath, binary string, sp *spec) error {
-	activeSpec = sp
 	f, err := os.Create(path)
 	if err != nil {
 		return err
