@@ -422,6 +422,28 @@ func (p *Presenter) OnScreen() (fb uint32, buf *Buffer) {
 	return p.onScreen.fb, p.onScreen.buffer
 }
 
+// unbindOthers adds, to a request that turns the CRTC off, every other
+// connector this file can see that is still bound to the CRTC (a clone, a
+// writeback connector): the kernel refuses an inactive CRTC with connectors.
+func (p *Presenter) unbindOthers(r *drm.AtomicReq) {
+	res, err := p.dev.dev.Resources()
+	if err != nil {
+		return
+	}
+	for _, c := range res.Connectors {
+		if c == p.pipe.Connector {
+			continue
+		}
+		props, err := p.dev.dev.Props(c, drm.ObjectConnector)
+		if err != nil {
+			continue
+		}
+		if id, ok := props.IDs["CRTC_ID"]; ok && props.Values["CRTC_ID"] == uint64(p.pipe.CRTC) {
+			r.Add(c, id, 0)
+		}
+	}
+}
+
 // Close waits for a pending flip, turns the pipeline off, and releases
 // every framebuffer, import and dumb buffer the Presenter made. Buffers
 // stay usable (their verdicts are forgotten).
@@ -441,6 +463,7 @@ func (p *Presenter) Close() error {
 		r := &p.req
 		r.Reset()
 		r.Add(p.pipe.Connector, p.connCRTC, 0)
+		p.unbindOthers(r)
 		r.Add(p.pipe.CRTC, p.crtcModeID, 0)
 		r.Add(p.pipe.CRTC, p.crtcActive, 0)
 		r.Add(p.pipe.Primary.ID, p.plFB, 0)

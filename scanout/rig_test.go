@@ -176,6 +176,12 @@ func newWriteback(t *testing.T, d *Device, crtc uint32, w, h int) *writeback {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		// Unbind the writeback connector, or turning the CRTC off later fails.
+		var r drm.AtomicReq
+		r.Add(wb.conn, wb.propCRTC, 0)
+		if err := d.dev.Atomic(&r, drm.AtomicAllowModeset, 0); err != nil {
+			t.Errorf("unbind writeback connector: %v", err)
+		}
 		d.dev.RmFB(wb.fb)
 		unix.Munmap(wb.mem)
 		d.dev.DestroyDumb(wb.dumb.Handle)
