@@ -99,6 +99,15 @@ func (s *dumbSlot) addStale(r image.Rectangle) {
 	if r.Empty() {
 		return
 	}
+	for i, x := range s.stale {
+		if r.In(x) {
+			return // already stale
+		}
+		if x.In(r) {
+			s.stale[i] = r
+			return
+		}
+	}
 	s.stale = append(s.stale, r)
 	if len(s.stale) > maxStale {
 		u := s.stale[0]

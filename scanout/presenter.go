@@ -8,6 +8,9 @@ import (
 	"log/slog"
 	"os"
 	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/minicomp/minicomp/internal/drm"
 )
@@ -26,7 +29,11 @@ type PresenterOptions struct {
 	BlitFormat    Format // format of the fallback dumb buffers; zero: the buffer's
 	BlitBuffers   int    // size of the fallback swapchain; zero: 2
 	DisableDirect bool   // never try direct scanout (also EnvNoDirect=1)
-	Logger        *slog.Logger
+	// OutFences asks KMS for a sync_file per commit (the CRTC's
+	// OUT_FENCE_PTR) that signals when the frame is on screen; take it
+	// with TakeOutFence.
+	OutFences bool
+	Logger    *slog.Logger
 }
 
 // Frame is one frame to show.
@@ -87,6 +94,8 @@ type Presenter struct {
 	plCrtcX, plCrtcY, plCrtcW, plCrtcH, plInFenceProp uint32
 	modeBlob                                          uint32
 	needModeset                                       bool
+	crtcOutFence                                      uint32
+	outFence                                          *int32 // the kernel writes the fence fd here
 
 	req      drm.AtomicReq
 	events   drm.EventReader
@@ -167,6 +176,17 @@ func NewPresenter(dev *Device, pipe Pipeline, opts PresenterOptions) (*Presenter
 	if props, err := dev.dev.Props(pipe.Primary.ID, drm.ObjectPlane); err == nil {
 		p.plInFenceProp = props.IDs["IN_FENCE_FD"]
 	}
+	if opts.OutFences {
+		props, err := dev.dev.Props(pipe.CRTC, drm.ObjectCRTC)
+		if err != nil {
+			return nil, err
+		}
+		if p.crtcOutFence = props.IDs["OUT_FENCE_PTR"]; p.crtcOutFence == 0 {
+			return nil, fmt.Errorf("%s: CRTC %d has no OUT_FENCE_PTR", dev, pipe.CRTC)
+		}
+		p.outFence = new(int32)
+		*p.outFence = -1
+	}
 	mi := p.mode.info
 	if p.modeBlob, err = dev.dev.CreateBlob(drm.ModeBytes(&mi)); err != nil {
 		return nil, err
@@ -182,6 +202,18 @@ func (p *Presenter) Pipeline() Pipeline { return p.pipe }
 
 // Stats returns counters of what the Presenter did.
 func (p *Presenter) Stats() Stats { return p.stats }
+
+// TakeOutFence returns the sync_file of the last commit (OutFences
+// option), which signals when that frame is on screen, or nil. The caller
+// owns it.
+func (p *Presenter) TakeOutFence() *os.File {
+	if p.outFence == nil || *p.outFence < 0 {
+		return nil
+	}
+	f := os.NewFile(uintptr(*p.outFence), "out-fence")
+	*p.outFence = -1
+	return f
+}
 
 // LastProbe returns the step timings of the last direct-scanout attempt.
 func (p *Presenter) LastProbe() ProbeTimes { return p.probe }
@@ -290,6 +322,13 @@ func (p *Presenter) commit(fb uint32, w, h int, fence *os.File, test bool) error
 	r.Add(pl, p.plCrtcH, uint64(h))
 	if fence != nil && p.plInFenceProp != 0 && !test {
 		r.Add(pl, p.plInFenceProp, uint64(fence.Fd()))
+	}
+	if p.outFence != nil && !test {
+		if *p.outFence >= 0 { // not taken: close it, the newer one supersedes it
+			unix.Close(int(*p.outFence))
+		}
+		*p.outFence = -1
+		r.Add(p.pipe.CRTC, p.crtcOutFence, uint64(uintptr(unsafe.Pointer(p.outFence))))
 	}
 	if p.extra != nil && !test {
 		flags |= p.extra(r)
@@ -494,5 +533,9 @@ func (p *Presenter) Close() error {
 		p.modeBlob = 0
 	}
 	p.onScreen, p.pending = nil, nil
+	if p.outFence != nil && *p.outFence >= 0 {
+		unix.Close(int(*p.outFence))
+		*p.outFence = -1
+	}
 	return errors.Join(errs...)
 }

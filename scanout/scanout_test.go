@@ -69,6 +69,16 @@ func TestStaleMerge(t *testing.T) {
 	if len(s.stale) != 1 {
 		t.Fatal("an empty rect was recorded")
 	}
+	s.addStale(image.Rect(2, 2, 3, 3))
+	if len(s.stale) != 1 {
+		t.Fatal("a rect inside a stale one was recorded again")
+	}
+	s.stale = s.stale[:0]
+	s.addStale(image.Rect(2, 2, 3, 3))
+	s.addStale(image.Rect(0, 0, 5, 5))
+	if len(s.stale) != 1 || s.stale[0] != image.Rect(0, 0, 5, 5) {
+		t.Fatalf("a covering rect did not replace the covered one: %v", s.stale)
+	}
 }
 
 func TestLinearLayout(t *testing.T) {
