@@ -47,9 +47,15 @@ for f in FuzzParseInFormats FuzzParseEvents; do
 	go test -run '^$' -fuzz "^$f\$" -fuzztime "${FUZZTIME:-15s}" ./internal/drm/
 done
 
+step "benchmarks (host): fallback blit vs memmove of the same bytes, damage vs full"
+go test -run '^$' -bench 'Blit|Memmove' -benchtime 30x ./scanout/
+
 if [ "${SKIP_RIG:-}" = 1 ]; then
 	echo "SKIP_RIG=1: not running the QEMU rigs" >&2
 	exit 0
 fi
 step "real kernels (QEMU rigs: vkms+vgem x86_64/arm64, pl111+vgem arm)"
 bash test/rig/run.sh -v ./...
+
+step "benchmarks (rig): allocs and bytes copied per presented frame, direct and blit"
+MINICOMP_RIG_ARCHES=arm64 bash test/rig/run.sh -run '^$' -bench RigPresent -benchtime 60x ./scanout/
