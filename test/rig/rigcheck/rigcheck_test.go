@@ -16,12 +16,13 @@ import (
 
 // Expected devices per rig (see test/rig/README.md).
 var rigs = map[string]struct {
-	kms       string   // DRM driver name of the display device
-	heaps     []string // /dev/dma_heap entries
-	writeback bool     // the display has a writeback connector
+	kms            string   // DRM driver name of the display device
+	heaps          []string // /dev/dma_heap entries; the last one is the CMA heap
+	writeback      bool     // the display has a writeback connector
+	contiguousOnly bool     // the display refuses non-contiguous dma-bufs (like vc4)
 }{
 	"vkms":  {kms: "vkms", heaps: []string{"system", "reserved"}, writeback: true},
-	"pl111": {kms: "pl111", heaps: []string{"system", "linux,cma"}},
+	"pl111": {kms: "pl111", heaps: []string{"system", "linux,cma"}, contiguousOnly: true},
 }
 
 func TestRig(t *testing.T) {
@@ -69,6 +70,9 @@ func TestRig(t *testing.T) {
 	}
 	for _, c := range kmsCards {
 		checkKMS(t, c, want.writeback)
+	}
+	if len(kmsCards) > 0 {
+		checkImports(t, kmsCards[0], want.contiguousOnly)
 	}
 
 	// dma-buf heaps.
@@ -257,16 +261,85 @@ type heapAllocation struct {
 }
 
 func heapAlloc(heap string, size uint64) error {
-	fd, err := syscall.Open(heap, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	fd, err := heapBuffer(heap, size)
 	if err != nil {
 		return err
+	}
+	return syscall.Close(fd)
+}
+
+// heapBuffer allocates a dma-buf of size bytes from the heap device.
+func heapBuffer(heap string, size uint64) (int, error) {
+	fd, err := syscall.Open(heap, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, err
 	}
 	defer syscall.Close(fd)
 	a := &heapAllocation{len: size, fdFlags: syscall.O_RDWR | syscall.O_CLOEXEC}
 	// DMA_HEAP_IOCTL_ALLOC = _IOWR('H', 0, struct dma_heap_allocation_data)
 	req := uintptr(3<<30 | unsafe.Sizeof(*a)<<16 | 'H'<<8)
 	if err := ioctl(fd, req, unsafe.Pointer(a)); err != nil {
-		return err
+		return -1, err
 	}
-	return syscall.Close(int(a.fd))
+	return int(a.fd), nil
+}
+
+type primeHandle struct {
+	handle, flags uint32
+	fd            int32
+}
+
+// checkImports imports 1080p XRGB8888 buffers from the system and the CMA
+// heap into the display (DRM_IOCTL_PRIME_FD_TO_HANDLE). A contiguous-only
+// display must refuse the system-heap buffer with EINVAL and take the CMA one.
+// (A buffer that fits one heap chunk, or a few chunks of one fresh buddy
+// block, can be contiguous by chance: 1080p is large enough not to be.)
+func checkImports(t *testing.T, card string, contiguousOnly bool) {
+	heaps, _ := filepath.Glob("/dev/dma_heap/*")
+	fd, err := syscall.Open(card, syscall.O_RDWR|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		t.Errorf("%s: %v", card, err)
+		return
+	}
+	defer syscall.Close(fd)
+	const size = 1920 * 1080 * 4
+	for _, h := range heaps {
+		buf, err := heapBuffer(h, size)
+		if err != nil {
+			t.Errorf("%s: %v", h, err)
+			continue
+		}
+		p := &primeHandle{fd: int32(buf)}
+		ierr := ioctl(fd, iowr(0x2e, unsafe.Sizeof(*p)), unsafe.Pointer(p))
+		syscall.Close(buf)
+		if ierr == nil {
+			// DRM_IOCTL_GEM_CLOSE = _IOW('d', 0x09, struct drm_gem_close{u32 handle, pad})
+			cl := &[2]uint32{p.handle, 0}
+			ioctl(fd, iow(0x09, 8), unsafe.Pointer(cl))
+		}
+		t.Logf("import of a 1080p %s buffer into %s: %v", filepath.Base(h), card, errString(ierr))
+		if !contiguousOnly {
+			if ierr != nil {
+				t.Errorf("%s refused a %s buffer: %v", card, filepath.Base(h), ierr)
+			}
+			continue
+		}
+		switch filepath.Base(h) {
+		case "system":
+			if ierr != syscall.EINVAL {
+				t.Errorf("%s: system-heap import = %v, want EINVAL (non-contiguous refused)", card, errString(ierr))
+			}
+		default:
+			if ierr != nil {
+				t.Errorf("%s: CMA-heap import failed: %v", card, ierr)
+			}
+		}
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	return err.Error() + " (" + fmt.Sprint(int(err.(syscall.Errno))) + ")"
 }
