@@ -590,7 +590,9 @@ func TestRigRenderNodeDumbRefused(t *testing.T) {
 	}
 	a := NewAllocator(AllocatorConfig{Render: render, Display: display, HeapPreference: []string{"no-such-heap"}})
 	defer a.Close()
-	b, attempts, err := a.Allocate(640, 480, XRGB8888)
+	pipe := firstPipeline(t, display)
+	mode := pipe.PreferredMode()
+	b, attempts, err := a.Allocate(mode.Width, mode.Height, XRGB8888)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -602,6 +604,16 @@ func TestRigRenderNodeDumbRefused(t *testing.T) {
 		t.Fatalf("missing heap not reported: %v", a.Unavailable)
 	}
 	t.Logf("missing heap: %v", a.Unavailable[0].Err)
+	// Frames are still shown with the target the next strategy made.
+	p, err := NewPresenter(display, pipe, PresenterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	pattern(t, b, 7)
+	if v := present(t, p, Frame{Buffer: b}); p.Stats().Frames != 1 {
+		t.Fatalf("frame not shown (%v)", v)
+	}
 }
 
 // CMA exhausted: the heap strategy fails with ENOMEM and a hint, the next
