@@ -171,9 +171,9 @@ func NewSwapchain(a *Allocator, n, width, height int, format Format) (*Swapchain
 		sc := &Swapchain{Buffers: []*Buffer{first}, Strategy: first.Origin, Attempts: attempts}
 		ok := true
 		for len(sc.Buffers) < n {
-			b, _, err := a.allocateFrom(strategies[idx:idx+1], width, height, format)
+			b, tried, err := a.allocateFrom(strategies[idx:idx+1], width, height, format)
 			if err != nil {
-				attempts = append(attempts, Attempt{first.Origin, err})
+				attempts = append(attempts, tried...)
 				ok = false
 				break
 			}
