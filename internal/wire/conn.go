@@ -1,0 +1,261 @@
+package wire
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// Listener is a Wayland display socket: $XDG_RUNTIME_DIR/wayland-N with its
+// wayland-N.lock held (flock) for the socket's life.
+type Listener struct {
+	Name string // "wayland-N", the WAYLAND_DISPLAY for clients
+	Path string
+	fd   int
+	lock int
+}
+
+// Listen creates the first free wayland-N socket in dir (usually
+// $XDG_RUNTIME_DIR). A stale socket whose lock is free is replaced.
+func Listen(dir string) (*Listener, error) {
+	if dir == "" {
+		return nil, errors.New("XDG_RUNTIME_DIR is not set")
+	}
+	for n := 0; n < 32; n++ {
+		name := "wayland-" + strconv.Itoa(n)
+		path := filepath.Join(dir, name)
+		lock, err := unix.Open(path+".lock", unix.O_CREAT|unix.O_RDWR|unix.O_CLOEXEC, 0o660)
+		if err != nil {
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		if err := unix.Flock(lock, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+			unix.Close(lock)
+			continue // another compositor owns this name
+		}
+		os.Remove(path) // stale: its owner's lock is gone
+		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+		if err != nil {
+			unix.Close(lock)
+			return nil, fmt.Errorf("socket: %w", err)
+		}
+		if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+			unix.Close(fd)
+			unix.Close(lock)
+			return nil, fmt.Errorf("bind %s: %w", path, err)
+		}
+		if err := unix.Listen(fd, 128); err != nil {
+			unix.Close(fd)
+			unix.Close(lock)
+			os.Remove(path)
+			return nil, fmt.Errorf("listen %s: %w", path, err)
+		}
+		return &Listener{Name: name, Path: path, fd: fd, lock: lock}, nil
+	}
+	return nil, fmt.Errorf("no free wayland-N socket name in %s", dir)
+}
+
+// FD returns the listening socket (non-blocking), for polling.
+func (l *Listener) FD() int { return l.fd }
+
+// Accept accepts one client; it returns unix.EAGAIN when none is waiting.
+func (l *Listener) Accept() (*Conn, error) {
+	fd, _, err := unix.Accept4(l.fd, unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK)
+	if err != nil {
+		return nil, err
+	}
+	return NewConn(fd), nil
+}
+
+// Close removes the socket and releases the lock.
+func (l *Listener) Close() error {
+	if l == nil || l.fd < 0 {
+		return nil
+	}
+	os.Remove(l.Path)
+	os.Remove(l.Path + ".lock")
+	err := errors.Join(unix.Close(l.fd), unix.Close(l.lock))
+	l.fd = -1
+	return err
+}
+
+// Conn is one client connection. Recv may run on its own goroutine; every
+// other method belongs to the goroutine that owns the client's state.
+type Conn struct {
+	fd     int
+	in     []byte
+	inFDs  []int
+	out    []byte
+	outFDs []int
+	closed bool
+}
+
+// MaxOutput is how much unsent output a client may leave before it is
+// disconnected (it stopped reading).
+const MaxOutput = 4 << 20
+
+// MaxInputFDs bounds the fds a client may send ahead of the messages that
+// use them.
+const MaxInputFDs = 1024
+
+// NewConn wraps a connected, non-blocking unix socket.
+func NewConn(fd int) *Conn { return &Conn{fd: fd} }
+
+// FD returns the socket.
+func (c *Conn) FD() int { return c.fd }
+
+// Recv waits until the socket is readable and reads into buf. It returns
+// the bytes read and the fds received with them (the caller owns them);
+// n == 0 with a nil error never happens: end of stream is io.EOF-like
+// unix.ECONNRESET.
+func (c *Conn) Recv(buf []byte) (int, []int, error) {
+	oob := make([]byte, unix.CmsgSpace(MaxFDsPerMessage*4))
+	for {
+		n, oobn, _, _, err := unix.Recvmsg(c.fd, buf, oob, unix.MSG_CMSG_CLOEXEC)
+		if err == unix.EAGAIN {
+			fds := []unix.PollFd{{Fd: int32(c.fd), Events: unix.POLLIN}}
+			if _, err := unix.Poll(fds, -1); err != nil && err != unix.EINTR {
+				return 0, nil, err
+			}
+			continue
+		}
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, nil, err
+		}
+		var fds []int
+		if oobn > 0 {
+			msgs, perr := unix.ParseSocketControlMessage(oob[:oobn])
+			if perr == nil {
+				for _, m := range msgs {
+					if r, err := unix.ParseUnixRights(&m); err == nil {
+						fds = append(fds, r...)
+					}
+				}
+			}
+		}
+		if n == 0 && len(fds) == 0 {
+			return 0, nil, unix.ECONNRESET
+		}
+		return n, fds, nil
+	}
+}
+
+// Feed appends received bytes and fds to the connection's input.
+func (c *Conn) Feed(b []byte, fds []int) error {
+	c.in = append(c.in, b...)
+	c.inFDs = append(c.inFDs, fds...)
+	if len(c.inFDs) > MaxInputFDs {
+		return fmt.Errorf("%w: %d file descriptors queued", ErrProtocol, len(c.inFDs))
+	}
+	return nil
+}
+
+// Next returns the next complete message in the input: its header and a
+// decoder for its arguments (valid until the next call). ok is false when
+// the input holds no complete message.
+func (c *Conn) Next() (h Header, d Decoder, ok bool, err error) {
+	if len(c.in) < 8 {
+		c.compact()
+		return h, d, false, nil
+	}
+	h, err = ParseHeader(c.in)
+	if err != nil {
+		return h, d, false, err
+	}
+	if int(h.Size) > len(c.in) {
+		return h, d, false, nil
+	}
+	body := c.in[8:h.Size]
+	c.in = c.in[h.Size:]
+	return h, NewDecoder(body, &c.inFDs), true, nil
+}
+
+func (c *Conn) compact() {
+	if len(c.in) == 0 {
+		c.in = c.in[:0:cap(c.in)]
+		return
+	}
+	if cap(c.in) > 2*MaxMessageSize {
+		c.in = append([]byte(nil), c.in...)
+	}
+}
+
+// Begin starts an event into the connection's output buffer.
+func (c *Conn) Begin(object uint32, opcode uint16) Encoder { return Begin(c.out, object, opcode) }
+
+// End queues an event built with Begin.
+func (c *Conn) End(e Encoder) error {
+	b, fds, err := e.Finish()
+	c.out = b
+	if err != nil {
+		return err
+	}
+	for _, fd := range fds {
+		dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("dup fd for an event: %w", err)
+		}
+		c.outFDs = append(c.outFDs, dup)
+	}
+	if len(c.out) > MaxOutput {
+		return fmt.Errorf("client stopped reading: %d bytes of events queued", len(c.out))
+	}
+	return nil
+}
+
+// Flush writes queued events; what the socket does not take stays queued.
+func (c *Conn) Flush() error {
+	for len(c.out) > 0 || len(c.outFDs) > 0 {
+		var oob []byte
+		nfds := min(len(c.outFDs), MaxFDsPerMessage)
+		if nfds > 0 {
+			oob = unix.UnixRights(c.outFDs[:nfds]...)
+		}
+		chunk := c.out
+		if len(chunk) == 0 {
+			return fmt.Errorf("%d fds queued without bytes", len(c.outFDs))
+		}
+		n, err := unix.SendmsgN(c.fd, chunk, oob, nil, unix.MSG_NOSIGNAL|unix.MSG_DONTWAIT)
+		if err == unix.EAGAIN {
+			return nil
+		}
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		for _, fd := range c.outFDs[:nfds] {
+			unix.Close(fd)
+		}
+		c.outFDs = c.outFDs[nfds:]
+		c.out = c.out[n:]
+	}
+	c.out = c.out[:0:cap(c.out)]
+	return nil
+}
+
+// Pending reports whether events wait to be flushed.
+func (c *Conn) Pending() bool { return len(c.out) > 0 }
+
+// Close closes the socket and every fd still queued either way.
+func (c *Conn) Close() error {
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	for _, fd := range c.inFDs {
+		unix.Close(fd)
+	}
+	for _, fd := range c.outFDs {
+		unix.Close(fd)
+	}
+	c.inFDs, c.outFDs = nil, nil
+	return unix.Close(c.fd)
+}
