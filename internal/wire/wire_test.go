@@ -85,7 +85,7 @@ func TestDecoderRejects(t *testing.T) {
 		d.Uint()
 		if name != "truncated uint" {
 			d = NewDecoder(body, nil)
-			d.String()
+			_ = d.String()
 		}
 		if err := d.Err(); !errors.Is(err, ErrProtocol) {
 			t.Errorf("%s: %v", name, err)
@@ -178,7 +178,7 @@ func FuzzNext(f *testing.F) {
 			}
 			// Decode as if every message were (string, uint, array, fd).
 			_ = h
-			d.String()
+			_ = d.String()
 			d.Uint()
 			d.Array()
 			d.FD()

@@ -1,0 +1,408 @@
+// Command gen turns Wayland protocol XML into Go server bindings: per
+// interface, its metadata (name, version, messages with their since
+// versions and signatures), enum constants, a request handler interface
+// with a dispatcher that decodes and checks every argument, and one
+// function per event that encodes it.
+//
+//	go run ./internal/protocol/gen -out internal/protocol internal/protocol/xml/*.xml
+package main
+
+import (
+	"bytes"
+	"encoding/xml"
+	"flag"
+	"fmt"
+	"go/format"
+	"log"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+type protocol struct {
+	Name       string  `xml:"name,attr"`
+	Interfaces []iface `xml:"interface"`
+}
+
+type iface struct {
+	Name        string    `xml:"name,attr"`
+	Version     int       `xml:"version,attr"`
+	Description desc      `xml:"description"`
+	Requests    []message `xml:"request"`
+	Events      []message `xml:"event"`
+	Enums       []enum    `xml:"enum"`
+}
+
+type desc struct {
+	Summary string `xml:"summary,attr"`
+}
+
+type message struct {
+	Name        string `xml:"name,attr"`
+	Type        string `xml:"type,attr"`
+	Since       int    `xml:"since,attr"`
+	Description desc   `xml:"description"`
+	Args        []arg  `xml:"arg"`
+}
+
+type arg struct {
+	Name      string `xml:"name,attr"`
+	Type      string `xml:"type,attr"`
+	Interface string `xml:"interface,attr"`
+	AllowNull bool   `xml:"allow-null,attr"`
+	Summary   string `xml:"summary,attr"`
+}
+
+type enum struct {
+	Name     string  `xml:"name,attr"`
+	Bitfield bool    `xml:"bitfield,attr"`
+	Entries  []entry `xml:"entry"`
+}
+
+type entry struct {
+	Name    string `xml:"name,attr"`
+	Value   string `xml:"value,attr"`
+	Summary string `xml:"summary,attr"`
+}
+
+func camel(s string) string {
+	var b strings.Builder
+	up := true
+	for _, r := range s {
+		if r == '_' || r == '-' {
+			up = true
+			continue
+		}
+		if up && r >= 'a' && r <= 'z' {
+			r -= 'a' - 'A'
+		}
+		up = false
+		b.WriteRune(r)
+	}
+	out := b.String()
+	if out != "" && out[0] >= '0' && out[0] <= '9' {
+		out = "N" + out
+	}
+	return out
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}
+
+var goKeywords = map[string]bool{"type": true, "func": true, "interface": true, "range": true, "map": true, "func_": true, "default": true, "select": true, "case": true, "go": true, "var": true, "string": true}
+
+func argName(a arg) string {
+	n := lowerFirst(camel(a.Name))
+	if goKeywords[n] {
+		n += "_"
+	}
+	return n
+}
+
+// signature is the libwayland-style signature: i u f s o n a h, "?" for
+// nullable, and for an untyped new_id "sun".
+func signature(m message) string {
+	var b strings.Builder
+	for _, a := range m.Args {
+		if a.AllowNull {
+			b.WriteByte('?')
+		}
+		switch a.Type {
+		case "int":
+			b.WriteByte('i')
+		case "uint":
+			b.WriteByte('u')
+		case "fixed":
+			b.WriteByte('f')
+		case "string":
+			b.WriteByte('s')
+		case "object":
+			b.WriteByte('o')
+		case "new_id":
+			if a.Interface == "" {
+				b.WriteString("sun")
+			} else {
+				b.WriteByte('n')
+			}
+		case "array":
+			b.WriteByte('a')
+		case "fd":
+			b.WriteByte('h')
+		}
+	}
+	return b.String()
+}
+
+func goType(a arg) string {
+	switch a.Type {
+	case "int":
+		return "int32"
+	case "uint", "object", "new_id":
+		return "uint32"
+	case "fixed":
+		return "wire.Fixed"
+	case "string":
+		return "string"
+	case "array":
+		return "[]byte"
+	case "fd":
+		return "int"
+	}
+	panic("unknown type " + a.Type)
+}
+
+func params(m message) string {
+	var ps []string
+	for _, a := range m.Args {
+		if a.Type == "new_id" && a.Interface == "" {
+			ps = append(ps, argName(a)+"Interface string", argName(a)+"Version uint32")
+		}
+		ps = append(ps, argName(a)+" "+goType(a))
+	}
+	return strings.Join(ps, ", ")
+}
+
+func decodeCall(a arg) string {
+	switch a.Type {
+	case "int":
+		return "d.Int()"
+	case "uint":
+		return "d.Uint()"
+	case "fixed":
+		return "d.Fixed()"
+	case "string":
+		return "d.String()"
+	case "object":
+		return "d.Object()"
+	case "new_id":
+		return "d.NewID()"
+	case "array":
+		return "d.Array()"
+	case "fd":
+		return "d.FD()"
+	}
+	panic(a.Type)
+}
+
+func encodeCall(a arg) string {
+	n := argName(a)
+	switch a.Type {
+	case "int":
+		return "e.Int(" + n + ")"
+	case "uint":
+		return "e.Uint(" + n + ")"
+	case "fixed":
+		return "e.Fixed(" + n + ")"
+	case "string":
+		return "e.String(" + n + ")"
+	case "object":
+		return "e.Object(" + n + ")"
+	case "new_id":
+		return "e.NewID(" + n + ")"
+	case "array":
+		return "e.Array(" + n + ")"
+	case "fd":
+		return "e.FD(" + n + ")"
+	}
+	panic(a.Type)
+}
+
+func since(m message) int {
+	if m.Since == 0 {
+		return 1
+	}
+	return m.Since
+}
+
+func comment(w *bytes.Buffer, indent, text string) {
+	text = strings.Join(strings.Fields(text), " ")
+	if text == "" {
+		return
+	}
+	fmt.Fprintf(w, "%s// %s\n", indent, text)
+}
+
+func generate(p protocol, src string) []byte {
+	var w bytes.Buffer
+	fmt.Fprintf(&w, "// Code generated by internal/protocol/gen from %s; DO NOT EDIT.\n\n", src)
+	fmt.Fprintf(&w, "package protocol\n\nimport (\n\t\"fmt\"\n\n\t\"github.com/minicomp/minicomp/internal/wire\"\n)\n\n")
+	fmt.Fprintf(&w, "var _ = fmt.Errorf\n\n")
+	for _, in := range p.Interfaces {
+		g := camel(in.Name)
+		comment(&w, "", fmt.Sprintf("%sInterface describes %s: %s.", g, in.Name, in.Description.Summary))
+		fmt.Fprintf(&w, "var %sInterface = &Interface{Name: %q, Version: %d,\n", g, in.Name, in.Version)
+		for _, kind := range []struct {
+			field string
+			msgs  []message
+		}{{"Requests", in.Requests}, {"Events", in.Events}} {
+			fmt.Fprintf(&w, "\t%s: []Message{\n", kind.field)
+			for _, m := range kind.msgs {
+				var ifs []string
+				for _, a := range m.Args {
+					if (a.Type == "new_id" || a.Type == "object") && a.Interface != "" {
+						ifs = append(ifs, strconv.Quote(a.Interface))
+					}
+				}
+				fmt.Fprintf(&w, "\t\t{Name: %q, Since: %d, Signature: %q, Destructor: %v, Types: []string{%s}},\n",
+					m.Name, since(m), signature(m), m.Type == "destructor", strings.Join(ifs, ", "))
+			}
+			fmt.Fprintf(&w, "\t},\n")
+		}
+		fmt.Fprintf(&w, "}\n\n")
+
+		for _, e := range in.Enums {
+			en := g + camel(e.Name)
+			fmt.Fprintf(&w, "// %s values (%s.%s).\nconst (\n", en, in.Name, e.Name)
+			for _, ent := range e.Entries {
+				if ent.Summary != "" {
+					comment(&w, "\t", ent.Summary)
+				}
+				fmt.Fprintf(&w, "\t%s%s = %s\n", en, camel(ent.Name), ent.Value)
+			}
+			fmt.Fprintf(&w, ")\n\n")
+		}
+
+		// Requests.
+		if len(in.Requests) > 0 {
+			fmt.Fprintf(&w, "// %sHandler handles the requests of a %s object.\ntype %sHandler interface {\n", g, in.Name, g)
+			for _, m := range in.Requests {
+				comment(&w, "\t", fmt.Sprintf("%s is %s.%s: %s", camel(m.Name), in.Name, m.Name, m.Description.Summary))
+				fmt.Fprintf(&w, "\t%s(%s) error\n", camel(m.Name), params(m))
+			}
+			fmt.Fprintf(&w, "}\n\n")
+			fmt.Fprintf(&w, "// Dispatch%s decodes request opcode of a %s object of the given version and calls h.\n", g, in.Name)
+			fmt.Fprintf(&w, "func Dispatch%s(h %sHandler, version uint32, opcode uint16, d *wire.Decoder) error {\n", g, g)
+			fmt.Fprintf(&w, "\tif err := checkRequest(%sInterface, version, opcode); err != nil {\n\t\treturn err\n\t}\n", g)
+			fmt.Fprintf(&w, "\tswitch opcode {\n")
+			for i, m := range in.Requests {
+				fmt.Fprintf(&w, "\tcase %d:\n", i)
+				var names []string
+				var fds []string
+				for _, a := range m.Args {
+					n := argName(a)
+					if a.Type == "new_id" && a.Interface == "" {
+						fmt.Fprintf(&w, "\t\t%sInterface := d.String()\n\t\t%sVersion := d.Uint()\n", n, n)
+						names = append(names, n+"Interface", n+"Version")
+					}
+					fmt.Fprintf(&w, "\t\t%s := %s\n", n, decodeCall(a))
+					names = append(names, n)
+					if a.Type == "fd" {
+						fds = append(fds, n)
+					}
+				}
+				fmt.Fprintf(&w, "\t\tif err := d.Err(); err != nil {\n")
+				for _, f := range fds {
+					fmt.Fprintf(&w, "\t\t\tcloseFD(%s)\n", f)
+				}
+				fmt.Fprintf(&w, "\t\t\treturn fmt.Errorf(\"%s.%s: %%w\", err)\n\t\t}\n", in.Name, m.Name)
+				for _, a := range m.Args {
+					if a.Type == "new_id" {
+						fmt.Fprintf(&w, "\t\tif %s == 0 {\n", argName(a))
+						for _, f := range fds {
+							fmt.Fprintf(&w, "\t\t\tcloseFD(%s)\n", f)
+						}
+						fmt.Fprintf(&w, "\t\t\treturn fmt.Errorf(\"%%w: %s.%s: new_id %s is 0\", wire.ErrProtocol)\n\t\t}\n", in.Name, m.Name, a.Name)
+					}
+				}
+				fmt.Fprintf(&w, "\t\treturn h.%s(%s)\n", camel(m.Name), strings.Join(names, ", "))
+			}
+			fmt.Fprintf(&w, "\t}\n\treturn nil\n}\n\n")
+		}
+
+		// Events.
+		for i, m := range in.Events {
+			fn := g + camel(m.Name)
+			comment(&w, "", fmt.Sprintf("%s sends %s.%s (since version %d): %s", fn, in.Name, m.Name, since(m), m.Description.Summary))
+			p := params(m)
+			if p != "" {
+				p = ", " + p
+			}
+			fmt.Fprintf(&w, "func %s(c *wire.Conn, self uint32%s) error {\n\te := c.Begin(self, %d)\n", fn, p, i)
+			for _, a := range m.Args {
+				if a.Type == "new_id" && a.Interface == "" {
+					fmt.Fprintf(&w, "\te.String(%sInterface)\n\te.Uint(%sVersion)\n", argName(a), argName(a))
+				}
+				fmt.Fprintf(&w, "\t%s\n", encodeCall(a))
+			}
+			fmt.Fprintf(&w, "\treturn c.End(e)\n}\n\n")
+		}
+	}
+	out, err := format.Source(w.Bytes())
+	if err != nil {
+		log.Fatalf("%s: gofmt: %v\n%s", src, err, w.Bytes())
+	}
+	return out
+}
+
+// generateNop writes, for tests and fuzzing, a handler per interface that
+// accepts every request (closing fds), and a table of dispatchers using them.
+func generateNop(ps []protocol) []byte {
+	var w bytes.Buffer
+	fmt.Fprintf(&w, "// Code generated by internal/protocol/gen; DO NOT EDIT.\n\n")
+	fmt.Fprintf(&w, "package protocol\n\nimport \"github.com/minicomp/minicomp/internal/wire\"\n\n")
+	var table []string
+	for _, p := range ps {
+		for _, in := range p.Interfaces {
+			if len(in.Requests) == 0 {
+				continue
+			}
+			g := camel(in.Name)
+			fmt.Fprintf(&w, "type nop%s struct{}\n\n", g)
+			for _, m := range in.Requests {
+				var closes []string
+				for _, a := range m.Args {
+					if a.Type == "fd" {
+						closes = append(closes, "closeFD("+argName(a)+")")
+					}
+				}
+				fmt.Fprintf(&w, "func (nop%s) %s(%s) error {\n", g, camel(m.Name), params(m))
+				for _, c := range closes {
+					fmt.Fprintf(&w, "\t%s\n", c)
+				}
+				fmt.Fprintf(&w, "\treturn nil\n}\n\n")
+			}
+			table = append(table, fmt.Sprintf("\t%q: func(v uint32, op uint16, d *wire.Decoder) error { return Dispatch%s(nop%s{}, v, op, d) },", in.Name, g, g))
+		}
+	}
+	fmt.Fprintf(&w, "var nopDispatchers = map[string]func(uint32, uint16, *wire.Decoder) error{\n%s\n}\n", strings.Join(table, "\n"))
+	out, err := format.Source(w.Bytes())
+	if err != nil {
+		log.Fatalf("nop: gofmt: %v", err)
+	}
+	return out
+}
+
+func main() {
+	outDir := flag.String("out", ".", "output directory")
+	flag.Parse()
+	var names []string
+	var all []protocol
+	for _, path := range flag.Args() {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			log.Fatal(err)
+		}
+		var p protocol
+		if err := xml.Unmarshal(data, &p); err != nil {
+			log.Fatalf("%s: %v", path, err)
+		}
+		base := strings.TrimSuffix(filepath.Base(path), ".xml")
+		out := filepath.Join(*outDir, strings.ReplaceAll(base, "-", "_")+"_gen.go")
+		if err := os.WriteFile(out, generate(p, "xml/"+filepath.Base(path)), 0o644); err != nil {
+			log.Fatal(err)
+		}
+		names = append(names, out)
+		all = append(all, p)
+	}
+	nop := filepath.Join(*outDir, "nop_gen_test.go")
+	if err := os.WriteFile(nop, generateNop(all), 0o644); err != nil {
+		log.Fatal(err)
+	}
+	names = append(names, nop)
+	fmt.Fprintln(os.Stderr, "gen: wrote", strings.Join(names, " "))
+}
