@@ -43,8 +43,9 @@ step "unit tests (-race)"
 CGO_ENABLED=1 go test -race -count=1 ./...
 
 step "fuzzing (bounded)"
-for f in FuzzParseInFormats FuzzParseEvents; do
-	go test -run '^$' -fuzz "^$f\$" -fuzztime "${FUZZTIME:-15s}" ./internal/drm/
+for target in internal/drm:FuzzParseInFormats internal/drm:FuzzParseEvents \
+	internal/wire:FuzzNext internal/protocol:FuzzDispatch; do
+	go test -run '^$' -fuzz "^${target#*:}\$" -fuzztime "${FUZZTIME:-15s}" "./${target%%:*}/"
 done
 
 step "benchmarks (host): fallback blit vs memmove of the same bytes, damage vs full"
