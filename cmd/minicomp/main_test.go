@@ -40,7 +40,7 @@ func TestHeapList(t *testing.T) {
 }
 
 func TestRunHeadless(t *testing.T) {
-	f := runFlags{backend: "headless", size: "320x200", outputs: 2, refresh: 120, frames: 10, renderNode: "none"}
+	f := runFlags{backend: "headless", size: "320x200", outputs: 2, refresh: 120, frames: 10, renderNode: "none", pattern: true}
 	infos, err := runMinicomp(context.Background(), f, quiet())
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +92,7 @@ func openPrimaryNodes(t *testing.T) []string {
 func TestRigRunKMSAndHeadless(t *testing.T) {
 	rig := rigtest.Require(t)
 	rigtest.CheckFDs(t)
-	infos, err := runMinicomp(context.Background(), runFlags{backend: "kms", frames: 30}, quiet())
+	infos, err := runMinicomp(context.Background(), runFlags{backend: "kms", frames: 30, pattern: true}, quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func TestRigRunKMSAndHeadless(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		_, err := runMinicomp(ctx, runFlags{backend: "headless", size: "640x480", outputs: 1, refresh: 60}, quiet())
+		_, err := runMinicomp(ctx, runFlags{backend: "headless", size: "640x480", outputs: 1, refresh: 60, pattern: true}, quiet())
 		done <- err
 	}()
 	time.Sleep(300 * time.Millisecond)

@@ -9,12 +9,14 @@ import (
 	"image/color"
 	"log/slog"
 	"os"
+	"os/exec"
 	"sync"
 	"time"
 
 	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/backend/headless"
 	"github.com/minicomp/minicomp/backend/kms"
+	"github.com/minicomp/minicomp/internal/server"
 	"github.com/minicomp/minicomp/render/soft"
 	"github.com/minicomp/minicomp/scanout"
 )
@@ -31,6 +33,8 @@ type runFlags struct {
 	device     string
 	renderNode string
 	logLevel   string
+	pattern    bool     // draw the test pattern instead of serving clients
+	command    []string // client to start (after --)
 }
 
 func runCmd(ctx context.Context, args []string) error {
@@ -47,9 +51,15 @@ func runCmd(ctx context.Context, args []string) error {
 	fs.StringVar(&f.device, "device", "", "KMS display primary node (default: the first with a connected screen)")
 	fs.StringVar(&f.renderNode, "render-node", "", "render node, or \"none\" (default: paired automatically; $MINICOMP_RENDER_NODE)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.BoolVar(&f.pattern, "pattern", false, "draw an animated test pattern through the buffer path instead of serving Wayland clients")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: minicomp run [flags] [-- command args...]\n\nServes Wayland clients on $XDG_RUNTIME_DIR/wayland-N; a command after -- is started with WAYLAND_DISPLAY set, and minicomp exits when it does.")
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	f.command = fs.Args()
 	log := logger(f.logLevel)
 	_, err := runMinicomp(ctx, f, log)
 	return err
@@ -66,6 +76,10 @@ func runMinicomp(ctx context.Context, f runFlags, log *slog.Logger) ([]backend.I
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, f.duration)
 		defer cancel()
+	}
+	if !f.pattern {
+		err := serve(ctx, be, f, log)
+		return infosOf(be), errors.Join(err, be.Close())
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(be.Outputs()))
@@ -95,6 +109,55 @@ func runMinicomp(ctx context.Context, f runFlags, log *slog.Logger) ([]backend.I
 		}
 	}
 	return infos, cerr
+}
+
+func infosOf(be backend.Backend) []backend.Info {
+	var out []backend.Info
+	for _, o := range be.Outputs() {
+		out = append(out, o.Info())
+	}
+	return out
+}
+
+// serve runs the Wayland server on the backend until ctx ends or the
+// command started after -- exits.
+func serve(ctx context.Context, be backend.Backend, f runFlags, log *slog.Logger) error {
+	srv, err := server.New(os.Getenv("XDG_RUNTIME_DIR"), be, log)
+	if err != nil {
+		return fmt.Errorf("wayland socket: %w (is XDG_RUNTIME_DIR set?)", err)
+	}
+	os.Setenv("WAYLAND_DISPLAY", srv.Name())
+	log.Info("serving Wayland clients", "WAYLAND_DISPLAY", srv.Name())
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var cmdErr error
+	done := make(chan struct{})
+	if len(f.command) > 0 {
+		cmd := exec.CommandContext(ctx, f.command[0], f.command[1:]...)
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		if err := cmd.Start(); err != nil {
+			return fmt.Errorf("start %s: %w", f.command[0], err)
+		}
+		go func() {
+			cmdErr = cmd.Wait()
+			log.Info("client exited", "command", f.command[0], "err", cmdErr)
+			cancel()
+			close(done)
+		}()
+	} else {
+		close(done)
+	}
+	err = srv.Run(ctx)
+	cancel()
+	<-done
+	if err != nil {
+		return err
+	}
+	var ee *exec.ExitError
+	if errors.As(cmdErr, &ee) && ctx.Err() == nil {
+		return fmt.Errorf("%s: %w", f.command[0], cmdErr)
+	}
+	return nil
 }
 
 // chooseBackend picks KMS when there is a seat and a display, headless

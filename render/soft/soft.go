@@ -112,6 +112,45 @@ func (r *Renderer) fill(rect image.Rectangle, c color.NRGBA) {
 	}
 }
 
+// Image draws a w×h picture of 32-bit XRGB/ARGB pixels (stride bytes a
+// row) with its top-left corner at at, clipped to the damage; opaque
+// pictures are copied, others blended (premultiplied alpha, as wl_shm
+// ARGB8888 is).
+func (r *Renderer) Image(at image.Point, pix []byte, stride, w, h int, opaque bool) {
+	rect := image.Rect(at.X, at.Y, at.X+w, at.Y+h)
+	dstStride := int(r.target.Stride)
+	le := binary.LittleEndian
+	for _, d := range r.clip {
+		x := rect.Intersect(d)
+		if x.Empty() {
+			continue
+		}
+		for y := x.Min.Y; y < x.Max.Y; y++ {
+			src := pix[(y-at.Y)*stride+(x.Min.X-at.X)*4 : (y-at.Y)*stride+(x.Max.X-at.X)*4]
+			dst := r.mem[y*dstStride+x.Min.X*4 : y*dstStride+x.Max.X*4]
+			if opaque {
+				copy(dst, src)
+				continue
+			}
+			for i := 0; i < len(src); i += 4 {
+				s := le.Uint32(src[i:])
+				a := s >> 24
+				if a == 255 {
+					le.PutUint32(dst[i:], s)
+					continue
+				}
+				dv := le.Uint32(dst[i:])
+				out := uint32(0xff000000)
+				for _, sh := range [3]uint{16, 8, 0} {
+					c := (s>>sh)&0xff + ((dv>>sh)&0xff*(255-a)+127)/255
+					out |= min(c, 255) << sh
+				}
+				le.PutUint32(dst[i:], out)
+			}
+		}
+	}
+}
+
 // End ends CPU access. The CPU is done when End returns: no fence.
 func (r *Renderer) End() (*os.File, error) {
 	if r.target == nil {

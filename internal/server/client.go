@@ -1,0 +1,147 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/minicomp/minicomp/internal/protocol"
+	"github.com/minicomp/minicomp/internal/wire"
+)
+
+// serverIDStart is where ids the server allocates begin (libwayland's
+// WL_SERVER_ID_START).
+const serverIDStart = 0xff000000
+
+// maxObjects bounds how many objects one client may create (a flood).
+const maxObjects = 1 << 16
+
+// object is one protocol object of a client.
+type object struct {
+	id        uint32
+	iface     *protocol.Interface
+	version   uint32
+	dispatch  func(version uint32, opcode uint16, d *wire.Decoder) error
+	onDestroy func()
+	handler   any // the Go value behind the object, for lookups by type
+}
+
+// Client is one connected Wayland client.
+type Client struct {
+	s       *Server
+	conn    *wire.Conn
+	objects map[uint32]*object
+	log     *slog.Logger
+	gone    bool
+	pending []func() // work to run after the current request (deferred destroys)
+}
+
+// protocolError is an error a client caused: it becomes wl_display.error.
+type protocolError struct {
+	object uint32
+	code   uint32
+	msg    string
+}
+
+func (e *protocolError) Error() string {
+	return fmt.Sprintf("protocol error on object %d (code %d): %s", e.object, e.code, e.msg)
+}
+
+// errorf makes a protocol error for object with the interface's error code.
+func errorf(object uint32, code uint32, format string, a ...any) error {
+	return &protocolError{object: object, code: code, msg: fmt.Sprintf(format, a...)}
+}
+
+// add registers a new object created by the client (id from a new_id).
+func (c *Client) add(id uint32, iface *protocol.Interface, version uint32, dispatch func(uint32, uint16, *wire.Decoder) error) (*object, error) {
+	if id == 0 || id >= serverIDStart {
+		return nil, errorf(1, protocol.WlDisplayErrorInvalidObject, "new id %d out of the client's range", id)
+	}
+	if _, ok := c.objects[id]; ok {
+		return nil, errorf(1, protocol.WlDisplayErrorInvalidObject, "id %d already in use", id)
+	}
+	if len(c.objects) >= maxObjects {
+		return nil, errorf(1, protocol.WlDisplayErrorNoMemory, "too many objects")
+	}
+	if version > iface.Version {
+		version = iface.Version
+	}
+	o := &object{id: id, iface: iface, version: version, dispatch: dispatch}
+	c.objects[id] = o
+	return o, nil
+}
+
+// destroy removes an object and tells the client its id is free.
+func (c *Client) destroy(id uint32) {
+	o, ok := c.objects[id]
+	if !ok {
+		return
+	}
+	delete(c.objects, id)
+	if o.onDestroy != nil {
+		o.onDestroy()
+	}
+	if id < serverIDStart {
+		c.send(protocol.WlDisplayDeleteId(c.conn, 1, id))
+	}
+}
+
+// send records a failure to queue an event (the client stopped reading):
+// the client is dropped at the end of the dispatch round.
+func (c *Client) send(err error) {
+	if err != nil && !c.gone {
+		c.log.Warn("dropping client", "err", err)
+		c.gone = true
+	}
+}
+
+// lookup returns the client's object id of the wanted interface, or a
+// protocol error naming what was wrong.
+func (c *Client) lookup(from, id uint32, iface *protocol.Interface) (*object, error) {
+	o, ok := c.objects[id]
+	if !ok {
+		return nil, errorf(from, protocol.WlDisplayErrorInvalidObject, "object %d does not exist", id)
+	}
+	if o.iface != iface {
+		return nil, errorf(from, protocol.WlDisplayErrorInvalidObject, "object %d is a %s, not a %s", id, o.iface.Name, iface.Name)
+	}
+	return o, nil
+}
+
+// handle dispatches every complete message in the client's input.
+func (c *Client) handle() error {
+	for !c.gone {
+		h, d, ok, err := c.conn.Next()
+		if err != nil {
+			return errorf(1, protocol.WlDisplayErrorInvalidMethod, "%v", err)
+		}
+		if !ok {
+			return nil
+		}
+		o, found := c.objects[h.Object]
+		if !found {
+			// A request to an object the client destroyed may race with
+			// delete_id; libwayland ignores those for ids it knew. Unknown
+			// ids are an error.
+			return errorf(1, protocol.WlDisplayErrorInvalidObject, "invalid object %d", h.Object)
+		}
+		if err := o.dispatch(o.version, h.Opcode, &d); err != nil {
+			var pe *protocolError
+			if errors.As(err, &pe) {
+				return err
+			}
+			if errors.Is(err, wire.ErrProtocol) {
+				return errorf(h.Object, protocol.WlDisplayErrorInvalidMethod, "%s: %v", o.iface.Name, err)
+			}
+			return err
+		}
+		if int(h.Opcode) < len(o.iface.Requests) && o.iface.Requests[h.Opcode].Destructor {
+			c.destroy(h.Object)
+		}
+		for _, f := range c.pending {
+			f()
+		}
+		c.pending = c.pending[:0]
+	}
+	return nil
+}

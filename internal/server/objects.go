@@ -1,0 +1,124 @@
+package server
+
+import (
+	"github.com/minicomp/minicomp/internal/protocol"
+	"github.com/minicomp/minicomp/internal/wire"
+)
+
+// register adds an object whose requests go to h through the generated
+// dispatcher.
+func register[H any](c *Client, id uint32, iface *protocol.Interface, version uint32, h H,
+	dispatch func(H, uint32, uint16, *wire.Decoder) error) (*object, error) {
+	o, err := c.add(id, iface, version, func(v uint32, op uint16, d *wire.Decoder) error { return dispatch(h, v, op, d) })
+	if o != nil {
+		o.handler = h
+	}
+	return o, err
+}
+
+// The seat has no input devices yet (they arrive with the nested and
+// seated backends): it advertises no capabilities, and the device objects
+// a client may still ask for accept their requests and send nothing.
+
+func (s *Server) bindSeat(c *Client, id, version uint32) error {
+	seat := &seat{c: c}
+	if _, err := register[protocol.WlSeatHandler](c, id, protocol.WlSeatInterface, version, seat, protocol.DispatchWlSeat); err != nil {
+		return err
+	}
+	c.send(protocol.WlSeatCapabilities(c.conn, id, 0))
+	if version >= 2 {
+		c.send(protocol.WlSeatName(c.conn, id, "seat0"))
+	}
+	return nil
+}
+
+type seat struct{ c *Client }
+
+func (s *seat) GetPointer(id uint32) error {
+	_, err := register[protocol.WlPointerHandler](s.c, id, protocol.WlPointerInterface, 7, inert{}, protocol.DispatchWlPointer)
+	return err
+}
+func (s *seat) GetKeyboard(id uint32) error {
+	_, err := register[protocol.WlKeyboardHandler](s.c, id, protocol.WlKeyboardInterface, 7, inert{}, protocol.DispatchWlKeyboard)
+	return err
+}
+func (s *seat) GetTouch(id uint32) error {
+	_, err := register[protocol.WlTouchHandler](s.c, id, protocol.WlTouchInterface, 7, inert{}, protocol.DispatchWlTouch)
+	return err
+}
+func (s *seat) Release() error { return nil }
+
+// inert implements requests that need no compositor state yet.
+type inert struct{}
+
+func (inert) SetCursor(serial, surface uint32, hx, hy int32) error { return nil }
+func (inert) Release() error                                       { return nil }
+func (inert) Destroy() error                                       { return nil }
+func (inert) Offer(mimeType string) error                          { return nil }
+func (inert) SetActions(actions uint32) error                      { return nil }
+func (inert) StartDrag(source, origin, icon, serial uint32) error  { return nil }
+func (inert) SetSelection(source, serial uint32) error             { return nil }
+func (inert) SetPosition(x, y int32) error                         { return nil }
+func (inert) PlaceAbove(sibling uint32) error                      { return nil }
+func (inert) PlaceBelow(sibling uint32) error                      { return nil }
+func (inert) SetSync() error                                       { return nil }
+func (inert) SetDesync() error                                     { return nil }
+func (inert) Grab(seat, serial uint32) error                       { return nil }
+func (inert) Reposition(positioner, token uint32) error            { return nil }
+func (inert) SetSize(w, h int32) error                             { return nil }
+func (inert) SetAnchorRect(x, y, w, h int32) error                 { return nil }
+func (inert) SetAnchor(anchor uint32) error                        { return nil }
+func (inert) SetGravity(gravity uint32) error                      { return nil }
+func (inert) SetConstraintAdjustment(a uint32) error               { return nil }
+func (inert) SetOffset(x, y int32) error                           { return nil }
+func (inert) SetReactive() error                                   { return nil }
+func (inert) SetParentSize(w, h int32) error                       { return nil }
+func (inert) SetParentConfigure(serial uint32) error               { return nil }
+
+func (s *Server) bindDataDeviceManager(c *Client, id, version uint32) error {
+	_, err := register[protocol.WlDataDeviceManagerHandler](c, id, protocol.WlDataDeviceManagerInterface, version, &dataDeviceManager{c: c, version: version}, protocol.DispatchWlDataDeviceManager)
+	return err
+}
+
+type dataDeviceManager struct {
+	c       *Client
+	version uint32
+}
+
+func (m *dataDeviceManager) CreateDataSource(id uint32) error {
+	_, err := register[protocol.WlDataSourceHandler](m.c, id, protocol.WlDataSourceInterface, m.version, inert{}, protocol.DispatchWlDataSource)
+	return err
+}
+
+func (m *dataDeviceManager) GetDataDevice(id, seat uint32) error {
+	_, err := register[protocol.WlDataDeviceHandler](m.c, id, protocol.WlDataDeviceInterface, m.version, inert{}, protocol.DispatchWlDataDevice)
+	return err
+}
+
+// Subsurfaces are accepted but not yet composed (issue 3 leaves them for
+// the scene work).
+func (s *Server) bindSubcompositor(c *Client, id, version uint32) error {
+	_, err := register[protocol.WlSubcompositorHandler](c, id, protocol.WlSubcompositorInterface, version, &subcompositor{c: c, id: id}, protocol.DispatchWlSubcompositor)
+	return err
+}
+
+type subcompositor struct {
+	c  *Client
+	id uint32
+}
+
+func (s *subcompositor) Destroy() error { return nil }
+
+func (s *subcompositor) GetSubsurface(id, surface, parent uint32) error {
+	if _, err := s.c.lookup(s.id, surface, protocol.WlSurfaceInterface); err != nil {
+		return err
+	}
+	if _, err := s.c.lookup(s.id, parent, protocol.WlSurfaceInterface); err != nil {
+		return err
+	}
+	if surface == parent {
+		return errorf(s.id, protocol.WlSubcompositorErrorBadSurface, "a surface cannot be its own parent")
+	}
+	_, err := register[protocol.WlSubsurfaceHandler](s.c, id, protocol.WlSubsurfaceInterface, 1, inert{}, protocol.DispatchWlSubsurface)
+	return err
+}

@@ -1,0 +1,126 @@
+package server
+
+import (
+	"context"
+	"image"
+	"image/color"
+
+	"github.com/minicomp/minicomp/backend"
+	"github.com/minicomp/minicomp/internal/protocol"
+	"github.com/minicomp/minicomp/render/soft"
+)
+
+// output is a backend output served as a wl_output global, with its frame
+// loop: render when something changed, present, and send frame callbacks
+// when the frame is on screen.
+type output struct {
+	s        *Server
+	o        backend.Output
+	index    int
+	damaged  bool
+	busy     bool
+	renderer *soft.Renderer
+	done     []frameCB // callbacks of the frame being shown
+}
+
+type frameCB struct {
+	c  *Client
+	id uint32
+}
+
+func (o *output) bind(c *Client, id, version uint32) error {
+	if _, err := register[protocol.WlOutputHandler](c, id, protocol.WlOutputInterface, version, inert{}, protocol.DispatchWlOutput); err != nil {
+		return err
+	}
+	m := o.o.Mode()
+	c.send(protocol.WlOutputGeometry(c.conn, id, 0, 0, 0, 0, protocol.WlOutputSubpixelUnknown, "minicomp", o.o.Name(), protocol.WlOutputTransformNormal))
+	c.send(protocol.WlOutputMode(c.conn, id, protocol.WlOutputModeCurrent|protocol.WlOutputModePreferred, int32(m.Width), int32(m.Height), int32(m.RefreshMilliHz)))
+	if version >= 2 {
+		c.send(protocol.WlOutputScale(c.conn, id, 1))
+	}
+	if version >= 4 {
+		c.send(protocol.WlOutputName(c.conn, id, o.o.Name()))
+		c.send(protocol.WlOutputDescription(c.conn, id, "minicomp "+o.o.Info().Backend+" output "+o.o.Name()+" "+m.String()))
+	}
+	if version >= 2 {
+		c.send(protocol.WlOutputDone(c.conn, id))
+	}
+	return nil
+}
+
+// scheduleFrames starts a frame on every idle output that has work.
+func (s *Server) scheduleFrames() {
+	for _, o := range s.outputs {
+		if !o.busy && (o.damaged || o.hasCallbacks()) {
+			s.render(o)
+		}
+	}
+}
+
+func (o *output) hasCallbacks() bool {
+	for _, sf := range o.s.surfaces {
+		if len(sf.frames) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+var background = color.NRGBA{R: 0x20, G: 0x24, B: 0x30, A: 0xff}
+
+// render composes the mapped surfaces into the output's next target
+// (kiosk layout: each toplevel at the origin, later ones on top) and
+// presents it; frame callbacks of the drawn surfaces fire when it is shown.
+func (s *Server) render(o *output) {
+	if o.renderer == nil {
+		o.renderer = soft.New()
+	}
+	target, _ := o.o.Next()
+	r := o.renderer
+	if err := r.Begin(target, nil); err != nil {
+		s.log.Error("render", "output", o.o.Name(), "err", err)
+		return
+	}
+	r.Clear(background)
+	for _, sf := range s.surfaces {
+		r.Image(image.Point{}, sf.content, sf.width*4, sf.width, sf.height, sf.opaque)
+		for _, cb := range sf.frames {
+			o.done = append(o.done, frameCB{sf.c, cb})
+		}
+		sf.frames = sf.frames[:0]
+	}
+	fence, err := r.End()
+	if err != nil {
+		s.log.Error("render", "output", o.o.Name(), "err", err)
+		return
+	}
+	if _, err := o.o.Present(target, nil, fence); err != nil {
+		s.log.Error("present", "output", o.o.Name(), "err", err)
+		return
+	}
+	o.damaged = false
+	o.busy = true
+	go func() {
+		f, err := o.o.WaitFrame(context.Background())
+		s.frames <- frameDone{o: o, f: f, err: err}
+	}()
+}
+
+// frameDone sends the shown frame's callbacks and starts the next frame
+// if there is work.
+func (o *output) frameDone(f backend.Frame) {
+	o.busy = false
+	ms := o.s.nowMS()
+	for _, cb := range o.done {
+		if !o.s.clients[cb.c] {
+			continue
+		}
+		if _, ok := cb.c.objects[cb.id]; !ok {
+			continue
+		}
+		cb.c.send(protocol.WlCallbackDone(cb.c.conn, cb.id, ms))
+		cb.c.destroy(cb.id)
+	}
+	o.done = o.done[:0]
+	o.s.scheduleFrames()
+}

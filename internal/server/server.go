@@ -1,0 +1,287 @@
+// Package server is minicomp's Wayland compositor core: the client
+// connections and their objects, the globals (wl_compositor, wl_shm,
+// wl_output, wl_seat, wl_data_device_manager, xdg_wm_base), double-buffered
+// surface state, and composition of the mapped surfaces into each output's
+// render target once per output frame, with frame callbacks after it.
+//
+// One goroutine (Run) owns all state; each client has a reader goroutine
+// that only moves bytes and fds from its socket to Run.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/minicomp/minicomp/backend"
+	"github.com/minicomp/minicomp/internal/protocol"
+	"github.com/minicomp/minicomp/internal/wire"
+)
+
+// Server is a Wayland display served on a socket.
+type Server struct {
+	log      *slog.Logger
+	listener *wire.Listener
+	outputs  []*output
+	clients  map[*Client]bool
+	globals  []*global
+	serial   uint32
+	surfaces []*surface // mapped toplevels, bottom to top
+	start    time.Time
+
+	inbox    chan inMsg
+	frames   chan frameDone
+	accepted chan *wire.Conn
+	wg       sync.WaitGroup
+}
+
+type inMsg struct {
+	c    *Client
+	data []byte
+	fds  []int
+	err  error
+}
+
+type frameDone struct {
+	o   *output
+	f   backend.Frame
+	err error
+}
+
+// global is one advertised global.
+type global struct {
+	name    uint32
+	iface   *protocol.Interface
+	version uint32
+	bind    func(c *Client, id, version uint32) error
+}
+
+// New listens on a new wayland-N socket in runtimeDir and serves the
+// backend's outputs.
+func New(runtimeDir string, be backend.Backend, log *slog.Logger) (*Server, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	l, err := wire.Listen(runtimeDir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{log: log, listener: l, clients: map[*Client]bool{}, start: time.Now(),
+		inbox: make(chan inMsg, 64), frames: make(chan frameDone, 8), accepted: make(chan *wire.Conn, 8)}
+	s.addGlobal(protocol.WlCompositorInterface, 6, s.bindCompositor)
+	s.addGlobal(protocol.WlShmInterface, 1, s.bindShm)
+	s.addGlobal(protocol.WlSubcompositorInterface, 1, s.bindSubcompositor)
+	s.addGlobal(protocol.WlDataDeviceManagerInterface, 3, s.bindDataDeviceManager)
+	s.addGlobal(protocol.WlSeatInterface, 7, s.bindSeat)
+	s.addGlobal(protocol.XdgWmBaseInterface, 5, s.bindXdgWmBase)
+	for i, o := range be.Outputs() {
+		out := &output{s: s, o: o, index: i, damaged: true}
+		s.outputs = append(s.outputs, out)
+		s.addGlobal(protocol.WlOutputInterface, 4, out.bind)
+	}
+	return s, nil
+}
+
+// Name returns the socket name, the WAYLAND_DISPLAY for clients.
+func (s *Server) Name() string { return s.listener.Name }
+
+func (s *Server) addGlobal(iface *protocol.Interface, version uint32, bind func(*Client, uint32, uint32) error) {
+	s.globals = append(s.globals, &global{name: uint32(len(s.globals) + 1), iface: iface, version: version, bind: bind})
+}
+
+func (s *Server) nextSerial() uint32 {
+	s.serial++
+	return s.serial
+}
+
+// now returns the compositor's clock in milliseconds, for frame callbacks.
+func (s *Server) nowMS() uint32 {
+	var ts unix.Timespec
+	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	return uint32(ts.Nano() / 1e6)
+}
+
+// Run serves clients and draws frames until ctx ends; then it disconnects
+// every client and closes the socket.
+func (s *Server) Run(ctx context.Context) error {
+	// Reading a client's shm pool whose file shrank raises SIGBUS: turn it
+	// into a panic the copy recovers from, not a crash.
+	debug.SetPanicOnFault(true)
+	go s.acceptLoop(ctx)
+	for _, o := range s.outputs {
+		s.render(o)
+	}
+	defer s.shutdown()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case conn := <-s.accepted:
+			s.addClient(conn)
+		case m := <-s.inbox:
+			s.receive(m)
+		case f := <-s.frames:
+			if f.err != nil {
+				if errors.Is(f.err, context.Canceled) {
+					return nil
+				}
+				return fmt.Errorf("output %s: %w", f.o.o.Name(), f.err)
+			}
+			f.o.frameDone(f.f)
+		}
+		s.flush()
+	}
+}
+
+func (s *Server) acceptLoop(ctx context.Context) {
+	fds := []unix.PollFd{{Fd: int32(s.listener.FD()), Events: unix.POLLIN}}
+	for ctx.Err() == nil {
+		n, err := unix.Poll(fds, 100)
+		if err != nil && err != unix.EINTR {
+			s.log.Error("poll listener", "err", err)
+			return
+		}
+		if n == 0 {
+			continue
+		}
+		conn, err := s.listener.Accept()
+		if err != nil {
+			continue
+		}
+		select {
+		case s.accepted <- conn:
+		case <-ctx.Done():
+			conn.Close()
+		}
+	}
+}
+
+func (s *Server) addClient(conn *wire.Conn) {
+	c := &Client{s: s, conn: conn, objects: map[uint32]*object{}}
+	c.log = s.log.With("client", conn.FD())
+	if cred, err := unix.GetsockoptUcred(conn.FD(), unix.SOL_SOCKET, unix.SO_PEERCRED); err == nil {
+		c.log = s.log.With("pid", cred.Pid)
+	}
+	c.add(1, protocol.WlDisplayInterface, 1, func(v uint32, op uint16, d *wire.Decoder) error {
+		return protocol.DispatchWlDisplay(&display{c}, v, op, d)
+	})
+	s.clients[c] = true
+	c.log.Debug("client connected")
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for {
+			buf := make([]byte, 8192)
+			n, fds, err := conn.Recv(buf)
+			s.inbox <- inMsg{c: c, data: buf[:n], fds: fds, err: err}
+			if err != nil {
+				return
+			}
+		}
+	}()
+}
+
+func (s *Server) receive(m inMsg) {
+	c := m.c
+	if !s.clients[c] {
+		s.discard(m)
+		return
+	}
+	if m.err != nil {
+		s.removeClient(c, nil)
+		c.conn.Close()
+		return
+	}
+	if err := c.conn.Feed(m.data, m.fds); err != nil {
+		s.removeClient(c, errorf(1, protocol.WlDisplayErrorInvalidMethod, "%v", err))
+		return
+	}
+	if err := c.handle(); err != nil {
+		s.removeClient(c, err)
+		return
+	}
+	if c.gone {
+		s.removeClient(c, nil)
+	}
+}
+
+// removeClient posts err (if it is a protocol error) and disconnects.
+func (s *Server) removeClient(c *Client, err error) {
+	if !s.clients[c] {
+		return
+	}
+	var pe *protocolError
+	if errors.As(err, &pe) {
+		c.log.Warn("protocol error, disconnecting client", "object", pe.object, "code", pe.code, "msg", pe.msg)
+		protocol.WlDisplayError(c.conn, 1, pe.object, pe.code, pe.msg)
+		c.conn.Flush()
+	} else if err != nil {
+		c.log.Warn("disconnecting client", "err", err)
+	}
+	delete(s.clients, c)
+	for id := range c.objects {
+		o := c.objects[id]
+		delete(c.objects, id)
+		if o.onDestroy != nil {
+			o.onDestroy()
+		}
+	}
+	// Shut the socket down: the reader goroutine sees the end, sends its
+	// last message, and the connection is closed when that arrives.
+	unix.Shutdown(c.conn.FD(), unix.SHUT_RDWR)
+	s.damageAll()
+}
+
+func (s *Server) flush() {
+	for c := range s.clients {
+		if err := c.conn.Flush(); err != nil {
+			s.removeClient(c, err)
+		}
+		if c.gone {
+			s.removeClient(c, nil)
+		}
+	}
+}
+
+func (s *Server) shutdown() {
+	for c := range s.clients {
+		s.removeClient(c, nil)
+	}
+	s.listener.Close()
+	// Drain readers until they exit.
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	for {
+		select {
+		case m := <-s.inbox:
+			s.discard(m)
+		case <-done:
+			return
+		case <-time.After(time.Second):
+			return
+		}
+	}
+}
+
+// discard drops input from a client already removed, closing its fds and,
+// with the reader's last message, the connection.
+func (s *Server) discard(m inMsg) {
+	for _, fd := range m.fds {
+		unix.Close(fd)
+	}
+	if m.err != nil {
+		m.c.conn.Close()
+	}
+}
+
+func (s *Server) damageAll() {
+	for _, o := range s.outputs {
+		o.damaged = true
+	}
+}

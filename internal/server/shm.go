@@ -1,0 +1,146 @@
+package server
+
+import (
+	"fmt"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/minicomp/minicomp/internal/protocol"
+)
+
+func (s *Server) bindShm(c *Client, id, version uint32) error {
+	if _, err := register[protocol.WlShmHandler](c, id, protocol.WlShmInterface, version, &shm{c: c, id: id}, protocol.DispatchWlShm); err != nil {
+		return err
+	}
+	c.send(protocol.WlShmFormat(c.conn, id, protocol.WlShmFormatArgb8888))
+	c.send(protocol.WlShmFormat(c.conn, id, protocol.WlShmFormatXrgb8888))
+	return nil
+}
+
+type shm struct {
+	c  *Client
+	id uint32
+}
+
+// maxPoolSize bounds a client's pool (absurd sizes are refused).
+const maxPoolSize = 1 << 30
+
+func (s *shm) CreatePool(id uint32, fd int, size int32) error {
+	defer unix.Close(fd)
+	if size <= 0 || size > maxPoolSize {
+		return errorf(s.id, protocol.WlShmErrorInvalidStride, "pool size %d", size)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return errorf(s.id, protocol.WlShmErrorInvalidFd, "fstat: %v", err)
+	}
+	if st.Size < int64(size) {
+		return errorf(s.id, protocol.WlShmErrorInvalidFd, "pool of %d bytes on a file of %d", size, st.Size)
+	}
+	mem, err := unix.Mmap(fd, 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return errorf(s.id, protocol.WlShmErrorInvalidFd, "mmap %d bytes: %v", size, err)
+	}
+	dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		unix.Munmap(mem)
+		return fmt.Errorf("dup pool fd: %w", err)
+	}
+	p := &shmPool{c: s.c, id: id, fd: dup, mem: mem, refs: 1}
+	o, err := register[protocol.WlShmPoolHandler](s.c, id, protocol.WlShmPoolInterface, 1, p, protocol.DispatchWlShmPool)
+	if err != nil {
+		p.unref()
+		return err
+	}
+	o.onDestroy = p.unref
+	return nil
+}
+
+// shmPool is a client's shared memory, mapped read-only; buffers keep it
+// mapped after the pool object is gone.
+type shmPool struct {
+	c    *Client
+	id   uint32
+	fd   int
+	mem  []byte
+	refs int
+}
+
+func (p *shmPool) unref() {
+	p.refs--
+	if p.refs == 0 {
+		unix.Munmap(p.mem)
+		unix.Close(p.fd)
+		p.mem = nil
+	}
+}
+
+func (p *shmPool) Destroy() error { return nil }
+
+func (p *shmPool) Resize(size int32) error {
+	if int(size) < len(p.mem) || size > maxPoolSize {
+		return errorf(p.id, protocol.WlShmErrorInvalidStride, "resize from %d to %d", len(p.mem), size)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(p.fd, &st); err != nil || st.Size < int64(size) {
+		return errorf(p.id, protocol.WlShmErrorInvalidFd, "resize to %d beyond the file", size)
+	}
+	mem, err := unix.Mmap(p.fd, 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return errorf(p.id, protocol.WlShmErrorInvalidFd, "mmap %d: %v", size, err)
+	}
+	unix.Munmap(p.mem)
+	p.mem = mem
+	return nil
+}
+
+func (p *shmPool) CreateBuffer(id uint32, offset, width, height, stride int32, format uint32) error {
+	if format != protocol.WlShmFormatArgb8888 && format != protocol.WlShmFormatXrgb8888 {
+		return errorf(p.id, protocol.WlShmErrorInvalidFormat, "format %#x", format)
+	}
+	if width <= 0 || height <= 0 || width > 16384 || height > 16384 || offset < 0 || stride < width*4 {
+		return errorf(p.id, protocol.WlShmErrorInvalidStride, "%dx%d stride %d offset %d", width, height, stride, offset)
+	}
+	if int64(offset)+int64(stride)*int64(height) > int64(len(p.mem)) {
+		return errorf(p.id, protocol.WlShmErrorInvalidStride, "%dx%d stride %d at %d overruns the %d-byte pool", width, height, stride, offset, len(p.mem))
+	}
+	b := &shmBuffer{c: p.c, id: id, pool: p, offset: int(offset), width: int(width), height: int(height), stride: int(stride), format: format}
+	o, err := register[protocol.WlBufferHandler](p.c, id, protocol.WlBufferInterface, 1, b, protocol.DispatchWlBuffer)
+	if err != nil {
+		return err
+	}
+	p.refs++
+	o.onDestroy = func() { b.destroyed = true; p.unref() }
+	return nil
+}
+
+// shmBuffer is a wl_buffer in a shm pool.
+type shmBuffer struct {
+	c                             *Client
+	id                            uint32
+	pool                          *shmPool
+	offset, width, height, stride int
+	format                        uint32
+	destroyed                     bool
+}
+
+func (b *shmBuffer) Destroy() error { return nil }
+
+// pixels returns the buffer's bytes in the pool's mapping (which may shrink
+// under us if the client truncates its file: reads go through safeCopy).
+func (b *shmBuffer) pixels() []byte {
+	return b.pool.mem[b.offset : b.offset+b.stride*b.height]
+}
+
+// safeCopy copies client memory; a SIGBUS (the client truncated the file
+// behind its pool) becomes an error instead of killing the compositor.
+// The calling goroutine must have debug.SetPanicOnFault(true).
+func safeCopy(dst, src []byte) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("reading client memory faulted: %v", r)
+		}
+	}()
+	copy(dst, src)
+	return nil
+}

@@ -1,0 +1,190 @@
+package server
+
+import (
+	"image"
+
+	"github.com/minicomp/minicomp/internal/protocol"
+)
+
+func (s *Server) bindCompositor(c *Client, id, version uint32) error {
+	_, err := register[protocol.WlCompositorHandler](c, id, protocol.WlCompositorInterface, version, &compositor{c: c, version: version}, protocol.DispatchWlCompositor)
+	return err
+}
+
+type compositor struct {
+	c       *Client
+	version uint32
+}
+
+func (k *compositor) CreateSurface(id uint32) error {
+	sf := &surface{c: k.c, id: id}
+	o, err := register[protocol.WlSurfaceHandler](k.c, id, protocol.WlSurfaceInterface, k.version, sf, protocol.DispatchWlSurface)
+	if err != nil {
+		return err
+	}
+	o.onDestroy = sf.destroyed
+	return nil
+}
+
+func (k *compositor) CreateRegion(id uint32) error {
+	_, err := register[protocol.WlRegionHandler](k.c, id, protocol.WlRegionInterface, 1, &region{}, protocol.DispatchWlRegion)
+	return err
+}
+
+type region struct{ rects []image.Rectangle }
+
+func (r *region) Destroy() error { return nil }
+func (r *region) Add(x, y, w, h int32) error {
+	if len(r.rects) < 256 {
+		r.rects = append(r.rects, image.Rect(int(x), int(y), int(x+w), int(y+h)))
+	}
+	return nil
+}
+func (r *region) Subtract(x, y, w, h int32) error { return nil }
+
+// surfaceState is what a commit applies.
+type surfaceState struct {
+	attached bool
+	buffer   *shmBuffer // nil: detach
+	damage   bool       // any damage (surface or buffer coordinates)
+	frames   []uint32
+}
+
+// surface is a wl_surface: double-buffered state, and the content of the
+// last committed buffer (copied, so the client's buffer is released at
+// once).
+type surface struct {
+	c       *Client
+	id      uint32
+	pending surfaceState
+	frames  []uint32 // callbacks waiting for the next output frame
+	content []byte   // XRGB8888/ARGB8888, stride width*4
+	width   int
+	height  int
+	opaque  bool
+	role    *xdgSurface
+	mapped  bool
+	gone    bool
+}
+
+func (sf *surface) Destroy() error { return nil }
+
+func (sf *surface) destroyed() {
+	sf.gone = true
+	sf.unmap()
+	for _, cb := range append(sf.frames, sf.pending.frames...) {
+		delete(sf.c.objects, cb)
+	}
+}
+
+func (sf *surface) Attach(buffer uint32, x, y int32) error {
+	sf.pending.attached = true
+	sf.pending.buffer = nil
+	if buffer != 0 {
+		o, err := sf.c.lookup(sf.id, buffer, protocol.WlBufferInterface)
+		if err != nil {
+			return err
+		}
+		b, ok := bufferOf(o)
+		if !ok {
+			return errorf(sf.id, protocol.WlDisplayErrorInvalidObject, "buffer %d is not an shm buffer", buffer)
+		}
+		sf.pending.buffer = b
+	}
+	return nil
+}
+
+func (sf *surface) Damage(x, y, w, h int32) error       { sf.pending.damage = true; return nil }
+func (sf *surface) DamageBuffer(x, y, w, h int32) error { sf.pending.damage = true; return nil }
+
+func (sf *surface) Frame(callback uint32) error {
+	if _, err := sf.c.add(callback, protocol.WlCallbackInterface, 1, noRequests); err != nil {
+		return err
+	}
+	sf.pending.frames = append(sf.pending.frames, callback)
+	return nil
+}
+
+func (sf *surface) SetOpaqueRegion(region uint32) error { return nil }
+func (sf *surface) SetInputRegion(region uint32) error  { return nil }
+func (sf *surface) SetBufferTransform(t int32) error {
+	if t < 0 || t > 7 {
+		return errorf(sf.id, protocol.WlSurfaceErrorInvalidTransform, "transform %d", t)
+	}
+	return nil
+}
+func (sf *surface) SetBufferScale(scale int32) error {
+	if scale < 1 {
+		return errorf(sf.id, protocol.WlSurfaceErrorInvalidScale, "scale %d", scale)
+	}
+	return nil
+}
+func (sf *surface) Offset(x, y int32) error { return nil }
+
+func (sf *surface) Commit() error {
+	p := &sf.pending
+	if sf.role != nil {
+		if err := sf.role.commit(); err != nil {
+			return err
+		}
+	}
+	if p.attached {
+		if p.buffer == nil {
+			sf.content, sf.width, sf.height = nil, 0, 0
+			sf.unmap()
+		} else if err := sf.take(p.buffer); err != nil {
+			return err
+		}
+	}
+	sf.frames = append(sf.frames, p.frames...)
+	*p = surfaceState{frames: p.frames[:0]}
+	if sf.role != nil && sf.role.configured && sf.content != nil && !sf.mapped {
+		sf.mapped = true
+		sf.c.s.surfaces = append(sf.c.s.surfaces, sf)
+	}
+	sf.c.s.damageAll()
+	sf.c.s.scheduleFrames()
+	return nil
+}
+
+// take copies a committed shm buffer and releases it.
+func (sf *surface) take(b *shmBuffer) error {
+	if b.destroyed {
+		return errorf(sf.id, protocol.WlDisplayErrorInvalidObject, "committed a destroyed buffer")
+	}
+	w, h := b.width, b.height
+	if len(sf.content) != w*h*4 {
+		sf.content = make([]byte, w*h*4)
+	}
+	sf.width, sf.height = w, h
+	sf.opaque = b.format == protocol.WlShmFormatXrgb8888
+	src := b.pixels()
+	for y := 0; y < h; y++ {
+		if err := safeCopy(sf.content[y*w*4:(y+1)*w*4], src[y*b.stride:y*b.stride+w*4]); err != nil {
+			return errorf(b.id, protocol.WlShmErrorInvalidFd, "%v", err)
+		}
+	}
+	sf.c.send(protocol.WlBufferRelease(sf.c.conn, b.id))
+	return nil
+}
+
+func (sf *surface) unmap() {
+	if !sf.mapped {
+		return
+	}
+	sf.mapped = false
+	list := sf.c.s.surfaces
+	for i, x := range list {
+		if x == sf {
+			sf.c.s.surfaces = append(list[:i], list[i+1:]...)
+			break
+		}
+	}
+	sf.c.s.damageAll()
+}
+
+// bufferOf finds the shm buffer behind a wl_buffer object.
+func bufferOf(o *object) (*shmBuffer, bool) {
+	b, ok := o.handler.(*shmBuffer)
+	return b, ok
+}
