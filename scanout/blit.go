@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"runtime"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -94,6 +95,23 @@ func (c *blitChain) close() error {
 	return errors.Join(errs...)
 }
 
+// markStale records damage (nil: all of bounds) in every fallback buffer:
+// a frame shown directly changes what they must catch up on. It accepts a
+// nil chain.
+func (c *blitChain) markStale(damage []image.Rectangle, bounds image.Rectangle) {
+	if c == nil {
+		return
+	}
+	for _, s := range c.slots {
+		if damage == nil {
+			s.addStale(bounds)
+		}
+		for _, r := range damage {
+			s.addStale(r.Intersect(bounds))
+		}
+	}
+}
+
 // addStale records r as out of date in s, merging when there are too many.
 func (s *dumbSlot) addStale(r image.Rectangle) {
 	if r.Empty() {
@@ -126,6 +144,9 @@ func (p *Presenter) blitFrame(f Frame) (int, uint32, error) {
 	if format == 0 {
 		format = buf.Format
 	}
+	if p.blit != nil {
+		format = p.blit.format
+	}
 	if format != buf.Format {
 		return 0, 0, fmt.Errorf("blit fallback: %v buffer into %v needs a conversion minicomp does not do", buf.Format, format)
 	}
@@ -153,25 +174,19 @@ func (p *Presenter) blitFrame(f Frame) (int, uint32, error) {
 			break
 		}
 	}
-	bounds := image.Rect(0, 0, min(buf.Width, c.w), min(buf.Height, c.h))
-	if f.Damage == nil {
-		for _, o := range c.slots {
-			o.addStale(bounds)
-		}
-	} else {
-		for _, r := range f.Damage {
-			r = r.Intersect(bounds)
-			for _, o := range c.slots {
-				o.addStale(r)
-			}
-		}
+	if s == nil {
+		return 0, 0, errors.New("blit fallback: every buffer is on screen")
 	}
+	bounds := image.Rect(0, 0, min(buf.Width, c.w), min(buf.Height, c.h))
+	c.markStale(f.Damage, image.Rect(0, 0, c.w, c.h))
 	src, err := buf.Map()
 	if err != nil {
 		return 0, 0, err
 	}
 	if f.InFence != nil {
-		if err := dmabuf.WaitFence(int(f.InFence.Fd()), time.Second); err != nil {
+		err := dmabuf.WaitFence(int(f.InFence.Fd()), time.Second)
+		runtime.KeepAlive(f.InFence)
+		if err != nil {
 			return 0, 0, fmt.Errorf("blit fallback: render fence: %w", err)
 		}
 	}
@@ -187,7 +202,7 @@ func (p *Presenter) blitFrame(f Frame) (int, uint32, error) {
 	cpp := format.BytesPerPixel()
 	n := 0
 	for _, r := range s.stale {
-		n += copyRect(s.mem, int(s.pitch), src[buf.Offset:], int(buf.Stride), r, cpp)
+		n += copyRect(s.mem, int(s.pitch), src[buf.Offset:], int(buf.Stride), r.Intersect(bounds), cpp)
 	}
 	s.stale = s.stale[:0]
 	var errs [2]error

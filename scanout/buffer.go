@@ -24,8 +24,8 @@ type Buffer struct {
 
 	mu      sync.Mutex
 	mapping *dmabuf.Mapping
-	imports []bufImport // GEM handles on devices (render, display)
-	scan    *scanState  // the Presenter's per-buffer state
+	imports []bufImport  // GEM handles on devices (render, display)
+	scans   []*scanState // per Presenter: framebuffer and verdict
 	onClose func() error
 	closed  bool
 	// cpuOnly marks memfd memory: not a dma-buf, coherent, no sync ioctl.
@@ -175,15 +175,40 @@ func (b *Buffer) dropImport(dev *Device) error {
 	return nil
 }
 
-// Verdict returns the scanout verdict recorded for this buffer, if it has
-// been presented.
+// Verdict returns the scanout verdict recorded for this buffer by the
+// last Presenter that decided on it, if any has.
 func (b *Buffer) Verdict() (Verdict, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.scan == nil {
+	if len(b.scans) == 0 {
 		return Verdict{}, false
 	}
-	return b.scan.verdict, true
+	return b.scans[len(b.scans)-1].verdict, true
+}
+
+// stateFor returns the buffer's state with Presenter p, or nil.
+func (b *Buffer) stateFor(p *Presenter) *scanState {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, st := range b.scans {
+		if st.presenter == p {
+			return st
+		}
+	}
+	return nil
+}
+
+// dropState removes and returns the buffer's state with Presenter p.
+func (b *Buffer) dropState(p *Presenter) *scanState {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i, st := range b.scans {
+		if st.presenter == p {
+			b.scans = append(b.scans[:i], b.scans[i+1:]...)
+			return st
+		}
+	}
+	return nil
 }
 
 // Close releases the framebuffer, every import, the mapping and the
@@ -199,12 +224,15 @@ func (b *Buffer) Close() error {
 		return nil
 	}
 	b.closed = true
-	scan, imports, m := b.scan, b.imports, b.mapping
-	b.scan, b.imports, b.mapping = nil, nil, nil
+	scans, imports, m := b.scans, b.imports, b.mapping
+	b.scans, b.imports, b.mapping = nil, nil, nil
 	b.mu.Unlock()
 	var errs []error
-	if scan != nil && scan.fb != 0 {
-		errs = append(errs, scan.dev.rmFB(scan.fb))
+	for _, st := range scans {
+		st.presenter.untrack(b)
+		if st.fb != 0 {
+			errs = append(errs, st.dev.rmFB(st.fb))
+		}
 	}
 	for _, im := range imports {
 		errs = append(errs, im.dev.release(im.handle))

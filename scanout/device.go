@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -20,6 +21,12 @@ type Device struct {
 	mu      sync.Mutex
 	handles map[uint32]int // GEM handle → references (PRIME dedups per device)
 	fbs     int
+
+	// One reader per device hands page-flip events to the Presenter of
+	// each CRTC: Presenters of two outputs share the fd.
+	subs       map[uint32]chan drm.FlipEvent
+	readerStop chan struct{}
+	readerDone chan struct{}
 }
 
 // OpenDevice opens a DRM node by path (/dev/dri/renderD128, /dev/dri/card0).
@@ -48,12 +55,87 @@ func (d *Device) Driver() string { return d.driver }
 // String returns "driver (path)".
 func (d *Device) String() string { return d.driver + " (" + d.dev.Path + ")" }
 
-// Close closes the node. Release buffers first.
+// Close stops the event reader and closes the node. Close Presenters and
+// buffers first.
 func (d *Device) Close() error {
 	if d == nil {
 		return nil
 	}
+	d.mu.Lock()
+	stop, done := d.readerStop, d.readerDone
+	d.readerStop = nil
+	d.mu.Unlock()
+	if stop != nil {
+		close(stop)
+		<-done
+	}
 	return d.dev.Close()
+}
+
+// subscribe returns the channel on which crtc's flip events arrive,
+// starting the device's event reader on first use.
+func (d *Device) subscribe(crtc uint32) (chan drm.FlipEvent, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.subs == nil {
+		d.subs = map[uint32]chan drm.FlipEvent{}
+	}
+	if _, ok := d.subs[crtc]; ok {
+		return nil, fmt.Errorf("%s: CRTC %d already has a Presenter", d, crtc)
+	}
+	ch := make(chan drm.FlipEvent, 4)
+	d.subs[crtc] = ch
+	if d.readerStop == nil {
+		d.readerStop, d.readerDone = make(chan struct{}), make(chan struct{})
+		go d.readEvents(d.readerStop, d.readerDone)
+	}
+	return ch, nil
+}
+
+func (d *Device) unsubscribe(crtc uint32) {
+	d.mu.Lock()
+	delete(d.subs, crtc)
+	d.mu.Unlock()
+}
+
+// readEvents reads the device's events until stop closes and routes each
+// to its CRTC's subscriber (to the only one on kernels that do not report
+// the CRTC).
+func (d *Device) readEvents(stop, done chan struct{}) {
+	defer close(done)
+	var r drm.EventReader
+	deliver := func(e drm.FlipEvent) {
+		d.mu.Lock()
+		ch := d.subs[e.CRTCID]
+		if ch == nil && len(d.subs) == 1 {
+			for _, only := range d.subs {
+				ch = only
+			}
+		}
+		d.mu.Unlock()
+		if ch != nil {
+			select {
+			case ch <- e:
+			default: // a Presenter that stopped listening
+			}
+		}
+	}
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		ready, err := d.dev.Wait(100 * time.Millisecond)
+		if err != nil {
+			return
+		}
+		if ready {
+			if _, err := r.Read(d.dev, deliver); err != nil {
+				return
+			}
+		}
+	}
 }
 
 // Handles returns how many GEM handles the device holds for minicomp.

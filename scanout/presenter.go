@@ -7,6 +7,7 @@ import (
 	"image"
 	"log/slog"
 	"os"
+	"runtime"
 	"time"
 	"unsafe"
 
@@ -98,22 +99,21 @@ type Presenter struct {
 	outFence                                          *int32 // the kernel writes the fence fd here
 
 	req      drm.AtomicReq
-	events   drm.EventReader
-	onEvent  func(drm.FlipEvent)
 	extra    func(*drm.AtomicReq) uint32 // tests add writeback properties (and flags) here
 	seq      uint64
 	pending  *shown
 	onScreen *shown
 	lastFlip Flip
 
-	blit    *blitChain
-	tracked []*Buffer
-	lastV   Verdict
-	haveV   bool
-	stats   Stats
-	probe   ProbeTimes
-	shownA  shown
-	shownB  shown
+	blit   *blitChain
+	states map[*Buffer]*scanState // buffers this Presenter decided on
+	flips  chan drm.FlipEvent
+	lastV  Verdict
+	haveV  bool
+	stats  Stats
+	probe  ProbeTimes
+	shownA shown
+	shownB shown
 }
 
 type shown struct {
@@ -135,16 +135,16 @@ func NewPresenter(dev *Device, pipe Pipeline, opts PresenterOptions) (*Presenter
 	if p.log == nil {
 		p.log = slog.Default()
 	}
-	if p.nBlit <= 0 {
-		p.nBlit = 2
-	}
 	if p.mode.Width == 0 {
 		p.mode = pipe.PreferredMode()
 		if p.mode.Width == 0 {
 			return nil, fmt.Errorf("%s: connector %s has no modes", dev, pipe.ConnectorName)
 		}
 	}
-	p.onEvent = p.handleEvent
+	p.states = map[*Buffer]*scanState{}
+	if p.nBlit < 2 {
+		p.nBlit = 2 // one on screen, one to write
+	}
 	get := func(obj, typ uint32, names ...string) ([]uint32, error) {
 		props, err := dev.dev.Props(obj, typ)
 		if err != nil {
@@ -187,8 +187,12 @@ func NewPresenter(dev *Device, pipe Pipeline, opts PresenterOptions) (*Presenter
 		p.outFence = new(int32)
 		*p.outFence = -1
 	}
+	if p.flips, err = dev.subscribe(pipe.CRTC); err != nil {
+		return nil, err
+	}
 	mi := p.mode.info
 	if p.modeBlob, err = dev.dev.CreateBlob(drm.ModeBytes(&mi)); err != nil {
+		dev.unsubscribe(pipe.CRTC)
 		return nil, err
 	}
 	return p, nil
@@ -222,19 +226,19 @@ func (p *Presenter) LastProbe() ProbeTimes { return p.probe }
 // buf, so the next Present decides again (after a mode change, say). buf
 // must not be on screen.
 func (p *Presenter) Forget(buf *Buffer) error {
-	buf.mu.Lock()
-	st := buf.scan
-	if st == nil || st.presenter != p {
-		buf.mu.Unlock()
+	st := buf.dropState(p)
+	if st == nil {
 		return nil
 	}
-	buf.scan = nil
-	buf.mu.Unlock()
+	delete(p.states, buf)
 	if st.fb == 0 {
 		return nil
 	}
 	return errors.Join(p.dev.rmFB(st.fb), buf.dropImport(p.dev))
 }
+
+// untrack forgets buf's state when the buffer closes itself.
+func (p *Presenter) untrack(buf *Buffer) { delete(p.states, buf) }
 
 // Pending reports whether a flip is in flight.
 func (p *Presenter) Pending() bool { return p.pending != nil }
@@ -243,18 +247,15 @@ func (p *Presenter) Pending() bool { return p.pending != nil }
 // (import, ADDFB2, TEST_ONLY) and remembering the answer: a refused buffer
 // is never retried. Present calls it; it is exported for `minicomp info`.
 func (p *Presenter) Decide(buf *Buffer) Verdict {
-	buf.mu.Lock()
-	st := buf.scan
-	buf.mu.Unlock()
-	if st != nil && st.presenter == p {
+	if st := buf.stateFor(p); st != nil {
 		return st.verdict
 	}
-	st = &scanState{dev: p.dev, presenter: p}
+	st := &scanState{dev: p.dev, presenter: p}
 	st.verdict = p.tryDirect(buf, st)
 	buf.mu.Lock()
-	buf.scan = st
+	buf.scans = append(buf.scans, st)
 	buf.mu.Unlock()
-	p.tracked = append(p.tracked, buf)
+	p.states[buf] = st
 	return st.verdict
 }
 
@@ -352,22 +353,28 @@ func (p *Presenter) Present(f Frame) (Verdict, error) {
 	buf := f.Buffer
 	v := p.Decide(buf)
 	if v.Path == PathDirect {
-		buf.mu.Lock()
-		fb := buf.scan.fb
-		buf.mu.Unlock()
-		err := p.commit(fb, buf.Width, buf.Height, f.InFence, false)
+		st := buf.stateFor(p)
+		err := p.commit(st.fb, buf.Width, buf.Height, f.InFence, false)
+		runtime.KeepAlive(f.InFence)
 		if err == nil {
-			p.flipped(fb, buf, PathDirect, 0)
+			p.blit.markStale(f.Damage, image.Rect(0, 0, p.mode.Width, p.mode.Height))
+			p.flipped(st.fb, buf, PathDirect, 0)
 			p.note(buf, v)
 			return v, nil
 		}
+		if !refusal(err) {
+			// Not about this buffer (EACCES on another VT, EBUSY, ENOMEM):
+			// report it and keep the verdict.
+			return v, fmt.Errorf("commit: %w", err)
+		}
 		// Refused after the test passed: remember it, and blit this frame.
 		v = refused(StepCommit, err, "the commit failed after TEST_ONLY passed")
-		buf.mu.Lock()
-		buf.scan.verdict, buf.scan.fb = v, 0
-		buf.mu.Unlock()
-		p.dev.rmFB(fb)
-		buf.dropImport(p.dev)
+		st.verdict = v
+		if fb := st.fb; !p.showing(fb) {
+			st.fb = 0
+			p.dev.rmFB(fb)
+			buf.dropImport(p.dev)
+		}
 	}
 	n, fb, err := p.blitFrame(f)
 	if err != nil {
@@ -379,6 +386,21 @@ func (p *Presenter) Present(f Frame) (Verdict, error) {
 	p.flipped(fb, buf, PathBlit, n)
 	p.note(buf, v)
 	return v, nil
+}
+
+// refusal reports whether a failed commit says the buffer itself cannot
+// be shown (as opposed to a passing condition).
+func refusal(err error) bool {
+	switch drm.Errno(err) {
+	case unix.EINVAL, unix.ERANGE, unix.ENOSPC, unix.EOPNOTSUPP:
+		return true
+	}
+	return false
+}
+
+// showing reports whether framebuffer fb is on screen or about to be.
+func (p *Presenter) showing(fb uint32) bool {
+	return (p.onScreen != nil && p.onScreen.fb == fb) || (p.pending != nil && p.pending.fb == fb)
 }
 
 func (p *Presenter) flipped(fb uint32, buf *Buffer, path Path, copied int) {
@@ -427,27 +449,14 @@ func (p *Presenter) handleEvent(e drm.FlipEvent) {
 // returns at once when nothing is pending (with the last flip).
 func (p *Presenter) WaitFlip(ctx context.Context) (Flip, error) {
 	for p.pending != nil {
-		timeout := time.Duration(-1)
-		if dl, ok := ctx.Deadline(); ok {
-			timeout = time.Until(dl)
-			if timeout < 0 {
-				return Flip{}, ctx.Err()
+		select {
+		case e, ok := <-p.flips:
+			if !ok {
+				return Flip{}, fmt.Errorf("%s: event reader stopped (device closed?)", p.dev)
 			}
-		}
-		if timeout < 0 || timeout > 100*time.Millisecond {
-			timeout = 100 * time.Millisecond // wake up to notice cancellation
-		}
-		ready, err := p.dev.dev.Wait(timeout)
-		if err != nil {
-			return Flip{}, err
-		}
-		if err := ctx.Err(); err != nil {
-			return Flip{}, err
-		}
-		if ready {
-			if _, err := p.events.Read(p.dev.dev, p.onEvent); err != nil {
-				return Flip{}, err
-			}
+			p.handleEvent(e)
+		case <-ctx.Done():
+			return Flip{}, ctx.Err()
 		}
 	}
 	return p.lastFlip, nil
@@ -511,21 +520,14 @@ func (p *Presenter) Close() error {
 			errs = append(errs, fmt.Errorf("turn pipeline off: %w", err))
 		}
 	}
-	for _, b := range p.tracked {
-		b.mu.Lock()
-		st := b.scan
-		if st != nil && st.presenter == p {
-			b.scan = nil
-		} else {
-			st = nil
-		}
-		b.mu.Unlock()
+	for b := range p.states {
+		st := b.dropState(p)
 		if st != nil && st.fb != 0 {
-			errs = append(errs, p.dev.rmFB(st.fb))
-			errs = append(errs, b.dropImport(p.dev))
+			errs = append(errs, p.dev.rmFB(st.fb), b.dropImport(p.dev))
 		}
 	}
-	p.tracked = nil
+	p.states = nil
+	p.dev.unsubscribe(p.pipe.CRTC)
 	errs = append(errs, p.blit.close())
 	p.blit = nil
 	if p.modeBlob != 0 {

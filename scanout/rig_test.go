@@ -547,9 +547,7 @@ func TestRigPl111SystemHeapRefusedCMADirect(t *testing.T) {
 		t.Fatalf("CMA-heap verdict %v, want direct", v)
 	}
 	fb, _, _ = scannedOut(t, display, pipe.Primary.ID, mode.Width, mode.Height)
-	c.mu.Lock()
-	cfb := c.scan.fb
-	c.mu.Unlock()
+	cfb := c.stateFor(p).fb
 	if fb != cfb {
 		t.Fatalf("plane shows fb %d, the CMA buffer's is %d", fb, cfb)
 	}

@@ -202,3 +202,33 @@ func TestMemfdFallbackAndCopyDamage(t *testing.T) {
 		t.Error("memfd buffer claims to be a dma-buf")
 	}
 }
+
+// Regressions from review: a buffer smaller than the fallback chain, and a
+// direct frame between blitted ones, must neither panic nor leave stale
+// pixels.
+func TestBlitChainSmallerBufferAndDirectDamage(t *testing.T) {
+	c := &blitChain{w: 64, h: 64, format: XRGB8888}
+	for range 2 {
+		s := &dumbSlot{dmabuf: -1, pitch: 256, mem: make([]byte, 256*64), stale: []image.Rectangle{image.Rect(0, 0, 64, 64)}}
+		c.slots = append(c.slots, s)
+	}
+	src := make([]byte, 32*4*32)
+	for i := range src {
+		src[i] = 9
+	}
+	bounds := image.Rect(0, 0, 32, 32)
+	for _, r := range c.slots[0].stale {
+		copyRect(c.slots[0].mem, 256, src, 128, r.Intersect(bounds), 4)
+	}
+	c.slots[0].stale = c.slots[0].stale[:0]
+	c.markStale([]image.Rectangle{image.Rect(4, 4, 8, 8)}, image.Rect(0, 0, 64, 64))
+	if len(c.slots[0].stale) != 1 || c.slots[0].stale[0] != image.Rect(4, 4, 8, 8) {
+		t.Fatalf("a direct frame's damage was not recorded: %v", c.slots[0].stale)
+	}
+	c.markStale(nil, image.Rect(0, 0, 64, 64))
+	if c.slots[1].stale[0] != image.Rect(0, 0, 64, 64) {
+		t.Fatalf("nil damage is everything: %v", c.slots[1].stale)
+	}
+	var nilChain *blitChain
+	nilChain.markStale(nil, image.Rect(0, 0, 1, 1))
+}

@@ -156,6 +156,15 @@ func bench(ctx context.Context, o benchOptions) (*benchReport, error) {
 	for _, u := range a.Unavailable {
 		rep.Skipped = append(rep.Skipped, u.Strategy+": "+u.Err.Error())
 	}
+	// Buffers are closed after the Presenter (defers run last-first): a
+	// buffer must not go while its framebuffer is on screen.
+	var keep []*scanout.Buffer // one buffer per working strategy, for the later steps
+	var keepStrat []scanout.Strategy
+	defer func() {
+		for _, b := range keep {
+			b.Close()
+		}
+	}()
 	var presenter *scanout.Presenter
 	if display != nil {
 		var err error
@@ -166,13 +175,7 @@ func bench(ctx context.Context, o benchOptions) (*benchReport, error) {
 		}
 	}
 
-	var keep []*scanout.Buffer // one buffer per working strategy, for the later steps
-	var keepStrat []scanout.Strategy
-	defer func() {
-		for _, b := range keep {
-			b.Close()
-		}
-	}()
+
 	for _, s := range a.Strategies {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

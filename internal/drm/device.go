@@ -77,12 +77,14 @@ func (d *Device) Version() (DriverVersion, error) {
 	if err := d.ioctl("VERSION", ioctlVersion, unsafe.Pointer(&v)); err != nil {
 		return DriverVersion{}, err
 	}
+	var pin runtime.Pinner
+	defer pin.Unpin()
 	name := make([]byte, v.NameLen+1)
 	date := make([]byte, v.DateLen+1)
 	desc := make([]byte, v.DescLen+1)
-	v.Name = uintptr(unsafe.Pointer(&name[0]))
-	v.Date = uintptr(unsafe.Pointer(&date[0]))
-	v.Desc = uintptr(unsafe.Pointer(&desc[0]))
+	v.Name = uintptr(addr(&pin, name))
+	v.Date = uintptr(addr(&pin, date))
+	v.Desc = uintptr(addr(&pin, desc))
 	err := d.ioctl("VERSION", ioctlVersion, unsafe.Pointer(&v))
 	runtime.KeepAlive(name)
 	runtime.KeepAlive(date)

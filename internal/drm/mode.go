@@ -6,13 +6,26 @@ import (
 )
 
 // ptr returns the address of a slice's first element as the __u64 the
-// kernel wants, or 0 for an empty slice. The slice must be heap-allocated
-// (make with a non-constant length) and kept alive until the ioctl returns.
+// kernel wants, or 0 for an empty slice. The slice must live on the heap
+// (grown by append, or pinned with addr) and stay alive until the ioctl
+// returns: the kernel writes through the address, which the garbage
+// collector does not see.
 func ptr[T any](s []T) uint64 {
 	if len(s) == 0 {
 		return 0
 	}
 	return uint64(uintptr(unsafe.Pointer(&s[0])))
+}
+
+// addr pins s for the kernel and returns its address. Pinning makes the
+// backing array escape to the heap: a small make() that does not escape
+// would otherwise sit on the goroutine stack, which moves when it grows.
+func addr[T any](pin *runtime.Pinner, s []T) uint64 {
+	if len(s) == 0 {
+		return 0
+	}
+	pin.Pin(&s[0])
+	return ptr(s)
 }
 
 // Resources lists a KMS device's mode objects.
@@ -25,6 +38,8 @@ type Resources struct {
 // Resources returns the device's CRTCs, connectors and encoders. A device
 // without KMS (a render-only GPU) fails with EOPNOTSUPP or EINVAL.
 func (d *Device) Resources() (*Resources, error) {
+	var pin runtime.Pinner
+	defer pin.Unpin()
 	for {
 		var r ModeCardRes
 		if err := d.ioctl("MODE_GETRESOURCES", ioctlModeGetResources, unsafe.Pointer(&r)); err != nil {
@@ -37,8 +52,8 @@ func (d *Device) Resources() (*Resources, error) {
 			Encoders:   make([]uint32, r.CountEncoders),
 		}
 		want := r
-		r.FBIDPtr, r.CRTCIDPtr = ptr(res.FBs), ptr(res.CRTCs)
-		r.ConnectorIDPtr, r.EncoderIDPtr = ptr(res.Connectors), ptr(res.Encoders)
+		r.FBIDPtr, r.CRTCIDPtr = addr(&pin, res.FBs), addr(&pin, res.CRTCs)
+		r.ConnectorIDPtr, r.EncoderIDPtr = addr(&pin, res.Connectors), addr(&pin, res.Encoders)
 		err := d.ioctl("MODE_GETRESOURCES", ioctlModeGetResources, unsafe.Pointer(&r))
 		runtime.KeepAlive(res)
 		if err != nil {
@@ -68,6 +83,8 @@ type Connector struct {
 // Connector returns a connector's state and modes. It does not force a
 // probe beyond what GETCONNECTOR does.
 func (d *Device) Connector(id uint32) (*Connector, error) {
+	var pin runtime.Pinner
+	defer pin.Unpin()
 	for {
 		c := ModeGetConnector{ConnectorID: id}
 		if err := d.ioctl("MODE_GETCONNECTOR", ioctlModeGetConnector, unsafe.Pointer(&c)); err != nil {
@@ -80,8 +97,8 @@ func (d *Device) Connector(id uint32) (*Connector, error) {
 		props := make([]uint32, c.CountProps)
 		vals := make([]uint64, c.CountProps)
 		want := c
-		c.EncodersPtr, c.ModesPtr = ptr(conn.Encoders), ptr(conn.Modes)
-		c.PropsPtr, c.PropValuesPtr = ptr(props), ptr(vals)
+		c.EncodersPtr, c.ModesPtr = addr(&pin, conn.Encoders), addr(&pin, conn.Modes)
+		c.PropsPtr, c.PropValuesPtr = addr(&pin, props), addr(&pin, vals)
 		err := d.ioctl("MODE_GETCONNECTOR", ioctlModeGetConnector, unsafe.Pointer(&c))
 		runtime.KeepAlive(conn)
 		runtime.KeepAlive(props)
@@ -117,6 +134,8 @@ func (d *Device) CRTC(id uint32) (ModeCRTC, error) {
 // PlaneIDs lists the device's planes (all of them once
 // ClientCapUniversalPlanes is on).
 func (d *Device) PlaneIDs() ([]uint32, error) {
+	var pin runtime.Pinner
+	defer pin.Unpin()
 	for {
 		var r ModeGetPlaneRes
 		if err := d.ioctl("MODE_GETPLANERESOURCES", ioctlModeGetPlaneRes, unsafe.Pointer(&r)); err != nil {
@@ -124,7 +143,7 @@ func (d *Device) PlaneIDs() ([]uint32, error) {
 		}
 		ids := make([]uint32, r.CountPlanes)
 		want := r.CountPlanes
-		r.PlaneIDPtr = ptr(ids)
+		r.PlaneIDPtr = addr(&pin, ids)
 		err := d.ioctl("MODE_GETPLANERESOURCES", ioctlModeGetPlaneRes, unsafe.Pointer(&r))
 		runtime.KeepAlive(ids)
 		if err != nil {
@@ -146,6 +165,8 @@ type Plane struct {
 
 // Plane returns a plane.
 func (d *Device) Plane(id uint32) (*Plane, error) {
+	var pin runtime.Pinner
+	defer pin.Unpin()
 	for {
 		p := ModeGetPlane{PlaneID: id}
 		if err := d.ioctl("MODE_GETPLANE", ioctlModeGetPlane, unsafe.Pointer(&p)); err != nil {
@@ -153,7 +174,7 @@ func (d *Device) Plane(id uint32) (*Plane, error) {
 		}
 		formats := make([]uint32, p.CountFormatTypes)
 		want := p.CountFormatTypes
-		p.FormatTypePtr = ptr(formats)
+		p.FormatTypePtr = addr(&pin, formats)
 		err := d.ioctl("MODE_GETPLANE", ioctlModeGetPlane, unsafe.Pointer(&p))
 		runtime.KeepAlive(formats)
 		if err != nil {
@@ -169,6 +190,8 @@ func (d *Device) Plane(id uint32) (*Plane, error) {
 
 // ObjectProperties returns the property ids and values of a mode object.
 func (d *Device) ObjectProperties(objID, objType uint32) (ids []uint32, values []uint64, err error) {
+	var pin runtime.Pinner
+	defer pin.Unpin()
 	for {
 		p := ModeObjGetProperties{ObjID: objID, ObjType: objType}
 		if err := d.ioctl("MODE_OBJ_GETPROPERTIES", ioctlModeObjGetProps, unsafe.Pointer(&p)); err != nil {
@@ -177,7 +200,7 @@ func (d *Device) ObjectProperties(objID, objType uint32) (ids []uint32, values [
 		ids = make([]uint32, p.CountProps)
 		values = make([]uint64, p.CountProps)
 		want := p.CountProps
-		p.PropsPtr, p.PropValuesPtr = ptr(ids), ptr(values)
+		p.PropsPtr, p.PropValuesPtr = addr(&pin, ids), addr(&pin, values)
 		err := d.ioctl("MODE_OBJ_GETPROPERTIES", ioctlModeObjGetProps, unsafe.Pointer(&p))
 		runtime.KeepAlive(ids)
 		runtime.KeepAlive(values)
@@ -208,6 +231,8 @@ type Property struct {
 
 // Property returns a property's name, flags and possible values.
 func (d *Device) Property(id uint32) (*Property, error) {
+	var pin runtime.Pinner
+	defer pin.Unpin()
 	for {
 		p := ModeGetProperty{PropID: id}
 		if err := d.ioctl("MODE_GETPROPERTY", ioctlModeGetProperty, unsafe.Pointer(&p)); err != nil {
@@ -219,8 +244,8 @@ func (d *Device) Property(id uint32) (*Property, error) {
 			enums = make([]ModePropertyEnum, p.CountEnumBlobs)
 		}
 		wantV, wantE := p.CountValues, p.CountEnumBlobs
-		p.ValuesPtr = ptr(values)
-		p.EnumBlobPtr = ptr(enums)
+		p.ValuesPtr = addr(&pin, values)
+		p.EnumBlobPtr = addr(&pin, enums)
 		if enums == nil {
 			p.CountEnumBlobs = 0
 		}
@@ -245,6 +270,8 @@ func (d *Device) Property(id uint32) (*Property, error) {
 
 // Blob returns a property blob's bytes.
 func (d *Device) Blob(id uint32) ([]byte, error) {
+	var pin runtime.Pinner
+	defer pin.Unpin()
 	for {
 		b := ModeGetBlob{BlobID: id}
 		if err := d.ioctl("MODE_GETPROPBLOB", ioctlModeGetPropBlob, unsafe.Pointer(&b)); err != nil {
@@ -252,7 +279,7 @@ func (d *Device) Blob(id uint32) ([]byte, error) {
 		}
 		data := make([]byte, b.Length)
 		want := b.Length
-		b.Data = ptr(data)
+		b.Data = addr(&pin, data)
 		err := d.ioctl("MODE_GETPROPBLOB", ioctlModeGetPropBlob, unsafe.Pointer(&b))
 		runtime.KeepAlive(data)
 		if err != nil {
@@ -267,9 +294,11 @@ func (d *Device) Blob(id uint32) ([]byte, error) {
 
 // CreateBlob creates a property blob (e.g. a mode for MODE_ID).
 func (d *Device) CreateBlob(data []byte) (uint32, error) {
+	var pin runtime.Pinner
+	defer pin.Unpin()
 	buf := make([]byte, len(data))
 	copy(buf, data)
-	b := ModeCreateBlob{Data: ptr(buf), Length: uint32(len(buf))}
+	b := ModeCreateBlob{Data: addr(&pin, buf), Length: uint32(len(buf))}
 	err := d.ioctl("MODE_CREATEPROPBLOB", ioctlModeCreatePropBlob, unsafe.Pointer(&b))
 	runtime.KeepAlive(buf)
 	return b.BlobID, err
