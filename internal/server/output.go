@@ -20,7 +20,10 @@ type output struct {
 	damaged  bool
 	busy     bool
 	renderer *soft.Renderer
-	done     []frameCB // callbacks of the frame being shown
+	// description is fixed at start: Info() must not be called while the
+	// frame goroutine waits on the output.
+	description string
+	done        []frameCB // callbacks of the frame being shown
 }
 
 type frameCB struct {
@@ -40,7 +43,7 @@ func (o *output) bind(c *Client, id, version uint32) error {
 	}
 	if version >= 4 {
 		c.send(protocol.WlOutputName(c.conn, id, o.o.Name()))
-		c.send(protocol.WlOutputDescription(c.conn, id, "minicomp "+o.o.Info().Backend+" output "+o.o.Name()+" "+m.String()))
+		c.send(protocol.WlOutputDescription(c.conn, id, o.description))
 	}
 	if version >= 2 {
 		c.send(protocol.WlOutputDone(c.conn, id))
@@ -110,6 +113,7 @@ func (s *Server) render(o *output) {
 // if there is work.
 func (o *output) frameDone(f backend.Frame) {
 	o.busy = false
+	o.s.count(func(st *Stats) { st.Frames++; st.FrameCallbacks += uint64(len(o.done)) })
 	ms := o.s.nowMS()
 	for _, cb := range o.done {
 		if !o.s.clients[cb.c] {

@@ -35,6 +35,9 @@ type Server struct {
 	surfaces []*surface // mapped toplevels, bottom to top
 	start    time.Time
 
+	stats   Stats
+	statsMu sync.Mutex
+
 	inbox    chan inMsg
 	frames   chan frameDone
 	accepted chan *wire.Conn
@@ -62,6 +65,25 @@ type global struct {
 	bind    func(c *Client, id, version uint32) error
 }
 
+// Stats counts what the server did.
+type Stats struct {
+	Clients, Disconnects, ProtocolErrors int
+	Commits, FrameCallbacks, Frames      uint64
+}
+
+// Stats returns a snapshot of the counters (safe from any goroutine).
+func (s *Server) Stats() Stats {
+	s.statsMu.Lock()
+	defer s.statsMu.Unlock()
+	return s.stats
+}
+
+func (s *Server) count(f func(*Stats)) {
+	s.statsMu.Lock()
+	f(&s.stats)
+	s.statsMu.Unlock()
+}
+
 // New listens on a new wayland-N socket in runtimeDir and serves the
 // backend's outputs.
 func New(runtimeDir string, be backend.Backend, log *slog.Logger) (*Server, error) {
@@ -81,7 +103,8 @@ func New(runtimeDir string, be backend.Backend, log *slog.Logger) (*Server, erro
 	s.addGlobal(protocol.WlSeatInterface, 7, s.bindSeat)
 	s.addGlobal(protocol.XdgWmBaseInterface, 5, s.bindXdgWmBase)
 	for i, o := range be.Outputs() {
-		out := &output{s: s, o: o, index: i, damaged: true}
+		out := &output{s: s, o: o, index: i, damaged: true,
+			description: "minicomp " + o.Info().Backend + " output " + o.Name() + " " + o.Mode().String()}
 		s.outputs = append(s.outputs, out)
 		s.addGlobal(protocol.WlOutputInterface, 4, out.bind)
 	}
@@ -113,11 +136,13 @@ func (s *Server) Run(ctx context.Context) error {
 	// Reading a client's shm pool whose file shrank raises SIGBUS: turn it
 	// into a panic the copy recovers from, not a crash.
 	debug.SetPanicOnFault(true)
-	go s.acceptLoop(ctx)
+	acceptDone := make(chan struct{})
+	go func() { defer close(acceptDone); s.acceptLoop(ctx) }()
 	for _, o := range s.outputs {
 		s.render(o)
 	}
 	defer s.shutdown()
+	defer func() { <-acceptDone }() // runs before shutdown closes the listener
 	for {
 		select {
 		case <-ctx.Done():
@@ -172,6 +197,7 @@ func (s *Server) addClient(conn *wire.Conn) {
 		return protocol.DispatchWlDisplay(&display{c}, v, op, d)
 	})
 	s.clients[c] = true
+	s.count(func(st *Stats) { st.Clients++ })
 	c.log.Debug("client connected")
 	s.wg.Add(1)
 	go func() {
@@ -216,8 +242,10 @@ func (s *Server) removeClient(c *Client, err error) {
 	if !s.clients[c] {
 		return
 	}
+	s.count(func(st *Stats) { st.Disconnects++ })
 	var pe *protocolError
 	if errors.As(err, &pe) {
+		s.count(func(st *Stats) { st.ProtocolErrors++ })
 		c.log.Warn("protocol error, disconnecting client", "object", pe.object, "code", pe.code, "msg", pe.msg)
 		protocol.WlDisplayError(c.conn, 1, pe.object, pe.code, pe.msg)
 		c.conn.Flush()

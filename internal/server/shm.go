@@ -138,7 +138,7 @@ func (b *shmBuffer) pixels() []byte {
 func safeCopy(dst, src []byte) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("reading client memory faulted: %v", r)
+			err = fmt.Errorf("reading the buffer faulted (was the file behind the pool truncated?): %v", r)
 		}
 	}()
 	copy(dst, src)

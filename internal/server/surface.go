@@ -136,6 +136,7 @@ func (sf *surface) Commit() error {
 			return err
 		}
 	}
+	sf.c.s.count(func(st *Stats) { st.Commits++ })
 	sf.frames = append(sf.frames, p.frames...)
 	*p = surfaceState{frames: p.frames[:0]}
 	if sf.role != nil && sf.role.configured && sf.content != nil && !sf.mapped {

@@ -1,0 +1,375 @@
+package server
+
+import (
+	"context"
+	"encoding/binary"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/minicomp/minicomp/backend/headless"
+	"github.com/minicomp/minicomp/internal/protocol"
+	"github.com/minicomp/minicomp/internal/rigtest"
+	"github.com/minicomp/minicomp/internal/wire"
+)
+
+// start runs a server on a headless 640×480 output in a fresh runtime dir.
+func start(t *testing.T) (*Server, string) {
+	t.Helper()
+	dir := t.TempDir()
+	os.Chmod(dir, 0o700)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	be, err := headless.New(headless.Options{Outputs: []headless.Size{{Width: 640, Height: 480}}, RenderNode: "none", Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(dir, be, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		be.Close()
+	})
+	return s, dir
+}
+
+func client(t *testing.T, dir, name string, args ...string) *exec.Cmd {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s missing in CI (test/rig/deps.sh installs it): %v", name, err)
+		}
+		t.Skipf("%s not installed", name)
+	}
+	cmd := exec.Command(path, args...)
+	cmd.Env = append(os.Environ(), "XDG_RUNTIME_DIR="+dir, "WAYLAND_DISPLAY=wayland-0")
+	return cmd
+}
+
+func TestWaylandInfoListsGlobals(t *testing.T) {
+	if rigtest.Name() != "" {
+		t.Skip("real clients run on the host")
+	}
+	_, dir := start(t)
+	out, err := client(t, dir, "wayland-info").CombinedOutput()
+	if err != nil {
+		t.Fatalf("wayland-info: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"'wl_compositor',                              version:  6",
+		"'wl_shm',                                     version:  1",
+		"'wl_subcompositor'", "'wl_data_device_manager',                     version:  3",
+		"'wl_seat',                                    version:  7",
+		"'xdg_wm_base',                                version:  5",
+		"'wl_output',                                  version:  4",
+		"name: HEADLESS-1", "width: 640 px, height: 480 px, refresh: 60.000 Hz", "'XR24'", "'AR24'",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("wayland-info output lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("%s", out)
+	}
+}
+
+// weston-simple-shm for two seconds: frames at the output's refresh, no
+// protocol error, and the server keeps serving after it is killed.
+func TestWestonSimpleShm(t *testing.T) {
+	if rigtest.Name() != "" {
+		t.Skip("real clients run on the host")
+	}
+	rigtest.CheckFDs(t)
+	s, dir := start(t)
+	cmd := client(t, dir, "weston-simple-shm")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	before := s.Stats()
+	time.Sleep(time.Second)
+	after := s.Stats()
+	cmd.Process.Signal(os.Interrupt)
+	cmd.Wait()
+	if strings.Contains(stderr.String(), "error") {
+		t.Errorf("client reported: %s", stderr.String())
+	}
+	cbs := after.FrameCallbacks - before.FrameCallbacks
+	t.Logf("weston-simple-shm: %d frame callbacks in 1 s, stats %+v", cbs, after)
+	if cbs < 45 || cbs > 75 {
+		t.Errorf("%d frame callbacks in a second at 60 Hz", cbs)
+	}
+	if after.ProtocolErrors != 0 {
+		t.Errorf("%d protocol errors", after.ProtocolErrors)
+	}
+}
+
+// raw is a hand-written client for sending what real clients never would.
+type raw struct {
+	t  *testing.T
+	fd int
+}
+
+func dial(t *testing.T, dir string) *raw {
+	t.Helper()
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: filepath.Join(dir, "wayland-0")}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	return &raw{t: t, fd: fd}
+}
+
+func (r *raw) send(msg []byte, fds ...int) {
+	r.t.Helper()
+	var oob []byte
+	if len(fds) > 0 {
+		oob = unix.UnixRights(fds...)
+	}
+	if err := unix.Sendmsg(r.fd, msg, oob, nil, 0); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+func (r *raw) req(obj uint32, op uint16, build func(e *wire.Encoder), fds ...int) {
+	e := wire.Begin(nil, obj, op)
+	if build != nil {
+		build(&e)
+	}
+	b, _, _ := e.Finish()
+	r.send(b, fds...)
+}
+
+// waitError reads events until wl_display.error arrives (returning its
+// code) or the server hangs up.
+func (r *raw) waitError() (uint32, string) {
+	r.t.Helper()
+	unix.SetsockoptTimeval(r.fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Sec: 5})
+	var buf []byte
+	tmp := make([]byte, 4096)
+	for {
+		for len(buf) >= 8 {
+			h, err := wire.ParseHeader(buf)
+			if err != nil || int(h.Size) > len(buf) {
+				break
+			}
+			if h.Object == 1 && h.Opcode == 0 {
+				d := wire.NewDecoder(buf[8:h.Size], nil)
+				d.Object()
+				code := d.Uint()
+				return code, d.String()
+			}
+			buf = buf[h.Size:]
+		}
+		n, err := unix.Read(r.fd, tmp)
+		if err != nil || n == 0 {
+			return ^uint32(0), "hung up without an error event"
+		}
+		buf = append(buf, tmp[:n]...)
+	}
+}
+
+// roundtrip waits until the server has handled everything sent so far.
+func (r *raw) roundtrip(id uint32) {
+	r.t.Helper()
+	r.req(1, 0, func(e *wire.Encoder) { e.NewID(id) })
+	unix.SetsockoptTimeval(r.fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Sec: 5})
+	var buf []byte
+	tmp := make([]byte, 4096)
+	for {
+		for len(buf) >= 8 {
+			h, err := wire.ParseHeader(buf)
+			if err != nil || int(h.Size) > len(buf) {
+				break
+			}
+			if h.Object == id {
+				return
+			}
+			buf = buf[h.Size:]
+		}
+		n, err := unix.Read(r.fd, tmp)
+		if err != nil || n == 0 {
+			r.t.Fatal("server hung up during a roundtrip")
+		}
+		buf = append(buf, tmp[:n]...)
+	}
+}
+
+// bind gets the registry and binds global name at id.
+func (r *raw) bind(name uint32, iface string, version, id uint32) {
+	r.req(1, 1, func(e *wire.Encoder) { e.NewID(2) }) // get_registry → 2
+	r.req(2, 0, func(e *wire.Encoder) { e.Uint(name); e.String(iface); e.Uint(version); e.NewID(id) })
+}
+
+func globalName(s *Server, iface *protocol.Interface) uint32 {
+	for _, g := range s.globals {
+		if g.iface == iface {
+			return g.name
+		}
+	}
+	return 0
+}
+
+func memfd(t *testing.T, size int64) int {
+	fd, err := unix.MemfdCreate("pool", unix.MFD_CLOEXEC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unix.Ftruncate(fd, size)
+	t.Cleanup(func() { unix.Close(fd) })
+	return fd
+}
+
+// Misbehaving clients each get a protocol error (or a hang-up), and a
+// well-behaved client keeps getting frames throughout.
+func TestBadClients(t *testing.T) {
+	if rigtest.Name() != "" {
+		t.Skip("runs on the host")
+	}
+	rigtest.CheckFDs(t)
+	s, dir := start(t)
+	good := client(t, dir, "weston-simple-shm")
+	if err := good.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { good.Process.Signal(os.Interrupt); good.Wait() }()
+	time.Sleep(500 * time.Millisecond)
+	shmName := globalName(s, protocol.WlShmInterface)
+	compName := globalName(s, protocol.WlCompositorInterface)
+
+	cases := []struct {
+		name string
+		run  func(r *raw)
+		code uint32
+	}{
+		{"unknown object", func(r *raw) { r.req(77, 0, nil) }, protocol.WlDisplayErrorInvalidObject},
+		{"unknown opcode", func(r *raw) { r.req(1, 9, nil) }, protocol.WlDisplayErrorInvalidMethod},
+		{"truncated message", func(r *raw) {
+			b := make([]byte, 8) // get_registry without its new_id
+			binary.NativeEndian.PutUint32(b, 1)
+			binary.NativeEndian.PutUint32(b[4:], 8<<16|1)
+			r.send(b)
+		}, protocol.WlDisplayErrorInvalidMethod},
+		{"bad size field", func(r *raw) {
+			b := make([]byte, 8)
+			binary.NativeEndian.PutUint32(b, 1)
+			binary.NativeEndian.PutUint32(b[4:], 6<<16)
+			r.send(b)
+		}, protocol.WlDisplayErrorInvalidMethod},
+		{"fd missing for create_pool", func(r *raw) {
+			r.bind(shmName, "wl_shm", 1, 3)
+			r.req(3, 0, func(e *wire.Encoder) { e.NewID(4); e.Int(4096) })
+		}, protocol.WlDisplayErrorInvalidMethod},
+		{"pool larger than its file", func(r *raw) {
+			r.bind(shmName, "wl_shm", 1, 3)
+			fd := memfd(t, 4096)
+			r.req(3, 0, func(e *wire.Encoder) { e.NewID(4); e.Int(1 << 20) }, fd)
+		}, protocol.WlShmErrorInvalidFd},
+		{"buffer beyond its pool", func(r *raw) {
+			r.bind(shmName, "wl_shm", 1, 3)
+			fd := memfd(t, 4096)
+			r.req(3, 0, func(e *wire.Encoder) { e.NewID(4); e.Int(4096) }, fd)
+			r.req(4, 0, func(e *wire.Encoder) {
+				e.NewID(5)
+				e.Int(0)
+				e.Int(64)
+				e.Int(64)
+				e.Int(256)
+				e.Uint(1)
+			})
+		}, protocol.WlShmErrorInvalidStride},
+		{"absurd buffer size", func(r *raw) {
+			r.bind(shmName, "wl_shm", 1, 3)
+			fd := memfd(t, 4096)
+			r.req(3, 0, func(e *wire.Encoder) { e.NewID(4); e.Int(4096) }, fd)
+			r.req(4, 0, func(e *wire.Encoder) {
+				e.NewID(5)
+				e.Int(0)
+				e.Int(1 << 30)
+				e.Int(1)
+				e.Int(-4)
+				e.Uint(1)
+			})
+		}, protocol.WlShmErrorInvalidStride},
+		{"file truncated after the pool was made (SIGBUS)", func(r *raw) {
+			r.bind(shmName, "wl_shm", 1, 3)
+			r.req(2, 0, func(e *wire.Encoder) { e.Uint(compName); e.String("wl_compositor"); e.Uint(4); e.NewID(6) })
+			fd := memfd(t, 64*64*4)
+			r.req(3, 0, func(e *wire.Encoder) { e.NewID(4); e.Int(64 * 64 * 4) }, fd)
+			r.req(4, 0, func(e *wire.Encoder) {
+				e.NewID(5)
+				e.Int(0)
+				e.Int(64)
+				e.Int(64)
+				e.Int(256)
+				e.Uint(1)
+			})
+			r.roundtrip(100)
+			unix.Ftruncate(fd, 0)
+			r.req(6, 0, func(e *wire.Encoder) { e.NewID(7) })                      // create_surface
+			r.req(7, 1, func(e *wire.Encoder) { e.Object(5); e.Int(0); e.Int(0) }) // attach
+			r.req(7, 6, nil)                                                       // commit (no role: copied anyway)
+		}, protocol.WlShmErrorInvalidFd},
+		{"new_id reused", func(r *raw) {
+			r.req(1, 1, func(e *wire.Encoder) { e.NewID(2) })
+			r.req(1, 1, func(e *wire.Encoder) { e.NewID(2) })
+		}, protocol.WlDisplayErrorInvalidObject},
+		{"bind a missing global", func(r *raw) { r.bind(999, "wl_shm", 1, 3) }, protocol.WlDisplayErrorInvalidObject},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := dial(t, dir)
+			r.t = t
+			c.run(r)
+			code, msg := r.waitError()
+			if code != c.code {
+				t.Errorf("error code %d (%s), want %d", code, msg, c.code)
+			}
+			t.Logf("%s → %d: %s", c.name, code, msg)
+		})
+	}
+	// A flood of requests: sync after sync until the socket fills. The
+	// server must keep up or drop the client, never stall the others.
+	r := dial(t, dir)
+	e := wire.Begin(nil, 1, 0)
+	e.NewID(3)
+	one, _, _ := e.Finish()
+	flood := make([]byte, 0, len(one)*10000)
+	for i := 0; i < 10000; i++ {
+		binary.NativeEndian.PutUint32(one[8:], uint32(3+i))
+		flood = append(flood, one...)
+	}
+	unix.SetsockoptTimeval(r.fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &unix.Timeval{Sec: 2})
+	unix.Write(r.fd, flood)
+	before := s.Stats().FrameCallbacks
+	time.Sleep(500 * time.Millisecond)
+	if got := s.Stats().FrameCallbacks - before; got < 15 {
+		t.Errorf("the good client got %d frame callbacks in 500 ms while others misbehaved", got)
+	}
+	if err := good.Process.Signal(unix.Signal(0)); err != nil {
+		t.Errorf("the good client died: %v", err)
+	}
+}
