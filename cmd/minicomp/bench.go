@@ -175,7 +175,6 @@ func bench(ctx context.Context, o benchOptions) (*benchReport, error) {
 		}
 	}
 
-
 	for _, s := range a.Strategies {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

@@ -34,6 +34,8 @@ type Client struct {
 	log     *slog.Logger
 	gone    bool
 	pending []func() // work to run after the current request (deferred destroys)
+	// outputIDs lists the client's wl_output objects per output.
+	outputIDs map[*output][]uint32
 }
 
 // protocolError is an error a client caused: it becomes wl_display.error.

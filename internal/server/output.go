@@ -24,6 +24,28 @@ type output struct {
 	// frame goroutine waits on the output.
 	description string
 	done        []frameCB // callbacks of the frame being shown
+	// feedback of the frame being shown, and of the one on screen
+	pendingFeedback, shownFeedback []feedbackCB
+	hardware                       bool // real flips (KMS): feedback says vsync, hardware clock
+}
+
+// outputResource is one client's wl_output object for an output.
+type outputResource struct {
+	o  *output
+	c  *Client
+	id uint32
+}
+
+func (r *outputResource) Release() error { return nil }
+
+func (r *outputResource) forget() {
+	ids := r.c.outputIDs[r.o]
+	for i, id := range ids {
+		if id == r.id {
+			r.c.outputIDs[r.o] = append(ids[:i], ids[i+1:]...)
+			break
+		}
+	}
 }
 
 type frameCB struct {
@@ -32,9 +54,13 @@ type frameCB struct {
 }
 
 func (o *output) bind(c *Client, id, version uint32) error {
-	if _, err := register[protocol.WlOutputHandler](c, id, protocol.WlOutputInterface, version, inert{}, protocol.DispatchWlOutput); err != nil {
+	res := &outputResource{o: o, c: c, id: id}
+	ob, err := register[protocol.WlOutputHandler](c, id, protocol.WlOutputInterface, version, res, protocol.DispatchWlOutput)
+	if err != nil {
 		return err
 	}
+	c.outputIDs[o] = append(c.outputIDs[o], id)
+	ob.onDestroy = res.forget
 	m := o.o.Mode()
 	c.send(protocol.WlOutputGeometry(c.conn, id, 0, 0, 0, 0, protocol.WlOutputSubpixelUnknown, "minicomp", o.o.Name(), protocol.WlOutputTransformNormal))
 	c.send(protocol.WlOutputMode(c.conn, id, protocol.WlOutputModeCurrent|protocol.WlOutputModePreferred, int32(m.Width), int32(m.Height), int32(m.RefreshMilliHz)))
@@ -91,6 +117,10 @@ func (s *Server) render(o *output) {
 			o.done = append(o.done, frameCB{sf.c, cb})
 		}
 		sf.frames = sf.frames[:0]
+		for _, id := range sf.feedback {
+			o.pendingFeedback = append(o.pendingFeedback, feedbackCB{sf.c, id})
+		}
+		sf.feedback = sf.feedback[:0]
 	}
 	fence, err := r.End()
 	if err != nil {
@@ -126,5 +156,7 @@ func (o *output) frameDone(f backend.Frame) {
 		cb.c.destroy(cb.id)
 	}
 	o.done = o.done[:0]
+	o.shownFeedback, o.pendingFeedback = o.pendingFeedback, o.shownFeedback[:0]
+	o.presented(f)
 	o.s.scheduleFrames()
 }

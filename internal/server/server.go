@@ -102,9 +102,12 @@ func New(runtimeDir string, be backend.Backend, log *slog.Logger) (*Server, erro
 	s.addGlobal(protocol.WlDataDeviceManagerInterface, 3, s.bindDataDeviceManager)
 	s.addGlobal(protocol.WlSeatInterface, 7, s.bindSeat)
 	s.addGlobal(protocol.XdgWmBaseInterface, 5, s.bindXdgWmBase)
+	s.addGlobal(protocol.WpPresentationInterface, 1, s.bindPresentation)
+	s.addGlobal(protocol.ZxdgOutputManagerV1Interface, 3, s.bindXdgOutputManager)
 	for i, o := range be.Outputs() {
 		out := &output{s: s, o: o, index: i, damaged: true,
-			description: "minicomp " + o.Info().Backend + " output " + o.Name() + " " + o.Mode().String()}
+			description: "minicomp " + o.Info().Backend + " output " + o.Name() + " " + o.Mode().String(),
+			hardware:    o.Info().Backend == "kms"}
 		s.outputs = append(s.outputs, out)
 		s.addGlobal(protocol.WlOutputInterface, 4, out.bind)
 	}
@@ -188,7 +191,7 @@ func (s *Server) acceptLoop(ctx context.Context) {
 }
 
 func (s *Server) addClient(conn *wire.Conn) {
-	c := &Client{s: s, conn: conn, objects: map[uint32]*object{}}
+	c := &Client{s: s, conn: conn, objects: map[uint32]*object{}, outputIDs: map[*output][]uint32{}}
 	c.log = s.log.With("client", conn.FD())
 	if cred, err := unix.GetsockoptUcred(conn.FD(), unix.SOL_SOCKET, unix.SO_PEERCRED); err == nil {
 		c.log = s.log.With("pid", cred.Pid)

@@ -3,11 +3,13 @@ package server
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -80,6 +82,8 @@ func TestWaylandInfoListsGlobals(t *testing.T) {
 		"'wl_seat',                                    version:  7",
 		"'xdg_wm_base',                                version:  5",
 		"'wl_output',                                  version:  4",
+		"'wp_presentation',                            version:  1",
+		"'zxdg_output_manager_v1',                     version:  3",
 		"name: HEADLESS-1", "width: 640 px, height: 480 px, refresh: 60.000 Hz", "'XR24'", "'AR24'",
 	} {
 		if !strings.Contains(string(out), want) {
@@ -121,6 +125,48 @@ func TestWestonSimpleShm(t *testing.T) {
 	}
 	if after.ProtocolErrors != 0 {
 		t.Errorf("%d protocol errors", after.ProtocolErrors)
+	}
+}
+
+// weston-presentation-shm: feedback arrives for every frame, one refresh
+// period (16.7 ms at 60 Hz) apart, with increasing sequence numbers.
+func TestWestonPresentationShm(t *testing.T) {
+	if rigtest.Name() != "" {
+		t.Skip("real clients run on the host")
+	}
+	rigtest.CheckFDs(t)
+	_, dir := start(t)
+	cmd := client(t, dir, "weston-presentation-shm")
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	cmd.Process.Signal(os.Interrupt)
+	cmd.Wait()
+	var p2p []int
+	lastSeq := -1
+	for _, line := range strings.Split(out.String(), "\n") {
+		var n, f2c, c2p, f2p, us, t2p, seq int
+		var flags string
+		if _, err := fmt.Sscanf(strings.TrimSpace(line), "%d: f2c %d ms, c2p %d ms, f2p %d ms, p2p %d us, t2p %d, %s seq %d", &n, &f2c, &c2p, &f2p, &us, &t2p, &flags, &seq); err != nil {
+			continue
+		}
+		if lastSeq >= 0 && seq <= lastSeq {
+			t.Errorf("sequence went from %d to %d", lastSeq, seq)
+		}
+		lastSeq = seq
+		p2p = append(p2p, us)
+	}
+	if len(p2p) < 60 {
+		t.Fatalf("%d presented frames in 2 s:\n%s", len(p2p), out.String())
+	}
+	slices.Sort(p2p)
+	median := p2p[len(p2p)/2]
+	t.Logf("%d frames presented, median presentation interval %d µs", len(p2p), median)
+	if median < 15500 || median > 18000 {
+		t.Errorf("median interval %d µs, want ~16667 at 60 Hz", median)
 	}
 }
 

@@ -48,23 +48,25 @@ type surfaceState struct {
 	buffer   *shmBuffer // nil: detach
 	damage   bool       // any damage (surface or buffer coordinates)
 	frames   []uint32
+	feedback []uint32 // wp_presentation_feedback ids
 }
 
 // surface is a wl_surface: double-buffered state, and the content of the
 // last committed buffer (copied, so the client's buffer is released at
 // once).
 type surface struct {
-	c       *Client
-	id      uint32
-	pending surfaceState
-	frames  []uint32 // callbacks waiting for the next output frame
-	content []byte   // XRGB8888/ARGB8888, stride width*4
-	width   int
-	height  int
-	opaque  bool
-	role    *xdgSurface
-	mapped  bool
-	gone    bool
+	c        *Client
+	id       uint32
+	pending  surfaceState
+	frames   []uint32 // callbacks waiting for the next output frame
+	feedback []uint32 // presentation feedback of the committed content
+	content  []byte   // XRGB8888/ARGB8888, stride width*4
+	width    int
+	height   int
+	opaque   bool
+	role     *xdgSurface
+	mapped   bool
+	gone     bool
 }
 
 func (sf *surface) Destroy() error { return nil }
@@ -75,6 +77,8 @@ func (sf *surface) destroyed() {
 	for _, cb := range append(sf.frames, sf.pending.frames...) {
 		delete(sf.c.objects, cb)
 	}
+	discard(sf.c, sf.feedback)
+	discard(sf.c, sf.pending.feedback)
 }
 
 func (sf *surface) Attach(buffer uint32, x, y int32) error {
@@ -138,7 +142,11 @@ func (sf *surface) Commit() error {
 	}
 	sf.c.s.count(func(st *Stats) { st.Commits++ })
 	sf.frames = append(sf.frames, p.frames...)
-	*p = surfaceState{frames: p.frames[:0]}
+	// Content committed before but not yet drawn is replaced: its
+	// feedback is discarded.
+	discard(sf.c, sf.feedback)
+	sf.feedback = append(sf.feedback[:0], p.feedback...)
+	*p = surfaceState{frames: p.frames[:0], feedback: p.feedback[:0]}
 	if sf.role != nil && sf.role.configured && sf.content != nil && !sf.mapped {
 		sf.mapped = true
 		sf.c.s.surfaces = append(sf.c.s.surfaces, sf)

@@ -1,0 +1,136 @@
+package server
+
+import (
+	"github.com/minicomp/minicomp/backend"
+	"github.com/minicomp/minicomp/internal/protocol"
+)
+
+// wp_presentation: per-commit feedback with the time the frame really
+// reached the screen (a KMS flip event's timestamp, or the headless
+// clock's tick), the refresh period and the flip sequence.
+
+func (s *Server) bindPresentation(c *Client, id, version uint32) error {
+	if _, err := register[protocol.WpPresentationHandler](c, id, protocol.WpPresentationInterface, version, &presentation{c: c, id: id}, protocol.DispatchWpPresentation); err != nil {
+		return err
+	}
+	c.send(protocol.WpPresentationClockId(c.conn, id, 1)) // CLOCK_MONOTONIC
+	return nil
+}
+
+type presentation struct {
+	c  *Client
+	id uint32
+}
+
+func (p *presentation) Destroy() error { return nil }
+
+func (p *presentation) Feedback(surfaceID, callback uint32) error {
+	o, err := p.c.lookup(p.id, surfaceID, protocol.WlSurfaceInterface)
+	if err != nil {
+		return err
+	}
+	if _, err := p.c.add(callback, protocol.WpPresentationFeedbackInterface, 1, noRequests); err != nil {
+		return err
+	}
+	sf := o.handler.(*surface)
+	sf.pending.feedback = append(sf.pending.feedback, callback)
+	return nil
+}
+
+// feedbackCB is a feedback waiting for its frame.
+type feedbackCB struct {
+	c  *Client
+	id uint32
+}
+
+// presented sends the frame's time to every feedback of the content shown.
+func (o *output) presented(f backend.Frame) {
+	if len(o.shownFeedback) == 0 {
+		return
+	}
+	m := o.o.Mode()
+	refresh := uint32(0)
+	if m.RefreshMilliHz > 0 {
+		refresh = uint32(int64(1e12) / int64(m.RefreshMilliHz))
+	}
+	flags := uint32(0)
+	if o.hardware {
+		flags = protocol.WpPresentationFeedbackKindVsync | protocol.WpPresentationFeedbackKindHwClock | protocol.WpPresentationFeedbackKindHwCompletion
+	}
+	sec := uint64(f.Time / 1e9)
+	nsec := uint32(f.Time % 1e9)
+	for _, fb := range o.shownFeedback {
+		c := fb.c
+		if !o.s.clients[c] {
+			continue
+		}
+		if _, ok := c.objects[fb.id]; !ok {
+			continue
+		}
+		for _, outID := range c.outputIDs[o] {
+			c.send(protocol.WpPresentationFeedbackSyncOutput(c.conn, fb.id, outID))
+		}
+		c.send(protocol.WpPresentationFeedbackPresented(c.conn, fb.id, uint32(sec>>32), uint32(sec), nsec, refresh,
+			uint32(f.Sequence>>32), uint32(f.Sequence), flags))
+		c.destroy(fb.id)
+	}
+	o.shownFeedback = o.shownFeedback[:0]
+}
+
+// discard tells the client its content was replaced before it was shown.
+func discard(c *Client, ids []uint32) {
+	for _, id := range ids {
+		if _, ok := c.objects[id]; ok {
+			c.send(protocol.WpPresentationFeedbackDiscarded(c.conn, id))
+			c.destroy(id)
+		}
+	}
+}
+
+// xdg-output: the logical layout of the outputs (side by side, left to
+// right) for clients like grim.
+
+func (s *Server) bindXdgOutputManager(c *Client, id, version uint32) error {
+	_, err := register[protocol.ZxdgOutputManagerV1Handler](c, id, protocol.ZxdgOutputManagerV1Interface, version, &xdgOutputManager{c: c, id: id, version: version}, protocol.DispatchZxdgOutputManagerV1)
+	return err
+}
+
+type xdgOutputManager struct {
+	c       *Client
+	id      uint32
+	version uint32
+}
+
+func (m *xdgOutputManager) Destroy() error { return nil }
+
+func (m *xdgOutputManager) GetXdgOutput(id, outputID uint32) error {
+	c := m.c
+	o, err := c.lookup(m.id, outputID, protocol.WlOutputInterface)
+	if err != nil {
+		return err
+	}
+	out, _ := o.handler.(*outputResource)
+	if _, err := register[protocol.ZxdgOutputV1Handler](c, id, protocol.ZxdgOutputV1Interface, m.version, inert{}, protocol.DispatchZxdgOutputV1); err != nil {
+		return err
+	}
+	x := 0
+	for _, other := range c.s.outputs {
+		if other == out.o {
+			break
+		}
+		x += other.o.Mode().Width
+	}
+	mode := out.o.o.Mode()
+	c.send(protocol.ZxdgOutputV1LogicalPosition(c.conn, id, int32(x), 0))
+	c.send(protocol.ZxdgOutputV1LogicalSize(c.conn, id, int32(mode.Width), int32(mode.Height)))
+	if m.version >= 2 {
+		c.send(protocol.ZxdgOutputV1Name(c.conn, id, out.o.o.Name()))
+		c.send(protocol.ZxdgOutputV1Description(c.conn, id, out.o.description))
+	}
+	if m.version < 3 {
+		c.send(protocol.ZxdgOutputV1Done(c.conn, id))
+	} else {
+		c.send(protocol.WlOutputDone(c.conn, outputID))
+	}
+	return nil
+}
