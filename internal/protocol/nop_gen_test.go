@@ -555,6 +555,34 @@ func (nopZxdgOutputV1) Destroy() error {
 	return nil
 }
 
+type nopZwlrScreencopyManagerV1 struct{}
+
+func (nopZwlrScreencopyManagerV1) CaptureOutput(frame uint32, overlayCursor int32, output uint32) error {
+	return nil
+}
+
+func (nopZwlrScreencopyManagerV1) CaptureOutputRegion(frame uint32, overlayCursor int32, output uint32, x int32, y int32, width int32, height int32) error {
+	return nil
+}
+
+func (nopZwlrScreencopyManagerV1) Destroy() error {
+	return nil
+}
+
+type nopZwlrScreencopyFrameV1 struct{}
+
+func (nopZwlrScreencopyFrameV1) Copy(buffer uint32) error {
+	return nil
+}
+
+func (nopZwlrScreencopyFrameV1) Destroy() error {
+	return nil
+}
+
+func (nopZwlrScreencopyFrameV1) CopyWithDamage(buffer uint32) error {
+	return nil
+}
+
 var nopDispatchers = map[string]func(uint32, uint16, *wire.Decoder) error{
 	"wl_display":  func(v uint32, op uint16, d *wire.Decoder) error { return DispatchWlDisplay(nopWlDisplay{}, v, op, d) },
 	"wl_registry": func(v uint32, op uint16, d *wire.Decoder) error { return DispatchWlRegistry(nopWlRegistry{}, v, op, d) },
@@ -623,5 +651,11 @@ var nopDispatchers = map[string]func(uint32, uint16, *wire.Decoder) error{
 	},
 	"zxdg_output_v1": func(v uint32, op uint16, d *wire.Decoder) error {
 		return DispatchZxdgOutputV1(nopZxdgOutputV1{}, v, op, d)
+	},
+	"zwlr_screencopy_manager_v1": func(v uint32, op uint16, d *wire.Decoder) error {
+		return DispatchZwlrScreencopyManagerV1(nopZwlrScreencopyManagerV1{}, v, op, d)
+	},
+	"zwlr_screencopy_frame_v1": func(v uint32, op uint16, d *wire.Decoder) error {
+		return DispatchZwlrScreencopyFrameV1(nopZwlrScreencopyFrameV1{}, v, op, d)
 	},
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/internal/protocol"
 	"github.com/minicomp/minicomp/render/soft"
+	"github.com/minicomp/minicomp/scanout"
 )
 
 // output is a backend output served as a wl_output global, with its frame
@@ -26,7 +27,9 @@ type output struct {
 	done        []frameCB // callbacks of the frame being shown
 	// feedback of the frame being shown, and of the one on screen
 	pendingFeedback, shownFeedback []feedbackCB
-	hardware                       bool // real flips (KMS): feedback says vsync, hardware clock
+	hardware                       bool               // real flips (KMS): feedback says vsync, hardware clock
+	captures, inFlightCaptures     []*screencopyFrame // waiting for a frame; in the frame being shown
+	presentedTarget, shownTarget   *scanout.Buffer
 }
 
 // outputResource is one client's wl_output object for an output.
@@ -133,6 +136,9 @@ func (s *Server) render(o *output) {
 	}
 	o.damaged = false
 	o.busy = true
+	o.presentedTarget = target
+	o.inFlightCaptures = append(o.inFlightCaptures, o.captures...)
+	o.captures = o.captures[:0]
 	go func() {
 		f, err := o.o.WaitFrame(context.Background())
 		s.frames <- frameDone{o: o, f: f, err: err}
@@ -158,5 +164,7 @@ func (o *output) frameDone(f backend.Frame) {
 	o.done = o.done[:0]
 	o.shownFeedback, o.pendingFeedback = o.pendingFeedback, o.shownFeedback[:0]
 	o.presented(f)
+	o.shownTarget = o.presentedTarget
+	o.completeCaptures(o.shownTarget, f)
 	o.s.scheduleFrames()
 }

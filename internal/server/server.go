@@ -104,6 +104,7 @@ func New(runtimeDir string, be backend.Backend, log *slog.Logger) (*Server, erro
 	s.addGlobal(protocol.XdgWmBaseInterface, 5, s.bindXdgWmBase)
 	s.addGlobal(protocol.WpPresentationInterface, 1, s.bindPresentation)
 	s.addGlobal(protocol.ZxdgOutputManagerV1Interface, 3, s.bindXdgOutputManager)
+	s.addGlobal(protocol.ZwlrScreencopyManagerV1Interface, 3, s.bindScreencopy)
 	for i, o := range be.Outputs() {
 		out := &output{s: s, o: o, index: i, damaged: true,
 			description: "minicomp " + o.Info().Backend + " output " + o.Name() + " " + o.Mode().String(),

@@ -16,6 +16,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"image/png"
+
 	"github.com/minicomp/minicomp/backend/headless"
 	"github.com/minicomp/minicomp/internal/protocol"
 	"github.com/minicomp/minicomp/internal/rigtest"
@@ -170,10 +172,126 @@ func TestWestonPresentationShm(t *testing.T) {
 	}
 }
 
+// events reads events until pred accepts one (object, opcode, body).
+func (r *raw) events(pred func(obj uint32, op uint16, body []byte) bool) {
+	r.t.Helper()
+	unix.SetsockoptTimeval(r.fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Sec: 5})
+	tmp := make([]byte, 4096)
+	for {
+		for len(r.buf) >= 8 {
+			h, err := wire.ParseHeader(r.buf)
+			if err != nil || int(h.Size) > len(r.buf) {
+				break
+			}
+			body := r.buf[8:h.Size]
+			r.buf = r.buf[h.Size:]
+			if h.Object == 1 && h.Opcode == 0 {
+				d := wire.NewDecoder(body, nil)
+				d.Object()
+				d.Uint()
+				r.t.Fatalf("protocol error: %s", d.String())
+			}
+			if pred(h.Object, h.Opcode, body) {
+				return
+			}
+		}
+		n, err := unix.Read(r.fd, tmp)
+		if err != nil || n == 0 {
+			r.t.Fatal("server hung up")
+		}
+		r.buf = append(r.buf, tmp[:n]...)
+	}
+}
+
+// showSolid maps a w×h toplevel filled with one XRGB colour, the way a real
+// client does (configure, ack, attach, commit).
+func showSolid(t *testing.T, s *Server, dir string, w, h int, px uint32) *raw {
+	r := dial(t, dir)
+	r.req(1, 1, func(e *wire.Encoder) { e.NewID(2) })
+	for id, g := range map[uint32]*protocol.Interface{3: protocol.WlCompositorInterface, 4: protocol.WlShmInterface, 5: protocol.XdgWmBaseInterface} {
+		name, iface, v := globalName(s, g), g.Name, uint32(1)
+		r.req(2, 0, func(e *wire.Encoder) { e.Uint(name); e.String(iface); e.Uint(v); e.NewID(id) })
+	}
+	r.req(3, 0, func(e *wire.Encoder) { e.NewID(6) })              // wl_surface 6
+	r.req(5, 2, func(e *wire.Encoder) { e.NewID(7); e.Object(6) }) // xdg_surface 7
+	r.req(7, 1, func(e *wire.Encoder) { e.NewID(8) })              // xdg_toplevel 8
+	r.req(6, 6, nil)                                               // initial commit
+	var serial uint32
+	r.events(func(obj uint32, op uint16, body []byte) bool {
+		if obj == 7 && op == 0 {
+			serial = binary.NativeEndian.Uint32(body)
+			return true
+		}
+		return false
+	})
+	r.req(7, 4, func(e *wire.Encoder) { e.Uint(serial) }) // ack_configure
+	size := w * h * 4
+	fd := memfd(t, int64(size))
+	pix := make([]byte, size)
+	for i := 0; i < size; i += 4 {
+		binary.LittleEndian.PutUint32(pix[i:], px)
+	}
+	unix.Pwrite(fd, pix, 0)
+	r.req(4, 0, func(e *wire.Encoder) { e.NewID(9); e.Int(int32(size)) }, fd)
+	r.req(9, 0, func(e *wire.Encoder) {
+		e.NewID(10)
+		e.Int(0)
+		e.Int(int32(w))
+		e.Int(int32(h))
+		e.Int(int32(w * 4))
+		e.Uint(protocol.WlShmFormatXrgb8888)
+	})
+	r.req(6, 1, func(e *wire.Encoder) { e.Object(10); e.Int(0); e.Int(0) })
+	r.req(6, 2, func(e *wire.Encoder) { e.Int(0); e.Int(0); e.Int(int32(w)); e.Int(int32(h)) })
+	r.req(6, 6, nil)
+	r.roundtrip(50)
+	return r
+}
+
+// grim captures, through wlr-screencopy, exactly what the clients drew:
+// a red 100×100 toplevel at the origin on the compositor's background.
+func TestGrimScreenshot(t *testing.T) {
+	if rigtest.Name() != "" {
+		t.Skip("real clients run on the host")
+	}
+	s, dir := start(t)
+	showSolid(t, s, dir, 100, 100, 0x00ff0000)
+	t.Logf("stats %+v", s.Stats())
+	png := filepath.Join(t.TempDir(), "shot.png")
+	cmd := client(t, dir, "grim", png)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("grim: %v\n%s", err, out)
+	}
+	f, err := os.Open(png)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := pngDecode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := img.Bounds(); b.Dx() != 640 || b.Dy() != 480 {
+		t.Fatalf("screenshot is %v", b)
+	}
+	check := func(x, y int, want [3]uint8) {
+		r, g, b, _ := img.At(x, y).RGBA()
+		got := [3]uint8{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8)}
+		if got != want {
+			t.Errorf("pixel (%d,%d) = %v, want %v", x, y, got, want)
+		}
+	}
+	check(0, 0, [3]uint8{255, 0, 0})
+	check(99, 99, [3]uint8{255, 0, 0})
+	check(100, 100, [3]uint8{background.R, background.G, background.B})
+	check(639, 479, [3]uint8{background.R, background.G, background.B})
+}
+
 // raw is a hand-written client for sending what real clients never would.
 type raw struct {
-	t  *testing.T
-	fd int
+	t   *testing.T
+	fd  int
+	buf []byte
 }
 
 func dial(t *testing.T, dir string) *raw {
@@ -419,3 +537,5 @@ func TestBadClients(t *testing.T) {
 		t.Errorf("the good client died: %v", err)
 	}
 }
+
+var pngDecode = png.Decode

@@ -37,7 +37,14 @@ func (s *shm) CreatePool(id uint32, fd int, size int32) error {
 	if st.Size < int64(size) {
 		return errorf(s.id, protocol.WlShmErrorInvalidFd, "pool of %d bytes on a file of %d", size, st.Size)
 	}
-	mem, err := unix.Mmap(fd, 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
+	// Writable when the client allows it (screencopy writes into shm
+	// buffers); a read-only fd still works for showing buffers.
+	writable := true
+	mem, err := unix.Mmap(fd, 0, int(size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		writable = false
+		mem, err = unix.Mmap(fd, 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
+	}
 	if err != nil {
 		return errorf(s.id, protocol.WlShmErrorInvalidFd, "mmap %d bytes: %v", size, err)
 	}
@@ -46,7 +53,7 @@ func (s *shm) CreatePool(id uint32, fd int, size int32) error {
 		unix.Munmap(mem)
 		return fmt.Errorf("dup pool fd: %w", err)
 	}
-	p := &shmPool{c: s.c, id: id, fd: dup, mem: mem, refs: 1}
+	p := &shmPool{c: s.c, id: id, fd: dup, mem: mem, refs: 1, writable: writable}
 	o, err := register[protocol.WlShmPoolHandler](s.c, id, protocol.WlShmPoolInterface, 1, p, protocol.DispatchWlShmPool)
 	if err != nil {
 		p.unref()
@@ -59,11 +66,12 @@ func (s *shm) CreatePool(id uint32, fd int, size int32) error {
 // shmPool is a client's shared memory, mapped read-only; buffers keep it
 // mapped after the pool object is gone.
 type shmPool struct {
-	c    *Client
-	id   uint32
-	fd   int
-	mem  []byte
-	refs int
+	c        *Client
+	id       uint32
+	fd       int
+	mem      []byte
+	refs     int
+	writable bool
 }
 
 func (p *shmPool) unref() {
@@ -85,7 +93,11 @@ func (p *shmPool) Resize(size int32) error {
 	if err := unix.Fstat(p.fd, &st); err != nil || st.Size < int64(size) {
 		return errorf(p.id, protocol.WlShmErrorInvalidFd, "resize to %d beyond the file", size)
 	}
-	mem, err := unix.Mmap(p.fd, 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
+	prot := unix.PROT_READ
+	if p.writable {
+		prot |= unix.PROT_WRITE
+	}
+	mem, err := unix.Mmap(p.fd, 0, int(size), prot, unix.MAP_SHARED)
 	if err != nil {
 		return errorf(p.id, protocol.WlShmErrorInvalidFd, "mmap %d: %v", size, err)
 	}
