@@ -8,7 +8,8 @@ pkgs=(
 	linux-source-6.1                           # /usr/src/linux-source-6.1.tar.xz
 	make gcc libc6-dev flex bison bc libelf-dev libssl-dev xz-utils # kernel build
 	device-tree-compiler                       # vexpress-a9 DT fix
-	weston wayland-utils                       # real Wayland clients for internal/server's tests
+	weston wayland-utils grim                  # real Wayland clients for internal/server's tests
+	libegl-mesa0 libgl1-mesa-dri               # weston-simple-egl on llvmpipe
 	patch                                      # patches/*.patch
 )
 case "$(uname -m)" in
