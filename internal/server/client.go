@@ -36,6 +36,7 @@ type Client struct {
 	pending []func() // work to run after the current request (deferred destroys)
 	// outputIDs lists the client's wl_output objects per output.
 	outputIDs map[*output][]uint32
+	nextID    uint32
 }
 
 // protocolError is an error a client caused: it becomes wl_display.error.
@@ -52,6 +53,17 @@ func (e *protocolError) Error() string {
 // errorf makes a protocol error for object with the interface's error code.
 func errorf(object uint32, code uint32, format string, a ...any) error {
 	return &protocolError{object: object, code: code, msg: fmt.Sprintf(format, a...)}
+}
+
+// serverID allocates an id for an object the server creates.
+func (c *Client) serverID() uint32 {
+	for {
+		c.nextID++
+		id := serverIDStart + c.nextID
+		if _, used := c.objects[id]; !used {
+			return id
+		}
+	}
 }
 
 // add registers a new object created by the client (id from a new_id).

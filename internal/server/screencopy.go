@@ -89,7 +89,7 @@ func (f *screencopyFrame) copy(bufferID uint32, withDamage bool) error {
 	if err != nil {
 		return err
 	}
-	b, ok := bufferOf(o)
+	b, ok := o.handler.(*shmBuffer)
 	if !ok || b.width != f.rect.Dx() || b.height != f.rect.Dy() || b.stride < b.width*4 ||
 		(b.format != protocol.WlShmFormatXrgb8888 && b.format != protocol.WlShmFormatArgb8888) {
 		return errorf(f.id, protocol.ZwlrScreencopyFrameV1ErrorInvalidBuffer, "buffer does not match the advertised %dx%d XRGB8888", f.rect.Dx(), f.rect.Dy())

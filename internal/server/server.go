@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/internal/protocol"
 	"github.com/minicomp/minicomp/internal/wire"
+	"github.com/minicomp/minicomp/scanout"
 )
 
 // Server is a Wayland display served on a socket.
@@ -35,8 +37,10 @@ type Server struct {
 	surfaces []*surface // mapped toplevels, bottom to top
 	start    time.Time
 
-	stats   Stats
-	statsMu sync.Mutex
+	stats Stats
+	// mainDevice is the dev_t of the render node clients should allocate for.
+	mainDevice uint64
+	statsMu    sync.Mutex
 
 	inbox    chan inMsg
 	frames   chan frameDone
@@ -105,6 +109,8 @@ func New(runtimeDir string, be backend.Backend, log *slog.Logger) (*Server, erro
 	s.addGlobal(protocol.WpPresentationInterface, 1, s.bindPresentation)
 	s.addGlobal(protocol.ZxdgOutputManagerV1Interface, 3, s.bindXdgOutputManager)
 	s.addGlobal(protocol.ZwlrScreencopyManagerV1Interface, 3, s.bindScreencopy)
+	s.addGlobal(protocol.ZwpLinuxDmabufV1Interface, 4, s.bindLinuxDmabuf)
+	s.mainDevice = findMainDevice()
 	for i, o := range be.Outputs() {
 		out := &output{s: s, o: o, index: i, damaged: true,
 			description: "minicomp " + o.Info().Backend + " output " + o.Name() + " " + o.Mode().String(),
@@ -113,6 +119,21 @@ func New(runtimeDir string, be backend.Backend, log *slog.Logger) (*Server, erro
 		s.addGlobal(protocol.WlOutputInterface, 4, out.bind)
 	}
 	return s, nil
+}
+
+// findMainDevice returns the dev_t of the render node minicomp pairs with
+// (found through sysfs and a stat: no node is opened), or 0.
+func findMainDevice() uint64 {
+	gpus, err := scanout.Discover()
+	if err != nil {
+		return 0
+	}
+	path, _ := scanout.PairRender(gpus, nil, os.Getenv("MINICOMP_RENDER_NODE"))
+	var st unix.Stat_t
+	if path == "" || unix.Stat(path, &st) != nil {
+		return 0
+	}
+	return uint64(st.Rdev)
 }
 
 // Name returns the socket name, the WAYLAND_DISPLAY for clients.

@@ -212,15 +212,19 @@ func (r *raw) events(pred func(obj uint32, op uint16, body []byte) bool) {
 	}
 }
 
-// showSolid maps a w×h toplevel filled with one XRGB colour, the way a real
-// client does (configure, ack, attach, commit).
-func showSolid(t *testing.T, s *Server, dir string, w, h int, px uint32) *raw {
-	r := dial(t, dir)
+// bindAll gets the registry and binds each global at the given id.
+func (r *raw) bindAll(s *Server, ids map[uint32]*protocol.Interface) {
 	r.req(1, 1, func(e *wire.Encoder) { e.NewID(2) })
-	for id, g := range map[uint32]*protocol.Interface{3: protocol.WlCompositorInterface, 4: protocol.WlShmInterface, 5: protocol.XdgWmBaseInterface} {
-		name, iface, v := globalName(s, g), g.Name, uint32(1)
+	for id, g := range ids {
+		name, iface, v := globalName(s, g), g.Name, g.Version
 		r.req(2, 0, func(e *wire.Encoder) { e.Uint(name); e.String(iface); e.Uint(v); e.NewID(id) })
 	}
+}
+
+// mapToplevel makes surface 6 a toplevel (xdg_surface 7, toplevel 8) with
+// buffer attached, the way a real client does (configure, ack, attach,
+// commit). xdg_wm_base must be bound at 5 and wl_compositor at 3.
+func (r *raw) mapToplevel(buffer uint32, w, h int) {
 	r.req(3, 0, func(e *wire.Encoder) { e.NewID(6) })              // wl_surface 6
 	r.req(5, 2, func(e *wire.Encoder) { e.NewID(7); e.Object(6) }) // xdg_surface 7
 	r.req(7, 1, func(e *wire.Encoder) { e.NewID(8) })              // xdg_toplevel 8
@@ -234,6 +238,16 @@ func showSolid(t *testing.T, s *Server, dir string, w, h int, px uint32) *raw {
 		return false
 	})
 	r.req(7, 4, func(e *wire.Encoder) { e.Uint(serial) }) // ack_configure
+	r.req(6, 1, func(e *wire.Encoder) { e.Object(buffer); e.Int(0); e.Int(0) })
+	r.req(6, 2, func(e *wire.Encoder) { e.Int(0); e.Int(0); e.Int(int32(w)); e.Int(int32(h)) })
+	r.req(6, 6, nil)
+	r.roundtrip(50)
+}
+
+// showSolid maps a w×h toplevel filled with one XRGB colour from wl_shm.
+func showSolid(t *testing.T, s *Server, dir string, w, h int, px uint32) *raw {
+	r := dial(t, dir)
+	r.bindAll(s, map[uint32]*protocol.Interface{3: protocol.WlCompositorInterface, 4: protocol.WlShmInterface, 5: protocol.XdgWmBaseInterface})
 	size := w * h * 4
 	fd := memfd(t, int64(size))
 	pix := make([]byte, size)
@@ -250,10 +264,7 @@ func showSolid(t *testing.T, s *Server, dir string, w, h int, px uint32) *raw {
 		e.Int(int32(w * 4))
 		e.Uint(protocol.WlShmFormatXrgb8888)
 	})
-	r.req(6, 1, func(e *wire.Encoder) { e.Object(10); e.Int(0); e.Int(0) })
-	r.req(6, 2, func(e *wire.Encoder) { e.Int(0); e.Int(0); e.Int(int32(w)); e.Int(int32(h)) })
-	r.req(6, 6, nil)
-	r.roundtrip(50)
+	r.mapToplevel(10, w, h)
 	return r
 }
 

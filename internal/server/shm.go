@@ -138,6 +138,24 @@ type shmBuffer struct {
 
 func (b *shmBuffer) Destroy() error { return nil }
 
+func (b *shmBuffer) size() (int, int)  { return b.width, b.height }
+func (b *shmBuffer) isOpaque() bool    { return b.format == protocol.WlShmFormatXrgb8888 }
+func (b *shmBuffer) objectID() uint32  { return b.id }
+func (b *shmBuffer) isDestroyed() bool { return b.destroyed }
+
+// copyTo copies the buffer into dst (w*4 bytes a row); a truncated file
+// behind the pool becomes an error, not a crash.
+func (b *shmBuffer) copyTo(dst []byte) error {
+	src := b.pixels()
+	row := b.width * 4
+	for y := 0; y < b.height; y++ {
+		if err := safeCopy(dst[y*row:(y+1)*row], src[y*b.stride:y*b.stride+row]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // pixels returns the buffer's bytes in the pool's mapping (which may shrink
 // under us if the client truncates its file: reads go through safeCopy).
 func (b *shmBuffer) pixels() []byte {

@@ -45,8 +45,8 @@ func (r *region) Subtract(x, y, w, h int32) error { return nil }
 // surfaceState is what a commit applies.
 type surfaceState struct {
 	attached bool
-	buffer   *shmBuffer // nil: detach
-	damage   bool       // any damage (surface or buffer coordinates)
+	buffer   clientBuffer // nil: detach
+	damage   bool         // any damage (surface or buffer coordinates)
 	frames   []uint32
 	feedback []uint32 // wp_presentation_feedback ids
 }
@@ -89,9 +89,9 @@ func (sf *surface) Attach(buffer uint32, x, y int32) error {
 		if err != nil {
 			return err
 		}
-		b, ok := bufferOf(o)
+		b, ok := o.handler.(clientBuffer)
 		if !ok {
-			return errorf(sf.id, protocol.WlDisplayErrorInvalidObject, "buffer %d is not an shm buffer", buffer)
+			return errorf(sf.id, protocol.WlDisplayErrorInvalidObject, "object %d is not a buffer minicomp made", buffer)
 		}
 		sf.pending.buffer = b
 	}
@@ -156,24 +156,30 @@ func (sf *surface) Commit() error {
 	return nil
 }
 
-// take copies a committed shm buffer and releases it.
-func (sf *surface) take(b *shmBuffer) error {
-	if b.destroyed {
+// clientBuffer is a wl_buffer's content: shm or dma-buf.
+type clientBuffer interface {
+	size() (w, h int)
+	isOpaque() bool
+	objectID() uint32
+	isDestroyed() bool
+	copyTo(dst []byte) error
+}
+
+// take copies a committed buffer and releases it at once.
+func (sf *surface) take(b clientBuffer) error {
+	if b.isDestroyed() {
 		return errorf(sf.id, protocol.WlDisplayErrorInvalidObject, "committed a destroyed buffer")
 	}
-	w, h := b.width, b.height
+	w, h := b.size()
 	if len(sf.content) != w*h*4 {
 		sf.content = make([]byte, w*h*4)
 	}
 	sf.width, sf.height = w, h
-	sf.opaque = b.format == protocol.WlShmFormatXrgb8888
-	src := b.pixels()
-	for y := 0; y < h; y++ {
-		if err := safeCopy(sf.content[y*w*4:(y+1)*w*4], src[y*b.stride:y*b.stride+w*4]); err != nil {
-			return errorf(b.id, protocol.WlShmErrorInvalidFd, "%v", err)
-		}
+	sf.opaque = b.isOpaque()
+	if err := b.copyTo(sf.content); err != nil {
+		return errorf(b.objectID(), protocol.WlShmErrorInvalidFd, "%v", err)
 	}
-	sf.c.send(protocol.WlBufferRelease(sf.c.conn, b.id))
+	sf.c.send(protocol.WlBufferRelease(sf.c.conn, b.objectID()))
 	return nil
 }
 
@@ -190,10 +196,4 @@ func (sf *surface) unmap() {
 		}
 	}
 	sf.c.s.damageAll()
-}
-
-// bufferOf finds the shm buffer behind a wl_buffer object.
-func bufferOf(o *object) (*shmBuffer, bool) {
-	b, ok := o.handler.(*shmBuffer)
-	return b, ok
 }

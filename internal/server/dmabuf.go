@@ -1,0 +1,256 @@
+package server
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/minicomp/minicomp/internal/protocol"
+	"github.com/minicomp/minicomp/scanout"
+)
+
+// zwp_linux_dmabuf_v1 (version 4, with feedback): clients hand over
+// dma-bufs; minicomp checks the declared layout against the buffer's real
+// size (scanout.NewBuffer), reads the content with the CPU access
+// bracketed, and releases the buffer. Only single-plane LINEAR RGB formats
+// for now.
+
+var dmabufFormats = []scanout.Format{scanout.XRGB8888, scanout.ARGB8888}
+
+func (s *Server) bindLinuxDmabuf(c *Client, id, version uint32) error {
+	d := &linuxDmabuf{c: c, id: id, version: version}
+	if _, err := register[protocol.ZwpLinuxDmabufV1Handler](c, id, protocol.ZwpLinuxDmabufV1Interface, version, d, protocol.DispatchZwpLinuxDmabufV1); err != nil {
+		return err
+	}
+	if version < 4 {
+		for _, f := range dmabufFormats {
+			if version < 3 {
+				c.send(protocol.ZwpLinuxDmabufV1Format(c.conn, id, uint32(f)))
+			} else {
+				c.send(protocol.ZwpLinuxDmabufV1Modifier(c.conn, id, uint32(f), 0, 0))
+			}
+		}
+	}
+	return nil
+}
+
+type linuxDmabuf struct {
+	c       *Client
+	id      uint32
+	version uint32
+}
+
+func (d *linuxDmabuf) Destroy() error { return nil }
+
+func (d *linuxDmabuf) CreateParams(id uint32) error {
+	p := &dmabufParams{c: d.c, id: id, version: d.version, fd: -1}
+	o, err := register[protocol.ZwpLinuxBufferParamsV1Handler](d.c, id, protocol.ZwpLinuxBufferParamsV1Interface, d.version, p, protocol.DispatchZwpLinuxBufferParamsV1)
+	if err != nil {
+		return err
+	}
+	o.onDestroy = p.closeFD
+	return nil
+}
+
+func (d *linuxDmabuf) GetDefaultFeedback(id uint32) error { return d.feedback(id) }
+
+func (d *linuxDmabuf) GetSurfaceFeedback(id, surface uint32) error {
+	if _, err := d.c.lookup(d.id, surface, protocol.WlSurfaceInterface); err != nil {
+		return err
+	}
+	return d.feedback(id)
+}
+
+// feedback sends the format table (a sealed memfd) and one tranche on the
+// main device (the render node the server pairs with, 0 without one).
+func (d *linuxDmabuf) feedback(id uint32) error {
+	c := d.c
+	if _, err := register[protocol.ZwpLinuxDmabufFeedbackV1Handler](c, id, protocol.ZwpLinuxDmabufFeedbackV1Interface, d.version, inert{}, protocol.DispatchZwpLinuxDmabufFeedbackV1); err != nil {
+		return err
+	}
+	table := make([]byte, 16*len(dmabufFormats))
+	indices := make([]byte, 0, 2*len(dmabufFormats))
+	for i, f := range dmabufFormats {
+		binary.NativeEndian.PutUint32(table[16*i:], uint32(f))
+		binary.NativeEndian.PutUint64(table[16*i+8:], scanout.ModLinear)
+		indices = binary.NativeEndian.AppendUint16(indices, uint16(i))
+	}
+	fd, err := sealedMemfd("minicomp-dmabuf-formats", table)
+	if err != nil {
+		return fmt.Errorf("dmabuf format table: %w", err)
+	}
+	defer unix.Close(fd)
+	dev := binary.NativeEndian.AppendUint64(nil, c.s.mainDevice)
+	c.send(protocol.ZwpLinuxDmabufFeedbackV1FormatTable(c.conn, id, fd, uint32(len(table))))
+	c.send(protocol.ZwpLinuxDmabufFeedbackV1MainDevice(c.conn, id, dev))
+	c.send(protocol.ZwpLinuxDmabufFeedbackV1TrancheTargetDevice(c.conn, id, dev))
+	c.send(protocol.ZwpLinuxDmabufFeedbackV1TrancheFormats(c.conn, id, indices))
+	c.send(protocol.ZwpLinuxDmabufFeedbackV1TrancheFlags(c.conn, id, 0))
+	c.send(protocol.ZwpLinuxDmabufFeedbackV1TrancheDone(c.conn, id))
+	c.send(protocol.ZwpLinuxDmabufFeedbackV1Done(c.conn, id))
+	return nil
+}
+
+// sealedMemfd returns a read-only-sealed memfd holding data.
+func sealedMemfd(name string, data []byte) (int, error) {
+	fd, err := unix.MemfdCreate(name, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		return -1, err
+	}
+	if _, err := unix.Pwrite(fd, data, 0); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_WRITE|unix.F_SEAL_SEAL)
+	return fd, nil
+}
+
+type dmabufParams struct {
+	c        *Client
+	id       uint32
+	version  uint32
+	fd       int
+	offset   uint32
+	stride   uint32
+	modifier uint64
+	used     bool
+}
+
+func (p *dmabufParams) closeFD() {
+	if p.fd >= 0 {
+		unix.Close(p.fd)
+		p.fd = -1
+	}
+}
+
+func (p *dmabufParams) Destroy() error { return nil }
+
+func (p *dmabufParams) Add(fd int, plane, offset, stride, modHi, modLo uint32) error {
+	if p.used {
+		unix.Close(fd)
+		return errorf(p.id, protocol.ZwpLinuxBufferParamsV1ErrorAlreadyUsed, "params already used")
+	}
+	if plane != 0 {
+		unix.Close(fd)
+		return errorf(p.id, protocol.ZwpLinuxBufferParamsV1ErrorPlaneIdx, "plane %d: only single-plane formats are supported", plane)
+	}
+	if p.fd >= 0 {
+		unix.Close(fd)
+		return errorf(p.id, protocol.ZwpLinuxBufferParamsV1ErrorPlaneSet, "plane 0 already set")
+	}
+	p.fd, p.offset, p.stride, p.modifier = fd, offset, stride, uint64(modHi)<<32|uint64(modLo)
+	return nil
+}
+
+func (p *dmabufParams) Create(w, h int32, format, flags uint32) error {
+	b, err := p.build(w, h, format, flags)
+	if err != nil {
+		var pe *protocolError
+		if errors.As(err, &pe) {
+			return err
+		}
+		p.c.send(protocol.ZwpLinuxBufferParamsV1Failed(p.c.conn, p.id))
+		return nil
+	}
+	id := p.c.serverID()
+	if _, err := p.c.addBuffer(id, b); err != nil {
+		return err
+	}
+	p.c.send(protocol.ZwpLinuxBufferParamsV1Created(p.c.conn, p.id, id))
+	return nil
+}
+
+func (p *dmabufParams) CreateImmed(id uint32, w, h int32, format, flags uint32) error {
+	b, err := p.build(w, h, format, flags)
+	if err != nil {
+		var pe *protocolError
+		if errors.As(err, &pe) {
+			return err
+		}
+		return errorf(p.id, protocol.ZwpLinuxBufferParamsV1ErrorInvalidWlBuffer, "%v", err)
+	}
+	_, err = p.c.addBuffer(id, b)
+	return err
+}
+
+// build checks the parameters and wraps the dma-buf.
+func (p *dmabufParams) build(w, h int32, format, flags uint32) (*dmabufBuffer, error) {
+	if p.used {
+		return nil, errorf(p.id, protocol.ZwpLinuxBufferParamsV1ErrorAlreadyUsed, "params already used")
+	}
+	p.used = true
+	if p.fd < 0 {
+		return nil, errorf(p.id, protocol.ZwpLinuxBufferParamsV1ErrorIncomplete, "no plane added")
+	}
+	if w <= 0 || h <= 0 {
+		return nil, errorf(p.id, protocol.ZwpLinuxBufferParamsV1ErrorInvalidDimensions, "%dx%d", w, h)
+	}
+	ok := false
+	for _, f := range dmabufFormats {
+		ok = ok || uint32(f) == format
+	}
+	if !ok || (p.modifier != scanout.ModLinear && p.modifier != scanout.ModInvalid) {
+		return nil, errorf(p.id, protocol.ZwpLinuxBufferParamsV1ErrorInvalidFormat, "format %v modifier %s", scanout.Format(format), scanout.ModifierName(p.modifier))
+	}
+	file := os.NewFile(uintptr(p.fd), "client dma-buf")
+	p.fd = -1
+	buf, err := scanout.NewBuffer(file, int(w), int(h), scanout.Format(format), scanout.ModLinear, p.offset, p.stride)
+	if err != nil {
+		file.Close()
+		if errors.Is(err, scanout.ErrLayout) {
+			return nil, errorf(p.id, protocol.ZwpLinuxBufferParamsV1ErrorOutOfBounds, "%v", err)
+		}
+		return nil, err
+	}
+	return &dmabufBuffer{buf: buf}, nil
+}
+
+// dmabufBuffer is a wl_buffer backed by a client's dma-buf.
+type dmabufBuffer struct {
+	buf       *scanout.Buffer
+	id        uint32
+	destroyed bool
+}
+
+func (b *dmabufBuffer) Destroy() error { return nil }
+
+// addBuffer registers a dma-buf wl_buffer.
+func (c *Client) addBuffer(id uint32, b *dmabufBuffer) (*object, error) {
+	b.id = id
+	o, err := register[protocol.WlBufferHandler](c, id, protocol.WlBufferInterface, 1, b, protocol.DispatchWlBuffer)
+	if err != nil {
+		b.buf.Close()
+		return nil, err
+	}
+	o.onDestroy = func() { b.destroyed = true; b.buf.Close() }
+	return o, nil
+}
+
+func (b *dmabufBuffer) size() (int, int)  { return b.buf.Width, b.buf.Height }
+func (b *dmabufBuffer) isOpaque() bool    { return b.buf.Format == scanout.XRGB8888 }
+func (b *dmabufBuffer) objectID() uint32  { return b.id }
+func (b *dmabufBuffer) isDestroyed() bool { return b.destroyed }
+
+// copyTo copies the dma-buf's content into dst (w*4 bytes a row), with
+// CPU access bracketed.
+func (b *dmabufBuffer) copyTo(dst []byte) error {
+	mem, err := b.buf.Map()
+	if err != nil {
+		return err
+	}
+	if err := b.buf.BeginCPUAccess(scanout.Read); err != nil {
+		return err
+	}
+	defer b.buf.EndCPUAccess(scanout.Read)
+	row := b.buf.Width * 4
+	for y := 0; y < b.buf.Height; y++ {
+		off := int(b.buf.Offset) + y*int(b.buf.Stride)
+		if err := safeCopy(dst[y*row:(y+1)*row], mem[off:off+row]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
