@@ -104,9 +104,10 @@ func TestWestonClients(t *testing.T) {
 	if rigtest.Name() != "" {
 		t.Skip("real clients run on the host")
 	}
-	// llvmpipe's render threads share the 2 cores with the (race-detector
-	// instrumented) compositor: simple-egl must render frames, not 60.
-	minRate := map[string]uint64{"weston-simple-shm": 45, "weston-simple-damage": 45, "weston-simple-egl": 10}
+	// The property is pacing: never more callbacks than the output's 60 Hz,
+	// and steady progress. The lower bounds leave room for a loaded
+	// machine (the race detector, llvmpipe's threads, other test packages).
+	minRate := map[string]uint64{"weston-simple-shm": 20, "weston-simple-damage": 20, "weston-simple-egl": 5}
 	for _, name := range []string{"weston-simple-shm", "weston-simple-damage", "weston-simple-egl"} {
 		t.Run(name, func(t *testing.T) {
 			rigtest.CheckFDs(t)
@@ -129,8 +130,8 @@ func TestWestonClients(t *testing.T) {
 			}
 			commits := after.Commits - before.Commits
 			t.Logf("%s: %d commits, %d frame callbacks in 1 s; %+v", name, commits, after.FrameCallbacks-before.FrameCallbacks, after)
-			if commits < minRate[name] || commits > 75 {
-				t.Errorf("%d commits in a second at 60 Hz (want %d..75)", commits, minRate[name])
+			if commits < minRate[name] || commits > 63 {
+				t.Errorf("%d commits in a second at 60 Hz (want %d..63)", commits, minRate[name])
 			}
 			if after.ProtocolErrors != 0 {
 				t.Errorf("%d protocol errors", after.ProtocolErrors)
@@ -176,7 +177,7 @@ func TestWestonPresentationShm(t *testing.T) {
 	slices.Sort(p2p)
 	median := p2p[len(p2p)/2]
 	t.Logf("%d frames presented, median presentation interval %d µs", len(p2p), median)
-	if median < 15500 || median > 18000 {
+	if median < 15000 || median > 22000 {
 		t.Errorf("median interval %d µs, want ~16667 at 60 Hz", median)
 	}
 }
