@@ -180,11 +180,13 @@ func run(binary string, args []string) int {
 		return setupErr("riginit: %v", err)
 	}
 
+	// The package directory is recreated under /rig/pkg: the guest mounts
+	// tmpfs on /tmp and /run, which would hide a checkout living there.
 	sp := spec{
 		Binary: "/rig/" + filepath.Base(binary),
 		Args:   args,
 		Env:    guestEnv(r.name),
-		Dir:    cwd,
+		Dir:    filepath.Join("/rig/pkg", cwd),
 	}
 	sp.Outputs, sp.OutDirs = outputs(args)
 	if d := os.Getenv("GOCOVERDIR"); d != "" && filepath.IsAbs(d) {
@@ -197,7 +199,7 @@ func run(binary string, args []string) int {
 	}
 	defer os.RemoveAll(tmp)
 	initrd := filepath.Join(tmp, "initramfs.cpio")
-	if err := writeInitramfs(initrd, initPath, binary, &sp); err != nil {
+	if err := writeInitramfs(initrd, initPath, binary, cwd, &sp); err != nil {
 		return setupErr("initramfs: %v", err)
 	}
 	vlog("prepared in %v", time.Since(t0).Round(time.Millisecond))
@@ -552,7 +554,7 @@ func shellJoin(args []string) string {
 
 // writeInitramfs writes an uncompressed newc cpio archive with the init, the
 // test binary, the spec and the package's testdata directory.
-func writeInitramfs(path, initPath, binary string, sp *spec) error {
+func writeInitramfs(path, initPath, binary, hostDir string, sp *spec) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -571,9 +573,9 @@ func writeInitramfs(path, initPath, binary string, sp *spec) error {
 	}
 	w.bytes("/rig/spec.json", specJSON, 0o644)
 	w.dir(sp.Dir, 0o755)
-	td := filepath.Join(sp.Dir, "testdata")
+	td := filepath.Join(hostDir, "testdata")
 	if fi, err := os.Stat(td); err == nil && fi.IsDir() {
-		w.tree(td)
+		w.tree(td, filepath.Join(sp.Dir, "testdata"))
 	}
 	w.trailer()
 	if w.err != nil {
@@ -677,26 +679,32 @@ func (c *cpioWriter) file(path, src string, perm uint32) {
 }
 
 // tree packs a host directory at the same absolute path (files, dirs, symlinks).
-func (c *cpioWriter) tree(root string) {
+// tree packs the host directory root as dest in the guest.
+func (c *cpioWriter) tree(root, dest string) {
 	err := filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
 		if err != nil {
 			return err
 		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
+		g := filepath.Join(dest, rel)
 		perm := uint32(fi.Mode().Perm())
 		switch {
 		case fi.IsDir():
-			c.dir(p, perm|0o700)
+			c.dir(g, perm|0o700)
 		case fi.Mode()&os.ModeSymlink != 0:
 			t, err := os.Readlink(p)
 			if err != nil {
 				return err
 			}
-			c.dir(filepath.Dir(p), 0o755)
-			c.header(p, syscall.S_IFLNK|0o777, int64(len(t)), 0, 0)
+			c.dir(filepath.Dir(g), 0o755)
+			c.header(g, syscall.S_IFLNK|0o777, int64(len(t)), 0, 0)
 			c.write([]byte(t))
 			c.pad()
 		case fi.Mode().IsRegular():
-			c.file(p, p, perm)
+			c.file(g, p, perm)
 		}
 		return c.err
 	})
