@@ -1,6 +1,9 @@
 package scanout
 
 import (
+	"errors"
+	"fmt"
+
 	"github.com/minicomp/minicomp/internal/drm"
 )
 
@@ -54,4 +57,40 @@ func PairRender(gpus []GPU, display *GPU, override string) (path, reason string)
 		return "", why
 	}
 	return n.Path, why
+}
+
+// ErrNoDisplay means no KMS device with a connected screen was found.
+var ErrNoDisplay = errors.New("no KMS display with a connected screen")
+
+// OpenDisplay opens the first primary node among gpus (only path, when not
+// empty) that is a KMS device with a connected screen, turns on atomic
+// modesetting, and returns it with its GPU and pipelines. When none
+// qualifies the error wraps ErrNoDisplay and says why each was passed over
+// (a primary node that cannot be opened without a seat, a render-only GPU).
+func OpenDisplay(gpus []GPU, path string) (*Device, *GPU, []Pipeline, error) {
+	var reasons []error
+	for i := range gpus {
+		g := &gpus[i]
+		if g.Primary == "" || (path != "" && g.Primary != path) {
+			continue
+		}
+		d, err := OpenDevice(g.Primary)
+		if err != nil {
+			reasons = append(reasons, err)
+			continue
+		}
+		if err := d.EnableKMS(); err != nil || !d.IsKMS() {
+			reasons = append(reasons, fmt.Errorf("%s: not a KMS display", d))
+			d.Close()
+			continue
+		}
+		pipes, err := d.Pipelines(false)
+		if err != nil || len(pipes) == 0 {
+			reasons = append(reasons, fmt.Errorf("%s: no connected connector", d))
+			d.Close()
+			continue
+		}
+		return d, g, pipes, nil
+	}
+	return nil, nil, nil, fmt.Errorf("%w: %w", ErrNoDisplay, errors.Join(reasons...))
 }

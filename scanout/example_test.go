@@ -39,19 +39,9 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	var display *scanout.Device
-	var displayGPU *scanout.GPU
-	for i, g := range gpus {
-		if g.Primary == "" {
-			continue
-		}
-		if d, err := scanout.OpenDevice(g.Primary); err == nil && d.EnableKMS() == nil && d.IsKMS() {
-			display, displayGPU = d, &gpus[i]
-			break
-		}
-	}
-	if display == nil {
-		log.Fatal("no display")
+	display, displayGPU, pipes, err := scanout.OpenDisplay(gpus, "")
+	if err != nil {
+		log.Fatal(err) // says why each device was passed over
 	}
 	defer display.Close()
 	var render *scanout.Device
@@ -60,10 +50,6 @@ func Example() {
 	}
 	defer render.Close()
 
-	pipes, err := display.Pipelines(false)
-	if err != nil || len(pipes) == 0 {
-		log.Fatal("no connected screen")
-	}
 	p, err := scanout.NewPresenter(display, pipes[0], scanout.PresenterOptions{})
 	if err != nil {
 		log.Fatal(err)

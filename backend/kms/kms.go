@@ -47,8 +47,9 @@ type Output struct {
 	fmt  scanout.Format
 }
 
-// ErrNoDisplay means no KMS device with a connected screen was found.
-var ErrNoDisplay = errors.New("no KMS display with a connected screen")
+// ErrNoDisplay means no KMS device with a connected screen was found
+// (errors from New wrap it).
+var ErrNoDisplay = scanout.ErrNoDisplay
 
 // New opens the display and render devices and sets up every connected
 // output. It fails with a message that says what to do when the primary
@@ -66,35 +67,11 @@ func New(opts Options) (*Backend, error) {
 		return nil, fmt.Errorf("kms: %w", err)
 	}
 	b := &Backend{}
-	var displayGPU *scanout.GPU
-	var reasons []error
-	for i := range gpus {
-		g := &gpus[i]
-		if g.Primary == "" || (opts.Device != "" && g.Primary != opts.Device) {
-			continue
-		}
-		d, err := scanout.OpenDevice(g.Primary)
-		if err != nil {
-			reasons = append(reasons, err)
-			continue
-		}
-		if err := d.EnableKMS(); err != nil || !d.IsKMS() {
-			reasons = append(reasons, fmt.Errorf("%s: not a KMS display", d))
-			d.Close()
-			continue
-		}
-		pipes, err := d.Pipelines(false)
-		if err != nil || len(pipes) == 0 {
-			reasons = append(reasons, fmt.Errorf("%s: no connected connector", d))
-			d.Close()
-			continue
-		}
-		b.display, displayGPU = d, g
-		break
+	display, displayGPU, _, err := scanout.OpenDisplay(gpus, opts.Device)
+	if err != nil {
+		return nil, fmt.Errorf("kms: %w", err)
 	}
-	if b.display == nil {
-		return nil, fmt.Errorf("kms: %w: %w", ErrNoDisplay, errors.Join(reasons...))
-	}
+	b.display = display
 	override := opts.RenderNode
 	if override == "" {
 		override = os.Getenv("MINICOMP_RENDER_NODE")

@@ -112,22 +112,12 @@ func bench(ctx context.Context, o benchOptions) (*benchReport, error) {
 	var displayGPU *scanout.GPU
 	var pipe scanout.Pipeline
 	if !o.headless {
-		for i, g := range gpus {
-			if g.Primary == "" {
-				continue
-			}
-			d, err := scanout.OpenDevice(g.Primary)
-			if err != nil {
-				rep.Notes = append(rep.Notes, "display "+g.Primary+": "+err.Error())
-				continue
-			}
-			if d.EnableKMS() == nil && d.IsKMS() {
-				if pipes, err := d.Pipelines(false); err == nil && len(pipes) > 0 {
-					display, displayGPU, pipe = d, &gpus[i], pipes[0]
-					break
-				}
-			}
-			d.Close()
+		var pipes []scanout.Pipeline
+		var err error
+		if display, displayGPU, pipes, err = scanout.OpenDisplay(gpus, ""); err != nil {
+			rep.Notes = append(rep.Notes, "display: "+err.Error())
+		} else {
+			pipe = pipes[0]
 		}
 	}
 	defer display.Close()

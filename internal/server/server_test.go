@@ -182,34 +182,24 @@ func TestWestonPresentationShm(t *testing.T) {
 	}
 }
 
-// events reads events until pred accepts one (object, opcode, body).
+// events reads events until pred accepts one (object, opcode, body); a
+// protocol error or a hang-up fails the test.
 func (r *raw) events(pred func(obj uint32, op uint16, body []byte) bool) {
 	r.t.Helper()
-	unix.SetsockoptTimeval(r.fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Sec: 5})
-	tmp := make([]byte, 4096)
 	for {
-		for len(r.buf) >= 8 {
-			h, err := wire.ParseHeader(r.buf)
-			if err != nil || int(h.Size) > len(r.buf) {
-				break
-			}
-			body := r.buf[8:h.Size]
-			r.buf = r.buf[h.Size:]
-			if h.Object == 1 && h.Opcode == 0 {
-				d := wire.NewDecoder(body, nil)
-				d.Object()
-				d.Uint()
-				r.t.Fatalf("protocol error: %s", d.String())
-			}
-			if pred(h.Object, h.Opcode, body) {
-				return
-			}
-		}
-		n, err := unix.Read(r.fd, tmp)
-		if err != nil || n == 0 {
+		obj, op, body, ok := r.next()
+		if !ok {
 			r.t.Fatal("server hung up")
 		}
-		r.buf = append(r.buf, tmp[:n]...)
+		if obj == 1 && op == 0 {
+			d := wire.NewDecoder(body, nil)
+			d.Object()
+			d.Uint()
+			r.t.Fatalf("protocol error: %s", d.String())
+		}
+		if pred(obj, op, body) {
+			return
+		}
 	}
 }
 
@@ -348,32 +338,43 @@ func (r *raw) req(obj uint32, op uint16, build func(e *wire.Encoder), fds ...int
 	r.send(b, fds...)
 }
 
+// next returns the next event, reading from the socket as needed; ok is
+// false when the server hung up.
+func (r *raw) next() (obj uint32, op uint16, body []byte, ok bool) {
+	r.t.Helper()
+	unix.SetsockoptTimeval(r.fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Sec: 5})
+	tmp := make([]byte, 4096)
+	for {
+		if len(r.buf) >= 8 {
+			if h, err := wire.ParseHeader(r.buf); err == nil && int(h.Size) <= len(r.buf) {
+				body = r.buf[8:h.Size]
+				r.buf = r.buf[h.Size:]
+				return h.Object, h.Opcode, body, true
+			}
+		}
+		n, err := unix.Read(r.fd, tmp)
+		if err != nil || n == 0 {
+			return 0, 0, nil, false
+		}
+		r.buf = append(r.buf, tmp[:n]...)
+	}
+}
+
 // waitError reads events until wl_display.error arrives (returning its
 // code) or the server hangs up.
 func (r *raw) waitError() (uint32, string) {
 	r.t.Helper()
-	unix.SetsockoptTimeval(r.fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Sec: 5})
-	var buf []byte
-	tmp := make([]byte, 4096)
 	for {
-		for len(buf) >= 8 {
-			h, err := wire.ParseHeader(buf)
-			if err != nil || int(h.Size) > len(buf) {
-				break
-			}
-			if h.Object == 1 && h.Opcode == 0 {
-				d := wire.NewDecoder(buf[8:h.Size], nil)
-				d.Object()
-				code := d.Uint()
-				return code, d.String()
-			}
-			buf = buf[h.Size:]
-		}
-		n, err := unix.Read(r.fd, tmp)
-		if err != nil || n == 0 {
+		obj, op, body, ok := r.next()
+		if !ok {
 			return ^uint32(0), "hung up without an error event"
 		}
-		buf = append(buf, tmp[:n]...)
+		if obj == 1 && op == 0 {
+			d := wire.NewDecoder(body, nil)
+			d.Object()
+			code := d.Uint()
+			return code, d.String()
+		}
 	}
 }
 
@@ -381,26 +382,7 @@ func (r *raw) waitError() (uint32, string) {
 func (r *raw) roundtrip(id uint32) {
 	r.t.Helper()
 	r.req(1, 0, func(e *wire.Encoder) { e.NewID(id) })
-	unix.SetsockoptTimeval(r.fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Sec: 5})
-	var buf []byte
-	tmp := make([]byte, 4096)
-	for {
-		for len(buf) >= 8 {
-			h, err := wire.ParseHeader(buf)
-			if err != nil || int(h.Size) > len(buf) {
-				break
-			}
-			if h.Object == id {
-				return
-			}
-			buf = buf[h.Size:]
-		}
-		n, err := unix.Read(r.fd, tmp)
-		if err != nil || n == 0 {
-			r.t.Fatal("server hung up during a roundtrip")
-		}
-		buf = append(buf, tmp[:n]...)
-	}
+	r.events(func(obj uint32, op uint16, body []byte) bool { return obj == id })
 }
 
 // bind gets the registry and binds global name at id.
