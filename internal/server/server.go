@@ -307,16 +307,29 @@ func (s *Server) shutdown() {
 		s.removeClient(c, nil)
 	}
 	s.listener.Close()
-	// Drain readers until they exit.
+	// Drain readers until they exit, then whatever they left buffered:
+	// each reader's last message closes its connection.
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
-	for {
+	timeout := time.After(time.Second)
+	for waiting := true; waiting; {
 		select {
 		case m := <-s.inbox:
 			s.discard(m)
 		case <-done:
-			return
-		case <-time.After(time.Second):
+			waiting = false
+		case <-timeout:
+			s.log.Warn("client readers did not stop in time")
+			waiting = false
+		}
+	}
+	for {
+		select {
+		case m := <-s.inbox:
+			s.discard(m)
+		case conn := <-s.accepted: // accepted but never served
+			conn.Close()
+		default:
 			return
 		}
 	}
