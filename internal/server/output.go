@@ -4,6 +4,7 @@ import (
 	"context"
 	"image"
 	"image/color"
+	"time"
 
 	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/internal/protocol"
@@ -15,12 +16,20 @@ import (
 // loop: render when something changed, present, and send frame callbacks
 // when the frame is on screen.
 type output struct {
-	s        *Server
-	o        backend.Output
-	index    int
-	damaged  bool
-	busy     bool
-	renderer *soft.Renderer
+	s      *Server
+	o      backend.Output
+	index  int
+	bounds image.Rectangle
+	// damage since the last render, and of the last renders (newest first)
+	// for targets of a given buffer age
+	damage     []image.Rectangle
+	history    [4][]image.Rectangle
+	forceFrame bool      // a screencopy waits: render even without damage
+	repaintAt  time.Time // after a flip, wait for clients' commits until then
+	repaintReq chan time.Time
+	waitReq    chan struct{} // one per presented frame, to waitFrames
+	busy       bool
+	renderer   *soft.Renderer
 	// description is fixed at start: Info() must not be called while the
 	// frame goroutine waits on the output.
 	description string
@@ -29,6 +38,7 @@ type output struct {
 	pendingFeedback, shownFeedback []feedbackCB
 	hardware                       bool               // real flips (KMS): feedback says vsync, hardware clock
 	captures, inFlightCaptures     []*screencopyFrame // waiting for a frame; in the frame being shown
+	frameDamage, drawDamage        []image.Rectangle
 	presentedTarget, shownTarget   *scanout.Buffer
 }
 
@@ -83,9 +93,17 @@ func (o *output) bind(c *Client, id, version uint32) error {
 // scheduleFrames starts a frame on every idle output that has work.
 func (s *Server) scheduleFrames() {
 	for _, o := range s.outputs {
-		if !o.busy && (o.damaged || o.hasCallbacks()) {
-			s.render(o)
+		if o.busy || !(len(o.damage) > 0 || o.forceFrame || o.hasCallbacks()) {
+			continue
 		}
+		if wait := time.Until(o.repaintAt); wait > 0 {
+			select {
+			case o.repaintReq <- o.repaintAt:
+			default:
+			}
+			continue
+		}
+		s.render(o)
 	}
 }
 
@@ -98,6 +116,56 @@ func (o *output) hasCallbacks() bool {
 	return false
 }
 
+// addDamage records damage (clipped to the output) for the next render.
+func (o *output) addDamage(r image.Rectangle) {
+	r = r.Intersect(o.bounds)
+	if r.Empty() {
+		return
+	}
+	for _, d := range o.damage {
+		if r.In(d) {
+			return
+		}
+	}
+	if len(o.damage) >= 16 {
+		u := r
+		for _, d := range o.damage {
+			u = u.Union(d)
+		}
+		o.damage = append(o.damage[:0], u)
+		return
+	}
+	o.damage = append(o.damage, r)
+}
+
+// takeDamage returns the damage since the last render and clears it.
+func (o *output) takeDamage() []image.Rectangle {
+	d := append(o.frameDamage[:0], o.damage...)
+	o.frameDamage = d
+	o.damage = o.damage[:0]
+	return d
+}
+
+// pushHistory remembers a frame's damage for targets of later ages.
+func (o *output) pushHistory(d []image.Rectangle) {
+	last := o.history[len(o.history)-1]
+	copy(o.history[1:], o.history[:len(o.history)-1])
+	o.history[0] = append(last[:0], d...)
+}
+
+// repaintTimer wakes the server when a delayed repaint is due.
+func (o *output) repaintTimer() {
+	t := time.NewTimer(time.Hour)
+	for at := range o.repaintReq {
+		t.Reset(time.Until(at))
+		<-t.C
+		select {
+		case o.s.repaint <- struct{}{}:
+		default:
+		}
+	}
+}
+
 var background = color.NRGBA{R: 0x20, G: 0x24, B: 0x30, A: 0xff}
 
 // render composes the mapped surfaces into the output's next target
@@ -107,9 +175,21 @@ func (s *Server) render(o *output) {
 	if o.renderer == nil {
 		o.renderer = soft.New()
 	}
-	target, _ := o.o.Next()
+	target, age := o.o.Next()
+	frameDamage := o.takeDamage()
+	draw := o.drawDamage[:0]
+	if age == 0 || age > len(o.history) {
+		draw = append(draw, o.bounds)
+	} else {
+		draw = appendDisjoint(draw, frameDamage)
+		for _, h := range o.history[:age-1] {
+			draw = appendDisjoint(draw, h)
+		}
+	}
+	o.drawDamage = draw
+	o.pushHistory(frameDamage)
 	r := o.renderer
-	if err := r.Begin(target, nil); err != nil {
+	if err := r.Begin(target, draw); err != nil {
 		s.log.Error("render", "output", o.o.Name(), "err", err)
 		return
 	}
@@ -130,25 +210,51 @@ func (s *Server) render(o *output) {
 		s.log.Error("render", "output", o.o.Name(), "err", err)
 		return
 	}
-	if _, err := o.o.Present(target, nil, fence); err != nil {
+	if _, err := o.o.Present(target, frameDamage, fence); err != nil {
 		s.log.Error("present", "output", o.o.Name(), "err", err)
 		return
 	}
-	o.damaged = false
+	o.forceFrame = false
 	o.busy = true
 	o.presentedTarget = target
 	o.inFlightCaptures = append(o.inFlightCaptures, o.captures...)
 	o.captures = o.captures[:0]
-	go func() {
+	o.waitReq <- struct{}{}
+}
+
+// waitFrames waits for each presented frame on its own goroutine (the
+// backend blocks) and hands it to Run.
+func (o *output) waitFrames() {
+	for range o.waitReq {
 		f, err := o.o.WaitFrame(context.Background())
-		s.frames <- frameDone{o: o, f: f, err: err}
-	}()
+		o.s.frames <- frameDone{o: o, f: f, err: err}
+	}
+}
+
+// appendDisjoint appends the rectangles of add not already inside one of dst.
+func appendDisjoint(dst, add []image.Rectangle) []image.Rectangle {
+next:
+	for _, r := range add {
+		for _, d := range dst {
+			if r.In(d) {
+				continue next
+			}
+		}
+		dst = append(dst, r)
+	}
+	return dst
 }
 
 // frameDone sends the shown frame's callbacks and starts the next frame
 // if there is work.
 func (o *output) frameDone(f backend.Frame) {
 	o.busy = false
+	// Repaint late in the next refresh period (7 ms before its end, as
+	// weston does), so commits that answer these callbacks make it in.
+	if m := o.o.Mode(); m.RefreshMilliHz > 0 {
+		period := time.Duration(int64(time.Second) * 1000 / int64(m.RefreshMilliHz))
+		o.repaintAt = time.Now().Add(max(period-7*time.Millisecond, 0))
+	}
 	o.s.count(func(st *Stats) { st.Frames++; st.FrameCallbacks += uint64(len(o.done)) })
 	ms := o.s.nowMS()
 	for _, cb := range o.done {

@@ -96,7 +96,7 @@ func (f *screencopyFrame) copy(bufferID uint32, withDamage bool) error {
 	}
 	f.used, f.withDamage, f.buffer = true, withDamage, b
 	f.out.captures = append(f.out.captures, f)
-	f.out.damaged = true
+	f.out.forceFrame = true
 	f.c.s.scheduleFrames()
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"log/slog"
 	"os"
 	"runtime/debug"
@@ -42,14 +43,20 @@ type Server struct {
 	mainDevice uint64
 	statsMu    sync.Mutex
 
+	repaint  chan struct{}
 	inbox    chan inMsg
 	frames   chan frameDone
 	accepted chan *wire.Conn
 	wg       sync.WaitGroup
 }
 
+// readBuffers recycles the reader goroutines' buffers: Run copies a
+// message's bytes into the connection and gives the buffer back.
+var readBuffers = sync.Pool{New: func() any { b := make([]byte, 8192); return &b }}
+
 type inMsg struct {
 	c    *Client
+	buf  *[]byte // from readBuffers
 	data []byte
 	fds  []int
 	err  error
@@ -99,7 +106,7 @@ func New(runtimeDir string, be backend.Backend, log *slog.Logger) (*Server, erro
 		return nil, err
 	}
 	s := &Server{log: log, listener: l, clients: map[*Client]bool{}, start: time.Now(),
-		inbox: make(chan inMsg, 64), frames: make(chan frameDone, 8), accepted: make(chan *wire.Conn, 8)}
+		inbox: make(chan inMsg, 64), repaint: make(chan struct{}, 1), frames: make(chan frameDone, 8), accepted: make(chan *wire.Conn, 8)}
 	s.addGlobal(protocol.WlCompositorInterface, 6, s.bindCompositor)
 	s.addGlobal(protocol.WlShmInterface, 1, s.bindShm)
 	s.addGlobal(protocol.WlSubcompositorInterface, 1, s.bindSubcompositor)
@@ -112,7 +119,8 @@ func New(runtimeDir string, be backend.Backend, log *slog.Logger) (*Server, erro
 	s.addGlobal(protocol.ZwpLinuxDmabufV1Interface, 4, s.bindLinuxDmabuf)
 	s.mainDevice = findMainDevice()
 	for i, o := range be.Outputs() {
-		out := &output{s: s, o: o, index: i, damaged: true,
+		out := &output{s: s, o: o, index: i, bounds: image.Rect(0, 0, o.Mode().Width, o.Mode().Height),
+			repaintReq: make(chan time.Time, 1), waitReq: make(chan struct{}, 1),
 			description: "minicomp " + o.Info().Backend + " output " + o.Name() + " " + o.Mode().String(),
 			hardware:    o.Info().Backend == "kms"}
 		s.outputs = append(s.outputs, out)
@@ -164,6 +172,9 @@ func (s *Server) Run(ctx context.Context) error {
 	acceptDone := make(chan struct{})
 	go func() { defer close(acceptDone); s.acceptLoop(ctx) }()
 	for _, o := range s.outputs {
+		o.addDamage(o.bounds)
+		go o.repaintTimer()
+		go o.waitFrames()
 		s.render(o)
 	}
 	defer s.shutdown()
@@ -176,6 +187,8 @@ func (s *Server) Run(ctx context.Context) error {
 			s.addClient(conn)
 		case m := <-s.inbox:
 			s.receive(m)
+		case <-s.repaint:
+			s.scheduleFrames()
 		case f := <-s.frames:
 			if f.err != nil {
 				if errors.Is(f.err, context.Canceled) {
@@ -228,9 +241,9 @@ func (s *Server) addClient(conn *wire.Conn) {
 	go func() {
 		defer s.wg.Done()
 		for {
-			buf := make([]byte, 8192)
-			n, fds, err := conn.Recv(buf)
-			s.inbox <- inMsg{c: c, data: buf[:n], fds: fds, err: err}
+			buf := readBuffers.Get().(*[]byte)
+			n, fds, err := conn.Recv(*buf)
+			s.inbox <- inMsg{c: c, data: (*buf)[:n], buf: buf, fds: fds, err: err}
 			if err != nil {
 				return
 			}
@@ -239,9 +252,10 @@ func (s *Server) addClient(conn *wire.Conn) {
 }
 
 func (s *Server) receive(m inMsg) {
+	defer readBuffers.Put(m.buf)
 	c := m.c
 	if !s.clients[c] {
-		s.discard(m)
+		s.discardFDs(m)
 		return
 	}
 	if m.err != nil {
@@ -307,6 +321,10 @@ func (s *Server) shutdown() {
 		s.removeClient(c, nil)
 	}
 	s.listener.Close()
+	for _, o := range s.outputs {
+		close(o.repaintReq)
+		close(o.waitReq)
+	}
 	// Drain readers until they exit, then whatever they left buffered:
 	// each reader's last message closes its connection.
 	done := make(chan struct{})
@@ -338,6 +356,13 @@ func (s *Server) shutdown() {
 // discard drops input from a client already removed, closing its fds and,
 // with the reader's last message, the connection.
 func (s *Server) discard(m inMsg) {
+	readBuffers.Put(m.buf)
+	s.discardFDs(m)
+}
+
+// discardFDs closes a dropped message's fds and, with the reader's last
+// message, the connection.
+func (s *Server) discardFDs(m inMsg) {
 	for _, fd := range m.fds {
 		unix.Close(fd)
 	}
@@ -346,8 +371,18 @@ func (s *Server) discard(m inMsg) {
 	}
 }
 
+// damageAll marks every output fully damaged (a client went away, a
+// surface was unmapped).
 func (s *Server) damageAll() {
 	for _, o := range s.outputs {
-		o.damaged = true
+		o.addDamage(image.Rect(0, 0, 1<<20, 1<<20))
+	}
+}
+
+// damage marks r (in the layout's coordinates: every surface is at the
+// origin of every output in the kiosk layout) on every output.
+func (s *Server) damage(r image.Rectangle) {
+	for _, o := range s.outputs {
+		o.addDamage(r)
 	}
 }

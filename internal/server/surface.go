@@ -45,8 +45,8 @@ func (r *region) Subtract(x, y, w, h int32) error { return nil }
 // surfaceState is what a commit applies.
 type surfaceState struct {
 	attached bool
-	buffer   clientBuffer // nil: detach
-	damage   bool         // any damage (surface or buffer coordinates)
+	buffer   clientBuffer      // nil: detach
+	damage   []image.Rectangle // surface and buffer damage (scale 1, no transform: the same)
 	frames   []uint32
 	feedback []uint32 // wp_presentation_feedback ids
 }
@@ -98,8 +98,26 @@ func (sf *surface) Attach(buffer uint32, x, y int32) error {
 	return nil
 }
 
-func (sf *surface) Damage(x, y, w, h int32) error       { sf.pending.damage = true; return nil }
-func (sf *surface) DamageBuffer(x, y, w, h int32) error { sf.pending.damage = true; return nil }
+func (sf *surface) Damage(x, y, w, h int32) error       { sf.addDamage(x, y, w, h); return nil }
+func (sf *surface) DamageBuffer(x, y, w, h int32) error { sf.addDamage(x, y, w, h); return nil }
+
+// addDamage records a damage rectangle, merging when a client sends many.
+func (sf *surface) addDamage(x, y, w, h int32) {
+	r := image.Rect(int(x), int(y), int(x)+int(max(w, 0)), int(y)+int(max(h, 0)))
+	if r.Empty() {
+		return
+	}
+	d := sf.pending.damage
+	if len(d) >= 16 {
+		u := r
+		for _, x := range d {
+			u = u.Union(x)
+		}
+		sf.pending.damage = append(d[:0], u)
+		return
+	}
+	sf.pending.damage = append(d, r)
+}
 
 func (sf *surface) Frame(callback uint32) error {
 	if _, err := sf.c.add(callback, protocol.WlCallbackInterface, 1, noRequests); err != nil {
@@ -132,6 +150,7 @@ func (sf *surface) Commit() error {
 			return err
 		}
 	}
+	oldSize := image.Rect(0, 0, sf.width, sf.height)
 	if p.attached {
 		if p.buffer == nil {
 			sf.content, sf.width, sf.height = nil, 0, 0
@@ -140,18 +159,27 @@ func (sf *surface) Commit() error {
 			return err
 		}
 	}
+	if sf.mapped {
+		newSize := image.Rect(0, 0, sf.width, sf.height)
+		if newSize != oldSize {
+			sf.c.s.damage(newSize.Union(oldSize))
+		}
+		for _, d := range p.damage {
+			sf.c.s.damage(d.Intersect(newSize))
+		}
+	}
 	sf.c.s.count(func(st *Stats) { st.Commits++ })
 	sf.frames = append(sf.frames, p.frames...)
 	// Content committed before but not yet drawn is replaced: its
 	// feedback is discarded.
 	discard(sf.c, sf.feedback)
 	sf.feedback = append(sf.feedback[:0], p.feedback...)
-	*p = surfaceState{frames: p.frames[:0], feedback: p.feedback[:0]}
+	*p = surfaceState{frames: p.frames[:0], feedback: p.feedback[:0], damage: p.damage[:0]}
 	if sf.role != nil && sf.role.configured && sf.content != nil && !sf.mapped {
 		sf.mapped = true
 		sf.c.s.surfaces = append(sf.c.s.surfaces, sf)
+		sf.c.s.damage(image.Rect(0, 0, sf.width, sf.height))
 	}
-	sf.c.s.damageAll()
 	sf.c.s.scheduleFrames()
 	return nil
 }
@@ -195,5 +223,5 @@ func (sf *surface) unmap() {
 			break
 		}
 	}
-	sf.c.s.damageAll()
+	sf.c.s.damage(image.Rect(0, 0, sf.width, sf.height))
 }

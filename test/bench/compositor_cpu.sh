@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # compositor_cpu.sh — CPU time per frame of the compositor process, minicomp
 # headless vs weston headless (pixman renderer, kiosk shell), same client
-# (weston-simple-shm), same output size, measured in one run; then minicomp
+# (weston-simple-shm), same output size, measured in one run (weston with its
+# default desktop shell: its kiosk shell never maps simple-shm, which keeps
+# its 250×250 size and waits for a frame); then minicomp
 # with 1, 4 and 16 clients.
 #
 #   bash test/bench/compositor_cpu.sh [seconds]     (default 10)
@@ -36,6 +38,7 @@ measure() {
 	for i in $(seq "$n"); do f1=$((f1 + $(grep -c 'wl_callback@.*\.done' "$TMP/client-$name-$n-$i.log" || true))); done
 	kill "${pids[@]}" 2>/dev/null || true
 	wait "${pids[@]}" 2>/dev/null || true
+	if [ "$f1" -eq 0 ]; then echo "$name: the client drew nothing:" >&2; tail -3 "$TMP/client-$name-$n-1.log" >&2; fi
 	awk -v n="$name" -v k="$n" -v c=$((c1 - c0)) -v hz="$HZ" -v f=$((f1 - f0)) -v t0="$t0" -v t1="$t1" 'BEGIN {
 		cpu = c / hz * 1000; secs = t1 - t0; frames = f / k
 		printf "%-10s clients %2d  client frames/s %6.1f  compositor CPU %7.1f ms/s  %6.3f ms per output frame\n", n, k, frames / secs, cpu / secs, cpu / (frames > 0 ? frames : 1)
@@ -44,9 +47,13 @@ measure() {
 
 "$TMP/minicomp" run --backend headless --size 1920x1080 --log-level warn >"$TMP/minicomp.log" 2>&1 &
 MPID=$!
-weston --backend=headless-backend.so --width=1920 --height=1080 --shell=kiosk-shell.so --socket=wayland-weston --idle-time=0 >"$TMP/weston.log" 2>&1 &
+weston --backend=headless-backend.so --width=1920 --height=1080 --socket=wayland-weston --idle-time=0 >"$TMP/weston.log" 2>&1 &
 WPID=$!
-sleep 2
+for i in $(seq 50); do [ -S "$TMP/wayland-0" ] && [ -S "$TMP/wayland-weston" ] && break; sleep 0.1; done
+sleep 1
+for p in "$MPID:minicomp" "$WPID:weston"; do
+	kill -0 "${p%%:*}" 2>/dev/null || { echo "${p#*:} did not start:" >&2; cat "$TMP/${p#*:}.log" >&2; exit 1; }
+done
 echo "1920x1080, $SECS s per run, weston-simple-shm clients; CPU counts every thread of the compositor process"
 measure minicomp "$MPID" wayland-0 1
 measure weston "$WPID" wayland-weston 1
