@@ -106,12 +106,7 @@ func (d *Device) readEvents(stop, done chan struct{}) {
 	var r drm.EventReader
 	deliver := func(e drm.FlipEvent) {
 		d.mu.Lock()
-		ch := d.subs[e.CRTCID]
-		if ch == nil && len(d.subs) == 1 {
-			for _, only := range d.subs {
-				ch = only
-			}
-		}
+		ch := route(d.subs, e)
 		d.mu.Unlock()
 		if ch != nil {
 			select {
@@ -210,4 +205,18 @@ func (d *Device) rmFB(id uint32) error {
 	d.fbs--
 	d.mu.Unlock()
 	return d.dev.RmFB(id)
+}
+
+// route picks the subscriber of a flip event: its CRTC's, or the only one
+// on kernels that do not report the CRTC (crtc_id 0).
+func route(subs map[uint32]chan drm.FlipEvent, e drm.FlipEvent) chan drm.FlipEvent {
+	if ch := subs[e.CRTCID]; ch != nil {
+		return ch
+	}
+	if e.CRTCID == 0 && len(subs) == 1 {
+		for _, only := range subs {
+			return only
+		}
+	}
+	return nil
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/minicomp/minicomp/internal/drm"
 )
 
 func TestCopyRect(t *testing.T) {
@@ -231,4 +233,21 @@ func TestBlitChainSmallerBufferAndDirectDamage(t *testing.T) {
 	}
 	var nilChain *blitChain
 	nilChain.markStale(nil, image.Rect(0, 0, 1, 1))
+}
+
+// Two outputs on one device: each flip goes to its own CRTC's Presenter,
+// never to the other one.
+func TestRouteFlipsByCRTC(t *testing.T) {
+	a, b := make(chan drm.FlipEvent, 1), make(chan drm.FlipEvent, 1)
+	subs := map[uint32]chan drm.FlipEvent{41: a, 42: b}
+	if route(subs, drm.FlipEvent{CRTCID: 42}) != b || route(subs, drm.FlipEvent{CRTCID: 41}) != a {
+		t.Fatal("flip routed to the wrong Presenter")
+	}
+	if route(subs, drm.FlipEvent{CRTCID: 99}) != nil || route(subs, drm.FlipEvent{}) != nil {
+		t.Fatal("an unknown or unreported CRTC must not be guessed with two subscribers")
+	}
+	one := map[uint32]chan drm.FlipEvent{41: a}
+	if route(one, drm.FlipEvent{}) != a {
+		t.Fatal("a kernel without crtc_id in events: the only Presenter gets it")
+	}
 }
