@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/minicomp/minicomp/internal/drm"
 )
 
@@ -75,26 +77,10 @@ func refused(step Step, err error, reason string) Verdict {
 	return Verdict{Path: PathBlit, Step: step, Errno: drm.Errno(err), Reason: reason}
 }
 
+// errnoName returns the errno's symbol ("EINVAL"), or its text when it has none.
 func errnoName(e syscall.Errno) string {
-	switch e {
-	case syscall.EINVAL:
-		return "EINVAL"
-	case syscall.EACCES:
-		return "EACCES"
-	case syscall.ENOMEM:
-		return "ENOMEM"
-	case syscall.ENODEV:
-		return "ENODEV"
-	case syscall.EOPNOTSUPP:
-		return "EOPNOTSUPP"
-	case syscall.ERANGE:
-		return "ERANGE"
-	case syscall.ENOSPC:
-		return "ENOSPC"
-	case syscall.EPERM:
-		return "EPERM"
-	case syscall.EBUSY:
-		return "EBUSY"
+	if n := unix.ErrnoName(e); n != "" {
+		return n
 	}
 	return e.Error()
 }

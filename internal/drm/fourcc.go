@@ -1,5 +1,7 @@
 package drm
 
+import "fmt"
+
 // FourCC builds a DRM format code from its four characters (drm_fourcc.h).
 func FourCC(a, b, c, d byte) uint32 {
 	return uint32(a) | uint32(b)<<8 | uint32(c)<<16 | uint32(d)<<24
@@ -68,15 +70,5 @@ func ModifierName(mod uint64) string {
 			return "BROADCOM_SAND256"
 		}
 	}
-	return "0x" + hex16(mod)
-}
-
-func hex16(v uint64) string {
-	const digits = "0123456789abcdef"
-	var b [16]byte
-	for i := 15; i >= 0; i-- {
-		b[i] = digits[v&0xf]
-		v >>= 4
-	}
-	return string(b[:])
+	return fmt.Sprintf("%#016x", mod)
 }

@@ -33,7 +33,6 @@ type Client struct {
 	objects map[uint32]*object
 	log     *slog.Logger
 	gone    bool
-	pending []func() // work to run after the current request (deferred destroys)
 	// outputIDs lists the client's wl_output objects per output.
 	outputIDs map[*output][]uint32
 	nextID    uint32
@@ -152,10 +151,6 @@ func (c *Client) handle() error {
 		if int(h.Opcode) < len(o.iface.Requests) && o.iface.Requests[h.Opcode].Destructor {
 			c.destroy(h.Object)
 		}
-		for _, f := range c.pending {
-			f()
-		}
-		c.pending = c.pending[:0]
 	}
 	return nil
 }

@@ -18,7 +18,6 @@ import (
 type output struct {
 	s      *Server
 	o      backend.Output
-	index  int
 	bounds image.Rectangle
 	// damage since the last render, and of the last renders (newest first)
 	// for targets of a given buffer age
@@ -255,7 +254,8 @@ func (o *output) frameDone(f backend.Frame) {
 		period := time.Duration(int64(time.Second) * 1000 / int64(m.RefreshMilliHz))
 		o.repaintAt = time.Now().Add(max(period-7*time.Millisecond, 0))
 	}
-	o.s.count(func(st *Stats) { st.Frames++; st.FrameCallbacks += uint64(len(o.done)) })
+	o.s.frameCount.Add(1)
+	o.s.callbackCount.Add(uint64(len(o.done)))
 	ms := o.s.nowMS()
 	for _, cb := range o.done {
 		if !o.s.clients[cb.c] {

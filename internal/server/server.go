@@ -17,6 +17,7 @@ import (
 	"os"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -38,10 +39,11 @@ type Server struct {
 	surfaces []*surface // mapped toplevels, bottom to top
 	start    time.Time
 
-	stats Stats
+	// counters behind Stats, read from other goroutines
+	clientCount, disconnectCount, protocolErrorCount atomic.Int64
+	commitCount, callbackCount, frameCount           atomic.Uint64
 	// mainDevice is the dev_t of the render node clients should allocate for.
 	mainDevice uint64
-	statsMu    sync.Mutex
 
 	repaint  chan struct{}
 	inbox    chan inMsg
@@ -84,15 +86,11 @@ type Stats struct {
 
 // Stats returns a snapshot of the counters (safe from any goroutine).
 func (s *Server) Stats() Stats {
-	s.statsMu.Lock()
-	defer s.statsMu.Unlock()
-	return s.stats
-}
-
-func (s *Server) count(f func(*Stats)) {
-	s.statsMu.Lock()
-	f(&s.stats)
-	s.statsMu.Unlock()
+	return Stats{
+		Clients: int(s.clientCount.Load()), Disconnects: int(s.disconnectCount.Load()),
+		ProtocolErrors: int(s.protocolErrorCount.Load()),
+		Commits:        s.commitCount.Load(), FrameCallbacks: s.callbackCount.Load(), Frames: s.frameCount.Load(),
+	}
 }
 
 // New listens on a new wayland-N socket in runtimeDir and serves the
@@ -118,8 +116,8 @@ func New(runtimeDir string, be backend.Backend, log *slog.Logger) (*Server, erro
 	s.addGlobal(protocol.ZwlrScreencopyManagerV1Interface, 3, s.bindScreencopy)
 	s.addGlobal(protocol.ZwpLinuxDmabufV1Interface, 4, s.bindLinuxDmabuf)
 	s.mainDevice = findMainDevice()
-	for i, o := range be.Outputs() {
-		out := &output{s: s, o: o, index: i, bounds: image.Rect(0, 0, o.Mode().Width, o.Mode().Height),
+	for _, o := range be.Outputs() {
+		out := &output{s: s, o: o, bounds: image.Rect(0, 0, o.Mode().Width, o.Mode().Height),
 			repaintReq: make(chan time.Time, 1), waitReq: make(chan struct{}, 1),
 			description: "minicomp " + o.Info().Backend + " output " + o.Name() + " " + o.Mode().String(),
 			hardware:    o.Info().Backend == "kms"}
@@ -235,7 +233,7 @@ func (s *Server) addClient(conn *wire.Conn) {
 		return protocol.DispatchWlDisplay(&display{c}, v, op, d)
 	})
 	s.clients[c] = true
-	s.count(func(st *Stats) { st.Clients++ })
+	s.clientCount.Add(1)
 	c.log.Debug("client connected")
 	s.wg.Add(1)
 	go func() {
@@ -281,10 +279,10 @@ func (s *Server) removeClient(c *Client, err error) {
 	if !s.clients[c] {
 		return
 	}
-	s.count(func(st *Stats) { st.Disconnects++ })
+	s.disconnectCount.Add(1)
 	var pe *protocolError
 	if errors.As(err, &pe) {
-		s.count(func(st *Stats) { st.ProtocolErrors++ })
+		s.protocolErrorCount.Add(1)
 		c.log.Warn("protocol error, disconnecting client", "object", pe.object, "code", pe.code, "msg", pe.msg)
 		protocol.WlDisplayError(c.conn, 1, pe.object, pe.code, pe.msg)
 		c.conn.Flush()

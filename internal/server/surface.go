@@ -168,7 +168,7 @@ func (sf *surface) Commit() error {
 			sf.c.s.damage(d.Intersect(newSize))
 		}
 	}
-	sf.c.s.count(func(st *Stats) { st.Commits++ })
+	sf.c.s.commitCount.Add(1)
 	sf.frames = append(sf.frames, p.frames...)
 	// Content committed before but not yet drawn is replaced: its
 	// feedback is discarded.

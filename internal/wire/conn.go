@@ -86,6 +86,7 @@ func (l *Listener) Close() error {
 // other method belongs to the goroutine that owns the client's state.
 type Conn struct {
 	fd     int
+	oob    []byte // Recv's control-message buffer (Recv runs on one goroutine)
 	in     []byte
 	inFDs  []int
 	out    []byte
@@ -112,12 +113,15 @@ func (c *Conn) FD() int { return c.fd }
 // n == 0 with a nil error never happens: end of stream is io.EOF-like
 // unix.ECONNRESET.
 func (c *Conn) Recv(buf []byte) (int, []int, error) {
-	oob := make([]byte, unix.CmsgSpace(MaxFDsPerMessage*4))
+	if c.oob == nil {
+		c.oob = make([]byte, unix.CmsgSpace(MaxFDsPerMessage*4))
+	}
+	oob := c.oob
 	for {
 		n, oobn, _, _, err := unix.Recvmsg(c.fd, buf, oob, unix.MSG_CMSG_CLOEXEC)
 		if err == unix.EAGAIN {
-			fds := []unix.PollFd{{Fd: int32(c.fd), Events: unix.POLLIN}}
-			if _, err := unix.Poll(fds, -1); err != nil && err != unix.EINTR {
+			fds := [1]unix.PollFd{{Fd: int32(c.fd), Events: unix.POLLIN}}
+			if _, err := unix.Poll(fds[:], -1); err != nil && err != unix.EINTR {
 				return 0, nil, err
 			}
 			continue
