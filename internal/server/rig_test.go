@@ -28,15 +28,7 @@ func (r *raw) capture(t *testing.T) ([]byte, int) {
 	})
 	size := int(stride * h)
 	fd := memfd(t, int64(size))
-	r.req(4, 0, func(e *wire.Encoder) { e.NewID(31); e.Int(int32(size)) }, fd)
-	r.req(31, 0, func(e *wire.Encoder) {
-		e.NewID(32)
-		e.Int(0)
-		e.Int(int32(w))
-		e.Int(int32(h))
-		e.Int(int32(stride))
-		e.Uint(protocol.WlShmFormatXrgb8888)
-	})
+	r.shmBuffer(31, 32, fd, int(w), int(h), int(stride))
 	r.req(30, 0, func(e *wire.Encoder) { e.Object(32) })
 	r.events(func(obj uint32, op uint16, body []byte) bool {
 		if obj == 30 && op == 3 {

@@ -235,6 +235,20 @@ func (r *raw) mapToplevel(buffer uint32, w, h int) {
 	r.roundtrip(50)
 }
 
+// shmBuffer makes pool (wl_shm bound at 4) over the memfd fd and an
+// XRGB8888 buffer of w×h with stride in it.
+func (r *raw) shmBuffer(pool, buffer uint32, fd, w, h, stride int) {
+	r.req(4, 0, func(e *wire.Encoder) { e.NewID(pool); e.Int(int32(stride * h)) }, fd)
+	r.req(pool, 0, func(e *wire.Encoder) {
+		e.NewID(buffer)
+		e.Int(0)
+		e.Int(int32(w))
+		e.Int(int32(h))
+		e.Int(int32(stride))
+		e.Uint(protocol.WlShmFormatXrgb8888)
+	})
+}
+
 // showSolid maps a w×h toplevel filled with one XRGB colour from wl_shm.
 func showSolid(t *testing.T, s *Server, dir string, w, h int, px uint32) *raw {
 	r := dial(t, dir)
@@ -246,15 +260,7 @@ func showSolid(t *testing.T, s *Server, dir string, w, h int, px uint32) *raw {
 		binary.LittleEndian.PutUint32(pix[i:], px)
 	}
 	unix.Pwrite(fd, pix, 0)
-	r.req(4, 0, func(e *wire.Encoder) { e.NewID(9); e.Int(int32(size)) }, fd)
-	r.req(9, 0, func(e *wire.Encoder) {
-		e.NewID(10)
-		e.Int(0)
-		e.Int(int32(w))
-		e.Int(int32(h))
-		e.Int(int32(w * 4))
-		e.Uint(protocol.WlShmFormatXrgb8888)
-	})
+	r.shmBuffer(9, 10, fd, w, h, w*4)
 	r.mapToplevel(10, w, h)
 	return r
 }
