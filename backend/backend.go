@@ -65,3 +65,66 @@ type Info struct {
 	Attempts, Unavailable []scanout.Attempt
 	Stats                 scanout.Stats
 }
+
+// EventSource is implemented by backends that deliver events besides
+// frames: input from a window or a seat, outputs resized or closed by the
+// user, a lost parent (X server or Wayland compositor gone).
+type EventSource interface {
+	// Events returns the backend's event channel. It is closed after an
+	// EventLost event or when the backend is closed; events are never
+	// dropped silently (a slow reader delays the backend).
+	Events() <-chan Event
+}
+
+// EventKind says what an Event is.
+type EventKind int
+
+// The kinds of Event.
+const (
+	// PointerEnter: the pointer entered Output at X, Y.
+	PointerEnter EventKind = iota + 1
+	// PointerLeave: the pointer left Output.
+	PointerLeave
+	// PointerMotion: the pointer moved to X, Y on Output.
+	PointerMotion
+	// PointerButton: Button (a Linux BTN_* code) was pressed or released.
+	PointerButton
+	// PointerAxis: scrolling by AxisX, AxisY (wl_pointer units: 10 per
+	// wheel step) with Discrete steps, when the device has them.
+	PointerAxis
+	// Key: Key (a Linux evdev KEY_* code) was pressed or released.
+	Key
+	// KeyboardEnter: the backend's window got keyboard focus; Keys are
+	// the keys already held.
+	KeyboardEnter
+	// KeyboardLeave: the backend's window lost keyboard focus.
+	KeyboardLeave
+	// OutputResized: Output's mode changed (a window was resized); the
+	// next Next returns targets of the new size.
+	OutputResized
+	// OutputClosed: the user closed Output's window.
+	OutputClosed
+	// EventLost: the backend lost its parent (X server gone, Wayland
+	// compositor exited); Err says why. No event follows.
+	EventLost
+)
+
+// Event is input or a change to an output. Coordinates are in the
+// output's pixels.
+type Event struct {
+	Kind   EventKind
+	Output Output
+	Time   time.Duration // CLOCK_MONOTONIC when it happened
+	X, Y   float64
+	// Button is a Linux BTN_* code (BTN_LEFT = 0x110).
+	Button uint32
+	// Key is a Linux evdev KEY_* code (an X keycode minus 8).
+	Key           uint32
+	Keys          []uint32
+	Pressed       bool
+	AxisX, AxisY  float64
+	DiscreteX     int32
+	DiscreteY     int32
+	Width, Height int // OutputResized: the new size
+	Err           error
+}
