@@ -25,7 +25,6 @@ type output struct {
 	history    [4][]image.Rectangle
 	forceFrame bool      // a screencopy waits: render even without damage
 	repaintAt  time.Time // after a flip, wait for clients' commits until then
-	repaintReq chan time.Time
 	waitReq    chan struct{} // one per presented frame, to waitFrames
 	busy       bool
 	renderer   *soft.Renderer
@@ -95,11 +94,8 @@ func (s *Server) scheduleFrames() {
 		if o.busy || !(len(o.damage) > 0 || o.forceFrame || o.hasCallbacks()) {
 			continue
 		}
-		if wait := time.Until(o.repaintAt); wait > 0 {
-			select {
-			case o.repaintReq <- o.repaintAt:
-			default:
-			}
+		if time.Until(o.repaintAt) > 0 {
+			s.loop.armTimer(o.repaintAt)
 			continue
 		}
 		s.render(o)
@@ -150,19 +146,6 @@ func (o *output) pushHistory(d []image.Rectangle) {
 	last := o.history[len(o.history)-1]
 	copy(o.history[1:], o.history[:len(o.history)-1])
 	o.history[0] = append(last[:0], d...)
-}
-
-// repaintTimer wakes the server when a delayed repaint is due.
-func (o *output) repaintTimer() {
-	t := time.NewTimer(time.Hour)
-	for at := range o.repaintReq {
-		t.Reset(time.Until(at))
-		<-t.C
-		select {
-		case o.s.repaint <- struct{}{}:
-		default:
-		}
-	}
 }
 
 var background = color.NRGBA{R: 0x20, G: 0x24, B: 0x30, A: 0xff}
@@ -226,7 +209,7 @@ func (s *Server) render(o *output) {
 func (o *output) waitFrames() {
 	for range o.waitReq {
 		f, err := o.o.WaitFrame(context.Background())
-		o.s.frames <- frameDone{o: o, f: f, err: err}
+		o.s.loop.postFrame(frameDone{o: o, f: f, err: err})
 	}
 }
 

@@ -4,8 +4,9 @@
 // surface state, and composition of the mapped surfaces into each output's
 // render target once per output frame, with frame callbacks after it.
 //
-// One goroutine (Run) owns all state; each client has a reader goroutine
-// that only moves bytes and fds from its socket to Run.
+// One goroutine (Run) owns all state and waits on one epoll set for every
+// client, the listening socket and its timers; only the backends' blocking
+// frame waits run on goroutines of their own (one per output).
 package server
 
 import (
@@ -16,7 +17,6 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -45,23 +45,8 @@ type Server struct {
 	// mainDevice is the dev_t of the render node clients should allocate for.
 	mainDevice uint64
 
-	repaint  chan struct{}
-	inbox    chan inMsg
-	frames   chan frameDone
-	accepted chan *wire.Conn
-	wg       sync.WaitGroup
-}
-
-// readBuffers recycles the reader goroutines' buffers: Run copies a
-// message's bytes into the connection and gives the buffer back.
-var readBuffers = sync.Pool{New: func() any { b := make([]byte, 8192); return &b }}
-
-type inMsg struct {
-	c    *Client
-	buf  *[]byte // from readBuffers
-	data []byte
-	fds  []int
-	err  error
+	loop *loop
+	byFD map[int32]*Client
 }
 
 type frameDone struct {
@@ -103,8 +88,18 @@ func New(runtimeDir string, be backend.Backend, log *slog.Logger) (*Server, erro
 	if err != nil {
 		return nil, err
 	}
+	lp, err := newLoop()
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	if err := lp.add(l.FD()); err != nil {
+		lp.close()
+		l.Close()
+		return nil, err
+	}
 	s := &Server{log: log, listener: l, clients: map[*Client]bool{}, start: time.Now(),
-		inbox: make(chan inMsg, 64), repaint: make(chan struct{}, 1), frames: make(chan frameDone, 8), accepted: make(chan *wire.Conn, 8)}
+		loop: lp, byFD: map[int32]*Client{}}
 	s.addGlobal(protocol.WlCompositorInterface, 6, s.bindCompositor)
 	s.addGlobal(protocol.WlShmInterface, 1, s.bindShm)
 	s.addGlobal(protocol.WlSubcompositorInterface, 1, s.bindSubcompositor)
@@ -118,7 +113,7 @@ func New(runtimeDir string, be backend.Backend, log *slog.Logger) (*Server, erro
 	s.mainDevice = findMainDevice()
 	for _, o := range be.Outputs() {
 		out := &output{s: s, o: o, bounds: image.Rect(0, 0, o.Mode().Width, o.Mode().Height),
-			repaintReq: make(chan time.Time, 1), waitReq: make(chan struct{}, 1),
+			waitReq:     make(chan struct{}, 1),
 			description: "minicomp " + o.Info().Backend + " output " + o.Name() + " " + o.Mode().String(),
 			hardware:    o.Info().Backend == "kms"}
 		s.outputs = append(s.outputs, out)
@@ -167,27 +162,35 @@ func (s *Server) Run(ctx context.Context) error {
 	// Reading a client's shm pool whose file shrank raises SIGBUS: turn it
 	// into a panic the copy recovers from, not a crash.
 	debug.SetPanicOnFault(true)
-	acceptDone := make(chan struct{})
-	go func() { defer close(acceptDone); s.acceptLoop(ctx) }()
+	stop := context.AfterFunc(ctx, s.loop.wake)
+	defer stop()
+	defer s.shutdown()
 	for _, o := range s.outputs {
 		o.addDamage(o.bounds)
-		go o.repaintTimer()
 		go o.waitFrames()
 		s.render(o)
 	}
-	defer s.shutdown()
-	defer func() { <-acceptDone }() // runs before shutdown closes the listener
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case conn := <-s.accepted:
-			s.addClient(conn)
-		case m := <-s.inbox:
-			s.receive(m)
-		case <-s.repaint:
-			s.scheduleFrames()
-		case f := <-s.frames:
+	for ctx.Err() == nil {
+		events, err := s.loop.wait()
+		if err != nil {
+			return err
+		}
+		for _, ev := range events {
+			switch fd := int(ev.Fd); fd {
+			case s.loop.wakeFD:
+				s.loop.drainWake()
+			case s.loop.timeFD:
+				s.loop.timerFired()
+				s.scheduleFrames()
+			case s.listener.FD():
+				s.acceptAll()
+			default:
+				if c := s.byFD[ev.Fd]; c != nil {
+					s.readClient(c)
+				}
+			}
+		}
+		for _, f := range s.loop.takeFrames() {
 			if f.err != nil {
 				if errors.Is(f.err, context.Canceled) {
 					return nil
@@ -198,28 +201,25 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 		s.flush()
 	}
+	return nil
 }
 
-func (s *Server) acceptLoop(ctx context.Context) {
-	fds := []unix.PollFd{{Fd: int32(s.listener.FD()), Events: unix.POLLIN}}
-	for ctx.Err() == nil {
-		n, err := unix.Poll(fds, 100)
-		if err != nil && err != unix.EINTR {
-			s.log.Error("poll listener", "err", err)
-			return
-		}
-		if n == 0 {
-			continue
-		}
+// acceptAll accepts every waiting client.
+func (s *Server) acceptAll() {
+	for {
 		conn, err := s.listener.Accept()
 		if err != nil {
+			if err != unix.EAGAIN {
+				s.log.Warn("accept", "err", err)
+			}
+			return
+		}
+		if err := s.loop.add(conn.FD()); err != nil {
+			s.log.Warn("accept", "err", err)
+			conn.Close()
 			continue
 		}
-		select {
-		case s.accepted <- conn:
-		case <-ctx.Done():
-			conn.Close()
-		}
+		s.addClient(conn)
 	}
 }
 
@@ -233,43 +233,28 @@ func (s *Server) addClient(conn *wire.Conn) {
 		return protocol.DispatchWlDisplay(&display{c}, v, op, d)
 	})
 	s.clients[c] = true
+	s.byFD[int32(conn.FD())] = c
 	s.clientCount.Add(1)
 	c.log.Debug("client connected")
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for {
-			buf := readBuffers.Get().(*[]byte)
-			n, fds, err := conn.Recv(*buf)
-			s.inbox <- inMsg{c: c, data: (*buf)[:n], buf: buf, fds: fds, err: err}
-			if err != nil {
-				return
-			}
-		}
-	}()
 }
 
-func (s *Server) receive(m inMsg) {
-	defer readBuffers.Put(m.buf)
-	c := m.c
-	if !s.clients[c] {
-		s.discardFDs(m)
-		return
+// readClient reads what a client sent and dispatches its requests.
+func (s *Server) readClient(c *Client) {
+	n, err := c.conn.Read()
+	if n > 0 {
+		if herr := c.handle(); herr != nil {
+			s.removeClient(c, herr)
+			return
+		}
 	}
-	if m.err != nil {
-		s.removeClient(c, nil)
-		c.conn.Close()
-		return
-	}
-	if err := c.conn.Feed(m.data, m.fds); err != nil {
+	switch {
+	case err == nil || err == unix.EAGAIN:
+		if c.gone {
+			s.removeClient(c, nil)
+		}
+	case errors.Is(err, wire.ErrProtocol):
 		s.removeClient(c, errorf(1, protocol.WlDisplayErrorInvalidMethod, "%v", err))
-		return
-	}
-	if err := c.handle(); err != nil {
-		s.removeClient(c, err)
-		return
-	}
-	if c.gone {
+	default: // the client hung up
 		s.removeClient(c, nil)
 	}
 }
@@ -297,9 +282,9 @@ func (s *Server) removeClient(c *Client, err error) {
 			o.onDestroy()
 		}
 	}
-	// Shut the socket down: the reader goroutine sees the end, sends its
-	// last message, and the connection is closed when that arrives.
-	unix.Shutdown(c.conn.FD(), unix.SHUT_RDWR)
+	s.loop.remove(c.conn.FD())
+	delete(s.byFD, int32(c.conn.FD()))
+	c.conn.Close()
 	s.damageAll()
 }
 
@@ -320,53 +305,9 @@ func (s *Server) shutdown() {
 	}
 	s.listener.Close()
 	for _, o := range s.outputs {
-		close(o.repaintReq)
 		close(o.waitReq)
 	}
-	// Drain readers until they exit, then whatever they left buffered:
-	// each reader's last message closes its connection.
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	timeout := time.After(time.Second)
-	for waiting := true; waiting; {
-		select {
-		case m := <-s.inbox:
-			s.discard(m)
-		case <-done:
-			waiting = false
-		case <-timeout:
-			s.log.Warn("client readers did not stop in time")
-			waiting = false
-		}
-	}
-	for {
-		select {
-		case m := <-s.inbox:
-			s.discard(m)
-		case conn := <-s.accepted: // accepted but never served
-			conn.Close()
-		default:
-			return
-		}
-	}
-}
-
-// discard drops input from a client already removed, closing its fds and,
-// with the reader's last message, the connection.
-func (s *Server) discard(m inMsg) {
-	readBuffers.Put(m.buf)
-	s.discardFDs(m)
-}
-
-// discardFDs closes a dropped message's fds and, with the reader's last
-// message, the connection.
-func (s *Server) discardFDs(m inMsg) {
-	for _, fd := range m.fds {
-		unix.Close(fd)
-	}
-	if m.err != nil {
-		m.c.conn.Close()
-	}
+	s.loop.close()
 }
 
 // damageAll marks every output fully damaged (a client went away, a

@@ -82,12 +82,12 @@ func (l *Listener) Close() error {
 	return err
 }
 
-// Conn is one client connection. Recv may run on its own goroutine; every
-// other method belongs to the goroutine that owns the client's state.
+// Conn is one client connection, owned by one goroutine.
 type Conn struct {
 	fd     int
-	oob    []byte // Recv's control-message buffer (Recv runs on one goroutine)
-	in     []byte
+	oob    []byte // Read's control-message buffer
+	in     []byte // unread input, inside inBuf
+	inBuf  []byte
 	inFDs  []int
 	out    []byte
 	outFDs []int
@@ -108,50 +108,66 @@ func NewConn(fd int) *Conn { return &Conn{fd: fd} }
 // FD returns the socket.
 func (c *Conn) FD() int { return c.fd }
 
-// Recv waits until the socket is readable and reads into buf. It returns
-// the bytes read and the fds received with them (the caller owns them);
-// n == 0 with a nil error never happens: end of stream is io.EOF-like
-// unix.ECONNRESET.
-func (c *Conn) Recv(buf []byte) (int, []int, error) {
+// Read reads what the socket holds (up to MaxReadPerCall bytes) into the
+// connection's input, with the fds sent along. It never blocks: with
+// nothing to read it returns unix.EAGAIN. The end of the stream is
+// unix.ECONNRESET; too many queued fds is ErrProtocol.
+func (c *Conn) Read() (int, error) {
 	if c.oob == nil {
 		c.oob = make([]byte, unix.CmsgSpace(MaxFDsPerMessage*4))
 	}
-	oob := c.oob
-	for {
-		n, oobn, _, _, err := unix.Recvmsg(c.fd, buf, oob, unix.MSG_CMSG_CLOEXEC)
-		if err == unix.EAGAIN {
-			fds := [1]unix.PollFd{{Fd: int32(c.fd), Events: unix.POLLIN}}
-			if _, err := unix.Poll(fds[:], -1); err != nil && err != unix.EINTR {
-				return 0, nil, err
-			}
-			continue
-		}
+	total := 0
+	for total < MaxReadPerCall {
+		c.makeRoom(4096)
+		buf := c.in[len(c.in):cap(c.in)]
+		n, oobn, _, _, err := unix.Recvmsg(c.fd, buf, c.oob, unix.MSG_CMSG_CLOEXEC|unix.MSG_DONTWAIT)
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
-			return 0, nil, err
+			if err == unix.EAGAIN && total > 0 {
+				return total, nil
+			}
+			return total, err
 		}
-		var fds []int
 		if oobn > 0 {
-			msgs, perr := unix.ParseSocketControlMessage(oob[:oobn])
-			if perr == nil {
-				for _, m := range msgs {
-					if r, err := unix.ParseUnixRights(&m); err == nil {
-						fds = append(fds, r...)
-					}
-				}
+			if err := c.takeFDs(c.oob[:oobn]); err != nil {
+				return total, err
 			}
 		}
-		if n == 0 && len(fds) == 0 {
-			return 0, nil, unix.ECONNRESET
+		if n == 0 && oobn == 0 {
+			return total, unix.ECONNRESET
 		}
-		return n, fds, nil
+		c.in = c.in[:len(c.in)+n]
+		total += n
 	}
+	return total, nil
+}
+
+// MaxReadPerCall bounds what one Read takes, so one busy client cannot
+// starve the others.
+const MaxReadPerCall = 64 << 10
+
+// takeFDs queues the fds of SCM_RIGHTS control messages.
+func (c *Conn) takeFDs(oob []byte) error {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return nil
+	}
+	for _, m := range msgs {
+		if fds, err := unix.ParseUnixRights(&m); err == nil {
+			c.inFDs = append(c.inFDs, fds...)
+		}
+	}
+	if len(c.inFDs) > MaxInputFDs {
+		return fmt.Errorf("%w: %d file descriptors queued", ErrProtocol, len(c.inFDs))
+	}
+	return nil
 }
 
 // Feed appends received bytes and fds to the connection's input.
 func (c *Conn) Feed(b []byte, fds []int) error {
+	c.makeRoom(len(b))
 	c.in = append(c.in, b...)
 	c.inFDs = append(c.inFDs, fds...)
 	if len(c.inFDs) > MaxInputFDs {
@@ -180,14 +196,30 @@ func (c *Conn) Next() (h Header, d Decoder, ok bool, err error) {
 	return h, NewDecoder(body, &c.inFDs), true, nil
 }
 
+// compact moves unread input to the start of the input buffer.
 func (c *Conn) compact() {
 	if len(c.in) == 0 {
-		c.in = c.in[:0:cap(c.in)]
+		c.in = c.inBuf[:0]
 		return
 	}
-	if cap(c.in) > 2*MaxMessageSize {
-		c.in = append([]byte(nil), c.in...)
+	if &c.in[0] != &c.inBuf[0] {
+		c.in = c.inBuf[:copy(c.inBuf, c.in)]
 	}
+}
+
+// makeRoom makes at least n bytes free after the unread input, reusing
+// the input buffer (moving unread bytes to its start) before growing it.
+func (c *Conn) makeRoom(n int) {
+	if cap(c.in)-len(c.in) >= n {
+		return
+	}
+	if len(c.in)+n <= cap(c.inBuf) {
+		c.compact()
+		return
+	}
+	grown := make([]byte, len(c.in), 2*len(c.in)+n+8192)
+	copy(grown, c.in)
+	c.inBuf, c.in = grown[:cap(grown)], grown
 }
 
 // Begin starts an event into the connection's output buffer.

@@ -43,12 +43,13 @@ func TestRoundTripWithFDs(t *testing.T) {
 	if err := unix.Sendmsg(c, msg, unix.UnixRights(int(f1.Fd()), int(f2.Fd())), nil, 0); err != nil {
 		t.Fatal(err)
 	}
-	buf := make([]byte, 4096)
-	n, fds, err := s.Recv(buf)
-	if err != nil || len(fds) != 2 {
-		t.Fatalf("recv %d %v %v", n, fds, err)
+	n, err := s.Read()
+	if err != nil || n != len(msg) || len(s.inFDs) != 2 {
+		t.Fatalf("read %d %v %v", n, s.inFDs, err)
 	}
-	s.Feed(buf[:n], fds)
+	if _, err := s.Read(); err != unix.EAGAIN {
+		t.Fatalf("read with nothing sent: %v, want EAGAIN", err)
+	}
 	h, d, ok, err := s.Next()
 	if !ok || err != nil || h.Object != 7 || h.Opcode != 3 || int(h.Size) != len(msg) {
 		t.Fatalf("header %+v %v %v", h, ok, err)

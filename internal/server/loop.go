@@ -1,0 +1,178 @@
+package server
+
+import (
+	"fmt"
+	"os"
+	"syscall"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// loop is the server's one event loop: a single epoll set holds the
+// listening socket, every client socket, a timerfd for delayed repaints and
+// an eventfd other goroutines use to hand work in (shown frames, backend
+// events, the end of the context). Run does all work on its own goroutine,
+// so a client's request costs no goroutine switch and no channel hop.
+//
+// Run does not block in epoll_wait itself: the epoll fd is pollable, so it
+// waits for it through Go's netpoller (RawConn.Read). A goroutine blocked
+// in a raw syscall keeps the runtime's sysmon thread polling every few
+// microseconds, which cost more CPU per frame than the compositing; parked
+// in the netpoller, the process sleeps when nothing happens.
+type loop struct {
+	epfd   int
+	file   *os.File        // epfd, registered with the netpoller
+	raw    syscall.RawConn // of file
+	tryFn  func(fd uintptr) bool
+	ready  int // events found by tryFn
+	err    error
+	wakeFD int // eventfd
+	timeFD int // timerfd, CLOCK_MONOTONIC
+	events [64]unix.EpollEvent
+
+	mu      sync.Mutex
+	closed  bool
+	posted  []frameDone // from the frame goroutines
+	taken   []frameDone
+	timerAt time.Time // when timeFD fires; zero: disarmed
+}
+
+// The epoll data of the loop's own fds (clients use their socket's fd,
+// which is never one of these while they are open).
+func newLoop() (*loop, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("epoll_create1: %w", err)
+	}
+	l := &loop{epfd: epfd, wakeFD: -1, timeFD: -1}
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		unix.Close(epfd)
+		return nil, fmt.Errorf("epoll fd non-blocking: %w", err)
+	}
+	l.file = os.NewFile(uintptr(epfd), "epoll")
+	if l.raw, err = l.file.SyscallConn(); err != nil {
+		l.file.Close()
+		return nil, fmt.Errorf("epoll fd: %w", err)
+	}
+	l.tryFn = l.try
+	if l.wakeFD, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
+		l.close()
+		return nil, fmt.Errorf("eventfd: %w", err)
+	}
+	if l.timeFD, err = unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_CLOEXEC|unix.TFD_NONBLOCK); err != nil {
+		l.close()
+		return nil, fmt.Errorf("timerfd_create: %w", err)
+	}
+	for _, fd := range []int{l.wakeFD, l.timeFD} {
+		if err := l.add(fd); err != nil {
+			l.close()
+			return nil, err
+		}
+	}
+	return l, nil
+}
+
+// add watches fd for input.
+func (l *loop) add(fd int) error {
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}
+	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		return fmt.Errorf("epoll_ctl add %d: %w", fd, err)
+	}
+	return nil
+}
+
+// remove stops watching fd (before it is closed).
+func (l *loop) remove(fd int) {
+	unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, fd, nil)
+}
+
+// wait parks until something is ready and returns the ready events.
+func (l *loop) wait() ([]unix.EpollEvent, error) {
+	if err := l.raw.Read(l.tryFn); err != nil {
+		return nil, fmt.Errorf("wait for epoll fd: %w", err)
+	}
+	if l.err != nil {
+		return nil, fmt.Errorf("epoll_wait: %w", l.err)
+	}
+	return l.events[:l.ready], nil
+}
+
+// try collects ready events without blocking; false sends RawConn.Read
+// back to the netpoller to wait.
+func (l *loop) try(fd uintptr) bool {
+	n, err := unix.EpollWait(int(fd), l.events[:], 0)
+	if err == unix.EINTR {
+		return false
+	}
+	l.ready, l.err = n, err
+	return err != nil || n > 0
+}
+
+// wake makes wait return; any goroutine may call it.
+func (l *loop) wake() {
+	one := [8]byte{1}
+	l.mu.Lock()
+	if !l.closed {
+		unix.Write(l.wakeFD, one[:])
+	}
+	l.mu.Unlock()
+}
+
+// drainWake resets the eventfd after a wake.
+func (l *loop) drainWake() {
+	var buf [8]byte
+	unix.Read(l.wakeFD, buf[:])
+}
+
+// postFrame hands a shown frame to the loop (from a frame goroutine).
+func (l *loop) postFrame(f frameDone) {
+	l.mu.Lock()
+	l.posted = append(l.posted, f)
+	l.mu.Unlock()
+	l.wake()
+}
+
+// takeFrames returns the frames posted since the last call; the slice is
+// valid until the next call.
+func (l *loop) takeFrames() []frameDone {
+	l.mu.Lock()
+	l.taken, l.posted = l.posted, l.taken[:0]
+	l.mu.Unlock()
+	return l.taken
+}
+
+// armTimer makes timeFD fire at t, unless it already fires earlier.
+func (l *loop) armTimer(t time.Time) {
+	if !l.timerAt.IsZero() && !t.Before(l.timerAt) {
+		return
+	}
+	l.timerAt = t
+	d := max(time.Until(t), time.Microsecond)
+	spec := unix.ItimerSpec{Value: unix.NsecToTimespec(d.Nanoseconds())}
+	unix.TimerfdSettime(l.timeFD, 0, &spec, nil)
+}
+
+// timerFired resets timeFD after it fired.
+func (l *loop) timerFired() {
+	var buf [8]byte
+	unix.Read(l.timeFD, buf[:])
+	l.timerAt = time.Time{}
+}
+
+func (l *loop) close() {
+	l.mu.Lock()
+	l.closed = true
+	l.mu.Unlock()
+	for _, fd := range []int{l.wakeFD, l.timeFD} {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+	}
+	if l.file != nil {
+		l.file.Close()
+	} else {
+		unix.Close(l.epfd)
+	}
+}
