@@ -3,8 +3,8 @@ package server
 import (
 	"fmt"
 	"os"
-	"syscall"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"

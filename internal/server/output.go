@@ -23,8 +23,8 @@ type output struct {
 	// for targets of a given buffer age
 	damage     []image.Rectangle
 	history    [4][]image.Rectangle
-	forceFrame bool      // a screencopy waits: render even without damage
-	repaintAt  time.Time // after a flip, wait for clients' commits until then
+	forceFrame bool          // a screencopy waits: render even without damage
+	repaintAt  time.Time     // after a flip, wait for clients' commits until then
 	waitReq    chan struct{} // one per presented frame, to waitFrames
 	busy       bool
 	renderer   *soft.Renderer
