@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"image"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -236,7 +237,7 @@ func (b *dmabufBuffer) isDestroyed() bool { return b.destroyed }
 
 // copyTo copies the dma-buf's content into dst (w*4 bytes a row), with
 // CPU access bracketed.
-func (b *dmabufBuffer) copyTo(dst []byte) error {
+func (b *dmabufBuffer) copyTo(dst []byte, damage []image.Rectangle) error {
 	mem, err := b.buf.Map()
 	if err != nil {
 		return err
@@ -245,12 +246,5 @@ func (b *dmabufBuffer) copyTo(dst []byte) error {
 		return err
 	}
 	defer b.buf.EndCPUAccess(scanout.Read)
-	row := b.buf.Width * 4
-	for y := 0; y < b.buf.Height; y++ {
-		off := int(b.buf.Offset) + y*int(b.buf.Stride)
-		if err := safeCopy(dst[y*row:(y+1)*row], mem[off:off+row]); err != nil {
-			return err
-		}
-	}
-	return nil
+	return safeCopyRects(dst, b.buf.Width*4, mem[b.buf.Offset:], int(b.buf.Stride), b.buf.Width, b.buf.Height, damage)
 }

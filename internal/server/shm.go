@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"image"
 
 	"golang.org/x/sys/unix"
 
@@ -143,17 +144,11 @@ func (b *shmBuffer) isOpaque() bool    { return b.format == protocol.WlShmFormat
 func (b *shmBuffer) objectID() uint32  { return b.id }
 func (b *shmBuffer) isDestroyed() bool { return b.destroyed }
 
-// copyTo copies the buffer into dst (w*4 bytes a row); a truncated file
-// behind the pool becomes an error, not a crash.
-func (b *shmBuffer) copyTo(dst []byte) error {
-	src := b.pixels()
-	row := b.width * 4
-	for y := 0; y < b.height; y++ {
-		if err := safeCopy(dst[y*row:(y+1)*row], src[y*b.stride:y*b.stride+row]); err != nil {
-			return err
-		}
-	}
-	return nil
+// copyTo copies the parts of the buffer inside damage (nil: all) into dst
+// (w*4 bytes a row); a truncated file behind the pool becomes an error,
+// not a crash.
+func (b *shmBuffer) copyTo(dst []byte, damage []image.Rectangle) error {
+	return safeCopyRects(dst, b.width*4, b.pixels(), b.stride, b.width, b.height, damage)
 }
 
 // pixels returns the buffer's bytes in the pool's mapping (which may shrink
@@ -166,11 +161,42 @@ func (b *shmBuffer) pixels() []byte {
 // behind its pool) becomes an error instead of killing the compositor.
 // The calling goroutine must have debug.SetPanicOnFault(true).
 func safeCopy(dst, src []byte) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("reading the buffer faulted (was the file behind the pool truncated?): %v", r)
-		}
-	}()
+	defer recoverFault(&err)
 	copy(dst, src)
 	return nil
+}
+
+func recoverFault(err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("reading the buffer faulted (was the file behind the pool truncated?): %v", r)
+	}
+}
+
+// safeCopyRects copies the rectangles of damage (nil: all of the w×h
+// picture) from src to dst, 4 bytes a pixel; a fault reading src becomes
+// an error.
+func safeCopyRects(dst []byte, dstStride int, src []byte, srcStride, w, h int, damage []image.Rectangle) (err error) {
+	defer recoverFault(&err)
+	bounds := image.Rect(0, 0, w, h)
+	if damage == nil {
+		copyRect(dst, dstStride, src, srcStride, bounds)
+		return nil
+	}
+	for _, r := range damage {
+		copyRect(dst, dstStride, src, srcStride, r.Intersect(bounds))
+	}
+	return nil
+}
+
+func copyRect(dst []byte, dstStride int, src []byte, srcStride int, r image.Rectangle) {
+	if r.Empty() {
+		return
+	}
+	if r.Min.X == 0 && dstStride == srcStride && r.Dx()*4 == dstStride {
+		copy(dst[r.Min.Y*dstStride:r.Max.Y*dstStride], src[r.Min.Y*srcStride:r.Max.Y*srcStride])
+		return
+	}
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		copy(dst[y*dstStride+r.Min.X*4:y*dstStride+r.Max.X*4], src[y*srcStride+r.Min.X*4:y*srcStride+r.Max.X*4])
+	}
 }

@@ -155,7 +155,7 @@ func (sf *surface) Commit() error {
 		if p.buffer == nil {
 			sf.content, sf.width, sf.height = nil, 0, 0
 			sf.unmap()
-		} else if err := sf.take(p.buffer); err != nil {
+		} else if err := sf.take(p.buffer, p.damage); err != nil {
 			return err
 		}
 	}
@@ -190,21 +190,25 @@ type clientBuffer interface {
 	isOpaque() bool
 	objectID() uint32
 	isDestroyed() bool
-	copyTo(dst []byte) error
+	copyTo(dst []byte, damage []image.Rectangle) error
 }
 
-// take copies a committed buffer and releases it at once.
-func (sf *surface) take(b clientBuffer) error {
+// take copies a committed buffer and releases it at once. Only the
+// damaged parts are copied when the content before was of the same size.
+func (sf *surface) take(b clientBuffer, damage []image.Rectangle) error {
 	if b.isDestroyed() {
 		return errorf(sf.id, protocol.WlDisplayErrorInvalidObject, "committed a destroyed buffer")
 	}
 	w, h := b.size()
-	if len(sf.content) != w*h*4 {
-		sf.content = make([]byte, w*h*4)
+	if sf.content == nil || w != sf.width || h != sf.height {
+		if len(sf.content) != w*h*4 {
+			sf.content = make([]byte, w*h*4)
+		}
+		damage = nil
 	}
 	sf.width, sf.height = w, h
 	sf.opaque = b.isOpaque()
-	if err := b.copyTo(sf.content); err != nil {
+	if err := b.copyTo(sf.content, damage); err != nil {
 		return errorf(b.objectID(), protocol.WlShmErrorInvalidFd, "%v", err)
 	}
 	sf.c.send(protocol.WlBufferRelease(sf.c.conn, b.objectID()))
