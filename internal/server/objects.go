@@ -58,22 +58,6 @@ func (inert) Offer(mimeType string) error                          { return nil 
 func (inert) SetActions(actions uint32) error                      { return nil }
 func (inert) StartDrag(source, origin, icon, serial uint32) error  { return nil }
 func (inert) SetSelection(source, serial uint32) error             { return nil }
-func (inert) SetPosition(x, y int32) error                         { return nil }
-func (inert) PlaceAbove(sibling uint32) error                      { return nil }
-func (inert) PlaceBelow(sibling uint32) error                      { return nil }
-func (inert) SetSync() error                                       { return nil }
-func (inert) SetDesync() error                                     { return nil }
-func (inert) Grab(seat, serial uint32) error                       { return nil }
-func (inert) Reposition(positioner, token uint32) error            { return nil }
-func (inert) SetSize(w, h int32) error                             { return nil }
-func (inert) SetAnchorRect(x, y, w, h int32) error                 { return nil }
-func (inert) SetAnchor(anchor uint32) error                        { return nil }
-func (inert) SetGravity(gravity uint32) error                      { return nil }
-func (inert) SetConstraintAdjustment(a uint32) error               { return nil }
-func (inert) SetOffset(x, y int32) error                           { return nil }
-func (inert) SetReactive() error                                   { return nil }
-func (inert) SetParentSize(w, h int32) error                       { return nil }
-func (inert) SetParentConfigure(serial uint32) error               { return nil }
 
 func (s *Server) bindDataDeviceManager(c *Client, id, version uint32) error {
 	_, err := register[protocol.WlDataDeviceManagerHandler](c, id, protocol.WlDataDeviceManagerInterface, version, &dataDeviceManager{c: c, version: version}, protocol.DispatchWlDataDeviceManager)
@@ -92,33 +76,5 @@ func (m *dataDeviceManager) CreateDataSource(id uint32) error {
 
 func (m *dataDeviceManager) GetDataDevice(id, seat uint32) error {
 	_, err := register[protocol.WlDataDeviceHandler](m.c, id, protocol.WlDataDeviceInterface, m.version, inert{}, protocol.DispatchWlDataDevice)
-	return err
-}
-
-// Subsurfaces are accepted but not yet composed (issue 3 leaves them for
-// the scene work).
-func (s *Server) bindSubcompositor(c *Client, id, version uint32) error {
-	_, err := register[protocol.WlSubcompositorHandler](c, id, protocol.WlSubcompositorInterface, version, &subcompositor{c: c, id: id}, protocol.DispatchWlSubcompositor)
-	return err
-}
-
-type subcompositor struct {
-	c  *Client
-	id uint32
-}
-
-func (s *subcompositor) Destroy() error { return nil }
-
-func (s *subcompositor) GetSubsurface(id, surface, parent uint32) error {
-	if _, err := s.c.lookup(s.id, surface, protocol.WlSurfaceInterface); err != nil {
-		return err
-	}
-	if _, err := s.c.lookup(s.id, parent, protocol.WlSurfaceInterface); err != nil {
-		return err
-	}
-	if surface == parent {
-		return errorf(s.id, protocol.WlSubcompositorErrorBadSurface, "a surface cannot be its own parent")
-	}
-	_, err := register[protocol.WlSubsurfaceHandler](s.c, id, protocol.WlSubsurfaceInterface, 1, inert{}, protocol.DispatchWlSubsurface)
 	return err
 }

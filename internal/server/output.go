@@ -104,7 +104,21 @@ func (s *Server) scheduleFrames() {
 
 func (o *output) hasCallbacks() bool {
 	for _, sf := range o.s.surfaces {
-		if len(sf.frames) > 0 {
+		if sf.treeHasCallbacks() {
+			return true
+		}
+	}
+	return false
+}
+
+// treeHasCallbacks reports whether the surface or a shown subsurface
+// waits for a frame callback.
+func (sf *surface) treeHasCallbacks() bool {
+	if sf.content == nil {
+		return false
+	}
+	for _, x := range sf.stack {
+		if x == sf && len(sf.frames) > 0 || x != sf && x.treeHasCallbacks() {
 			return true
 		}
 	}
@@ -177,15 +191,7 @@ func (s *Server) render(o *output) {
 	}
 	r.Clear(background)
 	for _, sf := range s.surfaces {
-		r.Image(image.Point{}, sf.content, sf.width*4, sf.width, sf.height, sf.opaque)
-		for _, cb := range sf.frames {
-			o.done = append(o.done, frameCB{sf.c, cb})
-		}
-		sf.frames = sf.frames[:0]
-		for _, id := range sf.feedback {
-			o.pendingFeedback = append(o.pendingFeedback, feedbackCB{sf.c, id})
-		}
-		sf.feedback = sf.feedback[:0]
+		o.drawTree(sf, sf.role.pos)
 	}
 	fence, err := r.End()
 	if err != nil {
@@ -202,6 +208,35 @@ func (s *Server) render(o *output) {
 	o.inFlightCaptures = append(o.inFlightCaptures, o.captures...)
 	o.captures = o.captures[:0]
 	o.waitReq <- struct{}{}
+}
+
+// drawTree draws a surface at the layout position at with its
+// subsurfaces, in stacking order, and takes their frame callbacks and
+// presentation feedback for this frame. A surface without content hides
+// its subsurfaces too.
+func (o *output) drawTree(sf *surface, at image.Point) {
+	if sf.content == nil {
+		return
+	}
+	for _, x := range sf.stack {
+		if x != sf {
+			o.drawTree(x, at.Add(x.sub.pos))
+			continue
+		}
+		src := sf.source()
+		stride := sf.width * 4
+		pix := sf.content[src.Min.Y*stride+src.Min.X*4:]
+		size := sf.size()
+		o.renderer.Image(at, pix, stride, min(src.Dx(), size.X), min(src.Dy(), size.Y), sf.opaque)
+		for _, cb := range sf.frames {
+			o.done = append(o.done, frameCB{sf.c, cb})
+		}
+		sf.frames = sf.frames[:0]
+		for _, id := range sf.feedback {
+			o.pendingFeedback = append(o.pendingFeedback, feedbackCB{sf.c, id})
+		}
+		sf.feedback = sf.feedback[:0]
+	}
 }
 
 // waitFrames waits for each presented frame on its own goroutine (the

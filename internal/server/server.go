@@ -110,6 +110,7 @@ func New(runtimeDir string, be backend.Backend, log *slog.Logger) (*Server, erro
 	s.addGlobal(protocol.ZxdgOutputManagerV1Interface, 3, s.bindXdgOutputManager)
 	s.addGlobal(protocol.ZwlrScreencopyManagerV1Interface, 3, s.bindScreencopy)
 	s.addGlobal(protocol.ZwpLinuxDmabufV1Interface, 4, s.bindLinuxDmabuf)
+	s.addGlobal(protocol.WpViewporterInterface, 1, s.bindViewporter)
 	s.mainDevice = findMainDevice()
 	for _, o := range be.Outputs() {
 		out := &output{s: s, o: o, bounds: image.Rect(0, 0, o.Mode().Width, o.Mode().Height),

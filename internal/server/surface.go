@@ -2,6 +2,7 @@ package server
 
 import (
 	"image"
+	"math"
 
 	"github.com/minicomp/minicomp/internal/protocol"
 )
@@ -17,7 +18,7 @@ type compositor struct {
 }
 
 func (k *compositor) CreateSurface(id uint32) error {
-	sf := &surface{c: k.c, id: id}
+	sf := newSurface(k.c, id)
 	o, err := register[protocol.WlSurfaceHandler](k.c, id, protocol.WlSurfaceInterface, k.version, sf, protocol.DispatchWlSurface)
 	if err != nil {
 		return err
@@ -42,43 +43,84 @@ func (r *region) Add(x, y, w, h int32) error {
 }
 func (r *region) Subtract(x, y, w, h int32) error { return nil }
 
-// surfaceState is what a commit applies.
+// surfaceState is what a commit applies (or, for a synchronized
+// subsurface, caches until its parent's commit).
 type surfaceState struct {
-	attached bool
-	buffer   clientBuffer      // nil: detach
-	damage   []image.Rectangle // surface and buffer damage (scale 1, no transform: the same)
-	frames   []uint32
-	feedback []uint32 // wp_presentation_feedback ids
+	attached  bool
+	buffer    clientBuffer      // nil: detach
+	damage    []image.Rectangle // surface coordinates
+	bufDamage []image.Rectangle // buffer coordinates
+	frames    []uint32
+	feedback  []uint32 // wp_presentation_feedback ids
+	scale     int32
+	vp        viewport
 }
 
-// surface is a wl_surface: double-buffered state, and the content of the
-// last committed buffer (copied, so the client's buffer is released at
-// once).
+// surface is a wl_surface: double-buffered state, the content of the last
+// committed buffer (copied, so the client's buffer is released at once),
+// and its place in the scene: a role (xdg window or subsurface) and the
+// subsurfaces stacked with it.
 type surface struct {
 	c        *Client
 	id       uint32
 	pending  surfaceState
+	cached   surfaceState // a synchronized subsurface's commits, for its parent's commit
+	hasCache bool
 	frames   []uint32 // callbacks waiting for the next output frame
 	feedback []uint32 // presentation feedback of the committed content
 	content  []byte   // XRGB8888/ARGB8888, stride width*4
-	width    int
+	width    int      // buffer size
 	height   int
 	opaque   bool
+	scale    int32
+	vp       viewport
+	viewport *viewportObj // the wp_viewport, nil if none
 	role     *xdgSurface
-	mapped   bool
-	gone     bool
+	sub      *subsurface // when the surface is a subsurface
+	// stack is the surface and its subsurfaces, bottom to top (the
+	// surface itself is one entry); pendingStack takes place_above/below
+	// and becomes stack on this surface's commit.
+	stack, pendingStack []*surface
+	mapped              bool
+	gone                bool
+	copyDamage          []image.Rectangle // scratch: what a commit copies
+}
+
+func newSurface(c *Client, id uint32) *surface {
+	sf := &surface{c: c, id: id, scale: 1}
+	sf.pending.scale, sf.cached.scale = 1, 1
+	sf.pending.vp, sf.cached.vp = noViewport, noViewport
+	sf.vp = noViewport
+	sf.stack = []*surface{sf}
+	sf.pendingStack = []*surface{sf}
+	return sf
 }
 
 func (sf *surface) Destroy() error { return nil }
 
 func (sf *surface) destroyed() {
+	sf.damageTree()
 	sf.gone = true
 	sf.unmap()
-	for _, cb := range append(sf.frames, sf.pending.frames...) {
+	for _, cb := range append(append(sf.frames, sf.pending.frames...), sf.cached.frames...) {
 		delete(sf.c.objects, cb)
 	}
 	discard(sf.c, sf.feedback)
 	discard(sf.c, sf.pending.feedback)
+	discard(sf.c, sf.cached.feedback)
+	if sf.sub != nil {
+		sf.sub.detach()
+	}
+	// Subsurfaces of a destroyed parent are no longer shown.
+	for _, ch := range sf.pendingStack {
+		if ch != sf && ch.sub != nil {
+			ch.sub.parent = nil
+		}
+	}
+	sf.stack, sf.pendingStack = nil, nil
+	if sf.viewport != nil {
+		sf.viewport.sf = nil
+	}
 }
 
 func (sf *surface) Attach(buffer uint32, x, y int32) error {
@@ -98,25 +140,35 @@ func (sf *surface) Attach(buffer uint32, x, y int32) error {
 	return nil
 }
 
-func (sf *surface) Damage(x, y, w, h int32) error       { sf.addDamage(x, y, w, h); return nil }
-func (sf *surface) DamageBuffer(x, y, w, h int32) error { sf.addDamage(x, y, w, h); return nil }
+func (sf *surface) Damage(x, y, w, h int32) error {
+	sf.pending.damage = addRect(sf.pending.damage, x, y, w, h)
+	return nil
+}
 
-// addDamage records a damage rectangle, merging when a client sends many.
-func (sf *surface) addDamage(x, y, w, h int32) {
+func (sf *surface) DamageBuffer(x, y, w, h int32) error {
+	sf.pending.bufDamage = addRect(sf.pending.bufDamage, x, y, w, h)
+	return nil
+}
+
+// addRect adds a damage rectangle, merging when a client sends many.
+func addRect(d []image.Rectangle, x, y, w, h int32) []image.Rectangle {
 	r := image.Rect(int(x), int(y), int(x)+int(max(w, 0)), int(y)+int(max(h, 0)))
 	if r.Empty() {
-		return
+		return d
 	}
-	d := sf.pending.damage
+	return appendMerged(d, r)
+}
+
+// appendMerged appends r, merging everything into one rectangle beyond 16.
+func appendMerged(d []image.Rectangle, r image.Rectangle) []image.Rectangle {
 	if len(d) >= 16 {
 		u := r
 		for _, x := range d {
 			u = u.Union(x)
 		}
-		sf.pending.damage = append(d[:0], u)
-		return
+		return append(d[:0], u)
 	}
-	sf.pending.damage = append(d, r)
+	return append(d, r)
 }
 
 func (sf *surface) Frame(callback uint32) error {
@@ -139,49 +191,255 @@ func (sf *surface) SetBufferScale(scale int32) error {
 	if scale < 1 {
 		return errorf(sf.id, protocol.WlSurfaceErrorInvalidScale, "scale %d", scale)
 	}
+	sf.pending.scale = scale
 	return nil
 }
 func (sf *surface) Offset(x, y int32) error { return nil }
 
 func (sf *surface) Commit() error {
-	p := &sf.pending
 	if sf.role != nil {
 		if err := sf.role.commit(); err != nil {
 			return err
 		}
 	}
-	oldSize := image.Rect(0, 0, sf.width, sf.height)
-	if p.attached {
-		if p.buffer == nil {
-			sf.content, sf.width, sf.height = nil, 0, 0
-			sf.unmap()
-		} else if err := sf.take(p.buffer, p.damage); err != nil {
-			return err
-		}
-	}
-	if sf.mapped {
-		newSize := image.Rect(0, 0, sf.width, sf.height)
-		if newSize != oldSize {
-			sf.c.s.damage(newSize.Union(oldSize))
-		}
-		for _, d := range p.damage {
-			sf.c.s.damage(d.Intersect(newSize))
-		}
-	}
 	sf.c.s.commitCount.Add(1)
-	sf.frames = append(sf.frames, p.frames...)
-	// Content committed before but not yet drawn is replaced: its
-	// feedback is discarded.
-	discard(sf.c, sf.feedback)
-	sf.feedback = append(sf.feedback[:0], p.feedback...)
-	*p = surfaceState{frames: p.frames[:0], feedback: p.feedback[:0], damage: p.damage[:0]}
-	if sf.role != nil && sf.role.configured && sf.content != nil && !sf.mapped {
-		sf.mapped = true
-		sf.c.s.surfaces = append(sf.c.s.surfaces, sf)
-		sf.c.s.damage(image.Rect(0, 0, sf.width, sf.height))
+	if sf.sub != nil && sf.sub.synchronized() {
+		sf.cache()
+	} else if err := sf.apply(&sf.pending); err != nil {
+		return err
 	}
 	sf.c.s.scheduleFrames()
 	return nil
+}
+
+// cache moves the pending state into the cache a synchronized subsurface
+// applies on its parent's commit.
+func (sf *surface) cache() {
+	p, c := &sf.pending, &sf.cached
+	if p.attached {
+		c.attached, c.buffer = true, p.buffer
+	}
+	for _, r := range p.damage {
+		c.damage = appendMerged(c.damage, r)
+	}
+	for _, r := range p.bufDamage {
+		c.bufDamage = appendMerged(c.bufDamage, r)
+	}
+	c.frames = append(c.frames, p.frames...)
+	discard(sf.c, c.feedback) // replaced before it was shown
+	c.feedback = append(c.feedback[:0], p.feedback...)
+	c.scale, c.vp = p.scale, p.vp
+	sf.hasCache = true
+	sf.resetPending(p)
+}
+
+// resetPending clears what a commit consumed; scale and viewport stay.
+func (sf *surface) resetPending(p *surfaceState) {
+	*p = surfaceState{frames: p.frames[:0], feedback: p.feedback[:0], damage: p.damage[:0],
+		bufDamage: p.bufDamage[:0], scale: p.scale, vp: p.vp}
+}
+
+// apply makes st the surface's current state, damages what changed, then
+// applies what this commit settles for the subsurfaces: their positions,
+// their stacking, and the cached state of the synchronized ones.
+func (sf *surface) apply(st *surfaceState) error {
+	oldRect, hadContent := sf.layoutRect()
+	if st.attached && st.buffer != nil {
+		if w, h := st.buffer.size(); w%int(st.scale) != 0 || h%int(st.scale) != 0 {
+			return errorf(sf.id, protocol.WlSurfaceErrorInvalidSize, "buffer %dx%d is not a multiple of scale %d", w, h, st.scale)
+		}
+	}
+	if err := st.vp.check(st, sf); err != nil {
+		return err
+	}
+	if st.attached {
+		if st.buffer == nil {
+			sf.content, sf.width, sf.height = nil, 0, 0
+		} else {
+			copyDamage := append(sf.copyDamage[:0], st.bufDamage...)
+			if len(st.damage) > 0 {
+				if sf.scale == st.scale && sf.vp == st.vp {
+					for _, r := range st.damage {
+						copyDamage = appendMerged(copyDamage, sf.surfaceToBuffer(r))
+					}
+				} else {
+					copyDamage = nil // the mapping changed: copy it all
+				}
+			}
+			if len(copyDamage) == 0 && !(sf.scale == st.scale && sf.vp == st.vp) {
+				copyDamage = nil
+			}
+			sf.copyDamage = copyDamage
+			if err := sf.take(st.buffer, copyDamage); err != nil {
+				return err
+			}
+		}
+	}
+	mappingChanged := sf.scale != st.scale || sf.vp != st.vp
+	sf.scale, sf.vp = st.scale, st.vp
+	if origin, placed := sf.origin(); placed {
+		newRect, hasContent := sf.layoutRect()
+		if mappingChanged || newRect != oldRect || hadContent != hasContent {
+			sf.c.s.damage(oldRect.Union(newRect))
+		}
+		for _, d := range st.damage {
+			sf.c.s.damage(d.Add(origin).Intersect(newRect))
+		}
+		for _, d := range st.bufDamage {
+			sf.c.s.damage(sf.bufferToSurface(d).Add(origin).Intersect(newRect))
+		}
+	}
+	sf.frames = append(sf.frames, st.frames...)
+	// Content committed before but not yet drawn is replaced: its
+	// feedback is discarded.
+	discard(sf.c, sf.feedback)
+	sf.feedback = append(sf.feedback[:0], st.feedback...)
+	sf.resetPending(st)
+	if st == &sf.cached {
+		sf.hasCache = false
+	}
+	if sf.role != nil && sf.content == nil {
+		sf.unmap()
+	}
+	if sf.role != nil && sf.role.configured && sf.content != nil && !sf.mapped {
+		sf.mapped = true
+		sf.role.place()
+		sf.c.s.surfaces = append(sf.c.s.surfaces, sf)
+		sf.damageTree()
+	}
+	return sf.applyChildren()
+}
+
+// applyChildren applies, on this surface's commit, the subsurfaces'
+// parent-committed state and the cached commits of synchronized ones.
+func (sf *surface) applyChildren() error {
+	if !sameStack(sf.stack, sf.pendingStack) {
+		sf.stack = append(sf.stack[:0], sf.pendingStack...)
+		sf.damageTree()
+	}
+	for _, ch := range sf.stack {
+		if ch == sf || ch.sub == nil {
+			continue
+		}
+		if ch.sub.pendingPos != ch.sub.pos {
+			ch.damageTree()
+			ch.sub.pos = ch.sub.pendingPos
+			ch.damageTree()
+		}
+		if ch.hasCache && ch.sub.synchronized() {
+			if err := ch.apply(&ch.cached); err != nil {
+				return err
+			}
+		} else if err := ch.applyChildren(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sameStack(a, b []*surface) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// size is the surface's size in surface coordinates: the viewport's
+// destination, else its source, else the buffer divided by its scale.
+func (sf *surface) size() image.Point {
+	if sf.content == nil {
+		return image.Point{}
+	}
+	switch {
+	case sf.vp.dstW > 0:
+		return image.Pt(int(sf.vp.dstW), int(sf.vp.dstH))
+	case sf.vp.srcW > 0:
+		return image.Pt(int(sf.vp.srcW.Float()), int(sf.vp.srcH.Float()))
+	}
+	return image.Pt(sf.width/int(sf.scale), sf.height/int(sf.scale))
+}
+
+// source is the part of the buffer shown, in buffer pixels.
+func (sf *surface) source() image.Rectangle {
+	if sf.vp.srcW <= 0 {
+		return image.Rect(0, 0, sf.width, sf.height)
+	}
+	k := float64(sf.scale)
+	return image.Rect(int(sf.vp.srcX.Float()*k), int(sf.vp.srcY.Float()*k),
+		int(math.Ceil((sf.vp.srcX.Float()+sf.vp.srcW.Float())*k)), int(math.Ceil((sf.vp.srcY.Float()+sf.vp.srcH.Float())*k)))
+}
+
+// bufferToSurface maps a rectangle of buffer pixels to surface
+// coordinates, rounding outwards.
+func (sf *surface) bufferToSurface(r image.Rectangle) image.Rectangle {
+	src, size := sf.source(), sf.size()
+	if src.Dx() == 0 || src.Dy() == 0 {
+		return image.Rectangle{}
+	}
+	if src.Size() == size && src.Min == (image.Point{}) {
+		return r
+	}
+	sx, sy := float64(size.X)/float64(src.Dx()), float64(size.Y)/float64(src.Dy())
+	return image.Rect(int(math.Floor(float64(r.Min.X-src.Min.X)*sx)), int(math.Floor(float64(r.Min.Y-src.Min.Y)*sy)),
+		int(math.Ceil(float64(r.Max.X-src.Min.X)*sx)), int(math.Ceil(float64(r.Max.Y-src.Min.Y)*sy)))
+}
+
+// surfaceToBuffer maps surface coordinates to buffer pixels, rounding
+// outwards.
+func (sf *surface) surfaceToBuffer(r image.Rectangle) image.Rectangle {
+	src, size := sf.source(), sf.size()
+	if size.X == 0 || size.Y == 0 {
+		return image.Rectangle{}
+	}
+	if src.Size() == size && src.Min == (image.Point{}) {
+		return r
+	}
+	sx, sy := float64(src.Dx())/float64(size.X), float64(src.Dy())/float64(size.Y)
+	return image.Rect(src.Min.X+int(math.Floor(float64(r.Min.X)*sx)), src.Min.Y+int(math.Floor(float64(r.Min.Y)*sy)),
+		src.Min.X+int(math.Ceil(float64(r.Max.X)*sx)), src.Min.Y+int(math.Ceil(float64(r.Max.Y)*sy)))
+}
+
+// origin is where the surface's top-left corner is in the layout, and
+// whether it is placed at all (a mapped window, or a subsurface of one).
+func (sf *surface) origin() (image.Point, bool) {
+	switch {
+	case sf.sub != nil:
+		if sf.sub.parent == nil {
+			return image.Point{}, false
+		}
+		p, ok := sf.sub.parent.origin()
+		return p.Add(sf.sub.pos), ok
+	case sf.role != nil && sf.mapped:
+		return sf.role.pos, true
+	}
+	return image.Point{}, false
+}
+
+// layoutRect is the surface's rectangle in the layout, and whether it
+// has content there.
+func (sf *surface) layoutRect() (image.Rectangle, bool) {
+	o, ok := sf.origin()
+	if !ok || sf.content == nil {
+		return image.Rectangle{}, false
+	}
+	return image.Rectangle{Min: o, Max: o.Add(sf.size())}, true
+}
+
+// damageTree damages the surface and its subsurfaces where they are.
+func (sf *surface) damageTree() {
+	if r, ok := sf.layoutRect(); ok {
+		sf.c.s.damage(r)
+	}
+	for _, ch := range sf.stack {
+		if ch != sf {
+			ch.damageTree()
+		}
+	}
 }
 
 // clientBuffer is a wl_buffer's content: shm or dma-buf.
@@ -219,7 +477,11 @@ func (sf *surface) unmap() {
 	if !sf.mapped {
 		return
 	}
+	sf.damageTree()
 	sf.mapped = false
+	if sf.role != nil {
+		sf.role.dismissPopups()
+	}
 	list := sf.c.s.surfaces
 	for i, x := range list {
 		if x == sf {
@@ -227,5 +489,4 @@ func (sf *surface) unmap() {
 			break
 		}
 	}
-	sf.c.s.damage(image.Rect(0, 0, sf.width, sf.height))
 }

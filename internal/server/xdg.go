@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/binary"
+	"image"
 
 	"github.com/minicomp/minicomp/internal/protocol"
 )
@@ -23,7 +24,7 @@ func (w *wmBase) Pong(serial uint32) error {
 }
 
 func (w *wmBase) CreatePositioner(id uint32) error {
-	_, err := register[protocol.XdgPositionerHandler](w.c, id, protocol.XdgPositionerInterface, w.version, inert{}, protocol.DispatchXdgPositioner)
+	_, err := register[protocol.XdgPositionerHandler](w.c, id, protocol.XdgPositionerInterface, w.version, &positioner{id: id}, protocol.DispatchXdgPositioner)
 	return err
 }
 
@@ -33,22 +34,26 @@ func (w *wmBase) GetXdgSurface(id, surfaceID uint32) error {
 		return err
 	}
 	sf := o.handler.(*surface)
-	if sf.role != nil {
+	if sf.role != nil || sf.sub != nil {
 		return errorf(w.id, protocol.XdgWmBaseErrorRole, "surface %d already has a role", surfaceID)
 	}
 	if sf.content != nil || sf.pending.buffer != nil {
 		return errorf(w.id, protocol.XdgSurfaceErrorUnconfiguredBuffer, "surface %d already has a buffer", surfaceID)
 	}
-	x := &xdgSurface{c: w.c, id: id, surface: sf, version: w.version}
+	x := &xdgSurface{c: w.c, id: id, surface: sf, version: w.version, wmBase: w.id}
 	xo, err := register[protocol.XdgSurfaceHandler](w.c, id, protocol.XdgSurfaceInterface, w.version, x, protocol.DispatchXdgSurface)
 	if err != nil {
 		return err
 	}
 	sf.role = x
 	xo.onDestroy = func() {
+		x.dismissPopups()
+		if x.parent != nil {
+			x.parent.popups = removeXdg(x.parent.popups, x)
+		}
 		if !sf.gone {
-			sf.role = nil
 			sf.unmap()
+			sf.role = nil
 		}
 	}
 	return nil
@@ -58,6 +63,7 @@ func (w *wmBase) GetXdgSurface(id, surfaceID uint32) error {
 type xdgSurface struct {
 	c          *Client
 	id         uint32
+	wmBase     uint32 // the xdg_wm_base it came from
 	version    uint32
 	surface    *surface
 	toplevel   uint32 // object id, 0 if none
@@ -65,6 +71,15 @@ type xdgSurface struct {
 	configured bool   // the client acked a configure
 	sent       uint32 // serial of the last configure sent
 	initial    bool   // the initial configure was sent
+	// geometry is the window's part of the surface (empty: all of it).
+	geometry, pendingGeometry image.Rectangle
+	pos                       image.Point // the surface's origin in the layout
+	// A popup's parent, its placement (relative to the parent's window
+	// geometry) and the rules it came from; a window's open popups.
+	parent     *xdgSurface
+	popupRect  image.Rectangle
+	positioner positioner
+	popups     []*xdgSurface
 }
 
 func (x *xdgSurface) Destroy() error { return nil }
@@ -80,14 +95,28 @@ func (x *xdgSurface) GetToplevel(id uint32) error {
 	return nil
 }
 
-func (x *xdgSurface) GetPopup(id, parent, positioner uint32) error {
+func (x *xdgSurface) GetPopup(id, parent, positionerID uint32) error {
 	if x.toplevel != 0 || x.popup != 0 {
 		return errorf(x.id, protocol.XdgSurfaceErrorAlreadyConstructed, "xdg_surface already has a role object")
 	}
-	if _, err := x.c.lookup(x.id, positioner, protocol.XdgPositionerInterface); err != nil {
+	po, err := x.c.lookup(x.id, positionerID, protocol.XdgPositionerInterface)
+	if err != nil {
 		return err
 	}
-	if _, err := register[protocol.XdgPopupHandler](x.c, id, protocol.XdgPopupInterface, x.version, inert{}, protocol.DispatchXdgPopup); err != nil {
+	pos := po.handler.(*positioner)
+	if !pos.complete() {
+		return errorf(x.id, protocol.XdgWmBaseErrorInvalidPositioner, "positioner %d has no size or anchor rectangle", positionerID)
+	}
+	if parent != 0 {
+		pa, err := x.c.lookup(x.id, parent, protocol.XdgSurfaceInterface)
+		if err != nil {
+			return err
+		}
+		x.parent = pa.handler.(*xdgSurface)
+		x.parent.popups = append(x.parent.popups, x)
+	}
+	x.positioner = *pos
+	if _, err := register[protocol.XdgPopupHandler](x.c, id, protocol.XdgPopupInterface, x.version, &popup{x: x}, protocol.DispatchXdgPopup); err != nil {
 		return err
 	}
 	x.popup = id
@@ -98,6 +127,7 @@ func (x *xdgSurface) SetWindowGeometry(gx, gy, w, h int32) error {
 	if w <= 0 || h <= 0 {
 		return errorf(x.id, protocol.XdgSurfaceErrorInvalidSize, "window geometry %dx%d", w, h)
 	}
+	x.pendingGeometry = image.Rect(int(gx), int(gy), int(gx+w), int(gy+h))
 	return nil
 }
 
@@ -123,6 +153,103 @@ func (x *xdgSurface) commit() error {
 		x.initial = true
 		x.configure()
 	}
+	if x.geometry != x.pendingGeometry {
+		x.geometry = x.pendingGeometry
+		if x.surface.mapped {
+			x.surface.damageTree()
+			x.place()
+			x.surface.damageTree()
+		}
+	}
+	return nil
+}
+
+// windowGeometry is the window's rectangle in surface coordinates.
+func (x *xdgSurface) windowGeometry() image.Rectangle {
+	if x.geometry.Empty() {
+		return image.Rectangle{Max: x.surface.size()}
+	}
+	return x.geometry
+}
+
+// place sets the surface's position in the layout: a toplevel's window
+// at the output's origin (kiosk), a popup where its positioner put it.
+func (x *xdgSurface) place() {
+	if x.popup != 0 {
+		x.pos = x.parentOrigin().Add(x.popupRect.Min).Sub(x.windowGeometry().Min)
+		return
+	}
+	x.pos = x.windowGeometry().Min.Mul(-1)
+}
+
+// parentOrigin is where the popup parent's window geometry starts in the
+// layout (the origin without a parent).
+func (x *xdgSurface) parentOrigin() image.Point {
+	if x.parent == nil {
+		return image.Point{}
+	}
+	return x.parent.pos.Add(x.parent.windowGeometry().Min)
+}
+
+// placePopup runs the positioner against the first output's bounds, in
+// the parent's window coordinates.
+func (x *xdgSurface) placePopup() {
+	bounds := image.Rect(0, 0, 1<<20, 1<<20)
+	if len(x.c.s.outputs) > 0 {
+		bounds = x.c.s.outputs[0].bounds
+	}
+	x.popupRect = x.positioner.place(bounds.Sub(x.parentOrigin()))
+}
+
+// dismissPopups tells the window's open popups they are gone (their
+// parent went away) and takes them off the screen.
+func (x *xdgSurface) dismissPopups() {
+	for _, p := range x.popups {
+		p.dismissPopups()
+		p.parent = nil
+		if p.popup != 0 {
+			x.c.send(protocol.XdgPopupPopupDone(x.c.conn, p.popup))
+		}
+		p.surface.unmap()
+	}
+	x.popups = nil
+}
+
+func removeXdg(list []*xdgSurface, x *xdgSurface) []*xdgSurface {
+	for i, y := range list {
+		if y == x {
+			return append(list[:i], list[i+1:]...)
+		}
+	}
+	return list
+}
+
+// popup is an xdg_popup.
+type popup struct{ x *xdgSurface }
+
+func (p *popup) Destroy() error {
+	p.x.dismissPopups()
+	p.x.popup = 0
+	p.x.surface.unmap()
+	return nil
+}
+
+func (p *popup) Grab(seat, serial uint32) error { return nil }
+
+// Reposition places the popup by a new positioner: repositioned, then a
+// configure with the new placement.
+func (p *popup) Reposition(positionerID, token uint32) error {
+	po, err := p.x.c.lookup(p.x.popup, positionerID, protocol.XdgPositionerInterface)
+	if err != nil {
+		return err
+	}
+	pos := po.handler.(*positioner)
+	if !pos.complete() {
+		return errorf(p.x.wmBase, protocol.XdgWmBaseErrorInvalidPositioner, "positioner %d has no size or anchor rectangle", positionerID)
+	}
+	p.x.positioner = *pos
+	p.x.c.send(protocol.XdgPopupRepositioned(p.x.c.conn, p.x.popup, token))
+	p.x.configure()
 	return nil
 }
 
@@ -140,7 +267,9 @@ func (x *xdgSurface) configure() {
 		states = binary.NativeEndian.AppendUint32(states, protocol.XdgToplevelStateActivated)
 		c.send(protocol.XdgToplevelConfigure(c.conn, x.toplevel, int32(w), int32(h), states))
 	} else {
-		c.send(protocol.XdgPopupConfigure(c.conn, x.popup, 0, 0, int32(w/2), int32(h/2)))
+		x.placePopup()
+		r := x.popupRect
+		c.send(protocol.XdgPopupConfigure(c.conn, x.popup, int32(r.Min.X), int32(r.Min.Y), int32(r.Dx()), int32(r.Dy())))
 	}
 	x.sent = c.s.nextSerial()
 	c.send(protocol.XdgSurfaceConfigure(c.conn, x.id, x.sent))
@@ -149,6 +278,7 @@ func (x *xdgSurface) configure() {
 type toplevel struct{ x *xdgSurface }
 
 func (t *toplevel) Destroy() error {
+	t.x.dismissPopups()
 	t.x.toplevel = 0
 	t.x.surface.unmap()
 	return nil
