@@ -36,6 +36,8 @@ type Client struct {
 	// outputIDs lists the client's wl_output objects per output.
 	outputIDs map[*output][]uint32
 	nextID    uint32
+	// the client's wl_pointer and wl_keyboard objects
+	pointers, keyboards []seatResource
 }
 
 // protocolError is an error a client caused: it becomes wl_display.error.

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/minicomp/minicomp/backend"
 )
 
 // loop is the server's one event loop: a single epoll set holds the
@@ -36,6 +38,8 @@ type loop struct {
 	closed  bool
 	posted  []frameDone // from the frame goroutines
 	taken   []frameDone
+	evIn    []backend.Event // from the backend's event goroutine
+	evOut   []backend.Event
 	timerAt time.Time // when timeFD fires; zero: disarmed
 }
 
@@ -141,6 +145,23 @@ func (l *loop) takeFrames() []frameDone {
 	l.taken, l.posted = l.posted, l.taken[:0]
 	l.mu.Unlock()
 	return l.taken
+}
+
+// postEvent hands a backend event to the loop.
+func (l *loop) postEvent(ev backend.Event) {
+	l.mu.Lock()
+	l.evIn = append(l.evIn, ev)
+	l.mu.Unlock()
+	l.wake()
+}
+
+// takeEvents returns the events posted since the last call; the slice is
+// valid until the next call.
+func (l *loop) takeEvents() []backend.Event {
+	l.mu.Lock()
+	l.evOut, l.evIn = l.evIn, l.evOut[:0]
+	l.mu.Unlock()
+	return l.evOut
 }
 
 // armTimer makes timeFD fire at t, unless it already fires earlier.

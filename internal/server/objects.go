@@ -16,38 +16,6 @@ func register[H any](c *Client, id uint32, iface *protocol.Interface, version ui
 	return o, err
 }
 
-// The seat has no input devices yet (they arrive with the nested and
-// seated backends): it advertises no capabilities, and the device objects
-// a client may still ask for accept their requests and send nothing.
-
-func (s *Server) bindSeat(c *Client, id, version uint32) error {
-	seat := &seat{c: c}
-	if _, err := register[protocol.WlSeatHandler](c, id, protocol.WlSeatInterface, version, seat, protocol.DispatchWlSeat); err != nil {
-		return err
-	}
-	c.send(protocol.WlSeatCapabilities(c.conn, id, 0))
-	if version >= 2 {
-		c.send(protocol.WlSeatName(c.conn, id, "seat0"))
-	}
-	return nil
-}
-
-type seat struct{ c *Client }
-
-func (s *seat) GetPointer(id uint32) error {
-	_, err := register[protocol.WlPointerHandler](s.c, id, protocol.WlPointerInterface, 7, inert{}, protocol.DispatchWlPointer)
-	return err
-}
-func (s *seat) GetKeyboard(id uint32) error {
-	_, err := register[protocol.WlKeyboardHandler](s.c, id, protocol.WlKeyboardInterface, 7, inert{}, protocol.DispatchWlKeyboard)
-	return err
-}
-func (s *seat) GetTouch(id uint32) error {
-	_, err := register[protocol.WlTouchHandler](s.c, id, protocol.WlTouchInterface, 7, inert{}, protocol.DispatchWlTouch)
-	return err
-}
-func (s *seat) Release() error { return nil }
-
 // inert implements requests that need no compositor state yet.
 type inert struct{}
 

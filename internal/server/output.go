@@ -27,6 +27,7 @@ type output struct {
 	repaintAt  time.Time     // after a flip, wait for clients' commits until then
 	waitReq    chan struct{} // one per presented frame, to waitFrames
 	busy       bool
+	closed     bool // the user closed the output's window
 	renderer   *soft.Renderer
 	// description is fixed at start: Info() must not be called while the
 	// frame goroutine waits on the output.
@@ -91,7 +92,7 @@ func (o *output) bind(c *Client, id, version uint32) error {
 // scheduleFrames starts a frame on every idle output that has work.
 func (s *Server) scheduleFrames() {
 	for _, o := range s.outputs {
-		if o.busy || !(len(o.damage) > 0 || o.forceFrame || o.hasCallbacks()) {
+		if o.busy || o.closed || !(len(o.damage) > 0 || o.forceFrame || o.hasCallbacks()) {
 			continue
 		}
 		if time.Until(o.repaintAt) > 0 {
@@ -123,6 +124,31 @@ func (sf *surface) treeHasCallbacks() bool {
 		}
 	}
 	return false
+}
+
+// resized takes the output's new mode (a window was resized): clients'
+// wl_output objects hear the new mode, toplevels are configured to fill
+// it, and the next frame is drawn whole.
+func (o *output) resized() {
+	m := o.o.Mode()
+	o.bounds = image.Rect(0, 0, m.Width, m.Height)
+	o.history = [4][]image.Rectangle{}
+	o.damage = o.damage[:0]
+	o.addDamage(o.bounds)
+	for c := range o.s.clients {
+		for _, id := range c.outputIDs[o] {
+			c.send(protocol.WlOutputMode(c.conn, id, protocol.WlOutputModeCurrent|protocol.WlOutputModePreferred, int32(m.Width), int32(m.Height), int32(m.RefreshMilliHz)))
+			if c.objects[id].version >= 2 {
+				c.send(protocol.WlOutputDone(c.conn, id))
+			}
+		}
+	}
+	for _, sf := range o.s.surfaces {
+		if sf.role.toplevel != 0 {
+			sf.role.configure()
+		}
+	}
+	o.s.scheduleFrames()
 }
 
 // addDamage records damage (clipped to the output) for the next render.

@@ -47,6 +47,10 @@ type Server struct {
 
 	loop *loop
 	byFD map[int32]*Client
+
+	seat    *seat
+	events  <-chan backend.Event // from the backend, nil without input
+	devNull *os.File             // the fd of a keymap-less wl_keyboard.keymap
 }
 
 type frameDone struct {
@@ -100,6 +104,17 @@ func New(runtimeDir string, be backend.Backend, log *slog.Logger) (*Server, erro
 	}
 	s := &Server{log: log, listener: l, clients: map[*Client]bool{}, start: time.Now(),
 		loop: lp, byFD: map[int32]*Client{}}
+	if es, ok := be.(backend.EventSource); ok {
+		s.events = es.Events()
+	}
+	if s.seat, err = newSeat(s, s.events != nil); err == nil {
+		s.devNull, err = os.Open(os.DevNull)
+	}
+	if err != nil {
+		lp.close()
+		l.Close()
+		return nil, err
+	}
 	s.addGlobal(protocol.WlCompositorInterface, 6, s.bindCompositor)
 	s.addGlobal(protocol.WlShmInterface, 1, s.bindShm)
 	s.addGlobal(protocol.WlSubcompositorInterface, 1, s.bindSubcompositor)
@@ -157,8 +172,10 @@ func (s *Server) nowMS() uint32 {
 	return uint32(ts.Nano() / 1e6)
 }
 
-// Run serves clients and draws frames until ctx ends; then it disconnects
-// every client and closes the socket.
+// Run serves clients and draws frames until ctx ends (or the backend's
+// windows are all closed, or the backend loses its parent: then it
+// returns why); on return every client is disconnected and the socket
+// closed.
 func (s *Server) Run(ctx context.Context) error {
 	// Reading a client's shm pool whose file shrank raises SIGBUS: turn it
 	// into a panic the copy recovers from, not a crash.
@@ -170,6 +187,13 @@ func (s *Server) Run(ctx context.Context) error {
 		o.addDamage(o.bounds)
 		go o.waitFrames()
 		s.render(o)
+	}
+	if s.events != nil {
+		go func() {
+			for ev := range s.events {
+				s.loop.postEvent(ev)
+			}
+		}()
 	}
 	for ctx.Err() == nil {
 		events, err := s.loop.wait()
@@ -189,6 +213,11 @@ func (s *Server) Run(ctx context.Context) error {
 				if c := s.byFD[ev.Fd]; c != nil {
 					s.readClient(c)
 				}
+			}
+		}
+		for _, ev := range s.loop.takeEvents() {
+			if err := s.backendEvent(ev); err != nil {
+				return err
 			}
 		}
 		for _, f := range s.loop.takeFrames() {
@@ -309,6 +338,40 @@ func (s *Server) shutdown() {
 		close(o.waitReq)
 	}
 	s.loop.close()
+	s.seat.close()
+	s.devNull.Close()
+}
+
+// errOutputsClosed ends Run when the user closed every output's window.
+var errOutputsClosed = errors.New("every output was closed")
+
+// backendEvent handles input and output changes from the backend. The
+// backend losing its parent (X server or compositor gone) ends Run with
+// the backend's reason.
+func (s *Server) backendEvent(ev backend.Event) error {
+	switch ev.Kind {
+	case backend.EventLost:
+		return fmt.Errorf("backend lost: %w", ev.Err)
+	case backend.OutputClosed:
+		o := s.outputOf(ev.Output)
+		if o != nil && !o.closed {
+			o.closed = true
+			s.log.Info("output closed", "output", o.o.Name())
+		}
+		for _, o := range s.outputs {
+			if !o.closed {
+				return nil
+			}
+		}
+		return errOutputsClosed
+	case backend.OutputResized:
+		if o := s.outputOf(ev.Output); o != nil {
+			o.resized()
+		}
+	default:
+		s.seat.input(ev)
+	}
+	return nil
 }
 
 // damageAll marks every output fully damaged (a client went away, a

@@ -18,6 +18,7 @@ import (
 
 	"image/png"
 
+	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/backend/headless"
 	"github.com/minicomp/minicomp/internal/protocol"
 	"github.com/minicomp/minicomp/internal/rigtest"
@@ -27,31 +28,62 @@ import (
 // start runs a server on a headless 640×480 output in a fresh runtime dir.
 func start(t *testing.T) (*Server, string) {
 	t.Helper()
-	dir := t.TempDir()
+	s, dir, _ := startWith(t, nil)
+	return s, dir
+}
+
+// inputBackend is the headless backend with events the test sends.
+type inputBackend struct {
+	*headless.Backend
+	ch chan backend.Event
+}
+
+func (b inputBackend) Events() <-chan backend.Event { return b.ch }
+
+// startWith runs a server like start; with events non-nil the backend
+// delivers what the test sends there. wait returns Run's error when the
+// server stops by itself (the cleanup then accepts any error).
+func startWith(t *testing.T, events chan backend.Event) (s *Server, dir string, wait func() error) {
+	t.Helper()
+	dir = t.TempDir()
 	os.Chmod(dir, 0o700)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	be, err := headless.New(headless.Options{Outputs: []headless.Size{{Width: 640, Height: 480}}, RenderNode: "none", Logger: log})
+	hb, err := headless.New(headless.Options{Outputs: []headless.Size{{Width: 640, Height: 480}}, RenderNode: "none", Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(dir, be, log)
+	var be backend.Backend = hb
+	if events != nil {
+		be = inputBackend{hb, events}
+	}
+	s, err = New(dir, be, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
+	var ended bool
+	var runErr error
+	wait = func() error {
+		if !ended {
+			ended, runErr = true, <-done
+		}
+		return runErr
+	}
 	t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
+		if !ended {
+			if err := <-done; err != nil {
+				t.Errorf("Run: %v", err)
+			}
 		}
 		be.Close()
 	})
-	return s, dir
+	return s, dir, wait
 }
 
 func client(t *testing.T, dir, name string, args ...string) *exec.Cmd {
@@ -309,6 +341,7 @@ type raw struct {
 	t   *testing.T
 	fd  int
 	buf []byte
+	fds []int // received with events, in order
 }
 
 func dial(t *testing.T, dir string) *raw {
@@ -358,9 +391,17 @@ func (r *raw) next() (obj uint32, op uint16, body []byte, ok bool) {
 				return h.Object, h.Opcode, body, true
 			}
 		}
-		n, err := unix.Read(r.fd, tmp)
+		oob := make([]byte, unix.CmsgSpace(28*4))
+		n, oobn, _, _, err := unix.Recvmsg(r.fd, tmp, oob, unix.MSG_CMSG_CLOEXEC)
 		if err != nil || n == 0 {
 			return 0, 0, nil, false
+		}
+		if msgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {
+			for _, m := range msgs {
+				if fds, err := unix.ParseUnixRights(&m); err == nil {
+					r.fds = append(r.fds, fds...)
+				}
+			}
 		}
 		r.buf = append(r.buf, tmp[:n]...)
 	}

@@ -102,6 +102,7 @@ func (sf *surface) destroyed() {
 	sf.damageTree()
 	sf.gone = true
 	sf.unmap()
+	sf.c.s.seat.surfaceGone(sf)
 	for _, cb := range append(append(sf.frames, sf.pending.frames...), sf.cached.frames...) {
 		delete(sf.c.objects, cb)
 	}
@@ -306,6 +307,9 @@ func (sf *surface) apply(st *surfaceState) error {
 		sf.role.place()
 		sf.c.s.surfaces = append(sf.c.s.surfaces, sf)
 		sf.damageTree()
+		if sf.role.toplevel != 0 {
+			sf.c.s.seat.refocusKeyboard()
+		}
 	}
 	return sf.applyChildren()
 }
@@ -482,6 +486,7 @@ func (sf *surface) unmap() {
 	if sf.role != nil {
 		sf.role.dismissPopups()
 	}
+	defer sf.c.s.seat.surfaceGone(sf)
 	list := sf.c.s.surfaces
 	for i, x := range list {
 		if x == sf {

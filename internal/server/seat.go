@@ -1,0 +1,379 @@
+package server
+
+import (
+	"encoding/binary"
+	"image"
+	"os"
+
+	"github.com/minicomp/minicomp/backend"
+	"github.com/minicomp/minicomp/internal/keymap"
+	"github.com/minicomp/minicomp/internal/protocol"
+	"github.com/minicomp/minicomp/internal/wire"
+)
+
+// seat is wl_seat "seat0": the pointer and keyboard a backend delivers
+// (a window's input when nested, evdev when seated), routed to clients'
+// wl_pointer and wl_keyboard objects with the focus rules they rely on:
+// pointer focus is the surface under the pointer; keyboard focus is the
+// active (top-most) toplevel; every enter has a leave before the next.
+type seat struct {
+	s    *Server
+	caps uint32 // wl_seat.capability bits; 0 without an input backend
+
+	keymapFile *os.File
+	keymapSize int
+	mods       keymap.State
+
+	pointerOutput *output
+	pointerPos    image.Point // in the layout
+	pointerFocus  *surface
+	keyboardFocus *surface
+	keysArray     []byte // scratch: held keys for wl_keyboard.enter
+}
+
+// seatResource is one client's wl_seat, wl_pointer or wl_keyboard.
+type seatResource struct {
+	c       *Client
+	id      uint32
+	version uint32
+}
+
+func newSeat(s *Server, input bool) (*seat, error) {
+	st := &seat{s: s}
+	if input {
+		st.caps = protocol.WlSeatCapabilityPointer | protocol.WlSeatCapabilityKeyboard
+		f, size, err := keymap.File(keymap.US)
+		if err != nil {
+			return nil, err
+		}
+		st.keymapFile, st.keymapSize = f, size
+	}
+	return st, nil
+}
+
+func (st *seat) close() {
+	if st.keymapFile != nil {
+		st.keymapFile.Close()
+	}
+}
+
+func (s *Server) bindSeat(c *Client, id, version uint32) error {
+	res := &seatObj{st: s.seat, c: c, version: version}
+	if _, err := register[protocol.WlSeatHandler](c, id, protocol.WlSeatInterface, version, res, protocol.DispatchWlSeat); err != nil {
+		return err
+	}
+	c.send(protocol.WlSeatCapabilities(c.conn, id, s.seat.caps))
+	if version >= 2 {
+		c.send(protocol.WlSeatName(c.conn, id, "seat0"))
+	}
+	return nil
+}
+
+type seatObj struct {
+	st      *seat
+	c       *Client
+	version uint32
+}
+
+func (o *seatObj) GetPointer(id uint32) error {
+	r := seatResource{c: o.c, id: id, version: o.version}
+	obj, err := register[protocol.WlPointerHandler](o.c, id, protocol.WlPointerInterface, o.version, inert{}, protocol.DispatchWlPointer)
+	if err != nil {
+		return err
+	}
+	o.c.pointers = append(o.c.pointers, r)
+	obj.onDestroy = func() { o.c.pointers = removeRes(o.c.pointers, id) }
+	if f := o.st.pointerFocus; f != nil && f.c == o.c {
+		sx, sy := o.st.surfaceLocal(f)
+		o.c.send(protocol.WlPointerEnter(o.c.conn, id, o.st.s.nextSerial(), f.id, sx, sy))
+		if o.version >= 5 {
+			o.c.send(protocol.WlPointerFrame(o.c.conn, id))
+		}
+	}
+	return nil
+}
+
+func (o *seatObj) GetKeyboard(id uint32) error {
+	r := seatResource{c: o.c, id: id, version: o.version}
+	obj, err := register[protocol.WlKeyboardHandler](o.c, id, protocol.WlKeyboardInterface, o.version, inert{}, protocol.DispatchWlKeyboard)
+	if err != nil {
+		return err
+	}
+	o.c.keyboards = append(o.c.keyboards, r)
+	obj.onDestroy = func() { o.c.keyboards = removeRes(o.c.keyboards, id) }
+	st := o.st
+	if st.keymapFile != nil {
+		o.c.send(protocol.WlKeyboardKeymap(o.c.conn, id, protocol.WlKeyboardKeymapFormatXkbV1, int(st.keymapFile.Fd()), uint32(st.keymapSize)))
+	} else {
+		o.c.send(protocol.WlKeyboardKeymap(o.c.conn, id, protocol.WlKeyboardKeymapFormatNoKeymap, int(o.st.s.devNull.Fd()), 0))
+	}
+	if o.version >= 4 {
+		o.c.send(protocol.WlKeyboardRepeatInfo(o.c.conn, id, 25, 600))
+	}
+	if f := st.keyboardFocus; f != nil && f.c == o.c {
+		st.enterKeyboard(r, f)
+	}
+	return nil
+}
+
+func (o *seatObj) GetTouch(id uint32) error {
+	_, err := register[protocol.WlTouchHandler](o.c, id, protocol.WlTouchInterface, o.version, inert{}, protocol.DispatchWlTouch)
+	return err
+}
+func (o *seatObj) Release() error { return nil }
+
+func removeRes(list []seatResource, id uint32) []seatResource {
+	for i, r := range list {
+		if r.id == id {
+			return append(list[:i], list[i+1:]...)
+		}
+	}
+	return list
+}
+
+// input routes one backend event.
+func (st *seat) input(ev backend.Event) {
+	ms := uint32(ev.Time.Milliseconds())
+	switch ev.Kind {
+	case backend.PointerEnter, backend.PointerMotion:
+		st.pointerOutput = st.s.outputOf(ev.Output)
+		st.pointerPos = image.Pt(int(ev.X), int(ev.Y))
+		st.pointerMoved(ms, wire.FixedFromFloat(ev.X), wire.FixedFromFloat(ev.Y))
+	case backend.PointerLeave:
+		st.setPointerFocus(nil)
+	case backend.PointerButton:
+		f := st.pointerFocus
+		if f == nil {
+			return
+		}
+		if ev.Pressed {
+			st.focusToplevelOf(f) // click to activate
+		}
+		state := uint32(protocol.WlPointerButtonStateReleased)
+		if ev.Pressed {
+			state = protocol.WlPointerButtonStatePressed
+		}
+		serial := st.s.nextSerial()
+		for _, p := range f.c.pointers {
+			f.c.send(protocol.WlPointerButton(f.c.conn, p.id, serial, ms, ev.Button, state))
+			st.frame(p)
+		}
+	case backend.PointerAxis:
+		f := st.pointerFocus
+		if f == nil {
+			return
+		}
+		for _, p := range f.c.pointers {
+			if p.version >= 5 {
+				f.c.send(protocol.WlPointerAxisSource(f.c.conn, p.id, protocol.WlPointerAxisSourceWheel))
+			}
+			for _, a := range [2]struct {
+				axis     uint32
+				v        float64
+				discrete int32
+			}{{protocol.WlPointerAxisVerticalScroll, ev.AxisY, ev.DiscreteY}, {protocol.WlPointerAxisHorizontalScroll, ev.AxisX, ev.DiscreteX}} {
+				if a.v == 0 {
+					continue
+				}
+				if p.version >= 5 && a.discrete != 0 {
+					f.c.send(protocol.WlPointerAxisDiscrete(f.c.conn, p.id, a.axis, a.discrete))
+				}
+				f.c.send(protocol.WlPointerAxis(f.c.conn, p.id, ms, a.axis, wire.FixedFromFloat(a.v)))
+			}
+			st.frame(p)
+		}
+	case backend.Key:
+		changed := st.mods.Key(ev.Key, ev.Pressed)
+		f := st.keyboardFocus
+		if f == nil {
+			return
+		}
+		state := uint32(protocol.WlKeyboardKeyStateReleased)
+		if ev.Pressed {
+			state = protocol.WlKeyboardKeyStatePressed
+		}
+		serial := st.s.nextSerial()
+		for _, k := range f.c.keyboards {
+			f.c.send(protocol.WlKeyboardKey(f.c.conn, k.id, serial, ms, ev.Key, state))
+		}
+		if changed {
+			st.sendModifiers(f)
+		}
+	case backend.KeyboardEnter:
+		st.mods.Reset()
+		for _, k := range ev.Keys {
+			st.mods.Key(k, true)
+		}
+		st.refocusKeyboard()
+	case backend.KeyboardLeave:
+		st.mods.Reset()
+		st.setKeyboardFocus(nil)
+	}
+}
+
+func (st *seat) frame(p seatResource) {
+	if p.version >= 5 {
+		p.c.send(protocol.WlPointerFrame(p.c.conn, p.id))
+	}
+}
+
+// pointerMoved re-picks the surface under the pointer: enter/leave when it
+// changed, motion otherwise.
+func (st *seat) pointerMoved(ms uint32, x, y wire.Fixed) {
+	f := st.s.surfaceAt(st.pointerPos)
+	if f != st.pointerFocus {
+		st.setPointerFocus(f)
+		return
+	}
+	if f == nil {
+		return
+	}
+	sx, sy := st.surfaceLocal(f)
+	for _, p := range f.c.pointers {
+		f.c.send(protocol.WlPointerMotion(f.c.conn, p.id, ms, sx, sy))
+		st.frame(p)
+	}
+}
+
+// surfaceLocal is the pointer position relative to f.
+func (st *seat) surfaceLocal(f *surface) (wire.Fixed, wire.Fixed) {
+	o, _ := f.origin()
+	return wire.FixedFromFloat(float64(st.pointerPos.X - o.X)), wire.FixedFromFloat(float64(st.pointerPos.Y - o.Y))
+}
+
+func (st *seat) setPointerFocus(f *surface) {
+	if old := st.pointerFocus; old != nil && !old.gone && old.c.s.clients[old.c] {
+		serial := st.s.nextSerial()
+		for _, p := range old.c.pointers {
+			old.c.send(protocol.WlPointerLeave(old.c.conn, p.id, serial, old.id))
+			st.frame(p)
+		}
+	}
+	st.pointerFocus = f
+	if f == nil {
+		return
+	}
+	sx, sy := st.surfaceLocal(f)
+	serial := st.s.nextSerial()
+	for _, p := range f.c.pointers {
+		f.c.send(protocol.WlPointerEnter(f.c.conn, p.id, serial, f.id, sx, sy))
+		st.frame(p)
+	}
+}
+
+// focusToplevelOf gives keyboard focus to the window f belongs to.
+func (st *seat) focusToplevelOf(f *surface) {
+	for f.sub != nil && f.sub.parent != nil {
+		f = f.sub.parent
+	}
+	for f.role != nil && f.role.parent != nil {
+		f = f.role.parent.surface
+	}
+	if f.role != nil && f.role.toplevel != 0 && f != st.keyboardFocus {
+		st.setKeyboardFocus(f)
+	}
+}
+
+// refocusKeyboard gives keyboard focus to the top-most toplevel (the
+// active one in the kiosk layout), when the backend's window has focus.
+func (st *seat) refocusKeyboard() {
+	if st.caps == 0 {
+		return
+	}
+	var top *surface
+	for _, sf := range st.s.surfaces {
+		if sf.role != nil && sf.role.toplevel != 0 {
+			top = sf
+		}
+	}
+	if top != st.keyboardFocus {
+		st.setKeyboardFocus(top)
+	}
+}
+
+func (st *seat) setKeyboardFocus(f *surface) {
+	if old := st.keyboardFocus; old != nil && !old.gone && old.c.s.clients[old.c] {
+		serial := st.s.nextSerial()
+		for _, k := range old.c.keyboards {
+			old.c.send(protocol.WlKeyboardLeave(old.c.conn, k.id, serial, old.id))
+		}
+	}
+	st.keyboardFocus = f
+	if f == nil {
+		return
+	}
+	for _, k := range f.c.keyboards {
+		st.enterKeyboard(k, f)
+	}
+}
+
+func (st *seat) enterKeyboard(k seatResource, f *surface) {
+	keys := st.keysArray[:0]
+	for _, key := range st.mods.Held() {
+		keys = binary.NativeEndian.AppendUint32(keys, key)
+	}
+	st.keysArray = keys
+	k.c.send(protocol.WlKeyboardEnter(k.c.conn, k.id, st.s.nextSerial(), f.id, keys))
+	k.c.send(protocol.WlKeyboardModifiers(k.c.conn, k.id, st.s.nextSerial(), st.mods.Depressed, 0, st.mods.Locked, 0))
+}
+
+func (st *seat) sendModifiers(f *surface) {
+	serial := st.s.nextSerial()
+	for _, k := range f.c.keyboards {
+		f.c.send(protocol.WlKeyboardModifiers(f.c.conn, k.id, serial, st.mods.Depressed, 0, st.mods.Locked, 0))
+	}
+}
+
+// surfaceGone drops focus from a surface being unmapped or destroyed;
+// the pointer re-picks what is under it, the keyboard the next toplevel.
+func (st *seat) surfaceGone(sf *surface) {
+	if st.pointerFocus == sf {
+		st.setPointerFocus(nil)
+	}
+	if st.keyboardFocus == sf {
+		st.setKeyboardFocus(nil)
+		st.refocusKeyboard()
+	}
+}
+
+// surfaceAt is the top-most surface (window or subsurface) at p in the
+// layout.
+func (s *Server) surfaceAt(p image.Point) *surface {
+	for i := len(s.surfaces) - 1; i >= 0; i-- {
+		if f := s.surfaces[i].hit(p, s.surfaces[i].role.pos); f != nil {
+			return f
+		}
+	}
+	return nil
+}
+
+// hit returns the top-most surface of sf's tree (sf at layout position
+// at) containing p.
+func (sf *surface) hit(p, at image.Point) *surface {
+	if sf.content == nil {
+		return nil
+	}
+	for i := len(sf.stack) - 1; i >= 0; i-- {
+		x := sf.stack[i]
+		if x != sf {
+			if f := x.hit(p, at.Add(x.sub.pos)); f != nil {
+				return f
+			}
+			continue
+		}
+		if p.In(image.Rectangle{Min: at, Max: at.Add(sf.size())}) {
+			return sf
+		}
+	}
+	return nil
+}
+
+// outputOf finds the server's output for a backend output.
+func (s *Server) outputOf(o backend.Output) *output {
+	for _, x := range s.outputs {
+		if x.o == o {
+			return x
+		}
+	}
+	return nil
+}

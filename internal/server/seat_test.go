@@ -1,0 +1,151 @@
+package server
+
+import (
+	"encoding/binary"
+	"errors"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/minicomp/minicomp/backend"
+	"github.com/minicomp/minicomp/internal/keymap"
+	"github.com/minicomp/minicomp/internal/protocol"
+	"github.com/minicomp/minicomp/internal/wire"
+)
+
+// event is one decoded event for the seat test.
+type event struct {
+	obj  uint32
+	op   uint16
+	args []uint32
+}
+
+// expect reads events until one on obj with opcode op arrives, failing on
+// a different event of the objects watched.
+func (r *raw) expect(watch map[uint32]bool, obj uint32, op uint16) event {
+	r.t.Helper()
+	for {
+		o, code, body, ok := r.next()
+		if !ok {
+			r.t.Fatalf("hung up waiting for %d.%d", obj, op)
+		}
+		if !watch[o] {
+			continue
+		}
+		ev := event{obj: o, op: code}
+		for i := 0; i+4 <= len(body); i += 4 {
+			ev.args = append(ev.args, binary.NativeEndian.Uint32(body[i:]))
+		}
+		if o == obj && code == op {
+			return ev
+		}
+		r.t.Fatalf("got event %d.%d %v, want %d.%d", o, code, ev.args, obj, op)
+	}
+}
+
+// Input from the backend reaches the focused client: the keymap (sealed
+// memfd), keyboard focus on the mapped toplevel, pointer enter/motion/
+// button/axis/leave with surface coordinates, keys with modifiers; the
+// backend losing its parent ends Run with the reason.
+func TestSeatInput(t *testing.T) {
+	events := make(chan backend.Event)
+	s, dir, wait := startWith(t, events)
+	out := s.outputs[0].o
+	r := showSolid(t, s, dir, 100, 100, 0x00ff0000) // surface 6
+	const seatID, ptr, kbd = 60, 61, 62
+	seatName := globalName(s, protocol.WlSeatInterface)
+	r.req(2, 0, func(e *wire.Encoder) { e.Uint(seatName); e.String("wl_seat"); e.Uint(7); e.NewID(seatID) })
+	watch := map[uint32]bool{seatID: true, ptr: true, kbd: true}
+	caps := r.expect(watch, seatID, 0)
+	if caps.args[0] != protocol.WlSeatCapabilityPointer|protocol.WlSeatCapabilityKeyboard {
+		t.Fatalf("capabilities %v", caps.args)
+	}
+	r.expect(watch, seatID, 1) // name
+	r.req(seatID, 0, func(e *wire.Encoder) { e.NewID(ptr) })
+	r.req(seatID, 1, func(e *wire.Encoder) { e.NewID(kbd) })
+
+	km := r.expect(watch, kbd, 0)
+	if km.args[0] != protocol.WlKeyboardKeymapFormatXkbV1 || len(r.fds) == 0 {
+		t.Fatalf("keymap %v fds %v", km.args, r.fds)
+	}
+	text, err := os.ReadFile("/proc/self/fd/" + strconv.Itoa(r.fds[len(r.fds)-1]))
+	if err != nil || !strings.HasPrefix(string(text), "xkb_keymap") || len(text) != int(km.args[1]) {
+		t.Fatalf("keymap file: %d bytes (size %d), %v", len(text), km.args[1], err)
+	}
+	if _, err := unix.Pwrite(r.fds[len(r.fds)-1], []byte("x"), 0); err == nil {
+		t.Error("the client could write the shared keymap")
+	}
+	rep := r.expect(watch, kbd, 5) // repeat_info
+	if rep.args[0] != 25 || rep.args[1] != 600 {
+		t.Errorf("repeat info %v", rep.args)
+	}
+	enter := r.expect(watch, kbd, 1)
+	if enter.args[1] != 6 {
+		t.Fatalf("keyboard enter on %d, want surface 6", enter.args[1])
+	}
+	r.expect(watch, kbd, 4) // modifiers
+
+	at := func(ms int) time.Duration { return time.Duration(ms) * time.Millisecond }
+	events <- backend.Event{Kind: backend.PointerMotion, Output: out, Time: at(10), X: 10.5, Y: 20}
+	pe := r.expect(watch, ptr, 0)
+	if pe.args[1] != 6 || wire.Fixed(pe.args[2]).Float() != 10 || wire.Fixed(pe.args[3]).Float() != 20 {
+		t.Errorf("pointer enter %v", pe.args)
+	}
+	r.expect(watch, ptr, 5) // frame
+	events <- backend.Event{Kind: backend.PointerMotion, Output: out, Time: at(11), X: 50, Y: 60}
+	mo := r.expect(watch, ptr, 2)
+	if mo.args[0] != 11 || wire.Fixed(mo.args[1]).Float() != 50 || wire.Fixed(mo.args[2]).Float() != 60 {
+		t.Errorf("motion %v", mo.args)
+	}
+	r.expect(watch, ptr, 5)
+	events <- backend.Event{Kind: backend.PointerButton, Output: out, Time: at(12), Button: 0x110, Pressed: true}
+	bu := r.expect(watch, ptr, 3)
+	if bu.args[1] != 12 || bu.args[2] != 0x110 || bu.args[3] != protocol.WlPointerButtonStatePressed {
+		t.Errorf("button %v", bu.args)
+	}
+	r.expect(watch, ptr, 5)
+	events <- backend.Event{Kind: backend.PointerAxis, Output: out, Time: at(13), AxisY: 10, DiscreteY: 1}
+	r.expect(watch, ptr, 6) // axis_source
+	if d := r.expect(watch, ptr, 8); d.args[0] != protocol.WlPointerAxisVerticalScroll || d.args[1] != 1 {
+		t.Errorf("axis_discrete %v", d.args)
+	}
+	if a := r.expect(watch, ptr, 4); wire.Fixed(a.args[2]).Float() != 10 {
+		t.Errorf("axis %v", a.args)
+	}
+	r.expect(watch, ptr, 5)
+
+	events <- backend.Event{Kind: backend.Key, Output: out, Time: at(14), Key: keymap.KeyLeftShift, Pressed: true}
+	if k := r.expect(watch, kbd, 3); k.args[2] != keymap.KeyLeftShift || k.args[3] != 1 {
+		t.Errorf("shift key %v", k.args)
+	}
+	if m := r.expect(watch, kbd, 4); m.args[1] != keymap.Shift {
+		t.Errorf("modifiers %v, want shift depressed", m.args)
+	}
+	events <- backend.Event{Kind: backend.Key, Output: out, Time: at(15), Key: 30, Pressed: true}
+	if k := r.expect(watch, kbd, 3); k.args[1] != 15 || k.args[2] != 30 {
+		t.Errorf("key a %v", k.args)
+	}
+	events <- backend.Event{Kind: backend.PointerMotion, Output: out, Time: at(16), X: 300, Y: 300}
+	if l := r.expect(watch, ptr, 1); l.args[1] != 6 {
+		t.Errorf("leave %v", l.args)
+	}
+	r.expect(watch, ptr, 5)
+	events <- backend.Event{Kind: backend.KeyboardLeave, Output: out}
+	r.expect(watch, kbd, 2)
+
+	events <- backend.Event{Kind: backend.EventLost, Err: errors.New("x11: lost connection to X server :9")}
+	if err := wait(); err == nil || !strings.Contains(err.Error(), "lost connection to X server :9") {
+		t.Errorf("Run after EventLost: %v", err)
+	}
+	if _, _, _, ok := r.next(); ok {
+		for {
+			if _, _, _, ok := r.next(); !ok {
+				break
+			}
+		}
+	}
+}
