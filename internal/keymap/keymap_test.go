@@ -77,4 +77,3 @@ func TestFileSealed(t *testing.T) {
 		t.Errorf("content %d bytes", len(b))
 	}
 }
-
