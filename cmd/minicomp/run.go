@@ -150,6 +150,12 @@ func serve(ctx context.Context, be backend.Backend, f runFlags, log *slog.Logger
 	err = srv.Run(ctx)
 	cancel()
 	<-done
+	st := srv.Stats()
+	lat := st.CommitToPresent
+	log.Info("server summary", "clients", st.Clients, "protocol_errors", st.ProtocolErrors, "commits", st.Commits,
+		"frames", st.Frames, "commit_to_present_mean", lat.Mean.Round(10*time.Microsecond),
+		"commit_to_present_p50", lat.P50.Round(10*time.Microsecond), "commit_to_present_p99", lat.P99.Round(10*time.Microsecond),
+		"commit_to_present_max", lat.Max.Round(10*time.Microsecond), "latency_samples", lat.Samples)
 	if err != nil {
 		return err
 	}

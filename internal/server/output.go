@@ -39,6 +39,9 @@ type output struct {
 	captures, inFlightCaptures     []*screencopyFrame // waiting for a frame; in the frame being shown
 	frameDamage, drawDamage        []image.Rectangle
 	presentedTarget, shownTarget   *scanout.Buffer
+	// commit times of the content drawn into the frame being built and
+	// into the one presented (for the latency stats)
+	drawnCommits, presentedCommits []time.Duration
 }
 
 // outputResource is one client's wl_output object for an output.
@@ -230,6 +233,7 @@ func (s *Server) render(o *output) {
 	}
 	o.forceFrame = false
 	o.busy = true
+	o.presentedCommits, o.drawnCommits = o.drawnCommits, o.presentedCommits[:0]
 	o.presentedTarget = target
 	o.inFlightCaptures = append(o.inFlightCaptures, o.captures...)
 	o.captures = o.captures[:0]
@@ -254,6 +258,10 @@ func (o *output) drawTree(sf *surface, at image.Point) {
 		pix := sf.content[src.Min.Y*stride+src.Min.X*4:]
 		size := sf.size()
 		o.renderer.Image(at, pix, stride, min(src.Dx(), size.X), min(src.Dy(), size.Y), sf.opaque)
+		if sf.committedAt != 0 {
+			o.drawnCommits = append(o.drawnCommits, sf.committedAt)
+			sf.committedAt = 0
+		}
 		for _, cb := range sf.frames {
 			o.done = append(o.done, frameCB{sf.c, cb})
 		}
@@ -312,6 +320,10 @@ func (o *output) frameDone(f backend.Frame) {
 		cb.c.destroy(cb.id)
 	}
 	o.done = o.done[:0]
+	for _, at := range o.presentedCommits {
+		o.s.latency.add(f.Time - at)
+	}
+	o.presentedCommits = o.presentedCommits[:0]
 	o.shownFeedback, o.pendingFeedback = o.pendingFeedback, o.shownFeedback[:0]
 	o.presented(f)
 	o.shownTarget = o.presentedTarget

@@ -42,6 +42,7 @@ type Server struct {
 	// counters behind Stats, read from other goroutines
 	clientCount, disconnectCount, protocolErrorCount atomic.Int64
 	commitCount, callbackCount, frameCount           atomic.Uint64
+	latency                                          latency
 	// mainDevice is the dev_t of the render node clients should allocate for.
 	mainDevice uint64
 
@@ -71,6 +72,9 @@ type global struct {
 type Stats struct {
 	Clients, Disconnects, ProtocolErrors int
 	Commits, FrameCallbacks, Frames      uint64
+	// CommitToPresent: from a commit with new content to the frame
+	// showing it on screen.
+	CommitToPresent Latency
 }
 
 // Stats returns a snapshot of the counters (safe from any goroutine).
@@ -79,6 +83,7 @@ func (s *Server) Stats() Stats {
 		Clients: int(s.clientCount.Load()), Disconnects: int(s.disconnectCount.Load()),
 		ProtocolErrors: int(s.protocolErrorCount.Load()),
 		Commits:        s.commitCount.Load(), FrameCallbacks: s.callbackCount.Load(), Frames: s.frameCount.Load(),
+		CommitToPresent: s.latency.summary(),
 	}
 }
 

@@ -3,6 +3,7 @@ package server
 import (
 	"image"
 	"math"
+	"time"
 
 	"github.com/minicomp/minicomp/internal/protocol"
 )
@@ -84,6 +85,7 @@ type surface struct {
 	mapped              bool
 	gone                bool
 	copyDamage          []image.Rectangle // scratch: what a commit copies
+	committedAt         time.Duration     // when new content not yet drawn was committed; 0: none
 }
 
 func newSurface(c *Client, id uint32) *surface {
@@ -271,6 +273,9 @@ func (sf *surface) apply(st *surfaceState) error {
 				copyDamage = nil
 			}
 			sf.copyDamage = copyDamage
+			if sf.committedAt == 0 {
+				sf.committedAt = monotonic()
+			}
 			if err := sf.take(st.buffer, copyDamage); err != nil {
 				return err
 			}

@@ -4,7 +4,7 @@
 # (weston-simple-shm), same output size, measured in one run (weston with its
 # default desktop shell: its kiosk shell never maps simple-shm, which keeps
 # its 250×250 size and waits for a frame); then minicomp
-# with 1, 4 and 16 clients.
+# with 1, 4 and 16 clients, and minicomp's commit-to-present latency.
 #
 #   bash test/bench/compositor_cpu.sh [seconds]     (default 10)
 #
@@ -45,7 +45,7 @@ measure() {
 	}'
 }
 
-"$TMP/minicomp" run --backend headless --size 1920x1080 --log-level warn >"$TMP/minicomp.log" 2>&1 &
+"$TMP/minicomp" run --backend headless --size 1920x1080 --log-level info >"$TMP/minicomp.log" 2>&1 &
 MPID=$!
 weston --backend=headless-backend.so --width=1920 --height=1080 --socket=wayland-weston --idle-time=0 >"$TMP/weston.log" 2>&1 &
 WPID=$!
@@ -58,3 +58,9 @@ echo "1920x1080, $SECS s per run, weston-simple-shm clients; CPU counts every th
 measure minicomp "$MPID" wayland-0 1
 measure weston "$WPID" wayland-weston 1
 for n in 4 16; do measure minicomp "$MPID" wayland-0 "$n"; done
+# Commit-to-present latency, over all the minicomp runs above (from its
+# exit summary: commit with new content → frame on the virtual screen).
+kill -INT "$MPID"
+wait "$MPID" 2>/dev/null || true
+grep -o 'commit_to_present_mean=[^ ]* commit_to_present_p50=[^ ]* commit_to_present_p99=[^ ]* commit_to_present_max=[^ ]* latency_samples=[0-9]*' "$TMP/minicomp.log" |
+	sed 's/^/minicomp commit-to-present: /'
