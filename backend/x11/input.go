@@ -123,6 +123,7 @@ func (b *Backend) translate(raw <-chan rawEvent) {
 			h := *held
 			held = nil
 			if p, isPress := r.ev.(xproto.KeyPressEvent); isPress && isRepeat(h.ev.(xproto.KeyReleaseEvent), p) {
+				b.repeats.Add(1)
 				continue
 			}
 			if !b.handle(h) {

@@ -111,6 +111,7 @@ type Backend struct {
 	loopDone chan struct{} // closed when the event goroutines exit
 	closing  atomic.Bool
 	lost     atomic.Pointer[LostError]
+	repeats  atomic.Uint64 // auto-repeat pairs dropped
 
 	closeOnce sync.Once
 	closeErr  error

@@ -387,6 +387,10 @@ func TestAutoRepeat(t *testing.T) {
 		t.Fatalf("keys %+v, want one press then one release", keys)
 	}
 	noEvent(t, b, 200*time.Millisecond)
+	if b.repeats.Load() == 0 {
+		t.Fatal("the server did not auto-repeat the held key: the filter was not exercised")
+	}
+	t.Logf("auto-repeat pairs dropped: %d", b.repeats.Load())
 }
 
 // TestRepeatFilter feeds the translator X's auto-repeat pattern directly.
