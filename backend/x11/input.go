@@ -169,7 +169,7 @@ func (b *Backend) handle(r rawEvent) bool {
 		o.mu.Lock()
 		changed := w != o.mode.Width || h != o.mode.Height
 		if changed {
-			o.mode = b.modeFor(w, h)
+			o.setMode(w, h)
 		}
 		o.mu.Unlock()
 		if !changed {
@@ -239,11 +239,11 @@ func (b *Backend) handle(r rawEvent) bool {
 	return b.emit(ev)
 }
 
-// contains reports whether x, y is inside the window.
+// contains reports whether x, y is inside the window. It does not take
+// o.mu, which Present holds while it uploads.
 func (o *Output) contains(x, y int) bool {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return x >= 0 && y >= 0 && x < o.mode.Width && y < o.mode.Height
+	s := o.size.Load()
+	return x >= 0 && y >= 0 && x < int(s>>32) && y < int(s&0xffffffff)
 }
 
 // button translates a press or release of X button n.

@@ -7,6 +7,7 @@ import (
 	"image"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jezek/xgb/shm"
@@ -50,6 +51,7 @@ type Output struct {
 
 	// Input state, event goroutine only.
 	inside, focused bool
+	size            atomic.Uint64 // width<<32 | height, read without o.mu
 }
 
 // maxDamageRects is how many rectangles are uploaded one by one; more are
@@ -64,7 +66,7 @@ var errClosed = errors.New("x11: backend closed")
 func (b *Backend) newOutput(i int, sz Size, x int, title string) (*Output, error) {
 	c := b.conn
 	o := &Output{b: b, name: fmt.Sprintf("X11-%d", i+1), format: scanout.XRGB8888}
-	o.mode = b.modeFor(sz.Width, sz.Height)
+	o.setMode(sz.Width, sz.Height)
 	win, err := xproto.NewWindowId(c)
 	if err != nil {
 		return nil, fmt.Errorf("x11 output %s: window id: %w", o.name, err)
@@ -97,6 +99,10 @@ func (b *Backend) newOutput(i int, sz Size, x int, title string) (*Output, error
 	xproto.ChangeProperty(c, xproto.PropModeReplace, win, b.atomNetName, b.atomUTF8, 8, uint32(len(name)), []byte(name))
 	class := "minicomp\x00minicomp\x00"
 	xproto.ChangeProperty(c, xproto.PropModeReplace, win, xproto.AtomWmClass, xproto.AtomString, 8, uint32(len(class)), []byte(class))
+	// WM_HINTS: input hint set, so window managers give us the keyboard.
+	hints := make([]byte, 9*4)
+	hints[0], hints[4] = 1, 1 // flags = InputHint, input = True
+	xproto.ChangeProperty(c, xproto.PropModeReplace, win, xproto.AtomWmHints, xproto.AtomWmHints, 32, 9, hints)
 	del := []byte{byte(b.atomDelete), byte(b.atomDelete >> 8), byte(b.atomDelete >> 16), byte(b.atomDelete >> 24)}
 	xproto.ChangeProperty(c, xproto.PropModeReplace, win, b.atomProtocols, xproto.AtomAtom, 32, 1, del)
 	xproto.MapWindow(c, win)
@@ -111,6 +117,13 @@ func (b *Backend) newOutput(i int, sz Size, x int, title string) (*Output, error
 	o.info = backend.Info{Backend: "x11", Output: o.name, Strategy: sc.Strategy,
 		Attempts: sc.Attempts, Unavailable: b.alloc.Unavailable}
 	return o, nil
+}
+
+// setMode sets the window's size. Call with o.mu held (or before the
+// output is shared).
+func (o *Output) setMode(w, h int) {
+	o.mode = o.b.modeFor(w, h)
+	o.size.Store(uint64(w)<<32 | uint64(h))
 }
 
 func (b *Backend) modeFor(w, h int) scanout.Mode {
@@ -160,8 +173,12 @@ func (o *Output) Format() scanout.Format { return o.format }
 func (o *Output) Window() uint32 { return uint32(o.win) }
 
 // Next returns the next render target. After a resize it first replaces
-// the targets (and the shared image) with ones of the new size.
+// the targets (and the shared image) with ones of the new size. After
+// Close it returns nil.
 func (o *Output) Next() (*scanout.Buffer, int) {
+	if o.sc == nil || len(o.sc.Buffers) == 0 {
+		return nil, 0
+	}
 	o.mu.Lock()
 	w, h := o.mode.Width, o.mode.Height
 	o.mu.Unlock()
@@ -202,7 +219,7 @@ func (o *Output) Present(target *scanout.Buffer, damage []image.Rectangle, fence
 	if err := b.lostErr(); err != nil {
 		return scanout.Verdict{}, fmt.Errorf("x11 %s: present: %w", o.name, err)
 	}
-	if b.closing.Load() {
+	if b.closing.Load() || target == nil {
 		return scanout.Verdict{}, errClosed
 	}
 	if o.pending {

@@ -337,8 +337,9 @@ const closeTimeout = 2 * time.Second
 
 // Close destroys the windows, detaches and unmaps shared memory, closes
 // the connection, stops the event goroutines (closing the Events
-// channel) and releases every render target. It is idempotent and does
-// not hang when the server is gone.
+// channel) and releases every render target. Stop calling the outputs'
+// Next, Present and WaitFrame first. It is idempotent and does not hang
+// when the server is gone.
 func (b *Backend) Close() error {
 	b.closeOnce.Do(func() {
 		b.closing.Store(true)
@@ -350,7 +351,7 @@ func (b *Backend) Close() error {
 				xproto.FreeColormap(b.conn, b.cmap)
 			}
 			if !b.roundTrip(closeTimeout) {
-				b.log.Warn("X server did not answer while closing")
+				b.log.Warn("X server did not confirm that the windows are gone")
 			}
 		}
 		b.shutdown()

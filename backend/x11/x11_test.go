@@ -1,6 +1,7 @@
 package x11
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -31,13 +32,17 @@ func TestMain(m *testing.M) {
 	var x *exec.Cmd
 	if _, err := exec.LookPath("Xvfb"); err == nil {
 		r, w, _ := os.Pipe()
-		x = exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1280x1024x24", "-nolisten", "tcp")
+		x = exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1280x1024x24", "-nolisten", "tcp", "-noreset")
 		x.ExtraFiles = []*os.File{w}
+		if os.Getenv("X11_DEBUG") != "" {
+			x.Stderr = os.Stderr
+		}
 		if err := x.Start(); err == nil {
 			w.Close()
-			buf := make([]byte, 16)
-			n, _ := r.Read(buf)
-			os.Setenv("DISPLAY", ":"+strings.TrimSpace(string(buf[:n])))
+			// Xvfb writes the number and the newline separately: read
+			// both before closing the pipe, or its second write fails.
+			n, _ := bufio.NewReader(r).ReadString('\n')
+			os.Setenv("DISPLAY", ":"+strings.TrimSpace(n))
 		} else {
 			x = nil
 		}
