@@ -250,6 +250,32 @@ func TestFrame(t *testing.T) {
 	}
 }
 
+// TestNoSHMExtension runs against a server without MIT-SHM (as a remote
+// display is): the backend falls back to plain PutImage by itself and
+// says why.
+func TestNoSHMExtension(t *testing.T) {
+	x := startXvfb(t, "-extension", "MIT-SHM")
+	const w, h = 200, 100
+	b := newBackend(t, Options{Display: x.Display, Outputs: []Size{{w, h}}})
+	ok, why := b.SHM()
+	if ok || !strings.Contains(why, "no MIT-SHM") {
+		t.Fatalf("SHM() = %v, %q; want false, no MIT-SHM extension", ok, why)
+	}
+	peer := newPeer(t, x.Display)
+	o := b.Outputs()[0]
+	target, _ := o.Next()
+	fill(t, target, pattern)
+	if v := present(t, o, target, nil); !strings.Contains(v.Reason, "plain PutImage") {
+		t.Fatalf("verdict %v", v)
+	}
+	checkImage(t, peer.image(b.outputs[0].Window(), w, h), w, h, pattern)
+	info := o.Info()
+	if len(info.Unavailable) == 0 || info.Unavailable[len(info.Unavailable)-1].Strategy != "MIT-SHM" {
+		t.Fatalf("Info().Unavailable %v does not list MIT-SHM", info.Unavailable)
+	}
+	t.Log(info.Display)
+}
+
 // TestPlainChunks uploads a frame bigger than one request with plain
 // PutImage, full and partial width.
 func TestPlainChunks(t *testing.T) {
@@ -501,17 +527,27 @@ func countFDs(t *testing.T) int {
 
 // shmExists reports whether SysV segment id is in /proc/sysvipc/shm.
 func shmExists(t *testing.T, id int) bool {
+	_, _, ok := shmState(t, id)
+	return ok
+}
+
+// shmState returns segment id's permission bits (with SHM_DEST, 01000,
+// once it is marked for removal) and its number of attachments.
+func shmState(t *testing.T, id int) (perms, nattch int64, ok bool) {
 	data, err := os.ReadFile("/proc/sysvipc/shm")
 	if err != nil {
 		t.Fatal(err)
 	}
+	// key shmid perms size cpid lpid nattch ...
 	for _, line := range strings.Split(string(data), "\n")[1:] {
 		f := strings.Fields(line)
-		if len(f) > 1 && f[1] == strconv.Itoa(id) {
-			return true
+		if len(f) > 6 && f[1] == strconv.Itoa(id) {
+			perms, _ = strconv.ParseInt(f[2], 8, 64)
+			nattch, _ = strconv.ParseInt(f[6], 10, 64)
+			return perms, nattch, true
 		}
 	}
-	return false
+	return 0, 0, false
 }
 
 // settle waits until the goroutine count is at most n.
@@ -620,6 +656,11 @@ func TestClose(t *testing.T) {
 	}
 	o := b.outputs[0]
 	id, win := o.seg.id, xproto.Window(o.Window())
+	// Attached here and in the server, and already marked for removal:
+	// if either side dies, the kernel frees it with the last detach.
+	if perms, nattch, ok := shmState(t, id); !ok || perms&0o1000 == 0 || nattch != 2 {
+		t.Fatalf("segment %d: present %v, perms %o, attachments %d; want SHM_DEST set and 2 attachments", id, ok, perms, nattch)
+	}
 	target, _ := o.Next()
 	fill(t, target, pattern)
 	present(t, o, target, nil)

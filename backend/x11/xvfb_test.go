@@ -28,7 +28,8 @@ type xvfb struct {
 // and writes its number when it accepts connections) and kills it at
 // cleanup. It skips the test when Xvfb is not installed, unless
 // MINICOMP_REQUIRE_X11=1.
-func startXvfb(tb testing.TB) *xvfb {
+// Extra arguments go to Xvfb ("-extension", "MIT-SHM" turns it off).
+func startXvfb(tb testing.TB, extra ...string) *xvfb {
 	tb.Helper()
 	bin, err := exec.LookPath("Xvfb")
 	if err != nil {
@@ -41,7 +42,8 @@ func startXvfb(tb testing.TB) *xvfb {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-displayfd", "3", "-screen", "0", "1920x1080x24", "-nolisten", "tcp", "-noreset")
+	args := append([]string{"-displayfd", "3", "-screen", "0", "1920x1080x24", "-nolisten", "tcp", "-noreset"}, extra...)
+	cmd := exec.Command(bin, args...)
 	cmd.ExtraFiles = []*os.File{w}
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
