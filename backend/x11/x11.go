@@ -416,3 +416,35 @@ func (b *Backend) awaitReply(ctx context.Context, ck *xgb.Cookie) error {
 		return ctx.Err()
 	}
 }
+
+// KeymapNames are the XKB rule names the X server's keyboard uses (the
+// root window's _XKB_RULES_NAMES), so the seat can build a matching
+// wl_keyboard keymap: X keycodes are evdev codes + 8 on servers using
+// the evdev or libinput driver (and Xvfb, Xwayland).
+type KeymapNames struct {
+	Rules, Model, Layout, Variant, Options string
+}
+
+// KeymapNames reads the X server's XKB rule names. ok is false when the
+// server does not publish them (no XKB).
+func (b *Backend) KeymapNames() (names KeymapNames, ok bool, err error) {
+	a, err := xproto.InternAtom(b.conn, true, uint16(len("_XKB_RULES_NAMES")), "_XKB_RULES_NAMES").Reply()
+	if err != nil {
+		return names, false, fmt.Errorf("x11: intern _XKB_RULES_NAMES: %w", err)
+	}
+	if a.Atom == xproto.AtomNone {
+		return names, false, nil
+	}
+	r, err := xproto.GetProperty(b.conn, false, b.screen.Root, a.Atom, xproto.AtomString, 0, 1024).Reply()
+	if err != nil {
+		return names, false, fmt.Errorf("x11: read _XKB_RULES_NAMES: %w", err)
+	}
+	if r.Format != 8 || len(r.Value) == 0 {
+		return names, false, nil
+	}
+	f := strings.Split(string(r.Value), "\x00")
+	for len(f) < 5 {
+		f = append(f, "")
+	}
+	return KeymapNames{Rules: f[0], Model: f[1], Layout: f[2], Variant: f[3], Options: f[4]}, true, nil
+}

@@ -310,6 +310,11 @@ func TestInput(t *testing.T) {
 	peer := newPeer(t, x.Display)
 	o := b.Outputs()[0]
 	ox := b.outputs[0]
+	if names, ok, err := b.KeymapNames(); err != nil || !ok || names.Rules != "evdev" || names.Layout == "" {
+		t.Fatalf("KeymapNames() = %+v, %v, %v; want evdev rules and a layout", names, ok, err)
+	} else {
+		t.Logf("keymap names %+v", names)
+	}
 	// The window sits at the root's origin (no window manager).
 	peer.move(100, 50)
 	ev := waitFor(t, b, backend.PointerEnter, backend.KeyboardEnter)
