@@ -11,6 +11,7 @@ pkgs=(
 	weston wayland-utils grim                  # real Wayland clients for internal/server's tests
 	libegl-mesa0 libgl1-mesa-dri               # weston-simple-egl on llvmpipe
 	patch                                      # patches/*.patch
+	xvfb                                       # a real X server for backend/x11's tests
 )
 case "$(uname -m)" in
 x86_64)  pkgs+=(gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf) ;;
