@@ -3,3 +3,8 @@ module github.com/minicomp/minicomp
 go 1.26.0
 
 require golang.org/x/sys v0.49.0
+
+require (
+	github.com/neurlang/wayland v0.4.3
+	github.com/yalue/native_endian v1.0.2 // indirect
+)
