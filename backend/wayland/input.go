@@ -90,7 +90,9 @@ func (b pointerListener) HandlePointerEnter(ev wl.PointerEnterEvent) {
 		return
 	}
 	// No cursor image: minicomp draws its own cursor into the frame.
-	b.input.pointer.SetCursor(ev.Serial, nil, 0, 0)
+	if b.input.pointer != nil {
+		b.input.pointer.SetCursor(ev.Serial, nil, 0, 0)
+	}
 	b.events.push(backend.Event{Kind: backend.PointerEnter, Output: o, Time: now(), X: float64(ev.SurfaceX), Y: float64(ev.SurfaceY)})
 }
 

@@ -51,6 +51,7 @@ type Output struct {
 	frameTime   time.Duration
 	stats       scanout.Stats
 	windowGone  bool
+	damageSent  []image.Rectangle // the last Present's damage_buffer rectangles
 }
 
 // outListener receives the parent's events for an Output.
@@ -387,6 +388,14 @@ func (o *Output) Next() (*scanout.Buffer, int) {
 	return s.buf, age
 }
 
+// lastDamage returns the rectangles the last Present sent as
+// damage_buffer.
+func (o *Output) lastDamage() []image.Rectangle {
+	o.b.mu.Lock()
+	defer o.b.mu.Unlock()
+	return append([]image.Rectangle(nil), o.damageSent...)
+}
+
 // findSlot returns target's slot; b.mu held.
 func (o *Output) findSlot(target *scanout.Buffer) *slot {
 	for _, s := range o.ring {
@@ -482,6 +491,7 @@ func (o *Output) Present(target *scanout.Buffer, damage []image.Rectangle, fence
 	}
 	s.held = true
 	o.pending = true
+	o.damageSent = rects
 	o.stats.Frames++
 	if v.Path == scanout.PathDirect {
 		o.stats.DirectFrames++

@@ -93,20 +93,20 @@ type Backend struct {
 	alloc     *scanout.Allocator
 	ownsAlloc bool
 
-	mu      sync.Mutex
-	cond    *sync.Cond // signalled on release, frame, configure, loss, close
-	caps    parentCaps
-	outputs []*Output
-	input   inputState
-	lost    error // set once when the parent went away
-	closed  bool
+	mu       sync.Mutex
+	cond     *sync.Cond // signalled on release, frame, configure, loss, close
+	caps     parentCaps
+	outputs  []*Output
+	input    inputState
+	lost     error // set once when the parent went away
+	closed   bool
 	protoErr string
 
-	stopping atomic.Bool   // Close asked the loop to end
-	gone     chan struct{} // closed when the parent is lost or at Close
-	goneOnce sync.Once
-	loopDone chan struct{}
-	events   *eventQueue
+	stopping  atomic.Bool   // Close asked the loop to end
+	gone      chan struct{} // closed when the parent is lost or at Close
+	goneOnce  sync.Once
+	loopDone  chan struct{}
+	events    *eventQueue
 	closeOnce sync.Once
 }
 
