@@ -17,7 +17,6 @@ type inputState struct {
 	axisPending          bool
 	axisX, axisY         float64
 	discreteX, discreteY int32
-	axisTime             uint32
 }
 
 // HandleSeatCapabilities gets or releases the pointer and keyboard. It
@@ -33,7 +32,7 @@ func (b listener) HandleSeatCapabilities(ev wl.SeatCapabilitiesEvent) {
 			b.log.Warn("wl_seat.get_pointer failed", "err", err)
 		} else {
 			in.pointer = p
-			h := pointerListener{b.Backend}
+			h := pointerListener(b)
 			p.AddEnterHandler(h)
 			p.AddLeaveHandler(h)
 			p.AddMotionHandler(h)
@@ -54,7 +53,7 @@ func (b listener) HandleSeatCapabilities(ev wl.SeatCapabilitiesEvent) {
 			b.log.Warn("wl_seat.get_keyboard failed", "err", err)
 		} else {
 			in.keyboard = k
-			h := keyboardListener{b.Backend}
+			h := keyboardListener(b)
 			k.AddKeymapHandler(h)
 			k.AddEnterHandler(h)
 			k.AddLeaveHandler(h)

@@ -246,3 +246,6 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
 }
+
+// quietLogger logs nothing (benchmarks).
+func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

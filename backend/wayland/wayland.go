@@ -13,11 +13,13 @@ package wayland
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/neurlang/wayland/wl"
@@ -390,14 +392,17 @@ func (b *Backend) loop() {
 			continue
 		}
 		b.mu.Lock()
-		why := err.Error()
-		if errors.Is(err, wl.ErrContextRunConnectionClosed) {
-			why = "the compositor closed the connection"
+		why := "reading its events failed"
+		switch {
+		case errors.Is(err, io.EOF) || errors.Is(err, wl.ErrContextRunConnectionClosed):
+			why = "the compositor closed the connection (it exited or crashed)"
+		case errors.Is(err, syscall.ECONNRESET):
+			why = "the compositor reset the connection (it exited or crashed)"
 		}
 		if b.protoErr != "" {
-			why += " after " + b.protoErr
+			why += " after a " + b.protoErr
 		}
-		lost := fmt.Errorf("%w %s: %s", ErrLost, b.display, why)
+		lost := fmt.Errorf("%w %s: %s: %w", ErrLost, b.display, why, err)
 		b.lost = lost
 		for _, o := range b.outputs {
 			o.parentGone()
