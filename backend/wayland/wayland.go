@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -81,6 +82,7 @@ type Backend struct {
 	opts    Options
 
 	ctx      *wl.Context
+	conn     *net.UnixConn // the context's socket, to interrupt the loop (nil: unknown)
 	wlDisp   *wl.Display
 	registry *wl.Registry
 	ids      *ids
@@ -116,8 +118,8 @@ type Backend struct {
 // handler methods out of Backend's API.
 type listener struct{ *Backend }
 
-// connect dials the parent's socket; the library resolves names against
-// $XDG_RUNTIME_DIR itself, so absolute paths are made relative to it.
+// connect dials the parent's socket. The library resolves names against
+// $XDG_RUNTIME_DIR itself, so an absolute path is made relative to it.
 func connect(display string) (*wl.Display, string, error) {
 	if display == "" {
 		display = os.Getenv("WAYLAND_DISPLAY")
@@ -126,24 +128,16 @@ func connect(display string) (*wl.Display, string, error) {
 		display = "wayland-0"
 	}
 	runtime := os.Getenv("XDG_RUNTIME_DIR")
-	name := display
-	if filepath.IsAbs(display) {
-		if runtime == "" {
-			runtime = "/"
-		}
-		rel, err := filepath.Rel(runtime, display)
-		if err != nil {
-			return nil, display, fmt.Errorf("%w: %s: %v", ErrNoDisplay, display, err)
-		}
-		name = rel
-	}
 	if runtime == "" {
 		return nil, display, fmt.Errorf("%w: %s: XDG_RUNTIME_DIR is not set", ErrNoDisplay, display)
 	}
-	// The library reads XDG_RUNTIME_DIR; with an absolute display path it
-	// must be the directory name was made relative to.
-	if filepath.IsAbs(display) && os.Getenv("XDG_RUNTIME_DIR") == "" {
-		return nil, display, fmt.Errorf("%w: %s: XDG_RUNTIME_DIR is not set", ErrNoDisplay, display)
+	name := display
+	if filepath.IsAbs(display) {
+		rel, err := filepath.Rel(runtime, display)
+		if err != nil {
+			return nil, display, fmt.Errorf("%w: %s: %w", ErrNoDisplay, display, err)
+		}
+		name = rel
 	}
 	d, err := wl.Connect(name)
 	if err != nil {
@@ -178,6 +172,7 @@ func New(opts Options) (*Backend, error) {
 	b := &Backend{log: log.With("backend", "wayland", "parent", name), display: name, opts: opts,
 		ctx: d.Context(), wlDisp: d, loopDone: make(chan struct{}), gone: make(chan struct{})}
 	b.cond = sync.NewCond(&b.mu)
+	b.conn = libConn(b.ctx)
 	b.ids = newIDs(b.ctx)
 	b.caps.shm = map[scanout.Format]bool{}
 	b.events = newEventQueue(1024)
@@ -456,13 +451,17 @@ func (b *Backend) Close() error {
 			for _, o := range b.outputs {
 				o.destroyWindow()
 			}
-			// Ask the loop to stop: it ends after the reply to this sync,
-			// which also flushes the destroys above.
+			// Ask the loop to stop: a read deadline interrupts its read at
+			// once; without the socket, it ends after the reply to a sync.
 			b.stopping.Store(true)
-			cb := &callbackProxy{}
-			b.ids.register(cb)
-			if err := b.ctx.SendRequest(b.wlDisp, 0, cb); err != nil {
-				b.log.Debug("wl_display.sync at close", "err", err)
+			if b.conn != nil {
+				b.conn.SetReadDeadline(time.Now())
+			} else {
+				cb := &callbackProxy{}
+				b.ids.register(cb)
+				if err := b.ctx.SendRequest(b.wlDisp, 0, cb); err != nil {
+					b.log.Debug("wl_display.sync at close", "err", err)
+				}
 			}
 			select {
 			case <-b.loopDone:

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -142,6 +143,14 @@ func TestPresentPaced(t *testing.T) {
 			if median < 8*time.Millisecond || median > 100*time.Millisecond {
 				t.Errorf("median frame interval %v: not paced by the parent", median)
 			}
+			b.ids.mu.Lock()
+			reused, made := b.ids.reused, b.ids.counted
+			b.ids.mu.Unlock()
+			// Frame callback ids come back with wl_display.delete_id and are
+			// reused, so the parent's object table does not grow per frame.
+			if reused < 20 {
+				t.Errorf("%d of %d object ids reused", reused, made)
+			}
 			st := o.Info().Stats
 			t.Logf("%s parent, %s: median interval %v (min %v, max %v), stats %+v", p.kind, want, median, gaps[0], gaps[len(gaps)-1], st)
 			if st.Frames != 30 || (force && (st.BlitFrames != 30 || st.BytesCopied == 0)) || (!force && (st.DirectFrames != 30 || st.BytesCopied != 0)) {
@@ -257,9 +266,9 @@ func TestScreenshot(t *testing.T) {
 // TestResizeAndClose drives the configure and close handlers as the
 // parent would (neither test parent resizes or closes windows itself).
 func TestResizeAndClose(t *testing.T) {
-	startMinicomp(t, "800x600")
+	p := startMinicomp(t, "800x600")
 	log, _ := testLogger(t)
-	b, err := New(Options{Logger: log})
+	b, err := New(Options{Logger: log, Display: filepath.Join(p.dir, p.display)}) // an absolute path works too
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -446,4 +455,33 @@ func TestCloseWhileRunning(t *testing.T) {
 		default:
 		}
 	})
+}
+
+// TestCloseFrozenParent: Close returns promptly even when the parent
+// answers nothing (stopped).
+func TestCloseFrozenParent(t *testing.T) {
+	p := startMinicomp(t, "640x480")
+	log, _ := testLogger(t)
+	b, err := New(Options{Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.conn == nil {
+		t.Error("libConn found no socket in this version of github.com/neurlang/wayland")
+	}
+	o := b.Outputs()[0]
+	frames(t, o, 2, 0x0000ff)
+	p.cmd.Process.Signal(syscall.SIGSTOP)
+	defer p.cmd.Process.Signal(syscall.SIGCONT)
+	target, _ := o.Next()
+	if _, err := o.Present(target, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Errorf("Close took %v with a frozen parent", d)
+	}
 }
