@@ -180,7 +180,7 @@ func (o *Output) allocRing() error {
 		return fmt.Errorf("wayland: %s: render targets %dx%d: %w", o.name, w, h, err)
 	}
 	first := sc.Buffers[0]
-	hv, why, err := chooseHandover(targetDesc{format: first.Format, modifier: first.Modifier, isDmabuf: first.IsDmabuf()},
+	hv, why, err := chooseHandover(targetDesc{format: first.Format, modifier: first.Modifier, isDmabuf: first.IsDmabuf() || o.b.opts.memfdAsDmabuf},
 		o.b.caps, handoverPrefs{noDMABuf: o.b.opts.NoDMABuf, forceCopy: o.b.opts.ForceCopy})
 	if err != nil {
 		sc.Close()

@@ -72,6 +72,11 @@ type Options struct {
 	// without render device that falls back to memfd, as headless does).
 	// The backend does not close a given Allocator.
 	Allocator *scanout.Allocator
+
+	// memfdAsDmabuf (tests) hands memfd targets over as if they were
+	// dma-bufs, to exercise the linux-dmabuf requests on machines with
+	// no dma-buf source.
+	memfdAsDmabuf bool
 }
 
 // Backend is the nested Wayland backend: a connection to the parent and a
@@ -395,7 +400,7 @@ func (b *Backend) loop() {
 			why = "the compositor reset the connection (it exited or crashed)"
 		}
 		if b.protoErr != "" {
-			why += " after a " + b.protoErr
+			why = "it disconnected us after a " + b.protoErr
 		}
 		lost := fmt.Errorf("%w %s: %s: %w", ErrLost, b.display, why, err)
 		b.lost = lost

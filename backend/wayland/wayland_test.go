@@ -485,3 +485,38 @@ func TestCloseFrozenParent(t *testing.T) {
 		t.Errorf("Close took %v with a frozen parent", d)
 	}
 }
+
+// TestDmabufRequests: this machine has no dma-buf source, so the memfd
+// targets are handed over through linux-dmabuf as if they were dma-bufs.
+// The minicomp parent accepts the create_immed (the requests are well
+// formed) and fails the buffer at the first commit, when its dma-buf sync
+// ioctl meets a memfd: a protocol error, which must end in EventLost
+// naming it.
+func TestDmabufRequests(t *testing.T) {
+	startMinicomp(t, "640x480")
+	log, logText := testLogger(t)
+	b, err := New(Options{Logger: log, memfdAsDmabuf: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	o := b.Outputs()[0].(*Output)
+	if o.Handover() != HandoverDmabuf || !strings.Contains(logText.String(), `handover=dmabuf`) {
+		t.Fatalf("hand-over %v", o.Handover())
+	}
+	target, _ := o.Next()
+	if _, err := o.Present(target, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err = o.WaitFrame(ctx)
+	if !errors.Is(err, ErrLost) || !strings.Contains(err.Error(), "protocol error") || !strings.Contains(err.Error(), "SYNC_START") {
+		t.Fatalf("WaitFrame: %v, want ErrLost after the parent's protocol error about the sync ioctl", err)
+	}
+	for ev := range b.Events() {
+		if ev.Kind == backend.EventLost {
+			t.Logf("EventLost: %v", ev.Err)
+		}
+	}
+}
