@@ -151,6 +151,10 @@ func connect(display string) (*wl.Display, string, error) {
 	return d, display, nil
 }
 
+// setupTimeout bounds New's wait for the parent's replies (a variable
+// for tests).
+var setupTimeout = 5 * time.Second
+
 // New connects to the parent compositor, opens a window per output, waits
 // for each window's first configure, and allocates the render targets.
 func New(opts Options) (*Backend, error) {
@@ -197,6 +201,12 @@ func New(opts Options) (*Backend, error) {
 // setup binds the globals and opens the windows; it runs before the event
 // loop, dispatching on the caller's goroutine with roundtrips.
 func (b *Backend) setup() error {
+	// A parent that does not answer (frozen, or not a Wayland
+	// compositor) fails New instead of hanging it.
+	if b.conn != nil {
+		b.conn.SetReadDeadline(time.Now().Add(setupTimeout))
+		defer b.conn.SetReadDeadline(time.Time{})
+	}
 	b.wlDisp.AddErrorHandler(listener{b})
 	b.wlDisp.AddDeleteIdHandler(listener{b})
 	reg, err := b.wlDisp.GetRegistry()
@@ -244,7 +254,7 @@ func (b *Backend) setup() error {
 	}
 	// Wait for every window's first configure (bounded: a parent that
 	// never configures is broken).
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(setupTimeout)
 	for {
 		all := true
 		for _, o := range b.outputs {
@@ -254,7 +264,7 @@ func (b *Backend) setup() error {
 			break
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("wayland: %s: no xdg_surface.configure for the windows within 5s", b.display)
+			return fmt.Errorf("wayland: %s: no xdg_surface.configure for the windows within %v", b.display, setupTimeout)
 		}
 		if err := b.roundtrip(); err != nil {
 			return fmt.Errorf("wayland: %s: waiting for the first configure: %w", b.display, err)

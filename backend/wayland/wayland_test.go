@@ -520,3 +520,21 @@ func TestDmabufRequests(t *testing.T) {
 		}
 	}
 }
+
+// TestNewFrozenParent: New fails with ErrNoDisplay, in bounded time, when
+// the parent accepts the connection but never answers.
+func TestNewFrozenParent(t *testing.T) {
+	p := startMinicomp(t, "640x480")
+	p.cmd.Process.Signal(syscall.SIGSTOP)
+	defer p.cmd.Process.Signal(syscall.SIGCONT)
+	defer func(d time.Duration) { setupTimeout = d }(setupTimeout)
+	setupTimeout = 500 * time.Millisecond
+	start := time.Now()
+	_, err := New(Options{Logger: quietLogger()})
+	if !errors.Is(err, ErrNoDisplay) || !strings.Contains(err.Error(), "timeout") {
+		t.Errorf("New with a frozen parent: %v", err)
+	}
+	if d := time.Since(start); d > setupTimeout+time.Second {
+		t.Errorf("New took %v", d)
+	}
+}
