@@ -52,6 +52,9 @@ type Output struct {
 	stats       scanout.Stats
 	windowGone  bool
 	damageSent  []image.Rectangle // the last Present's damage_buffer rectangles
+	// dmabufFailed: the parent refused a target's dma-buf; the next Next
+	// reallocates the targets for wl_shm.
+	dmabufFailed bool
 }
 
 // outListener receives the parent's events for an Output.
@@ -181,7 +184,7 @@ func (o *Output) allocRing() error {
 	}
 	first := sc.Buffers[0]
 	hv, why, err := chooseHandover(targetDesc{format: first.Format, modifier: first.Modifier, isDmabuf: first.IsDmabuf() || o.b.opts.memfdAsDmabuf},
-		o.b.caps, handoverPrefs{noDMABuf: o.b.opts.NoDMABuf, forceCopy: o.b.opts.ForceCopy})
+		o.b.caps, handoverPrefs{noDMABuf: o.b.opts.NoDMABuf || o.dmabufFailed, forceCopy: o.b.opts.ForceCopy})
 	if err != nil {
 		sc.Close()
 		return fmt.Errorf("wayland: %s: no way to hand %v frames to %s: %w", o.name, first.Format, o.b.display, err)
@@ -213,6 +216,11 @@ func (o *Output) grow() bool {
 		o.b.log.Warn("cannot add a render target", "output", o.name, "err", err)
 		return false
 	}
+	if buf.IsDmabuf() != o.ring[0].buf.IsDmabuf() {
+		o.b.log.Warn("cannot add a render target: the allocator changed strategy", "output", o.name, "buffer", buf.String())
+		buf.Close()
+		return false
+	}
 	s, err := o.wrap(buf)
 	if err != nil {
 		buf.Close()
@@ -236,7 +244,15 @@ func (o *Output) wrap(buf *scanout.Buffer) (*slot, error) {
 	var err error
 	switch o.handover {
 	case HandoverDmabuf:
-		err = o.b.dmabufBuffer(s.wb, buf)
+		err = o.b.dmabufBuffer(s.wb, buf, func() {
+			o.b.mu.Lock()
+			defer o.b.mu.Unlock()
+			if !o.dmabufFailed {
+				o.dmabufFailed = true
+				o.b.log.Error("parent refused a dma-buf target (zwp_linux_buffer_params_v1.failed): switching to wl_shm",
+					"output", o.name, "buffer", buf.String())
+			}
+		})
 	case HandoverShmZeroCopy:
 		err = o.b.shmBuffer(s.wb, buf)
 	case HandoverShmCopy:
@@ -301,11 +317,9 @@ func (p *paramsProxy) Dispatch(ev *wl.Event) {
 }
 
 // dmabufBuffer makes wb a wl_buffer importing buf with create_immed.
-func (b *Backend) dmabufBuffer(wb *bufferProxy, buf *scanout.Buffer) error {
-	params := &paramsProxy{}
-	params.failed = func() {
-		b.log.Error("parent refused a dma-buf (zwp_linux_buffer_params_v1.failed)", "buffer", buf.String())
-	}
+// failed runs on the event loop if the parent refuses the import.
+func (b *Backend) dmabufBuffer(wb *bufferProxy, buf *scanout.Buffer, failed func()) error {
+	params := &paramsProxy{failed: failed}
 	b.ids.register(params)
 	if err := b.ctx.SendRequest(b.dmabuf, 1, params); err != nil {
 		return fmt.Errorf("zwp_linux_dmabuf_v1.create_params: %w", err)
@@ -353,7 +367,8 @@ func (o *Output) Next() (*scanout.Buffer, int) {
 	b := o.b
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if (o.ringW != o.mode.Width || o.ringH != o.mode.Height) && b.lost == nil && !b.closed {
+	refused := o.dmabufFailed && o.handover == HandoverDmabuf
+	if (refused || o.ringW != o.mode.Width || o.ringH != o.mode.Height) && b.lost == nil && !b.closed {
 		if err := o.allocRing(); err != nil {
 			b.log.Error("cannot reallocate targets after a resize; keeping the old size", "output", o.name, "err", err)
 		} else {

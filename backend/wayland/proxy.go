@@ -72,13 +72,14 @@ func (s *ids) register(p wl.Proxy) {
 	s.ctx.Register(p)
 }
 
-// retire removes p from the object map; its id is reused after the
-// parent's delete_id.
+// retire marks p destroyed (or, for a wl_callback, done): the parent
+// sends no more events for it after wl_display.delete_id, when it leaves
+// the object map and its id is reused. Events that were already on their
+// way still reach it.
 func (s *ids) retire(p wl.Proxy) {
 	s.mu.Lock()
 	s.dying[uint32(p.Id())] = true
 	s.mu.Unlock()
-	s.ctx.Unregister(p.Id())
 }
 
 // deleted handles wl_display.delete_id.
@@ -87,6 +88,7 @@ func (s *ids) deleted(id uint32) {
 	defer s.mu.Unlock()
 	if s.dying[id] {
 		delete(s.dying, id)
+		s.ctx.Unregister(wl.ProxyId(id))
 		s.free = append(s.free, id)
 	}
 }

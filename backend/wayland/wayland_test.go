@@ -538,3 +538,27 @@ func TestNewFrozenParent(t *testing.T) {
 		t.Errorf("New took %v", d)
 	}
 }
+
+// TestDmabufRefusedFallsBack: after zwp_linux_buffer_params_v1.failed the
+// next Next reallocates the targets for wl_shm.
+func TestDmabufRefusedFallsBack(t *testing.T) {
+	startMinicomp(t, "640x480")
+	log, logText := testLogger(t)
+	b, err := New(Options{Logger: log, memfdAsDmabuf: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	o := b.outputs[0]
+	if o.Handover() != HandoverDmabuf {
+		t.Fatalf("hand-over %v", o.Handover())
+	}
+	// What the failed event's handler does (no test parent refuses).
+	b.mu.Lock()
+	o.dmabufFailed = true
+	b.mu.Unlock()
+	frames(t, o, 3, 0x777777)
+	if o.Handover() != HandoverShmCopy || !strings.Contains(logText.String(), `handover="shm (copy)"`) {
+		t.Fatalf("hand-over %v after the refusal", o.Handover())
+	}
+}
