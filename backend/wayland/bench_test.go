@@ -52,6 +52,7 @@ func BenchmarkHandover(b *testing.B) {
 					o.WaitFrame(ctx)
 				}
 				before := o.Info().Stats.BytesCopied
+				b.ReportAllocs()
 				b.ResetTimer()
 				for range b.N {
 					target, _ := o.Next()
