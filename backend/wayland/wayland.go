@@ -521,3 +521,10 @@ func now() time.Duration {
 	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
 	return time.Duration(ts.Nano())
 }
+
+// The backend is an event source as well as a set of outputs.
+var (
+	_ backend.Backend     = (*Backend)(nil)
+	_ backend.EventSource = (*Backend)(nil)
+	_ backend.Output      = (*Output)(nil)
+)
