@@ -16,6 +16,8 @@ import (
 	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/backend/headless"
 	"github.com/minicomp/minicomp/backend/kms"
+	"github.com/minicomp/minicomp/backend/wayland"
+	"github.com/minicomp/minicomp/backend/x11"
 	"github.com/minicomp/minicomp/internal/server"
 	"github.com/minicomp/minicomp/render/soft"
 	"github.com/minicomp/minicomp/scanout"
@@ -40,8 +42,8 @@ type runFlags struct {
 func runCmd(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	var f runFlags
-	fs.StringVar(&f.backend, "backend", "auto", "auto, kms or headless")
-	fs.StringVar(&f.size, "size", "1920x1080", "headless output size")
+	fs.StringVar(&f.backend, "backend", "auto", "auto, kms, headless, x11 or wayland (auto: a window when inside Wayland or X11, KMS with a seat and a display, else headless)")
+	fs.StringVar(&f.size, "size", "", "output size, WIDTHxHEIGHT (default 1920x1080 headless, 1280x720 for a window)")
 	fs.IntVar(&f.outputs, "outputs", 1, "number of headless outputs")
 	fs.Float64Var(&f.refresh, "refresh", 60, "headless refresh rate, Hz")
 	fs.IntVar(&f.frames, "frames", 0, "stop after this many frames per output (0: run until interrupted)")
@@ -169,8 +171,11 @@ func serve(ctx context.Context, be backend.Backend, f runFlags, log *slog.Logger
 // chooseBackend picks KMS when there is a seat and a display, headless
 // otherwise, and says why.
 func chooseBackend() (string, string) {
-	if os.Getenv("WAYLAND_DISPLAY") != "" || os.Getenv("DISPLAY") != "" {
-		return "headless", "inside X11/Wayland: the nested backends are not built yet, running headless"
+	if d := os.Getenv("WAYLAND_DISPLAY"); d != "" {
+		return "wayland", "inside a Wayland session (WAYLAND_DISPLAY=" + d + "): a window there"
+	}
+	if d := os.Getenv("DISPLAY"); d != "" {
+		return "x11", "inside an X session (DISPLAY=" + d + "): a window there"
 	}
 	seat := os.Getenv("XDG_SEAT")
 	if seat == "" && os.Getenv("XDG_SESSION_TYPE") != "tty" {
@@ -193,25 +198,51 @@ func chooseBackend() (string, string) {
 	return "headless", "no DRM primary node"
 }
 
+// fallbackOf is what auto tries when a backend cannot start.
+var fallbackOf = map[string]string{"wayland": "x11", "x11": "headless", "kms": "headless"}
+
 func openBackend(f runFlags, log *slog.Logger) (backend.Backend, error) {
 	name, why := f.backend, "chosen with --backend"
 	if name == "auto" {
 		name, why = chooseBackend()
 	}
-	log.Info("backend", "backend", name, "why", why)
-	switch name {
-	case "kms":
-		b, err := kms.New(kms.Options{Device: f.device, RenderNode: f.renderNode, HeapPreference: heapList(f.heap),
-			DisableDirect: f.noDirect, Logger: log})
-		if err == nil || f.backend == "kms" {
+	for {
+		log.Info("backend", "backend", name, "why", why)
+		b, err := openNamed(name, f, log)
+		if err == nil || f.backend != "auto" || fallbackOf[name] == "" {
 			return b, err
 		}
-		log.Warn("KMS unavailable, falling back to headless", "err", err)
-		fallthrough
+		next := fallbackOf[name]
+		if next == "x11" && os.Getenv("DISPLAY") == "" {
+			next = "headless"
+		}
+		log.Warn("backend unavailable, falling back", "backend", name, "err", err, "next", next)
+		name, why = next, name+" failed: "+err.Error()
+	}
+}
+
+// outputSize parses --size, defaulting to def.
+func outputSize(f runFlags, def string) (int, int, error) {
+	size := f.size
+	if size == "" {
+		size = def
+	}
+	var w, h int
+	if _, err := fmt.Sscanf(size, "%dx%d", &w, &h); err != nil || w <= 0 || h <= 0 {
+		return 0, 0, fmt.Errorf("--size %q: want WIDTHxHEIGHT", size)
+	}
+	return w, h, nil
+}
+
+func openNamed(name string, f runFlags, log *slog.Logger) (backend.Backend, error) {
+	switch name {
+	case "kms":
+		return kms.New(kms.Options{Device: f.device, RenderNode: f.renderNode, HeapPreference: heapList(f.heap),
+			DisableDirect: f.noDirect, Logger: log})
 	case "headless":
-		var w, h int
-		if _, err := fmt.Sscanf(f.size, "%dx%d", &w, &h); err != nil || w <= 0 || h <= 0 {
-			return nil, fmt.Errorf("--size %q: want WIDTHxHEIGHT", f.size)
+		w, h, err := outputSize(f, "1920x1080")
+		if err != nil {
+			return nil, err
 		}
 		sizes := make([]headless.Size, max(f.outputs, 1))
 		for i := range sizes {
@@ -219,8 +250,28 @@ func openBackend(f runFlags, log *slog.Logger) (backend.Backend, error) {
 		}
 		return headless.New(headless.Options{Outputs: sizes, RefreshMilliHz: int(f.refresh * 1000),
 			RenderNode: f.renderNode, HeapPreference: heapList(f.heap), Logger: log})
+	case "x11":
+		w, h, err := outputSize(f, "1280x720")
+		if err != nil {
+			return nil, err
+		}
+		sizes := make([]x11.Size, max(f.outputs, 1))
+		for i := range sizes {
+			sizes[i] = x11.Size{Width: w, Height: h}
+		}
+		return x11.New(x11.Options{Outputs: sizes, RefreshMilliHz: int(f.refresh * 1000), Logger: log})
+	case "wayland":
+		w, h, err := outputSize(f, "1280x720")
+		if err != nil {
+			return nil, err
+		}
+		sizes := make([]wayland.Size, max(f.outputs, 1))
+		for i := range sizes {
+			sizes[i] = wayland.Size{Width: w, Height: h}
+		}
+		return wayland.New(wayland.Options{Outputs: sizes, Logger: log})
 	}
-	return nil, fmt.Errorf("--backend %q: want auto, kms or headless", name)
+	return nil, fmt.Errorf("--backend %q: want auto, kms, headless, x11 or wayland", name)
 }
 
 // animate draws colour bars with a bouncing square, redrawing only what
