@@ -99,6 +99,7 @@ type Renderer struct {
 	u4         [4]float32 // uniform scratch (heap: no escape per call)
 	u32        [4]uint32  // glGen*/glGetIntegerv scratch
 	fenceAttrs [3]int32
+	fc         fastCall // per-frame calls (GL thread)
 	maxTex     int
 	textures   map[*texture]struct{}
 	targets    map[*scanout.Buffer]*target
@@ -341,12 +342,14 @@ func (r *Renderer) deviceDisplay(client extSet, path string) (uintptr, error) {
 		if exts.has("EGL_EXT_device_drm") {
 			files = append(files, gostr(call(l.eglQueryDeviceStringEXT, d, eglDRMDeviceFileEXT)))
 		}
-		if len(files) == 0 {
-			seen = append(seen, "(device without a DRM node: "+exts.all+")")
-		}
+		named := false
 		for _, f := range files {
+			if f == "" {
+				continue
+			}
+			named = true
 			seen = append(seen, f)
-			if f != "" && want(f) {
+			if want(f) {
 				dpy := call(l.eglGetPlatformDisplay, eglPlatformDeviceEXT, d, 0)
 				if dpy == 0 {
 					return 0, l.eglErr("eglGetPlatformDisplay(EGL_PLATFORM_DEVICE_EXT "+f+")", ErrNoEGL, "")
@@ -354,8 +357,11 @@ func (r *Renderer) deviceDisplay(client extSet, path string) (uintptr, error) {
 				return dpy, nil
 			}
 		}
+		if !named {
+			seen = append(seen, "a device without a DRM node ("+exts.all+")")
+		}
 	}
-	return 0, &Error{Call: "eglQueryDevicesEXT", Msg: fmt.Sprintf("%s is not among EGL's %d devices %v", path, n, seen), Err: ErrNoDevice}
+	return 0, &Error{Call: "eglQueryDevicesEXT", Msg: fmt.Sprintf("%s is not among EGL's %d devices: %s", path, n, strings.Join(seen, ", ")), Err: ErrNoDevice}
 }
 
 // sameNode returns a test for "is this file the same device node as path".
@@ -374,12 +380,12 @@ func sameNode(path string) func(string) bool {
 
 // glCheck returns glGetError's error, if any, naming what was done.
 func (r *Renderer) glCheck(what string) error {
-	code := uint32(call(r.l.glGetError))
+	code := uint32(r.fc.call(r.l.glGetError))
 	if code == glNoError {
 		return nil
 	}
 	// Drain the rest (GL keeps one flag per kind).
-	for i := 0; i < 8 && call(r.l.glGetError) != glNoError; i++ {
+	for i := 0; i < 8 && r.fc.call(r.l.glGetError) != glNoError; i++ {
 	}
 	if code == glContextLost {
 		r.lost = true
@@ -394,12 +400,12 @@ func (r *Renderer) checkContext() error {
 	if r.lost {
 		return &Error{Call: "context", Msg: "lost earlier", Err: ErrContextLost}
 	}
-	if call(r.l.eglGetCurrentContext) != r.ctx || r.ctx == 0 {
+	if r.fc.call(r.l.eglGetCurrentContext) != r.ctx || r.ctx == 0 {
 		r.lost = true
 		return &Error{Call: "eglGetCurrentContext", Msg: "the renderer's context is no longer current", Err: ErrContextLost}
 	}
 	if r.l.glGetGraphicsResetStatus != 0 {
-		if st := uint32(call(r.l.glGetGraphicsResetStatus)); st != glNoError {
+		if st := uint32(r.fc.call(r.l.glGetGraphicsResetStatus)); st != glNoError {
 			r.lost = true
 			return &Error{Call: "glGetGraphicsResetStatus", Code: st, Err: ErrContextLost}
 		}

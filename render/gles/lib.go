@@ -224,8 +224,25 @@ func loadLibs() (*lib, error) {
 // call calls a C function with integer/pointer arguments. No float
 // arguments are ever passed: uniforms go through pointers (glUniform4fv)
 // and Clear draws a quad, so the same code runs on arm, arm64 and amd64.
+// Pointers converted to uintptr in the call expression are kept on the
+// heap (uintptrescapes), so pointers to locals are safe; the argument
+// slice is allocated per call: per-frame code uses fastCall.
+//
+//go:uintptrescapes
 func call(fn uintptr, args ...uintptr) uintptr {
 	r, _, _ := purego.SyscallN(fn, args...)
+	return r
+}
+
+// fastCall calls without allocating: the arguments are copied into argv,
+// a buffer owned by one GL thread. Pointer arguments must point to heap
+// or C memory (renderer fields, slices the renderer keeps, mappings),
+// never to a local variable, which could move with its stack.
+type fastCall struct{ argv [16]uintptr }
+
+func (c *fastCall) call(fn uintptr, args ...uintptr) uintptr {
+	n := copy(c.argv[:], args)
+	r, _, _ := purego.SyscallN(fn, c.argv[:n]...)
 	return r
 }
 

@@ -119,7 +119,7 @@ func (r *Renderer) glFBO(t *target, attach func()) error {
 }
 
 func (r *Renderer) bindTex2D(id uint32) {
-	call(r.l.glBindTexture, glTexture2D, uintptr(id))
+	r.fc.call(r.l.glBindTexture, glTexture2D, uintptr(id))
 	r.cur.tex = id
 }
 
@@ -191,13 +191,13 @@ func (r *Renderer) glReadback(t *target) error {
 	stride := int(b.Stride)
 	rowLen := r.info.GLES3 && stride%4 == 0
 	if rowLen {
-		call(l.glPixelStorei, glPackRowLength, uintptr(stride/4))
+		r.fc.call(l.glPixelStorei, glPackRowLength, uintptr(stride/4))
 	}
 	for _, d := range r.frame.clip {
 		off := d.Min.Y*stride + d.Min.X*4
 		switch {
 		case rowLen, d.Dy() == 1, stride == t.w*4 && d.Min.X == 0 && d.Dx() == t.w:
-			call(l.glReadPixels, uintptr(d.Min.X), uintptr(d.Min.Y), uintptr(d.Dx()), uintptr(d.Dy()),
+			r.fc.call(l.glReadPixels, uintptr(d.Min.X), uintptr(d.Min.Y), uintptr(d.Dx()), uintptr(d.Dy()),
 				glRGBA, glUnsignedByte, uintptr(unsafe.Pointer(&mem[off])))
 		default: // GLES 2 without row length: through scratch
 			n := d.Dx() * d.Dy() * 4
@@ -205,7 +205,7 @@ func (r *Renderer) glReadback(t *target) error {
 				r.scratch = make([]byte, n)
 			}
 			s := r.scratch[:n]
-			call(l.glReadPixels, uintptr(d.Min.X), uintptr(d.Min.Y), uintptr(d.Dx()), uintptr(d.Dy()),
+			r.fc.call(l.glReadPixels, uintptr(d.Min.X), uintptr(d.Min.Y), uintptr(d.Dx()), uintptr(d.Dy()),
 				glRGBA, glUnsignedByte, uintptr(unsafe.Pointer(&s[0])))
 			for y := 0; y < d.Dy(); y++ {
 				copy(mem[off+y*stride:off+y*stride+d.Dx()*4], s[y*d.Dx()*4:])
@@ -213,7 +213,7 @@ func (r *Renderer) glReadback(t *target) error {
 		}
 	}
 	if rowLen {
-		call(l.glPixelStorei, glPackRowLength, 0)
+		r.fc.call(l.glPixelStorei, glPackRowLength, 0)
 	}
 	err = r.glCheck("glReadPixels")
 	return errors.Join(err, b.EndCPUAccess(scanout.Write))
@@ -224,19 +224,19 @@ func (r *Renderer) glReadback(t *target) error {
 func (r *Renderer) glFence() error {
 	l := r.l
 	if !r.info.NativeFence {
-		call(l.glFinish)
+		r.fc.call(l.glFinish)
 		return nil
 	}
 	attrs := &r.fenceAttrs
 	*attrs = [3]int32{eglSyncNativeFenceFDANDROID, eglNoNativeFenceFDANDROID, eglNone}
-	sync := call(l.eglCreateSyncKHR, r.dpy, eglSyncNativeFenceANDROID, uintptr(unsafe.Pointer(&attrs[0])))
+	sync := r.fc.call(l.eglCreateSyncKHR, r.dpy, eglSyncNativeFenceANDROID, uintptr(unsafe.Pointer(&attrs[0])))
 	if sync == 0 {
 		r.noFence(l.eglErr("eglCreateSyncKHR(EGL_SYNC_NATIVE_FENCE_ANDROID)", ErrGL, ""))
 		return nil
 	}
-	call(l.glFlush) // the fence fd exists once the commands are flushed
-	fd := int32(call(l.eglDupNativeFenceFDANDROID, r.dpy, sync))
-	call(l.eglDestroySyncKHR, r.dpy, sync)
+	r.fc.call(l.glFlush) // the fence fd exists once the commands are flushed
+	fd := int32(r.fc.call(l.eglDupNativeFenceFDANDROID, r.dpy, sync))
+	r.fc.call(l.eglDestroySyncKHR, r.dpy, sync)
 	if fd < 0 {
 		r.noFence(l.eglErr("eglDupNativeFenceFDANDROID", ErrGL, ""))
 		return nil

@@ -126,15 +126,15 @@ func (r *Renderer) glUploadRect(pix []byte, stride, texW, x, y, w, h int) {
 	rowLen := (r.info.GLES3 || r.glExt.has("GL_EXT_unpack_subimage")) && stride%4 == 0
 	switch {
 	case rowLen:
-		call(l.glPixelStorei, glUnpackRowLength, uintptr(stride/4))
-		call(l.glTexSubImage2D, glTexture2D, 0, uintptr(x), uintptr(y), uintptr(w), uintptr(h), glRGBA, glUnsignedByte, uintptr(unsafe.Pointer(&pix[off])))
-		call(l.glPixelStorei, glUnpackRowLength, 0)
+		r.fc.call(l.glPixelStorei, glUnpackRowLength, uintptr(stride/4))
+		r.fc.call(l.glTexSubImage2D, glTexture2D, 0, uintptr(x), uintptr(y), uintptr(w), uintptr(h), glRGBA, glUnsignedByte, uintptr(unsafe.Pointer(&pix[off])))
+		r.fc.call(l.glPixelStorei, glUnpackRowLength, 0)
 	case stride == texW*4:
 		// Whole rows are contiguous: upload the damaged rows full width.
-		call(l.glTexSubImage2D, glTexture2D, 0, 0, uintptr(y), uintptr(texW), uintptr(h), glRGBA, glUnsignedByte, uintptr(unsafe.Pointer(&pix[y*stride])))
+		r.fc.call(l.glTexSubImage2D, glTexture2D, 0, 0, uintptr(y), uintptr(texW), uintptr(h), glRGBA, glUnsignedByte, uintptr(unsafe.Pointer(&pix[y*stride])))
 	default:
 		for row := range h {
-			call(l.glTexSubImage2D, glTexture2D, 0, uintptr(x), uintptr(y+row), uintptr(w), 1, glRGBA, glUnsignedByte, uintptr(unsafe.Pointer(&pix[off+row*stride])))
+			r.fc.call(l.glTexSubImage2D, glTexture2D, 0, uintptr(x), uintptr(y+row), uintptr(w), 1, glRGBA, glUnsignedByte, uintptr(unsafe.Pointer(&pix[off+row*stride])))
 		}
 	}
 }
