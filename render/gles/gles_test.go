@@ -389,4 +389,3 @@ func TestOtherGoroutines(t *testing.T) {
 		t.Errorf("pixel %08x", got)
 	}
 }
-

@@ -259,8 +259,8 @@ func bilerp(a0, b0, a1, b1, fx, fy uint32) uint32 {
 	const m = 0x00ff00ff
 	gx := 256 - fx
 	lerp := func(p, q uint32) (rb, ag uint32) {
-		rb = ((p&m)*gx + (q&m)*fx) >> 8 & m
-		ag = ((p>>8&m)*gx + (q>>8&m)*fx) >> 8 & m
+		rb = ((p&m)*gx + (q&m)*fx + 0x00800080) >> 8 & m
+		ag = ((p>>8&m)*gx + (q>>8&m)*fx + 0x00800080) >> 8 & m
 		return
 	}
 	trb, tag := lerp(a0, b0)
