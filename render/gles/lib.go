@@ -246,6 +246,10 @@ func (c *fastCall) call(fn uintptr, args ...uintptr) uintptr {
 	return r
 }
 
+// isTrue reads an EGLBoolean (32 bits: the register's upper half is not
+// defined on 64-bit ABIs).
+func isTrue(v uintptr) bool { return uint32(v) == eglTrue }
+
 // proc returns an extension function's address through eglGetProcAddress.
 func (l *lib) proc(name string) uintptr {
 	b := cstr(name)

@@ -240,8 +240,8 @@ func (r *Renderer) externalOnly(b *scanout.Buffer) (bool, error) {
 	var mods [64]uint64
 	var ext [64]uint32
 	var n int32
-	if call(r.l.eglQueryDmaBufModifiersEXT, r.dpy, uintptr(b.Format), uintptr(len(mods)),
-		uintptr(unsafe.Pointer(&mods[0])), uintptr(unsafe.Pointer(&ext[0])), uintptr(unsafe.Pointer(&n))) != eglTrue {
+	if !isTrue(call(r.l.eglQueryDmaBufModifiersEXT, r.dpy, uintptr(b.Format), uintptr(len(mods)),
+		uintptr(unsafe.Pointer(&mods[0])), uintptr(unsafe.Pointer(&ext[0])), uintptr(unsafe.Pointer(&n)))) {
 		return false, r.l.eglErr("eglQueryDmaBufModifiersEXT "+b.Format.String(), ErrNoDMABufImport, "")
 	}
 	for i := range int(n) {

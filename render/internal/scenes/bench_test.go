@@ -33,7 +33,7 @@ func BenchmarkCompose1080p(b *testing.B) {
 	}
 	pix := make([]byte, sw*sh*4)
 	for i := range sw * sh {
-		binary.LittleEndian.PutUint32(pix[i*4:], 0xc0000000|uint32(i*2654435761)&0x00c0c0c0)
+		binary.LittleEndian.PutUint32(pix[i*4:], 0xc0000000|uint32(i)*2654435761&0x00c0c0c0)
 	}
 	for _, rr := range renderers {
 		b.Run(rr.name, func(b *testing.B) {
