@@ -10,6 +10,7 @@ pkgs=(
 	device-tree-compiler                       # vexpress-a9 DT fix
 	weston wayland-utils grim                  # real Wayland clients for internal/server's tests
 	libegl-mesa0 libgl1-mesa-dri               # weston-simple-egl on llvmpipe
+	libegl1 libgles2                           # render/gles tests (EGL surfaceless + GLES on llvmpipe, via purego)
 	patch                                      # patches/*.patch
 	xvfb                                       # a real X server for backend/x11's tests
 )

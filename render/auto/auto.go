@@ -1,0 +1,92 @@
+// Package auto picks minicomp's renderer for --renderer=auto|gles|soft
+// and says why, and falls back to the CPU renderer when the GPU one is
+// lost.
+package auto
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/minicomp/minicomp/render"
+	"github.com/minicomp/minicomp/render/gles"
+	"github.com/minicomp/minicomp/render/soft"
+)
+
+// Kinds are the values --renderer accepts.
+var Kinds = []string{"auto", "gles", "soft"}
+
+// Options configure New.
+type Options struct {
+	// Device is the DRM render node (e.g. "/dev/dri/renderD128"); empty:
+	// EGL's surfaceless platform.
+	Device string
+	// Log receives the renderers' own messages; nil: slog.Default.
+	Log *slog.Logger
+	// GLES is passed to gles.New (Device and Log are filled in from above).
+	GLES gles.Options
+}
+
+// ErrKind is returned for a --renderer value that is not one of Kinds.
+var ErrKind = errors.New("unknown renderer")
+
+// New returns the renderer kind asks for and a sentence saying which one
+// runs and why:
+//
+//   - "soft": the CPU renderer.
+//   - "gles": the GLES renderer or its error (no fallback: asked for by
+//     name). Without dma-buf import it draws offscreen and reads back.
+//   - "auto": GLES when EGL works on the device and can import dma-bufs
+//     (render targets drawn in place); otherwise the CPU renderer, with
+//     the reason (EGL missing, no such device, no dma-buf import, …).
+func New(kind string, opts Options) (render.Renderer, string, error) {
+	g := opts.GLES
+	g.Device, g.Log = opts.Device, opts.Log
+	switch kind {
+	case "soft":
+		return soft.New(), "soft: CPU renderer (--renderer=soft)", nil
+	case "gles":
+		r, err := gles.New(g)
+		if err != nil {
+			return nil, "", fmt.Errorf("--renderer=gles: %w", err)
+		}
+		return r, glesReason(r), nil
+	case "auto", "":
+		r, err := gles.New(g)
+		if err != nil {
+			return soft.New(), "soft: CPU renderer, because GLES is unavailable: " + err.Error(), nil
+		}
+		if i := r.Info(); !i.DMABufImport {
+			r.Close()
+			return soft.New(), fmt.Sprintf("soft: CPU renderer, because GLES (%s) cannot import dma-bufs: %s; "+
+				"the GPU would have to draw offscreen and copy every frame back (--renderer=gles does that)", i.GLRenderer, i.NoDMABufCause), nil
+		}
+		return r, glesReason(r), nil
+	}
+	return nil, "", fmt.Errorf("%w %q (want one of %v)", ErrKind, kind, Kinds)
+}
+
+func glesReason(r *gles.Renderer) string {
+	i := r.Info()
+	s := fmt.Sprintf("gles: %s (%s, %s)", i.GLRenderer, i.GLVersion, i.Platform)
+	if i.DMABufImport {
+		s += ", render targets imported as EGLImages"
+		if i.NativeFence {
+			s += ", native fences"
+		}
+		return s
+	}
+	return s + ", dma-buf import unavailable (" + i.NoDMABufCause + "): drawing offscreen and reading back"
+}
+
+// Recover handles an error from r: when it is fatal to the GPU renderer
+// (gles.ErrContextLost) it closes r and returns the CPU renderer with the
+// reason; the caller must make its textures again with the new renderer
+// and redraw everything. Other errors leave r in place (ok false).
+func Recover(r render.Renderer, err error) (render.Renderer, string, bool) {
+	if !errors.Is(err, gles.ErrContextLost) {
+		return r, "", false
+	}
+	r.Close()
+	return soft.New(), "soft: CPU renderer, because the GL context was lost: " + err.Error(), true
+}

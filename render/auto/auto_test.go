@@ -1,0 +1,109 @@
+package auto
+
+import (
+	"errors"
+	"image"
+	"image/color"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/minicomp/minicomp/render/gles"
+	"github.com/minicomp/minicomp/scanout"
+)
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func requireGLES(t *testing.T) {
+	t.Helper()
+	r, err := gles.New(gles.Options{Log: quiet()})
+	if err != nil {
+		if os.Getenv("MINICOMP_REQUIRE_GLES") == "1" {
+			t.Fatalf("MINICOMP_REQUIRE_GLES=1 but EGL is unavailable: %v", err)
+		}
+		t.Skipf("GLES unavailable here: %v", err)
+	}
+	r.Close()
+}
+
+func TestKinds(t *testing.T) {
+	r, why, err := New("soft", Options{Log: quiet()})
+	if err != nil || r.Name() != "soft" || !strings.Contains(why, "--renderer=soft") {
+		t.Fatalf("soft: %v %q %v", r, why, err)
+	}
+	r.Close()
+	if _, _, err := New("vulkan", Options{}); !errors.Is(err, ErrKind) {
+		t.Errorf("unknown kind: %v", err)
+	}
+}
+
+// Without dma-buf import (llvmpipe, no /dev/dri) auto runs the CPU
+// renderer and says why; --renderer=gles still gets GLES (reading back).
+func TestAutoWithoutImport(t *testing.T) {
+	requireGLES(t)
+	r, why, err := New("auto", Options{Log: quiet(), GLES: gles.Options{Disable: []string{"EGL_EXT_image_dma_buf_import"}}})
+	if err != nil || r.Name() != "soft" || !strings.Contains(why, "cannot import dma-bufs") || !strings.Contains(why, "EGL_EXT_image_dma_buf_import") {
+		t.Fatalf("auto: %v, %q, %v", r, why, err)
+	}
+	t.Log(why)
+	r.Close()
+	r, why, err = New("gles", Options{Log: quiet()})
+	if err != nil || r.Name() != "gles" || !strings.Contains(why, "reading back") {
+		t.Fatalf("gles: %v, %q, %v", r, why, err)
+	}
+	t.Log(why)
+	r.Close()
+}
+
+// A missing extension or a broken EGL: auto falls back with the reason,
+// --renderer=gles fails with it.
+func TestAutoFallback(t *testing.T) {
+	requireGLES(t)
+	opts := Options{Log: quiet(), GLES: gles.Options{Disable: []string{"EGL_KHR_surfaceless_context"}}}
+	r, why, err := New("auto", opts)
+	if err != nil || r.Name() != "soft" || !strings.Contains(why, "GLES is unavailable") || !strings.Contains(why, "EGL_KHR_surfaceless_context") {
+		t.Fatalf("auto: %v %q %v", r, why, err)
+	}
+	t.Log(why)
+	if _, _, err := New("gles", opts); !errors.Is(err, gles.ErrMissingExtension) {
+		t.Errorf("gles: %v", err)
+	}
+	opts = Options{Log: quiet(), Device: "/dev/dri/renderD199"}
+	r, why, _ = New("auto", opts)
+	if r.Name() != "soft" || !strings.Contains(why, "renderD199") {
+		t.Errorf("auto with a missing device: %q", why)
+	}
+	t.Log(why)
+}
+
+// A lost context is recovered by switching to the CPU renderer; the next
+// frame draws.
+func TestRecover(t *testing.T) {
+	requireGLES(t)
+	g, err := gles.New(gles.Options{Log: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, _ := scanout.MemfdStrategy{}.Allocate(16, 16, scanout.XRGB8888)
+	defer target.Close()
+	g.Close() // as good as lost for this test: every call fails
+	r, why, ok := Recover(g, g.Begin(target, nil))
+	if ok {
+		t.Fatalf("ErrClosed is not a lost context: %q", why)
+	}
+	lost := &gles.Error{Call: "glGetGraphicsResetStatus", Code: 0x8253, Err: gles.ErrContextLost}
+	r, why, ok = Recover(r, lost)
+	if !ok || r.Name() != "soft" || !strings.Contains(why, "GL_GUILTY_CONTEXT_RESET") {
+		t.Fatalf("Recover: %v %q %v", r, why, ok)
+	}
+	t.Log(why)
+	if err := r.Begin(target, nil); err != nil {
+		t.Fatal(err)
+	}
+	r.FillRect(image.Rect(0, 0, 16, 16), color.NRGBA{G: 255, A: 255})
+	if _, err := r.End(); err != nil {
+		t.Fatal(err)
+	}
+}

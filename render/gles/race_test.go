@@ -1,0 +1,5 @@
+//go:build race
+
+package gles
+
+const raceEnabled = true

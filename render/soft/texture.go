@@ -1,0 +1,77 @@
+package soft
+
+import (
+	"fmt"
+	"image"
+
+	"github.com/minicomp/minicomp/render"
+	"github.com/minicomp/minicomp/scanout"
+)
+
+// Texture is a CPU texture: the renderer's own copy of a picture's pixels.
+type Texture struct {
+	w, h   int
+	format scanout.Format
+	opaque bool
+	pix    []byte // w*4 bytes a row; nil once released
+}
+
+var _ render.Texture = (*Texture)(nil)
+
+// NewTexture makes a w×h texture (ARGB8888 premultiplied or XRGB8888),
+// initially transparent black.
+func (r *Renderer) NewTexture(w, h int, format scanout.Format) (render.Texture, error) {
+	if r.closed {
+		return nil, ErrClosed
+	}
+	return NewTexture(w, h, format)
+}
+
+// NewTexture makes a texture not tied to a Renderer (CPU textures need
+// none): any soft.Renderer can draw it.
+func NewTexture(w, h int, format scanout.Format) (*Texture, error) {
+	if w <= 0 || h <= 0 || w > 16384 || h > 16384 {
+		return nil, fmt.Errorf("soft: texture size %dx%d", w, h)
+	}
+	var opaque bool
+	switch format {
+	case scanout.XRGB8888:
+		opaque = true
+	case scanout.ARGB8888:
+	default:
+		return nil, fmt.Errorf("soft: texture format %v (want ARGB8888 or XRGB8888)", format)
+	}
+	return &Texture{w: w, h: h, format: format, opaque: opaque, pix: make([]byte, w*h*4)}, nil
+}
+
+// Size returns the texture's size.
+func (t *Texture) Size() (int, int) { return t.w, t.h }
+
+// Update copies the damaged parts of pix into the texture.
+func (t *Texture) Update(pix []byte, stride int, damage []image.Rectangle) error {
+	if t.pix == nil {
+		return fmt.Errorf("soft: Update of a released texture")
+	}
+	if err := render.CheckPixels(pix, stride, t.w, t.h); err != nil {
+		return err
+	}
+	bounds := image.Rect(0, 0, t.w, t.h)
+	if damage == nil {
+		t.copyRect(pix, stride, bounds)
+	}
+	for _, d := range damage {
+		if d = d.Intersect(bounds); !d.Empty() {
+			t.copyRect(pix, stride, d)
+		}
+	}
+	return nil
+}
+
+func (t *Texture) copyRect(pix []byte, stride int, r image.Rectangle) {
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		copy(t.pix[y*t.w*4+r.Min.X*4:y*t.w*4+r.Max.X*4], pix[y*stride+r.Min.X*4:y*stride+r.Max.X*4])
+	}
+}
+
+// Release frees the pixels.
+func (t *Texture) Release() { t.pix = nil }
