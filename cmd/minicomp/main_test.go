@@ -25,8 +25,12 @@ func TestChooseBackend(t *testing.T) {
 		t.Errorf("no seat: %s (%s)", b, why)
 	}
 	t.Setenv("DISPLAY", ":0")
-	if b, why := chooseBackend(); b != "headless" || !strings.Contains(why, "nested") {
+	if b, why := chooseBackend(); b != "x11" || !strings.Contains(why, "DISPLAY=:0") {
 		t.Errorf("inside X11: %s (%s)", b, why)
+	}
+	t.Setenv("WAYLAND_DISPLAY", "wayland-1")
+	if b, why := chooseBackend(); b != "wayland" || !strings.Contains(why, "WAYLAND_DISPLAY=wayland-1") {
+		t.Errorf("inside Wayland (and X11): %s (%s)", b, why)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/minicomp/minicomp/backend/wayland"
 	"github.com/minicomp/minicomp/backend/x11"
 	"github.com/minicomp/minicomp/internal/server"
+	"github.com/minicomp/minicomp/render/auto"
 	"github.com/minicomp/minicomp/render/soft"
 	"github.com/minicomp/minicomp/scanout"
 )
@@ -35,6 +36,7 @@ type runFlags struct {
 	device     string
 	renderNode string
 	logLevel   string
+	renderer   string
 	pattern    bool     // draw the test pattern instead of serving clients
 	command    []string // client to start (after --)
 }
@@ -53,6 +55,7 @@ func runCmd(ctx context.Context, args []string) error {
 	fs.StringVar(&f.device, "device", "", "KMS display primary node (default: the first with a connected screen)")
 	fs.StringVar(&f.renderNode, "render-node", "", "render node, or \"none\" (default: paired automatically; $MINICOMP_RENDER_NODE)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&f.renderer, "renderer", "auto", "auto, gles or soft (auto: GLES when EGL can import the render targets, else the CPU renderer; the log says why)")
 	fs.BoolVar(&f.pattern, "pattern", false, "draw an animated test pattern through the buffer path instead of serving Wayland clients")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: minicomp run [flags] [-- command args...]\n\nServes Wayland clients on $XDG_RUNTIME_DIR/wayland-N; a command after -- is started with WAYLAND_DISPLAY set, and minicomp exits when it does.")
@@ -121,11 +124,35 @@ func infosOf(be backend.Backend) []backend.Info {
 	return out
 }
 
+// renderNodePath is the render node the GPU renderer should use: the
+// one given, or the one paired with the display (sysfs only; nothing is
+// opened), or "" (EGL's surfaceless platform) when there is none.
+func renderNodePath(flag string) string {
+	if flag == "none" {
+		return ""
+	}
+	if flag == "" {
+		flag = os.Getenv("MINICOMP_RENDER_NODE")
+	}
+	gpus, err := scanout.Discover()
+	if err != nil {
+		return flag
+	}
+	path, _ := scanout.PairRender(gpus, nil, flag)
+	return path
+}
+
 // serve runs the Wayland server on the backend until ctx ends or the
 // command started after -- exits.
 func serve(ctx context.Context, be backend.Backend, f runFlags, log *slog.Logger) error {
-	srv, err := server.New(os.Getenv("XDG_RUNTIME_DIR"), be, log)
+	r, why, err := auto.New(f.renderer, auto.Options{Device: renderNodePath(f.renderNode), Log: log})
 	if err != nil {
+		return err
+	}
+	log.Info("renderer", "renderer", r.Name(), "why", why)
+	srv, err := server.New(os.Getenv("XDG_RUNTIME_DIR"), be, server.Options{Logger: log, Renderer: r})
+	if err != nil {
+		r.Close()
 		return fmt.Errorf("wayland socket: %w (is XDG_RUNTIME_DIR set?)", err)
 	}
 	os.Setenv("WAYLAND_DISPLAY", srv.Name())

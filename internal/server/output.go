@@ -8,7 +8,7 @@ import (
 
 	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/internal/protocol"
-	"github.com/minicomp/minicomp/render/soft"
+	"github.com/minicomp/minicomp/render/auto"
 	"github.com/minicomp/minicomp/scanout"
 )
 
@@ -28,7 +28,6 @@ type output struct {
 	waitReq    chan struct{} // one per presented frame, to waitFrames
 	busy       bool
 	closed     bool // the user closed the output's window
-	renderer   *soft.Renderer
 	// description is fixed at start: Info() must not be called while the
 	// frame goroutine waits on the output.
 	description string
@@ -197,9 +196,7 @@ var background = color.NRGBA{R: 0x20, G: 0x24, B: 0x30, A: 0xff}
 // (kiosk layout: each toplevel at the origin, later ones on top) and
 // presents it; frame callbacks of the drawn surfaces fire when it is shown.
 func (s *Server) render(o *output) {
-	if o.renderer == nil {
-		o.renderer = soft.New()
-	}
+	s.updateTextures()
 	target, age := o.o.Next()
 	frameDamage := o.takeDamage()
 	draw := o.drawDamage[:0]
@@ -213,7 +210,7 @@ func (s *Server) render(o *output) {
 	}
 	o.drawDamage = draw
 	o.pushHistory(frameDamage)
-	r := o.renderer
+	r := s.renderer
 	if err := r.Begin(target, draw); err != nil {
 		s.log.Error("render", "output", o.o.Name(), "err", err)
 		return
@@ -224,7 +221,8 @@ func (s *Server) render(o *output) {
 	}
 	fence, err := r.End()
 	if err != nil {
-		s.log.Error("render", "output", o.o.Name(), "err", err)
+		s.log.Error("render", "output", o.o.Name(), "renderer", r.Name(), "err", err)
+		s.rendererFailed(err)
 		return
 	}
 	if _, err := o.o.Present(target, frameDamage, fence); err != nil {
@@ -253,11 +251,9 @@ func (o *output) drawTree(sf *surface, at image.Point) {
 			o.drawTree(x, at.Add(x.sub.pos))
 			continue
 		}
-		src := sf.source()
-		stride := sf.width * 4
-		pix := sf.content[src.Min.Y*stride+src.Min.X*4:]
-		size := sf.size()
-		o.renderer.Image(at, pix, stride, min(src.Dx(), size.X), min(src.Dy(), size.Y), sf.opaque)
+		if sf.tex != nil {
+			o.s.renderer.Draw(sf.tex, sf.source(), image.Rectangle{Min: at, Max: at.Add(sf.size())}, 1)
+		}
 		if sf.committedAt != 0 {
 			o.drawnCommits = append(o.drawnCommits, sf.committedAt)
 			sf.committedAt = 0
@@ -329,4 +325,41 @@ func (o *output) frameDone(f backend.Frame) {
 	o.shownTarget = o.presentedTarget
 	o.completeCaptures(o.shownTarget, f)
 	o.s.scheduleFrames()
+}
+
+// updateTextures uploads what changed in every shown surface's content
+// (before a frame begins: renderers take uploads outside frames).
+func (s *Server) updateTextures() {
+	for _, sf := range s.surfaces {
+		s.updateTree(sf)
+	}
+}
+
+func (s *Server) updateTree(sf *surface) {
+	if sf.content == nil {
+		return
+	}
+	for _, x := range sf.stack {
+		if x != sf {
+			s.updateTree(x)
+			continue
+		}
+		if err := sf.updateTexture(s.renderer); err != nil {
+			s.log.Error("texture upload", "renderer", s.renderer.Name(), "err", err)
+			s.rendererFailed(err)
+			return
+		}
+	}
+}
+
+// rendererFailed replaces a renderer that lost its context with the CPU
+// renderer; every texture is made again and every output redrawn.
+func (s *Server) rendererFailed(err error) {
+	next, why, ok := auto.Recover(s.renderer, err)
+	if !ok {
+		return
+	}
+	s.log.Warn("renderer replaced", "from", s.renderer.Name(), "to", next.Name(), "why", why)
+	s.renderer = next
+	s.damageAll()
 }

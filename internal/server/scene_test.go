@@ -10,6 +10,7 @@ import (
 	"github.com/minicomp/minicomp/internal/protocol"
 	"github.com/minicomp/minicomp/internal/rigtest"
 	"github.com/minicomp/minicomp/internal/wire"
+	"github.com/minicomp/minicomp/render/gles"
 	"golang.org/x/sys/unix"
 )
 
@@ -71,7 +72,24 @@ func TestSceneSubsurfacesPopupsViewports(t *testing.T) {
 	if rigtest.Name() != "" {
 		t.Skip("real clients run on the host")
 	}
-	s, dir := start(t)
+	t.Run("soft", func(t *testing.T) {
+		s, dir, _ := startRenderer(t, nil, nil)
+		testScene(t, s, dir)
+	})
+	t.Run("gles", func(t *testing.T) {
+		r, err := gles.New(gles.Options{})
+		if err != nil {
+			if os.Getenv("MINICOMP_REQUIRE_GLES") == "1" {
+				t.Fatal(err)
+			}
+			t.Skip(err)
+		}
+		s, dir, _ := startRenderer(t, nil, r)
+		testScene(t, s, dir)
+	})
+}
+
+func testScene(t *testing.T, s *Server, dir string) {
 	bg := uint32(background.R)<<16 | uint32(background.G)<<8 | uint32(background.B)
 	const red, green, blue, yellow = 0xff0000, 0x00ff00, 0x0000ff, 0xffff00
 	r := dial(t, dir)
@@ -173,6 +191,14 @@ func TestSceneSubsurfacesPopupsViewports(t *testing.T) {
 	r.roundtrip(50)
 	expectPixels(t, "cropped by a viewport", grimShot(t, dir), map[image.Point]uint32{
 		{149, 149}: red, {150, 150}: blue, {153, 153}: blue, {154, 154}: red})
+
+	// With a destination it is scaled: the 4×4 source shown at 40×30.
+	r.req(43, 2, func(e *wire.Encoder) { e.Int(40); e.Int(30) })
+	r.commit(41)
+	r.commit(6)
+	r.roundtrip(50)
+	expectPixels(t, "scaled by a viewport", grimShot(t, dir), map[image.Point]uint32{
+		{149, 149}: red, {150, 150}: blue, {189, 179}: blue, {190, 170}: red, {170, 180}: red})
 
 	// Viewport errors: a source outside the buffer.
 	r.req(43, 1, func(e *wire.Encoder) {

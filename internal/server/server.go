@@ -25,6 +25,8 @@ import (
 	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/internal/protocol"
 	"github.com/minicomp/minicomp/internal/wire"
+	"github.com/minicomp/minicomp/render"
+	"github.com/minicomp/minicomp/render/soft"
 	"github.com/minicomp/minicomp/scanout"
 )
 
@@ -49,9 +51,10 @@ type Server struct {
 	loop *loop
 	byFD map[int32]*Client
 
-	seat    *seat
-	events  <-chan backend.Event // from the backend, nil without input
-	devNull *os.File             // the fd of a keymap-less wl_keyboard.keymap
+	renderer render.Renderer
+	seat     *seat
+	events   <-chan backend.Event // from the backend, nil without input
+	devNull  *os.File             // the fd of a keymap-less wl_keyboard.keymap
 }
 
 type frameDone struct {
@@ -87,9 +90,19 @@ func (s *Server) Stats() Stats {
 	}
 }
 
+// Options configures a Server.
+type Options struct {
+	Logger *slog.Logger // default slog.Default()
+	// Renderer composes the outputs (default: the CPU renderer). The
+	// server uses it from Run's goroutine only and closes it when Run
+	// returns.
+	Renderer render.Renderer
+}
+
 // New listens on a new wayland-N socket in runtimeDir and serves the
 // backend's outputs.
-func New(runtimeDir string, be backend.Backend, log *slog.Logger) (*Server, error) {
+func New(runtimeDir string, be backend.Backend, opts Options) (*Server, error) {
+	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
 	}
@@ -108,7 +121,10 @@ func New(runtimeDir string, be backend.Backend, log *slog.Logger) (*Server, erro
 		return nil, err
 	}
 	s := &Server{log: log, listener: l, clients: map[*Client]bool{}, start: time.Now(),
-		loop: lp, byFD: map[int32]*Client{}}
+		loop: lp, byFD: map[int32]*Client{}, renderer: opts.Renderer}
+	if s.renderer == nil {
+		s.renderer = soft.New()
+	}
 	if es, ok := be.(backend.EventSource); ok {
 		s.events = es.Events()
 	}
@@ -345,6 +361,7 @@ func (s *Server) shutdown() {
 	s.loop.close()
 	s.seat.close()
 	s.devNull.Close()
+	s.renderer.Close()
 }
 
 // errOutputsClosed ends Run when the user closed every output's window.

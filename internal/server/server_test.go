@@ -23,6 +23,7 @@ import (
 	"github.com/minicomp/minicomp/internal/protocol"
 	"github.com/minicomp/minicomp/internal/rigtest"
 	"github.com/minicomp/minicomp/internal/wire"
+	"github.com/minicomp/minicomp/render"
 )
 
 // start runs a server on a headless 640×480 output in a fresh runtime dir.
@@ -45,6 +46,12 @@ func (b inputBackend) Events() <-chan backend.Event { return b.ch }
 // server stops by itself (the cleanup then accepts any error).
 func startWith(t *testing.T, events chan backend.Event) (s *Server, dir string, wait func() error) {
 	t.Helper()
+	return startRenderer(t, events, nil)
+}
+
+// startRenderer is startWith composing with r (nil: the CPU renderer).
+func startRenderer(t *testing.T, events chan backend.Event, r render.Renderer) (s *Server, dir string, wait func() error) {
+	t.Helper()
 	dir = t.TempDir()
 	os.Chmod(dir, 0o700)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -59,7 +66,7 @@ func startWith(t *testing.T, events chan backend.Event) (s *Server, dir string, 
 	if events != nil {
 		be = inputBackend{hb, events}
 	}
-	s, err = New(dir, be, log)
+	s, err = New(dir, be, Options{Logger: log, Renderer: r})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,9 @@ import (
 	"math"
 	"time"
 
+	"github.com/minicomp/minicomp/render"
+	"github.com/minicomp/minicomp/scanout"
+
 	"github.com/minicomp/minicomp/internal/protocol"
 )
 
@@ -86,6 +89,13 @@ type surface struct {
 	gone                bool
 	copyDamage          []image.Rectangle // scratch: what a commit copies
 	committedAt         time.Duration     // when new content not yet drawn was committed; 0: none
+	// tex is the content in the renderer; texDamage what changed since
+	// it was last updated (buffer pixels), texAll: all of it.
+	tex       render.Texture
+	texFormat scanout.Format
+	texOwner  render.Renderer
+	texDamage []image.Rectangle
+	texAll    bool
 }
 
 func newSurface(c *Client, id uint32) *surface {
@@ -124,6 +134,52 @@ func (sf *surface) destroyed() {
 	if sf.viewport != nil {
 		sf.viewport.sf = nil
 	}
+	sf.releaseTexture()
+}
+
+func (sf *surface) releaseTexture() {
+	if sf.tex != nil {
+		sf.tex.Release()
+		sf.tex = nil
+	}
+}
+
+// updateTexture brings the renderer's copy of the content up to date,
+// uploading only what changed.
+func (sf *surface) updateTexture(r render.Renderer) error {
+	if sf.content == nil {
+		return nil
+	}
+	format := scanout.ARGB8888
+	if sf.opaque {
+		format = scanout.XRGB8888
+	}
+	if sf.tex != nil && sf.texOwner != r {
+		sf.tex = nil // its renderer was replaced (and closed)
+		sf.texAll = true
+	}
+	if sf.tex != nil {
+		if w, h := sf.tex.Size(); w != sf.width || h != sf.height || sf.texFormat != format {
+			sf.releaseTexture()
+		}
+	}
+	if sf.tex == nil {
+		t, err := r.NewTexture(sf.width, sf.height, format)
+		if err != nil {
+			return err
+		}
+		sf.tex, sf.texFormat, sf.texOwner, sf.texAll = t, format, r, true
+	}
+	if !sf.texAll && len(sf.texDamage) == 0 {
+		return nil
+	}
+	damage := sf.texDamage
+	if sf.texAll {
+		damage = nil
+	}
+	err := sf.tex.Update(sf.content, sf.width*4, damage)
+	sf.texAll, sf.texDamage = false, sf.texDamage[:0]
+	return err
 }
 
 func (sf *surface) Attach(buffer uint32, x, y int32) error {
@@ -273,6 +329,12 @@ func (sf *surface) apply(st *surfaceState) error {
 				copyDamage = nil
 			}
 			sf.copyDamage = copyDamage
+			if copyDamage == nil {
+				sf.texAll = true
+			}
+			for _, r := range copyDamage {
+				sf.texDamage = appendMerged(sf.texDamage, r)
+			}
 			if sf.committedAt == 0 {
 				sf.committedAt = monotonic()
 			}
