@@ -128,3 +128,19 @@ type Event struct {
 	Width, Height int // OutputResized: the new size
 	Err           error
 }
+
+// ClientScanout is implemented by outputs that can put a client's buffer
+// on screen as it is, with no composition and no copy (KMS: import into
+// the display, ADDFB2, atomic TEST_ONLY, remembered per buffer).
+type ClientScanout interface {
+	// CanScanOut decides (once per buffer, then from memory) whether buf
+	// can be shown directly.
+	CanScanOut(buf *scanout.Buffer) scanout.Verdict
+	// PresentBuffer is Present for a buffer that did not come from Next.
+	// The caller keeps buf open until a later frame replaced it on screen.
+	PresentBuffer(buf *scanout.Buffer, damage []image.Rectangle, fence *os.File) (scanout.Verdict, error)
+	// ScanoutFormats names the display device (its dev_t) and the formats
+	// and modifiers its primary plane scans out, for clients that want to
+	// allocate buffers the display can show (dma-buf feedback).
+	ScanoutFormats() (device uint64, formats map[scanout.Format][]uint64)
+}

@@ -36,10 +36,14 @@ staticcheck ./...
 step "cross-builds (CGO_ENABLED=0)"
 for a in amd64 arm64 arm; do
 	CGO_ENABLED=0 GOOS=linux GOARCH=$a go build -o /dev/null ./cmd/minicomp
-	echo "linux/$a ok" >&2
+	CGO_ENABLED=0 GOOS=linux GOARCH=$a go build -tags nogles -o /dev/null ./cmd/minicomp
+	echo "linux/$a ok (and a static -tags nogles build)" >&2
 done
 
 step "unit tests (-race)"
+# Real programs are part of the suite: a missing Xvfb, weston or EGL is a
+# failure here, not a skip (deps.sh installs them).
+export MINICOMP_REQUIRE_GLES=1 MINICOMP_REQUIRE_X11=1 MINICOMP_REQUIRE_WESTON=1
 CGO_ENABLED=1 go test -race -count=1 ./...
 
 step "fuzzing (bounded)"
@@ -50,12 +54,20 @@ done
 
 step "benchmarks (host): fallback blit vs memmove of the same bytes, damage vs full"
 go test -run '^$' -bench 'Blit|Memmove' -benchtime 30x ./scanout/
+step "benchmarks (host): 1/4/16 surfaces at 1080p, GLES (llvmpipe) vs soft, damage vs full"
+go test -run '^$' -bench Compose1080p -benchtime 10x ./render/internal/scenes/
+step "benchmarks (host): X11 frame upload, MIT-SHM vs plain PutImage, damage vs full (Xvfb)"
+go test -run '^$' -bench Upload -benchtime 20x ./backend/x11/
+step "benchmarks (host): nested Wayland hand-over per frame, shm copy vs zero-copy"
+go test -run '^$' -bench Handover -benchtime 60x ./backend/wayland/
 
 if [ "${SKIP_RIG:-}" = 1 ]; then
 	echo "SKIP_RIG=1: not running the QEMU rigs" >&2
 	exit 0
 fi
 step "real kernels (QEMU rigs: vkms+vgem x86_64/arm64, pl111+vgem arm)"
+# The guests have no X server, weston or Mesa: those tests skip there.
+unset MINICOMP_REQUIRE_GLES MINICOMP_REQUIRE_X11 MINICOMP_REQUIRE_WESTON
 bash test/rig/run.sh -v ./...
 
 step "benchmarks (rig): allocs and bytes copied per presented frame, direct and blit"

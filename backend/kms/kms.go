@@ -13,6 +13,8 @@ import (
 	"log/slog"
 	"os"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/scanout"
 )
@@ -41,10 +43,11 @@ type Backend struct {
 
 // Output is one connector with its CRTC, primary plane and swapchain.
 type Output struct {
-	p    *scanout.Presenter
-	sc   *scanout.Swapchain
-	info backend.Info
-	fmt  scanout.Format
+	displayDev uint64 // dev_t of the display's primary node
+	p          *scanout.Presenter
+	sc         *scanout.Swapchain
+	info       backend.Info
+	fmt        scanout.Format
 }
 
 // ErrNoDisplay means no KMS device with a connected screen was found
@@ -88,6 +91,11 @@ func New(opts Options) (*Backend, error) {
 	}
 	b.alloc = scanout.NewAllocator(scanout.AllocatorConfig{Render: b.render, Display: b.display,
 		HeapPreference: opts.HeapPreference, Logger: log})
+	var st unix.Stat_t
+	var displayDev uint64
+	if unix.Stat(b.display.Path(), &st) == nil {
+		displayDev = uint64(st.Rdev)
+	}
 	pipes, err := b.display.Pipelines(false)
 	if err != nil {
 		b.Close()
@@ -106,7 +114,7 @@ func New(opts Options) (*Backend, error) {
 			b.Close()
 			return nil, fmt.Errorf("kms output %s: %w", pipe.ConnectorName, err)
 		}
-		o := &Output{p: p, sc: sc, fmt: opts.Format, info: backend.Info{Backend: "kms", Output: pipe.ConnectorName,
+		o := &Output{displayDev: displayDev, p: p, sc: sc, fmt: opts.Format, info: backend.Info{Backend: "kms", Output: pipe.ConnectorName,
 			Mode: mode, Display: b.display.String(), Strategy: sc.Strategy, Attempts: sc.Attempts, Unavailable: b.alloc.Unavailable}}
 		if b.render != nil {
 			o.info.Render = b.render.String()
@@ -158,6 +166,21 @@ func (o *Output) Next() (*scanout.Buffer, int) { return o.sc.Next() }
 // Present hands the frame to the Presenter (direct or blit).
 func (o *Output) Present(target *scanout.Buffer, damage []image.Rectangle, fence *os.File) (scanout.Verdict, error) {
 	return o.p.Present(scanout.Frame{Buffer: target, Damage: damage, InFence: fence})
+}
+
+// CanScanOut decides whether a client's buffer can go on the primary
+// plane as it is (see scanout.Presenter.Decide).
+func (o *Output) CanScanOut(buf *scanout.Buffer) scanout.Verdict { return o.p.Decide(buf) }
+
+// PresentBuffer shows a buffer that did not come from Next (a client's).
+func (o *Output) PresentBuffer(buf *scanout.Buffer, damage []image.Rectangle, fence *os.File) (scanout.Verdict, error) {
+	return o.p.Present(scanout.Frame{Buffer: buf, Damage: damage, InFence: fence})
+}
+
+// ScanoutFormats returns the display device's dev_t and its primary
+// plane's formats.
+func (o *Output) ScanoutFormats() (uint64, map[scanout.Format][]uint64) {
+	return o.displayDev, o.p.Pipeline().Primary.Formats
 }
 
 // WaitFrame waits for the page flip.

@@ -6,6 +6,8 @@ package rigtest
 import (
 	"os"
 	"os/exec"
+	"sort"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -49,15 +51,36 @@ func OpenFDs(t testing.TB) int {
 }
 
 // CheckFDs fails the test at cleanup if it ends with more open fds than it
-// started with.
+// started with, naming the ones that are new.
 func CheckFDs(t testing.TB) {
 	t.Helper()
-	before := OpenFDs(t)
+	before := fdTargets()
 	t.Cleanup(func() {
-		if after := OpenFDs(t); after > before {
-			t.Errorf("fd leak: %d open fds before, %d after", before, after)
+		after := fdTargets()
+		if len(after) <= len(before) {
+			return
 		}
+		var extra []string
+		for fd, target := range after {
+			if before[fd] != target {
+				extra = append(extra, fd+" → "+target)
+			}
+		}
+		sort.Strings(extra)
+		t.Errorf("fd leak: %d open fds before, %d after: %s", len(before), len(after), strings.Join(extra, ", "))
 	})
+}
+
+// fdTargets maps each open fd (but the listing's own) to what it is.
+func fdTargets() map[string]string {
+	ents, _ := os.ReadDir("/proc/self/fd")
+	m := map[string]string{}
+	for _, e := range ents {
+		if target, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil {
+			m[e.Name()] = target
+		}
+	}
+	return m
 }
 
 const childEnv = "MINICOMP_RIGTEST_CHILD"

@@ -56,18 +56,22 @@ func (d *linuxDmabuf) CreateParams(id uint32) error {
 	return nil
 }
 
-func (d *linuxDmabuf) GetDefaultFeedback(id uint32) error { return d.feedback(id) }
+func (d *linuxDmabuf) GetDefaultFeedback(id uint32) error { return d.feedback(id, nil) }
 
-func (d *linuxDmabuf) GetSurfaceFeedback(id, surface uint32) error {
-	if _, err := d.c.lookup(d.id, surface, protocol.WlSurfaceInterface); err != nil {
+func (d *linuxDmabuf) GetSurfaceFeedback(id, surfaceID uint32) error {
+	o, err := d.c.lookup(d.id, surfaceID, protocol.WlSurfaceInterface)
+	if err != nil {
 		return err
 	}
-	return d.feedback(id)
+	return d.feedback(id, o.handler.(*surface))
 }
 
-// feedback sends the format table (a sealed memfd) and one tranche on the
+// feedback sends the format table (a sealed memfd) and the tranches: for
+// a surface that may be scanned out (not a subsurface or popup) on an
+// output that shows client buffers directly, first a scanout tranche on
+// the display device with the formats its primary plane takes; then the
 // main device (the render node the server pairs with, 0 without one).
-func (d *linuxDmabuf) feedback(id uint32) error {
+func (d *linuxDmabuf) feedback(id uint32, sf *surface) error {
 	c := d.c
 	if _, err := register[protocol.ZwpLinuxDmabufFeedbackV1Handler](c, id, protocol.ZwpLinuxDmabufFeedbackV1Interface, d.version, inert{}, protocol.DispatchZwpLinuxDmabufFeedbackV1); err != nil {
 		return err
@@ -87,6 +91,30 @@ func (d *linuxDmabuf) feedback(id uint32) error {
 	dev := binary.NativeEndian.AppendUint64(nil, c.s.mainDevice)
 	c.send(protocol.ZwpLinuxDmabufFeedbackV1FormatTable(c.conn, id, fd, uint32(len(table))))
 	c.send(protocol.ZwpLinuxDmabufFeedbackV1MainDevice(c.conn, id, dev))
+	if sf != nil && sf.sub == nil && (sf.role == nil || sf.role.popup == 0) {
+		for _, o := range c.s.outputs {
+			if o.scanout == nil {
+				continue
+			}
+			display, planeFormats := o.scanout.ScanoutFormats()
+			var scan []byte
+			for i, f := range dmabufFormats {
+				for _, m := range planeFormats[f] {
+					if m == scanout.ModLinear {
+						scan = binary.NativeEndian.AppendUint16(scan, uint16(i))
+					}
+				}
+			}
+			if display == 0 || len(scan) == 0 {
+				continue
+			}
+			c.send(protocol.ZwpLinuxDmabufFeedbackV1TrancheTargetDevice(c.conn, id, binary.NativeEndian.AppendUint64(nil, display)))
+			c.send(protocol.ZwpLinuxDmabufFeedbackV1TrancheFormats(c.conn, id, scan))
+			c.send(protocol.ZwpLinuxDmabufFeedbackV1TrancheFlags(c.conn, id, protocol.ZwpLinuxDmabufFeedbackV1TrancheFlagsScanout))
+			c.send(protocol.ZwpLinuxDmabufFeedbackV1TrancheDone(c.conn, id))
+			break
+		}
+	}
 	c.send(protocol.ZwpLinuxDmabufFeedbackV1TrancheTargetDevice(c.conn, id, dev))
 	c.send(protocol.ZwpLinuxDmabufFeedbackV1TrancheFormats(c.conn, id, indices))
 	c.send(protocol.ZwpLinuxDmabufFeedbackV1TrancheFlags(c.conn, id, 0))
@@ -209,24 +237,54 @@ func (p *dmabufParams) build(w, h int32, format, flags uint32) (*dmabufBuffer, e
 	return &dmabufBuffer{buf: buf}, nil
 }
 
-// dmabufBuffer is a wl_buffer backed by a client's dma-buf.
+// dmabufBuffer is a wl_buffer backed by a client's dma-buf. When outputs
+// can scan client buffers out, a committed dma-buf is kept (held) instead
+// of copied: it may go on screen as it is. It is released (or, once the
+// client destroyed it, closed) when no surface holds it and no output
+// shows it.
 type dmabufBuffer struct {
-	buf       *scanout.Buffer
-	id        uint32
-	destroyed bool
+	c           *Client
+	buf         *scanout.Buffer
+	id          uint32
+	destroyed   bool
+	held        bool // a surface's current content
+	shown       int  // outputs presenting or showing it
+	needRelease bool // committed and not yet released
+	closed      bool
+}
+
+// maybeFree releases the buffer to its client, or closes it when the
+// client destroyed it, once nothing holds or shows it.
+func (b *dmabufBuffer) maybeFree() {
+	if b.held || b.shown > 0 {
+		return
+	}
+	if b.destroyed {
+		if !b.closed {
+			b.closed = true
+			b.buf.Close()
+		}
+		return
+	}
+	if b.needRelease {
+		b.needRelease = false
+		if b.c.s.clients[b.c] {
+			b.c.send(protocol.WlBufferRelease(b.c.conn, b.id))
+		}
+	}
 }
 
 func (b *dmabufBuffer) Destroy() error { return nil }
 
 // addBuffer registers a dma-buf wl_buffer.
 func (c *Client) addBuffer(id uint32, b *dmabufBuffer) (*object, error) {
-	b.id = id
+	b.id, b.c = id, c
 	o, err := register[protocol.WlBufferHandler](c, id, protocol.WlBufferInterface, 1, b, protocol.DispatchWlBuffer)
 	if err != nil {
 		b.buf.Close()
 		return nil, err
 	}
-	o.onDestroy = func() { b.destroyed = true; b.buf.Close() }
+	o.onDestroy = func() { b.destroyed = true; b.maybeFree() }
 	return o, nil
 }
 

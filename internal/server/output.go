@@ -38,6 +38,12 @@ type output struct {
 	captures, inFlightCaptures     []*screencopyFrame // waiting for a frame; in the frame being shown
 	frameDamage, drawDamage        []image.Rectangle
 	presentedTarget, shownTarget   *scanout.Buffer
+	// Client buffers shown directly: the output's ClientScanout (nil
+	// when it has none), the buffer presented and the one on screen, and
+	// the damage of direct frames the render targets have not seen.
+	scanout                      backend.ClientScanout
+	presentedDirect, shownDirect *dmabufBuffer
+	directDamage                 []image.Rectangle
 	// commit times of the content drawn into the frame being built and
 	// into the one presented (for the latency stats)
 	drawnCommits, presentedCommits []time.Duration
@@ -196,9 +202,19 @@ var background = color.NRGBA{R: 0x20, G: 0x24, B: 0x30, A: 0xff}
 // (kiosk layout: each toplevel at the origin, later ones on top) and
 // presents it; frame callbacks of the drawn surfaces fire when it is shown.
 func (s *Server) render(o *output) {
+	if b := o.directCandidate(); b != nil && s.presentDirect(o, b) {
+		return
+	}
 	s.updateTextures()
 	target, age := o.o.Next()
 	frameDamage := o.takeDamage()
+	// Damage shown by direct frames since the last composed one: the
+	// targets never saw it.
+	for _, d := range o.directDamage {
+		frameDamage = appendDisjoint(frameDamage, []image.Rectangle{d})
+	}
+	o.directDamage = o.directDamage[:0]
+	o.frameDamage = frameDamage
 	draw := o.drawDamage[:0]
 	if age == 0 || age > len(o.history) {
 		draw = append(draw, o.bounds)
@@ -233,6 +249,7 @@ func (s *Server) render(o *output) {
 	o.busy = true
 	o.presentedCommits, o.drawnCommits = o.drawnCommits, o.presentedCommits[:0]
 	o.presentedTarget = target
+	o.presentedDirect = nil
 	o.inFlightCaptures = append(o.inFlightCaptures, o.captures...)
 	o.captures = o.captures[:0]
 	o.waitReq <- struct{}{}
@@ -322,6 +339,11 @@ func (o *output) frameDone(f backend.Frame) {
 	o.presentedCommits = o.presentedCommits[:0]
 	o.shownFeedback, o.pendingFeedback = o.pendingFeedback, o.shownFeedback[:0]
 	o.presented(f)
+	if b := o.shownDirect; b != nil {
+		b.shown--
+		b.maybeFree()
+	}
+	o.shownDirect, o.presentedDirect = o.presentedDirect, nil
 	o.shownTarget = o.presentedTarget
 	o.completeCaptures(o.shownTarget, f)
 	o.s.scheduleFrames()
@@ -362,4 +384,68 @@ func (s *Server) rendererFailed(err error) {
 	s.log.Warn("renderer replaced", "from", s.renderer.Name(), "to", next.Name(), "why", why)
 	s.renderer = next
 	s.damageAll()
+}
+
+// directCandidate returns the client buffer this frame can show as it is:
+// one toplevel alone on the output, with no subsurfaces, whose held
+// dma-buf is opaque, unscaled and exactly the output's size, and which the
+// display accepts on its primary plane. nil: compose.
+func (o *output) directCandidate() *dmabufBuffer {
+	if o.scanout == nil || len(o.s.surfaces) != 1 || len(o.captures) > 0 {
+		return nil
+	}
+	sf := o.s.surfaces[0]
+	b := sf.held
+	if b == nil || b.destroyed || len(sf.stack) != 1 || sf.role == nil || sf.role.toplevel == 0 ||
+		!sf.opaque || sf.role.pos != (image.Point{}) || sf.size() != o.bounds.Size() ||
+		sf.source() != o.bounds || b.buf.Width != o.bounds.Dx() || b.buf.Height != o.bounds.Dy() {
+		return nil
+	}
+	if v := o.scanout.CanScanOut(b.buf); v.Path != scanout.PathDirect {
+		if !sf.directRefused {
+			sf.directRefused = true
+			o.s.log.Info("client buffer composed, not scanned out", "output", o.o.Name(), "step", v.Step, "reason", v.Reason)
+		}
+		return nil
+	}
+	return b
+}
+
+// presentDirect puts a client's buffer on screen with no composition and
+// no copy. It reports false (compose instead) when the present failed.
+func (s *Server) presentDirect(o *output, b *dmabufBuffer) bool {
+	damage := o.takeDamage()
+	v, err := o.scanout.PresentBuffer(b.buf, damage, nil)
+	if err != nil {
+		s.log.Warn("direct scanout of a client buffer failed, composing", "output", o.o.Name(), "err", err, "reason", v.Reason)
+		o.damage = append(o.damage, damage...)
+		return false
+	}
+	for _, d := range damage {
+		o.directDamage = appendMerged(o.directDamage, d)
+	}
+	sf := s.surfaces[0]
+	sf.directRefused = false
+	if sf.committedAt != 0 {
+		o.drawnCommits = append(o.drawnCommits, sf.committedAt)
+		sf.committedAt = 0
+	}
+	for _, cb := range sf.frames {
+		o.done = append(o.done, frameCB{sf.c, cb})
+	}
+	sf.frames = sf.frames[:0]
+	for _, id := range sf.feedback {
+		o.pendingFeedback = append(o.pendingFeedback, feedbackCB{sf.c, id})
+	}
+	sf.feedback = sf.feedback[:0]
+	b.shown++
+	s.directFrames.Add(1)
+	o.forceFrame = false
+	o.busy = true
+	o.presentedCommits, o.drawnCommits = o.drawnCommits, o.presentedCommits[:0]
+	o.presentedTarget, o.presentedDirect = b.buf, b
+	o.inFlightCaptures = append(o.inFlightCaptures, o.captures...)
+	o.captures = o.captures[:0]
+	o.waitReq <- struct{}{}
+	return true
 }

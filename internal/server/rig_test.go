@@ -3,14 +3,18 @@ package server
 import (
 	"encoding/binary"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/minicomp/minicomp/backend/kms"
 	"github.com/minicomp/minicomp/heap"
+	"github.com/minicomp/minicomp/internal/drm"
 	"github.com/minicomp/minicomp/internal/dmabuf"
 	"github.com/minicomp/minicomp/internal/protocol"
 	"github.com/minicomp/minicomp/internal/rigtest"
 	"github.com/minicomp/minicomp/internal/wire"
+	"github.com/minicomp/minicomp/scanout"
 )
 
 // capture takes a screenshot through wlr-screencopy (manager bound at 12,
@@ -38,6 +42,10 @@ func (r *raw) capture(t *testing.T) ([]byte, int) {
 	})
 	out := make([]byte, size)
 	unix.Pread(fd, out, 0)
+	r.req(30, 1, nil) // destroy the frame, the buffer and the pool: ids free again
+	r.req(32, 0, nil)
+	r.req(31, 1, nil)
+	r.roundtrip(33)
 	return out, int(stride)
 }
 
@@ -111,4 +119,179 @@ func TestRigDmabufClient(t *testing.T) {
 	} else {
 		t.Logf("lying dma-buf refused: %s", msg)
 	}
+}
+
+// A fullscreen client dma-buf from a CMA heap goes on the display as it
+// is: the framebuffer on the primary plane is the client's own dma-buf
+// (same inode), frames are counted direct, and nothing is copied. The
+// surface feedback offers a scanout tranche on the display device. A
+// screenshot composes (and copies) while it is taken; direct scanout
+// resumes after; destroying the buffer on screen frees nothing early.
+func TestRigDirectClientScanout(t *testing.T) {
+	rigtest.Require(t)
+	rigtest.CheckFDs(t)
+	be, err := kms.New(kms.Options{Logger: testLog(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, dir, _ := startOn(t, be, nil)
+	mode := s.outputs[0].o.Mode()
+	ko := s.outputs[0].o.(*kms.Output)
+	displayDev, _ := ko.ScanoutFormats()
+
+	var h *heap.Heap
+	for _, name := range []string{"linux,cma", "reserved"} {
+		if h, err = heap.Open(name); err == nil {
+			break
+		}
+	}
+	if h == nil {
+		t.Fatalf("no CMA heap: %v", err)
+	}
+	defer h.Close()
+	stride := mode.Width * 4
+	f, err := h.Alloc(int64(stride * mode.Height))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	m, err := dmabuf.Map(int(f.Fd()), stride*mode.Height, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dmabuf.BeginAccess(int(f.Fd()), dmabuf.Write)
+	for i := 0; i < len(m.Data); i += 4 {
+		binary.LittleEndian.PutUint32(m.Data[i:], 0x00c03010)
+	}
+	dmabuf.EndAccess(int(f.Fd()), dmabuf.Write)
+	m.Unmap()
+
+	r := dial(t, dir)
+	r.bindAll(s, map[uint32]*protocol.Interface{
+		3: protocol.WlCompositorInterface, 4: protocol.WlShmInterface, 5: protocol.XdgWmBaseInterface,
+		11: protocol.ZwpLinuxDmabufV1Interface, 12: protocol.ZwlrScreencopyManagerV1Interface, 13: protocol.WlOutputInterface,
+	})
+	r.req(11, 1, func(e *wire.Encoder) { e.NewID(15) })
+	r.req(15, 1, func(e *wire.Encoder) { e.Uint(0); e.Uint(0); e.Uint(uint32(stride)); e.Uint(0); e.Uint(0) }, int(f.Fd()))
+	xr24 := uint32(0x34325258)
+	r.req(15, 3, func(e *wire.Encoder) {
+		e.NewID(16)
+		e.Int(int32(mode.Width))
+		e.Int(int32(mode.Height))
+		e.Uint(xr24)
+		e.Uint(0)
+	})
+	copiedBefore := ko.Info().Stats.BytesCopied
+	r.mapToplevel(16, mode.Width, mode.Height)
+
+	// Surface feedback: a scanout tranche on the display device first.
+	r.req(11, 3, func(e *wire.Encoder) { e.NewID(17); e.Object(6) })
+	var targets []uint64
+	var flags []uint32
+	r.events(func(obj uint32, op uint16, body []byte) bool {
+		switch {
+		case obj == 17 && op == 4:
+			targets = append(targets, binary.NativeEndian.Uint64(body[4:]))
+		case obj == 17 && op == 6:
+			flags = append(flags, binary.NativeEndian.Uint32(body))
+		}
+		return obj == 17 && op == 0
+	})
+	if len(targets) < 2 || targets[0] != displayDev || flags[0] != protocol.ZwpLinuxDmabufFeedbackV1TrancheFlagsScanout {
+		t.Errorf("surface feedback tranches: targets %v flags %v, want the display %d with the scanout flag first", targets, flags, displayDev)
+	}
+
+	waitDirect := func(n uint64) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for s.Stats().DirectFrames < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("direct frames %d, want %d (output stats %+v)", s.Stats().DirectFrames, n, ko.Info().Stats)
+			}
+			r.req(6, 3, func(e *wire.Encoder) { e.NewID(40) }) // frame callback: ask for a frame
+			r.req(6, 6, nil)
+			r.events(func(obj uint32, op uint16, body []byte) bool { return obj == 40 })
+		}
+	}
+	waitDirect(3)
+	if copied := ko.Info().Stats.BytesCopied - copiedBefore; copied != 0 {
+		t.Errorf("%d bytes copied while the client's buffer was scanned out", copied)
+	}
+
+	// The framebuffer on the primary plane is the client's dma-buf.
+	if fbBuf := planeDmabuf(t); fbBuf != inode(t, int(f.Fd())) {
+		t.Errorf("the plane shows dma-buf inode %d, the client's is %d", fbBuf, inode(t, int(f.Fd())))
+	}
+
+	// A screenshot composes the surface (copying it) and is exact.
+	px, pitch := r.capture(t)
+	if got := binary.LittleEndian.Uint32(px[5*pitch+5*4:]) & 0xffffff; got != 0xc03010 {
+		t.Errorf("screenshot pixel %06x, want c03010", got)
+	}
+	n := s.Stats().DirectFrames
+	waitDirect(n + 2)
+	t.Logf("direct frames %d, output stats %+v", s.Stats().DirectFrames, ko.Info().Stats)
+
+	// The client destroys the buffer on screen, then shows shm: the
+	// dma-buf is closed only after it left the screen (CheckFDs).
+	r.req(16, 0, nil)
+	r.solidBuffer(50, 64, 64, 0x0000ff)
+	r.attach(6, 50, 64, 64)
+	r.commit(6)
+	r.roundtrip(51)
+	px, pitch = r.capture(t)
+	if got := binary.LittleEndian.Uint32(px[5*pitch+5*4:]) & 0xffffff; got != 0x0000ff {
+		t.Errorf("after the switch to shm: pixel %06x, want 0000ff", got)
+	}
+}
+
+// planeDmabuf returns the inode of the dma-buf behind the framebuffer on
+// the display's active primary plane (GETFB2 as root, then PRIME export).
+func planeDmabuf(t *testing.T) uint64 {
+	t.Helper()
+	gpus, err := scanout.Discover()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range gpus {
+		if g.Primary == "" {
+			continue
+		}
+		d, err := drm.Open(g.Primary)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		d.SetClientCap(drm.ClientCapUniversalPlanes, 1)
+		ids, err := d.PlaneIDs()
+		if err != nil {
+			continue
+		}
+		for _, id := range ids {
+			p, err := d.Plane(id)
+			if err != nil || p.FBID == 0 {
+				continue
+			}
+			fb, err := d.GetFB2(p.FBID)
+			if err != nil || fb.Handles[0] == 0 {
+				t.Fatalf("GETFB2 %d: %v (handle %d)", p.FBID, err, fb.Handles[0])
+			}
+			fd, err := d.PrimeHandleToFD(fb.Handles[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer unix.Close(fd)
+			return inode(t, fd)
+		}
+	}
+	t.Fatal("no plane with a framebuffer")
+	return 0
+}
+
+func inode(t *testing.T, fd int) uint64 {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Ino
 }

@@ -44,6 +44,7 @@ type Server struct {
 	// counters behind Stats, read from other goroutines
 	clientCount, disconnectCount, protocolErrorCount atomic.Int64
 	commitCount, callbackCount, frameCount           atomic.Uint64
+	directFrames                                     atomic.Uint64
 	latency                                          latency
 	// mainDevice is the dev_t of the render node clients should allocate for.
 	mainDevice uint64
@@ -52,9 +53,12 @@ type Server struct {
 	byFD map[int32]*Client
 
 	renderer render.Renderer
-	seat     *seat
-	events   <-chan backend.Event // from the backend, nil without input
-	devNull  *os.File             // the fd of a keymap-less wl_keyboard.keymap
+	// clientScanout: some output can show client buffers directly, so
+	// committed dma-bufs are held rather than copied at once.
+	clientScanout bool
+	seat          *seat
+	events        <-chan backend.Event // from the backend, nil without input
+	devNull       *os.File             // the fd of a keymap-less wl_keyboard.keymap
 }
 
 type frameDone struct {
@@ -75,6 +79,8 @@ type global struct {
 type Stats struct {
 	Clients, Disconnects, ProtocolErrors int
 	Commits, FrameCallbacks, Frames      uint64
+	// DirectFrames showed a client's buffer itself, not a composition.
+	DirectFrames uint64
 	// CommitToPresent: from a commit with new content to the frame
 	// showing it on screen.
 	CommitToPresent Latency
@@ -86,7 +92,7 @@ func (s *Server) Stats() Stats {
 		Clients: int(s.clientCount.Load()), Disconnects: int(s.disconnectCount.Load()),
 		ProtocolErrors: int(s.protocolErrorCount.Load()),
 		Commits:        s.commitCount.Load(), FrameCallbacks: s.callbackCount.Load(), Frames: s.frameCount.Load(),
-		CommitToPresent: s.latency.summary(),
+		CommitToPresent: s.latency.summary(), DirectFrames: s.directFrames.Load(),
 	}
 }
 
@@ -155,6 +161,10 @@ func New(runtimeDir string, be backend.Backend, opts Options) (*Server, error) {
 			hardware:    o.Info().Backend == "kms"}
 		s.outputs = append(s.outputs, out)
 		s.addGlobal(protocol.WlOutputInterface, 4, out.bind)
+		if cs, ok := o.(backend.ClientScanout); ok {
+			out.scanout = cs
+			s.clientScanout = true
+		}
 	}
 	return s, nil
 }

@@ -52,13 +52,7 @@ func startWith(t *testing.T, events chan backend.Event) (s *Server, dir string, 
 // startRenderer is startWith composing with r (nil: the CPU renderer).
 func startRenderer(t *testing.T, events chan backend.Event, r render.Renderer) (s *Server, dir string, wait func() error) {
 	t.Helper()
-	dir = t.TempDir()
-	os.Chmod(dir, 0o700)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	hb, err := headless.New(headless.Options{Outputs: []headless.Size{{Width: 640, Height: 480}}, RenderNode: "none", Logger: log})
+	hb, err := headless.New(headless.Options{Outputs: []headless.Size{{Width: 640, Height: 480}}, RenderNode: "none", Logger: testLog(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,6 +60,23 @@ func startRenderer(t *testing.T, events chan backend.Event, r render.Renderer) (
 	if events != nil {
 		be = inputBackend{hb, events}
 	}
+	return startOn(t, be, r)
+}
+
+func testLog(t *testing.T) *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// startOn runs a server on be (closed at cleanup) composing with r.
+func startOn(t *testing.T, be backend.Backend, r render.Renderer) (s *Server, dir string, wait func() error) {
+	t.Helper()
+	dir = t.TempDir()
+	os.Chmod(dir, 0o700)
+	log := testLog(t)
+	var err error
 	s, err = New(dir, be, Options{Logger: log, Renderer: r})
 	if err != nil {
 		t.Fatal(err)
@@ -360,8 +371,14 @@ func dial(t *testing.T, dir string) *raw {
 	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: filepath.Join(dir, "wayland-0")}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { unix.Close(fd) })
-	return &raw{t: t, fd: fd}
+	r := &raw{t: t, fd: fd}
+	t.Cleanup(func() {
+		unix.Close(fd)
+		for _, f := range r.fds {
+			unix.Close(f)
+		}
+	})
+	return r
 }
 
 func (r *raw) send(msg []byte, fds ...int) {

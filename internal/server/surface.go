@@ -93,9 +93,16 @@ type surface struct {
 	// it was last updated (buffer pixels), texAll: all of it.
 	tex       render.Texture
 	texFormat scanout.Format
-	texOwner  render.Renderer
-	texDamage []image.Rectangle
-	texAll    bool
+	// held is the committed dma-buf kept for direct scanout; heldDamage
+	// (heldAll) is what content has not copied from it yet.
+	held       *dmabufBuffer
+	heldDamage []image.Rectangle
+	heldAll    bool
+	// directRefused: the display refused the held buffer (logged once)
+	directRefused bool
+	texOwner      render.Renderer
+	texDamage     []image.Rectangle
+	texAll        bool
 }
 
 func newSurface(c *Client, id uint32) *surface {
@@ -135,6 +142,7 @@ func (sf *surface) destroyed() {
 		sf.viewport.sf = nil
 	}
 	sf.releaseTexture()
+	sf.dropHeld()
 }
 
 func (sf *surface) releaseTexture() {
@@ -149,6 +157,9 @@ func (sf *surface) releaseTexture() {
 func (sf *surface) updateTexture(r render.Renderer) error {
 	if sf.content == nil {
 		return nil
+	}
+	if err := sf.flushHeld(); err != nil {
+		return err
 	}
 	format := scanout.ARGB8888
 	if sf.opaque {
@@ -314,6 +325,7 @@ func (sf *surface) apply(st *surfaceState) error {
 	if st.attached {
 		if st.buffer == nil {
 			sf.content, sf.width, sf.height = nil, 0, 0
+			sf.dropHeld()
 		} else {
 			copyDamage := append(sf.copyDamage[:0], st.bufDamage...)
 			if len(st.damage) > 0 {
@@ -524,12 +536,15 @@ type clientBuffer interface {
 
 // take copies a committed buffer and releases it at once. Only the
 // damaged parts are copied when the content before was of the same size.
+// A dma-buf is held instead when an output could scan it out: it is
+// copied only if a frame has to compose it (flushHeld).
 func (sf *surface) take(b clientBuffer, damage []image.Rectangle) error {
 	if b.isDestroyed() {
 		return errorf(sf.id, protocol.WlDisplayErrorInvalidObject, "committed a destroyed buffer")
 	}
 	w, h := b.size()
-	if sf.content == nil || w != sf.width || h != sf.height {
+	resized := sf.content == nil || w != sf.width || h != sf.height
+	if resized {
 		if len(sf.content) != w*h*4 {
 			sf.content = make([]byte, w*h*4)
 		}
@@ -537,10 +552,61 @@ func (sf *surface) take(b clientBuffer, damage []image.Rectangle) error {
 	}
 	sf.width, sf.height = w, h
 	sf.opaque = b.isOpaque()
+	if d, ok := b.(*dmabufBuffer); ok && sf.c.s.clientScanout {
+		if sf.held != nil && sf.held != d && sf.heldPending() {
+			sf.heldAll = true // the old buffer's changes were never copied
+		}
+		sf.dropHeld()
+		sf.held, d.held, d.needRelease = d, true, true
+		if damage == nil {
+			sf.heldAll = true
+		}
+		for _, r := range damage {
+			sf.heldDamage = appendMerged(sf.heldDamage, r)
+		}
+		return nil
+	}
+	sf.dropHeld()
 	if err := b.copyTo(sf.content, damage); err != nil {
 		return errorf(b.objectID(), protocol.WlShmErrorInvalidFd, "%v", err)
 	}
 	sf.c.send(protocol.WlBufferRelease(sf.c.conn, b.objectID()))
+	return nil
+}
+
+// heldPending reports whether the held buffer has changes not yet copied
+// into content.
+func (sf *surface) heldPending() bool { return sf.heldAll || len(sf.heldDamage) > 0 }
+
+// dropHeld lets go of the held dma-buf (released once off screen).
+func (sf *surface) dropHeld() {
+	if b := sf.held; b != nil {
+		sf.held, b.held = nil, false
+		b.maybeFree()
+	}
+}
+
+// flushHeld copies what changed in the held dma-buf into content (the
+// frame composes the surface) and lets the buffer go unless it is on
+// screen.
+func (sf *surface) flushHeld() error {
+	b := sf.held
+	if b == nil {
+		return nil
+	}
+	if sf.heldPending() {
+		damage := sf.heldDamage
+		if sf.heldAll {
+			damage = nil
+		}
+		if err := b.copyTo(sf.content, damage); err != nil {
+			return err
+		}
+		sf.heldAll, sf.heldDamage = false, sf.heldDamage[:0]
+	}
+	if b.shown == 0 {
+		sf.dropHeld()
+	}
 	return nil
 }
 

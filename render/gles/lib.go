@@ -6,7 +6,6 @@ import (
 	"sync"
 	"unsafe"
 
-	"github.com/ebitengine/purego"
 )
 
 // Library names (the GLVND/Mesa sonames on Debian and Raspberry Pi OS).
@@ -131,10 +130,10 @@ func load() (*lib, error) {
 func loadLibs() (*lib, error) {
 	l := &lib{}
 	var err error
-	if l.egl, err = purego.Dlopen(libEGLName, purego.RTLD_NOW|purego.RTLD_GLOBAL); err != nil {
+	if l.egl, err = dlopen(libEGLName); err != nil {
 		return nil, &Error{Call: "dlopen " + libEGLName, Msg: err.Error() + " (install libegl1 and libegl-mesa0)", Err: ErrNoEGL}
 	}
-	if l.gles, err = purego.Dlopen(libGLESName, purego.RTLD_NOW|purego.RTLD_GLOBAL); err != nil {
+	if l.gles, err = dlopen(libGLESName); err != nil {
 		return nil, &Error{Call: "dlopen " + libGLESName, Msg: err.Error() + " (install libgles2)", Err: ErrNoEGL}
 	}
 	syms := []struct {
@@ -207,13 +206,13 @@ func loadLibs() (*lib, error) {
 		{l.gles, "glFinish", &l.glFinish},
 	}
 	for _, s := range syms {
-		if *s.p, err = purego.Dlsym(s.lib, s.name); err != nil {
+		if *s.p, err = dlsym(s.lib, s.name); err != nil {
 			return nil, &Error{Call: "dlsym " + s.name, Msg: err.Error(), Err: ErrNoEGL}
 		}
 	}
 	// EGL 1.5's eglGetPlatformDisplay, else the EXT one (same arguments
 	// when attribs is NULL).
-	if p, err := purego.Dlsym(l.egl, "eglGetPlatformDisplay"); err == nil {
+	if p, err := dlsym(l.egl, "eglGetPlatformDisplay"); err == nil {
 		l.eglGetPlatformDisplay = p
 	} else if exts := l.clientExtensions(); hasExt(exts, "EGL_EXT_platform_base") {
 		l.eglGetPlatformDisplay = l.proc("eglGetPlatformDisplayEXT")
@@ -230,7 +229,7 @@ func loadLibs() (*lib, error) {
 //
 //go:uintptrescapes
 func call(fn uintptr, args ...uintptr) uintptr {
-	r, _, _ := purego.SyscallN(fn, args...)
+	r := syscallN(fn, args...)
 	return r
 }
 
@@ -242,7 +241,7 @@ type fastCall struct{ argv [16]uintptr }
 
 func (c *fastCall) call(fn uintptr, args ...uintptr) uintptr {
 	n := copy(c.argv[:], args)
-	r, _, _ := purego.SyscallN(fn, c.argv[:n]...)
+	r := syscallN(fn, c.argv[:n]...)
 	return r
 }
 
