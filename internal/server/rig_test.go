@@ -9,8 +9,8 @@ import (
 
 	"github.com/minicomp/minicomp/backend/kms"
 	"github.com/minicomp/minicomp/heap"
-	"github.com/minicomp/minicomp/internal/drm"
 	"github.com/minicomp/minicomp/internal/dmabuf"
+	"github.com/minicomp/minicomp/internal/drm"
 	"github.com/minicomp/minicomp/internal/protocol"
 	"github.com/minicomp/minicomp/internal/rigtest"
 	"github.com/minicomp/minicomp/internal/wire"

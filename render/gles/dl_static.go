@@ -13,4 +13,6 @@ func dlopen(name string) (uintptr, error) { return 0, errStatic }
 
 func dlsym(lib uintptr, name string) (uintptr, error) { return 0, errStatic }
 
-func syscallN(fn uintptr, args ...uintptr) uintptr { panic("gles: no dynamic loader in a nogles build") }
+func syscallN(fn uintptr, args ...uintptr) uintptr {
+	panic("gles: no dynamic loader in a nogles build")
+}

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"sync"
 	"unsafe"
-
 )
 
 // Library names (the GLVND/Mesa sonames on Debian and Raspberry Pi OS).
