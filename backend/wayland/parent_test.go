@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -154,8 +155,13 @@ func (p *parent) waitSocket(name string) error {
 		for _, e := range ents {
 			n := e.Name()
 			if e.Type()&os.ModeSocket != 0 && (n == name || name == "" && strings.HasPrefix(n, "wayland-")) {
-				p.display = n
-				return nil
+				// The file appears at bind(), before listen(): wait
+				// until a connection is accepted.
+				if c, err := net.Dial("unix", filepath.Join(p.dir, n)); err == nil {
+					c.Close()
+					p.display = n
+					return nil
+				}
 			}
 		}
 		time.Sleep(20 * time.Millisecond)
