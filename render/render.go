@@ -57,6 +57,15 @@ type Texture interface {
 	Release()
 }
 
+// TextureViewer is implemented by CPU renderers, whose textures can be
+// views of the caller's memory instead of copies of it.
+type TextureViewer interface {
+	// NewTextureView makes a w×h texture that reads pix (w*4 bytes a row)
+	// whenever it is drawn: what the caller writes there is what is
+	// drawn, with no Update. pix must stay valid until Release.
+	NewTextureView(pix []byte, w, h int, format scanout.Format) (Texture, error)
+}
+
 // DMABufImporter is implemented by renderers that can sample client
 // dma-bufs without a copy.
 type DMABufImporter interface {

@@ -41,7 +41,11 @@ type output struct {
 	// Client buffers shown directly: the output's ClientScanout (nil
 	// when it has none), the buffer presented and the one on screen, and
 	// the damage of direct frames the render targets have not seen.
-	scanout                      backend.ClientScanout
+	scanout backend.ClientScanout
+	// surfaces whose frame callbacks fired at the last frame, and the
+	// commit count then (see clientsReady)
+	awaiting                     []*surface
+	awaitMark                    uint64
 	presentedDirect, shownDirect *dmabufBuffer
 	directDamage                 []image.Rectangle
 	// commit times of the content drawn into the frame being built and
@@ -70,6 +74,7 @@ func (r *outputResource) forget() {
 
 type frameCB struct {
 	c  *Client
+	sf *surface
 	id uint32
 }
 
@@ -103,12 +108,27 @@ func (s *Server) scheduleFrames() {
 		if o.busy || o.closed || !(len(o.damage) > 0 || o.forceFrame || o.hasCallbacks()) {
 			continue
 		}
-		if time.Until(o.repaintAt) > 0 {
+		if time.Until(o.repaintAt) > 0 && !o.clientsReady() {
 			s.loop.armTimer(o.repaintAt)
 			continue
 		}
 		s.render(o)
 	}
+}
+
+// clientsReady reports whether every surface whose frame callback fired
+// at the last frame has committed since: then the repaint need not wait
+// for the end of the repaint window (fewer wake-ups, same latency).
+func (o *output) clientsReady() bool {
+	if len(o.awaiting) == 0 {
+		return false
+	}
+	for _, sf := range o.awaiting {
+		if !sf.gone && sf.committed <= o.awaitMark {
+			return false
+		}
+	}
+	return true
 }
 
 func (o *output) hasCallbacks() bool {
@@ -276,7 +296,7 @@ func (o *output) drawTree(sf *surface, at image.Point) {
 			sf.committedAt = 0
 		}
 		for _, cb := range sf.frames {
-			o.done = append(o.done, frameCB{sf.c, cb})
+			o.done = append(o.done, frameCB{sf.c, sf, cb})
 		}
 		sf.frames = sf.frames[:0]
 		for _, id := range sf.feedback {
@@ -322,7 +342,12 @@ func (o *output) frameDone(f backend.Frame) {
 	o.s.frameCount.Add(1)
 	o.s.callbackCount.Add(uint64(len(o.done)))
 	ms := o.s.nowMS()
+	o.awaiting = o.awaiting[:0]
+	o.awaitMark = o.s.commitCount.Load()
 	for _, cb := range o.done {
+		if n := len(o.awaiting); n == 0 || o.awaiting[n-1] != cb.sf {
+			o.awaiting = append(o.awaiting, cb.sf)
+		}
 		if !o.s.clients[cb.c] {
 			continue
 		}
@@ -431,7 +456,7 @@ func (s *Server) presentDirect(o *output, b *dmabufBuffer) bool {
 		sf.committedAt = 0
 	}
 	for _, cb := range sf.frames {
-		o.done = append(o.done, frameCB{sf.c, cb})
+		o.done = append(o.done, frameCB{sf.c, sf, cb})
 	}
 	sf.frames = sf.frames[:0]
 	for _, id := range sf.feedback {

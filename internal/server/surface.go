@@ -87,6 +87,7 @@ type surface struct {
 	stack, pendingStack []*surface
 	mapped              bool
 	gone                bool
+	committed           uint64            // the server's commit count at this surface's last commit
 	copyDamage          []image.Rectangle // scratch: what a commit copies
 	committedAt         time.Duration     // when new content not yet drawn was committed; 0: none
 	// tex is the content in the renderer; texDamage what changed since
@@ -101,6 +102,7 @@ type surface struct {
 	// directRefused: the display refused the held buffer (logged once)
 	directRefused bool
 	texOwner      render.Renderer
+	texView       *byte // content's first byte when the texture was made (content reallocated: make it again)
 	texDamage     []image.Rectangle
 	texAll        bool
 }
@@ -170,16 +172,28 @@ func (sf *surface) updateTexture(r render.Renderer) error {
 		sf.texAll = true
 	}
 	if sf.tex != nil {
-		if w, h := sf.tex.Size(); w != sf.width || h != sf.height || sf.texFormat != format {
+		if w, h := sf.tex.Size(); w != sf.width || h != sf.height || sf.texFormat != format || sf.texView != &sf.content[0] {
 			sf.releaseTexture()
 		}
+	}
+	if v, ok := r.(render.TextureViewer); ok {
+		// A CPU renderer draws straight from content: no second copy.
+		if sf.tex == nil {
+			t, err := v.NewTextureView(sf.content, sf.width, sf.height, format)
+			if err != nil {
+				return err
+			}
+			sf.tex, sf.texFormat, sf.texOwner, sf.texView = t, format, r, &sf.content[0]
+		}
+		sf.texAll, sf.texDamage = false, sf.texDamage[:0]
+		return nil
 	}
 	if sf.tex == nil {
 		t, err := r.NewTexture(sf.width, sf.height, format)
 		if err != nil {
 			return err
 		}
-		sf.tex, sf.texFormat, sf.texOwner, sf.texAll = t, format, r, true
+		sf.tex, sf.texFormat, sf.texOwner, sf.texView, sf.texAll = t, format, r, &sf.content[0], true
 	}
 	if !sf.texAll && len(sf.texDamage) == 0 {
 		return nil
@@ -272,7 +286,7 @@ func (sf *surface) Commit() error {
 			return err
 		}
 	}
-	sf.c.s.commitCount.Add(1)
+	sf.committed = sf.c.s.commitCount.Add(1)
 	if sf.sub != nil && sf.sub.synchronized() {
 		sf.cache()
 	} else if err := sf.apply(&sf.pending); err != nil {

@@ -14,6 +14,7 @@ type Texture struct {
 	format scanout.Format
 	opaque bool
 	pix    []byte // w*4 bytes a row; nil once released
+	view   bool   // pix is the caller's (NewTextureView)
 }
 
 var _ render.Texture = (*Texture)(nil)
@@ -33,6 +34,17 @@ func NewTexture(w, h int, format scanout.Format) (*Texture, error) {
 	if w <= 0 || h <= 0 || w > 16384 || h > 16384 {
 		return nil, fmt.Errorf("soft: texture size %dx%d", w, h)
 	}
+	return newTexture(w, h, format, make([]byte, w*h*4))
+}
+
+// newTexture checks the size and format and wraps pix.
+func newTexture(w, h int, format scanout.Format, pix []byte) (*Texture, error) {
+	if len(pix) < w*h*4 {
+		return nil, fmt.Errorf("soft: %d bytes for a %dx%d texture", len(pix), w, h)
+	}
+	if w <= 0 || h <= 0 || w > 16384 || h > 16384 {
+		return nil, fmt.Errorf("soft: texture size %dx%d", w, h)
+	}
 	var opaque bool
 	switch format {
 	case scanout.XRGB8888:
@@ -41,7 +53,21 @@ func NewTexture(w, h int, format scanout.Format) (*Texture, error) {
 	default:
 		return nil, fmt.Errorf("soft: texture format %v (want ARGB8888 or XRGB8888)", format)
 	}
-	return &Texture{w: w, h: h, format: format, opaque: opaque, pix: make([]byte, w*h*4)}, nil
+	return &Texture{w: w, h: h, format: format, opaque: opaque, pix: pix}, nil
+}
+
+// NewTextureView makes a texture that draws straight from pix (w*4 bytes a
+// row): no copy, no Update needed (see render.TextureViewer).
+func (r *Renderer) NewTextureView(pix []byte, w, h int, format scanout.Format) (render.Texture, error) {
+	if r.closed {
+		return nil, ErrClosed
+	}
+	t, err := newTexture(w, h, format, pix)
+	if err != nil {
+		return nil, err
+	}
+	t.view = true
+	return t, nil
 }
 
 // Size returns the texture's size.
@@ -54,6 +80,9 @@ func (t *Texture) Update(pix []byte, stride int, damage []image.Rectangle) error
 	}
 	if err := render.CheckPixels(pix, stride, t.w, t.h); err != nil {
 		return err
+	}
+	if t.view && stride == t.w*4 && &pix[0] == &t.pix[0] {
+		return nil // a view of this very memory: nothing to copy
 	}
 	bounds := image.Rect(0, 0, t.w, t.h)
 	if damage == nil {
@@ -73,5 +102,5 @@ func (t *Texture) copyRect(pix []byte, stride int, r image.Rectangle) {
 	}
 }
 
-// Release frees the pixels.
+// Release frees the pixels (a view only forgets the caller's memory).
 func (t *Texture) Release() { t.pix = nil }

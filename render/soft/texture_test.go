@@ -109,3 +109,35 @@ func BenchmarkImage1080p(b *testing.B) {
 		r.End()
 	}
 }
+
+// A texture view draws what is in the caller's memory now, without
+// Update, and Update from that same memory copies nothing.
+func TestTextureView(t *testing.T) {
+	r := New()
+	pix := make([]byte, 4*4*4)
+	tex, err := r.NewTextureView(pix, 4, 4, scanout.XRGB8888)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < len(pix); i += 4 {
+		binary.LittleEndian.PutUint32(pix[i:], 0x00123456)
+	}
+	if err := tex.Update(pix, 16, nil); err != nil {
+		t.Fatal(err)
+	}
+	tgt := target(t, 4, 4)
+	if err := r.Begin(tgt, nil); err != nil {
+		t.Fatal(err)
+	}
+	r.Draw(tex, image.Rect(0, 0, 4, 4), image.Rect(0, 0, 4, 4), 1)
+	if _, err := r.End(); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := tgt.Map()
+	if got := binary.LittleEndian.Uint32(m[tgt.Offset:]) & 0xffffff; got != 0x123456 {
+		t.Errorf("drawn %06x, want the view's 123456", got)
+	}
+	if _, err := r.NewTextureView(pix[:10], 4, 4, scanout.XRGB8888); err == nil {
+		t.Error("a view over too little memory was accepted")
+	}
+}
