@@ -234,7 +234,7 @@ func (b *Backend) setup() error {
 	// A second roundtrip collects wl_shm formats, linux-dmabuf modifiers
 	// and seat capabilities sent in reply to the binds.
 	if err := b.roundtrip(); err != nil {
-		return fmt.Errorf("wayland: %s: roundtrip after binding globals: %w", b.display, err)
+		return fmt.Errorf("%w: %s: roundtrip after binding globals: %w", ErrNoDisplay, b.display, err)
 	}
 	b.log.Info("connected to parent compositor", "shm_formats", len(b.caps.shm),
 		"linux_dmabuf", b.dmabuf != nil, "dmabuf_formats", len(b.caps.dmabuf), "seat", b.seat != nil)

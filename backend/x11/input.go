@@ -24,8 +24,9 @@ const axisStep = 10
 
 // repeatWindow is how long a KeyRelease is held back to see whether the
 // KeyPress of X's auto-repeat follows it. The server writes both in one
-// go, so the pair arrives together; a real release is delayed this much.
-const repeatWindow = 3 * time.Millisecond
+// go, so the pair arrives together; a real release is delayed this much
+// (25 ms: long enough that a loaded machine does not split the pair).
+const repeatWindow = 25 * time.Millisecond
 
 // buttonMasks are the pointer button bits of an X event's state.
 const buttonMasks = xproto.KeyButMaskButton1 | xproto.KeyButMaskButton2 | xproto.KeyButMaskButton3 |
