@@ -204,7 +204,8 @@ func run(binary string, args []string) int {
 	}
 	if len(names) > 0 {
 		if r.goarch != runtime.GOARCH {
-			why := fmt.Sprintf("the guest is %s, the host programs (%s) are %s", r.goarch, strings.Join(names, " "), runtime.GOARCH)
+			why := fmt.Sprintf("host programs run only in the %s guest (the host's architecture); this guest is %s, so %s were not shipped",
+				runtime.GOARCH, r.goarch, strings.Join(names, " "))
 			sp.Env = append(sp.Env, envProgramsUnavailable+"="+why)
 			vlog("not shipping programs: %s", why)
 		} else {
