@@ -28,6 +28,9 @@
 //	MINICOMP_RIG_VERBOSE=1    print the QEMU command and the boot log
 //	MINICOMP_RIG_KERNEL_ARGS  extra kernel command line (e.g. drm.debug=0x14)
 //	MINICOMP_RIG_QEMU_ARGS    extra QEMU arguments (space separated)
+//	MINICOMP_RIG_PROGRAMS     host programs to ship into a guest of the host's
+//	                          architecture, besides the package's
+//	                          testdata/rig-programs (see programs.go)
 //
 // Variables named MINICOMP_* (except the ones above) and a few Go runtime
 // knobs (GOTRACEBACK, GODEBUG, GOMAXPROCS, GOGC, GOMEMLIMIT) are passed to
