@@ -227,12 +227,12 @@ func run(binary string, args []string) int {
 	}
 	defer os.RemoveAll(tmp)
 	initrd := filepath.Join(tmp, "initramfs.cpio")
-	size, extraBytes, err := writeInitramfs(initrd, initPath, binary, cwd, &sp, extra)
+	size, extraFiles, extraBytes, err := writeInitramfs(initrd, initPath, binary, cwd, &sp, extra)
 	if err != nil {
 		return setupErr("initramfs: %v", err)
 	}
 	vlog("prepared in %v: initramfs %.1f MiB, of which %.1f MiB shared libraries and programs (%d files)",
-		time.Since(t0).Round(time.Millisecond), float64(size)/(1<<20), float64(extraBytes)/(1<<20), len(extra))
+		time.Since(t0).Round(time.Millisecond), float64(size)/(1<<20), float64(extraBytes)/(1<<20), extraFiles)
 
 	kargs := append([]string{"console=" + r.console, "panic=-1", "quiet"}, r.kargs...)
 	kargs = append(kargs, strings.Fields(os.Getenv("MINICOMP_RIG_KERNEL_ARGS"))...)
@@ -584,11 +584,12 @@ func shellJoin(args []string) string {
 
 // writeInitramfs writes an uncompressed newc cpio archive with the init, the
 // test binary, the spec, the package's testdata directory and the extra host
-// files; it returns the archive's size and the bytes the extra files took.
-func writeInitramfs(path, initPath, binary, hostDir string, sp *spec, extra []hostFile) (size, extraBytes int64, err error) {
+// files; it returns the archive's size and the number and bytes of the
+// extra files packed.
+func writeInitramfs(path, initPath, binary, hostDir string, sp *spec, extra []hostFile) (size int64, extraFiles int, extraBytes int64, err error) {
 	f, err := os.Create(path)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	w := &cpioWriter{w: bufio.NewWriterSize(f, 1<<20), dirs: map[string]bool{}, seen: map[string]bool{}}
 	for _, d := range []string{"/dev", "/proc", "/sys", "/tmp", "/run", "/rig"} {
@@ -600,7 +601,7 @@ func writeInitramfs(path, initPath, binary, hostDir string, sp *spec, extra []ho
 	w.file(sp.Binary, binary, 0o755)
 	specJSON, err := json.MarshalIndent(sp, "", "  ")
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	w.bytes("/rig/spec.json", specJSON, 0o644)
 	w.dir(sp.Dir, 0o755)
@@ -608,17 +609,17 @@ func writeInitramfs(path, initPath, binary, hostDir string, sp *spec, extra []ho
 	if fi, err := os.Stat(td); err == nil && fi.IsDir() {
 		w.tree(td, filepath.Join(sp.Dir, "testdata"))
 	}
-	extraBytes = w.hostFiles(extra)
+	extraFiles, extraBytes = w.hostFiles(extra)
 	w.trailer()
 	if w.err != nil {
 		f.Close()
-		return 0, 0, w.err
+		return 0, 0, 0, w.err
 	}
 	if err := w.w.Flush(); err != nil {
 		f.Close()
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
-	return w.n, extraBytes, f.Close()
+	return w.n, extraFiles, extraBytes, f.Close()
 }
 
 type cpioWriter struct {

@@ -244,12 +244,11 @@ func testBinaryFiles(binary string, r rig) ([]hostFile, error) {
 // hostFiles packs files: a regular file at its guest path, or the host path
 // itself with every symlink on the way (so /lib64/ld-linux-x86-64.so.2 ->
 // /lib/x86_64-linux-gnu/... with /lib -> usr/lib works as on the host).
-// It returns the number of file bytes added.
-func (c *cpioWriter) hostFiles(files []hostFile) int64 {
-	var added int64
+// It returns the number of regular files and of their bytes added.
+func (c *cpioWriter) hostFiles(files []hostFile) (count int, added int64) {
 	for _, hf := range files {
 		if c.err != nil {
-			return added
+			return count, added
 		}
 		if hf.guest != "" {
 			if c.seen[hf.guest] {
@@ -259,12 +258,13 @@ func (c *cpioWriter) hostFiles(files []hostFile) int64 {
 			n := c.n
 			c.file(hf.guest, hf.host, 0o755)
 			added += c.n - n
+			count++
 			continue
 		}
 		real, links, err := resolve(hf.host)
 		if err != nil {
 			c.err = err
-			return added
+			return count, added
 		}
 		for _, l := range links {
 			if c.seen[l.path] {
@@ -283,13 +283,14 @@ func (c *cpioWriter) hostFiles(files []hostFile) int64 {
 		fi, err := os.Stat(real)
 		if err != nil {
 			c.err = err
-			return added
+			return count, added
 		}
 		n := c.n
 		c.file(real, real, uint32(fi.Mode().Perm()))
 		added += c.n - n
+		count++
 	}
-	return added
+	return count, added
 }
 
 type symlink struct{ path, target string }
