@@ -51,7 +51,8 @@ func requireGuestPrograms(t *testing.T, names ...string) {
 
 // startKMS runs a server on the KMS backend (the rig's display, render
 // targets wherever backend/kms puts them) and returns its only output.
-func startKMS(t *testing.T) (*Server, string, backend.Output) {
+// With noDirect every frame is blitted into a dumb buffer.
+func startKMS(t *testing.T, noDirect bool) (*Server, string, backend.Output) {
 	t.Helper()
 	dir := t.TempDir()
 	os.Chmod(dir, 0o700)
@@ -59,7 +60,7 @@ func startKMS(t *testing.T) (*Server, string, backend.Output) {
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
-	be, err := kms.New(kms.Options{Logger: log})
+	be, err := kms.New(kms.Options{Logger: log, DisableDirect: noDirect})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +119,7 @@ func settle(t *testing.T, o backend.Output, since uint64) {
 func TestRigWaylandInfo(t *testing.T) {
 	requireGuestPrograms(t, "wayland-info")
 	rigtest.CheckFDs(t)
-	_, dir, o := startKMS(t)
+	_, dir, o := startKMS(t, false)
 	out, err := client(t, dir, "wayland-info").CombinedOutput()
 	if err != nil {
 		t.Fatalf("wayland-info: %v\n%s", err, out)
@@ -138,13 +139,32 @@ func TestRigWaylandInfo(t *testing.T) {
 	}
 }
 
+// bufferPaths runs f with the output's frames scanned out directly (the
+// render targets on the plane) and with every frame blitted.
+func bufferPaths(t *testing.T, f func(t *testing.T, noDirect bool)) {
+	t.Run("direct", func(t *testing.T) { f(t, false) })
+	t.Run("blit", func(t *testing.T) { f(t, true) })
+}
+
+// checkPath fails unless the frames took the path the test asked for.
+func checkPath(t *testing.T, noDirect bool, direct, blit uint64) {
+	t.Helper()
+	if noDirect && direct != 0 || !noDirect && (direct == 0 || blit != 0) {
+		t.Errorf("%d direct and %d blitted frames with direct scanout disabled=%v", direct, blit, noDirect)
+	}
+}
+
 // weston-simple-shm animates for 3 s: the server shows frames on vkms at
 // the display's pace, and the client ends cleanly on SIGINT (its only
 // signal handler; SIGTERM would just kill it).
 func TestRigWestonSimpleShm(t *testing.T) {
 	requireGuestPrograms(t, "weston-simple-shm")
+	bufferPaths(t, testWestonSimpleShm)
+}
+
+func testWestonSimpleShm(t *testing.T, noDirect bool) {
 	rigtest.CheckFDs(t)
-	s, dir, o := startKMS(t)
+	s, dir, o := startKMS(t, noDirect)
 	cmd := client(t, dir, "weston-simple-shm")
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -184,6 +204,7 @@ func TestRigWestonSimpleShm(t *testing.T) {
 	if shown < 10 || direct+blit != shown {
 		t.Errorf("backend showed %d frames (%d direct + %d blit)", shown, direct, blit)
 	}
+	checkPath(t, noDirect, direct, blit)
 	if after.ProtocolErrors != 0 {
 		t.Errorf("%d protocol errors", after.ProtocolErrors)
 	}
@@ -193,8 +214,12 @@ func TestRigWestonSimpleShm(t *testing.T) {
 // vkms scans out holds the same pixels.
 func TestRigGrimScreenshot(t *testing.T) {
 	requireGuestPrograms(t, "grim")
+	bufferPaths(t, testGrimScreenshot)
+}
+
+func testGrimScreenshot(t *testing.T, noDirect bool) {
 	rigtest.CheckFDs(t)
-	s, dir, o := startKMS(t)
+	s, dir, o := startKMS(t, noDirect)
 	const w, h, colour = 120, 90, 0x00c04080
 	bg := uint32(background.R)<<16 | uint32(background.G)<<8 | uint32(background.B)
 	f0 := o.Info().Stats.Frames
@@ -218,7 +243,9 @@ func TestRigGrimScreenshot(t *testing.T) {
 			t.Errorf("scanned-out pixel %v = %06x, want %06x", p, got, c)
 		}
 	}
-	t.Logf("output %s: %s", o.Name(), pathOf(o.Info()))
+	in := o.Info()
+	t.Logf("output %s: %s", o.Name(), pathOf(in))
+	checkPath(t, noDirect, in.Stats.DirectFrames, in.Stats.BlitFrames)
 }
 
 // scannedOutPixels reads the framebuffer on the output's primary plane
