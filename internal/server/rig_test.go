@@ -71,6 +71,10 @@ func TestRigDmabufClient(t *testing.T) {
 	if !tranche {
 		t.Error("feedback had no tranche with both formats")
 	}
+	for _, fd := range r.fds { // the feedback's format table
+		unix.Close(fd)
+	}
+	r.fds = nil
 
 	h, err := heap.Open("system")
 	if err != nil {

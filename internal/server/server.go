@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -40,6 +41,7 @@ type Server struct {
 	serial   uint32
 	surfaces []*surface // mapped toplevels, bottom to top
 	start    time.Time
+	waiters  sync.WaitGroup // the outputs' waitFrames goroutines
 
 	// counters behind Stats, read from other goroutines
 	clientCount, disconnectCount, protocolErrorCount atomic.Int64
@@ -216,7 +218,11 @@ func (s *Server) Run(ctx context.Context) error {
 	defer s.shutdown()
 	for _, o := range s.outputs {
 		o.addDamage(o.bounds)
-		go o.waitFrames()
+		s.waiters.Add(1)
+		go func() {
+			defer s.waiters.Done()
+			o.waitFrames()
+		}()
 		s.render(o)
 	}
 	if s.events != nil {
@@ -367,6 +373,17 @@ func (s *Server) shutdown() {
 	s.listener.Close()
 	for _, o := range s.outputs {
 		close(o.waitReq)
+	}
+	// A frame goroutine may still wait for the last presented frame: let
+	// it finish (within a refresh) before Run returns, or the caller's
+	// backend Close would race it for that flip event (outputs are not
+	// safe for concurrent use) and time out waiting for it.
+	waited := make(chan struct{})
+	go func() { s.waiters.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-time.After(2 * time.Second):
+		s.log.Warn("an output's last frame did not complete; stopping anyway")
 	}
 	s.loop.close()
 	s.seat.close()

@@ -158,6 +158,8 @@ func mountAll() {
 		{"debugfs", "/sys/kernel/debug", "debugfs", "", nodev, 0o700},
 		{"tmpfs", "/tmp", "tmpfs", "mode=1777", syscall.MS_NOSUID | syscall.MS_NODEV, 0o1777},
 		{"tmpfs", "/run", "tmpfs", "mode=0755", syscall.MS_NOSUID | syscall.MS_NODEV, 0o755},
+		// POSIX shared memory (shm_open), which clients such as grim use for wl_shm.
+		{"tmpfs", "/dev/shm", "tmpfs", "mode=1777", syscall.MS_NOSUID | syscall.MS_NODEV, 0o1777},
 		{"devpts", "/dev/pts", "devpts", "mode=0620,ptmxmode=0666", syscall.MS_NOSUID | syscall.MS_NOEXEC, 0o755},
 	} {
 		os.MkdirAll(x.dir, x.mode)

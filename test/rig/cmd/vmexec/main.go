@@ -28,6 +28,9 @@
 //	MINICOMP_RIG_VERBOSE=1    print the QEMU command and the boot log
 //	MINICOMP_RIG_KERNEL_ARGS  extra kernel command line (e.g. drm.debug=0x14)
 //	MINICOMP_RIG_QEMU_ARGS    extra QEMU arguments (space separated)
+//	MINICOMP_RIG_PROGRAMS     host programs to ship into a guest of the host's
+//	                          architecture, besides the package's
+//	                          testdata/rig-programs (see programs.go)
 //
 // Variables named MINICOMP_* (except the ones above) and a few Go runtime
 // knobs (GOTRACEBACK, GODEBUG, GOMAXPROCS, GOGC, GOMEMLIMIT) are passed to
@@ -193,16 +196,43 @@ func run(binary string, args []string) int {
 		sp.OutDirs = append(sp.OutDirs, d)
 	}
 
+	// Shared libraries of a dynamic test binary, and host programs.
+	extra, err := testBinaryFiles(binary, r)
+	if err != nil {
+		return setupErr("%v", err)
+	}
+	names, err := requestedPrograms(cwd)
+	if err != nil {
+		return setupErr("%v", err)
+	}
+	if len(names) > 0 {
+		if r.goarch != runtime.GOARCH {
+			why := fmt.Sprintf("host programs run only in the %s guest (the host's architecture); this guest is %s, so %s were not shipped",
+				runtime.GOARCH, r.goarch, strings.Join(names, " "))
+			sp.Env = append(sp.Env, envProgramsUnavailable+"="+why)
+			vlog("not shipping programs: %s", why)
+		} else {
+			pf, err := programFiles(names, machine)
+			if err != nil {
+				return setupErr("%v", err)
+			}
+			extra = append(extra, pf...)
+			sp.Env = append(sp.Env, envPrograms+"="+strings.Join(programNames(pf), " "))
+		}
+	}
+
 	tmp, err := os.MkdirTemp("", "vmexec-")
 	if err != nil {
 		return setupErr("%v", err)
 	}
 	defer os.RemoveAll(tmp)
 	initrd := filepath.Join(tmp, "initramfs.cpio")
-	if err := writeInitramfs(initrd, initPath, binary, cwd, &sp); err != nil {
+	size, extraFiles, extraBytes, err := writeInitramfs(initrd, initPath, binary, cwd, &sp, extra)
+	if err != nil {
 		return setupErr("initramfs: %v", err)
 	}
-	vlog("prepared in %v", time.Since(t0).Round(time.Millisecond))
+	vlog("prepared in %v: initramfs %.1f MiB, of which %.1f MiB shared libraries and programs (%d files)",
+		time.Since(t0).Round(time.Millisecond), float64(size)/(1<<20), float64(extraBytes)/(1<<20), extraFiles)
 
 	kargs := append([]string{"console=" + r.console, "panic=-1", "quiet"}, r.kargs...)
 	kargs = append(kargs, strings.Fields(os.Getenv("MINICOMP_RIG_KERNEL_ARGS"))...)
@@ -322,7 +352,7 @@ func guestEnv(rigName string) []string {
 	hostOnly := map[string]bool{
 		"MINICOMP_RIG_DIR": true, "MINICOMP_RIG_CACHE": true, "MINICOMP_RIG_TIMEOUT": true,
 		"MINICOMP_RIG_VERBOSE": true, "MINICOMP_RIG_KERNEL_ARGS": true, "MINICOMP_RIG_QEMU_ARGS": true,
-		"MINICOMP_RIG": true,
+		"MINICOMP_RIG": true, envPrograms: true, envProgramsUnavailable: true,
 	}
 	pass := map[string]bool{
 		"GOTRACEBACK": true, "GODEBUG": true, "GOMAXPROCS": true, "GOGC": true, "GOMEMLIMIT": true,
@@ -553,13 +583,15 @@ func shellJoin(args []string) string {
 }
 
 // writeInitramfs writes an uncompressed newc cpio archive with the init, the
-// test binary, the spec and the package's testdata directory.
-func writeInitramfs(path, initPath, binary, hostDir string, sp *spec) error {
+// test binary, the spec, the package's testdata directory and the extra host
+// files; it returns the archive's size and the number and bytes of the
+// extra files packed.
+func writeInitramfs(path, initPath, binary, hostDir string, sp *spec, extra []hostFile) (size int64, extraFiles int, extraBytes int64, err error) {
 	f, err := os.Create(path)
 	if err != nil {
-		return err
+		return 0, 0, 0, err
 	}
-	w := &cpioWriter{w: bufio.NewWriterSize(f, 1<<20), dirs: map[string]bool{}}
+	w := &cpioWriter{w: bufio.NewWriterSize(f, 1<<20), dirs: map[string]bool{}, seen: map[string]bool{}}
 	for _, d := range []string{"/dev", "/proc", "/sys", "/tmp", "/run", "/rig"} {
 		w.dir(d, 0o755)
 	}
@@ -569,7 +601,7 @@ func writeInitramfs(path, initPath, binary, hostDir string, sp *spec) error {
 	w.file(sp.Binary, binary, 0o755)
 	specJSON, err := json.MarshalIndent(sp, "", "  ")
 	if err != nil {
-		return err
+		return 0, 0, 0, err
 	}
 	w.bytes("/rig/spec.json", specJSON, 0o644)
 	w.dir(sp.Dir, 0o755)
@@ -577,16 +609,17 @@ func writeInitramfs(path, initPath, binary, hostDir string, sp *spec) error {
 	if fi, err := os.Stat(td); err == nil && fi.IsDir() {
 		w.tree(td, filepath.Join(sp.Dir, "testdata"))
 	}
+	extraFiles, extraBytes = w.hostFiles(extra)
 	w.trailer()
 	if w.err != nil {
 		f.Close()
-		return w.err
+		return 0, 0, 0, w.err
 	}
 	if err := w.w.Flush(); err != nil {
 		f.Close()
-		return err
+		return 0, 0, 0, err
 	}
-	return f.Close()
+	return w.n, extraFiles, extraBytes, f.Close()
 }
 
 type cpioWriter struct {
@@ -594,6 +627,7 @@ type cpioWriter struct {
 	n    int64 // bytes written (for padding)
 	ino  int
 	dirs map[string]bool
+	seen map[string]bool // files and symlinks packed by hostFiles
 	err  error
 }
 

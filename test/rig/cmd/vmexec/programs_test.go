@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"debug/elf"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestRequestedPrograms(t *testing.T) {
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "testdata"), 0o755)
+	os.WriteFile(filepath.Join(dir, programsFile), []byte("# clients\ngrim  wayland-info # two\n\nweston-simple-shm\n"), 0o644)
+	t.Setenv(envPrograms, "foot grim")
+	got, err := requestedPrograms(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"grim", "wayland-info", "weston-simple-shm", "foot"}; !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	t.Setenv(envPrograms, "")
+	if got, err := requestedPrograms(t.TempDir()); err != nil || len(got) != 0 {
+		t.Errorf("no file, no env: %q %v", got, err)
+	}
+}
+
+func TestResolveSymlinks(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "usr/lib/x"), 0o755)
+	os.WriteFile(filepath.Join(root, "usr/lib/x/libfoo.so.1.2"), []byte("elf"), 0o644)
+	os.Symlink("usr/lib", filepath.Join(root, "lib"))                           // relative, like /lib -> usr/lib
+	os.Symlink("libfoo.so.1.2", filepath.Join(root, "usr/lib/x/libfoo.so.1"))   // same directory
+	os.Symlink(root+"/lib/x/libfoo.so.1", filepath.Join(root, "usr/lib/ld.so")) // absolute, through /lib
+	real, links, err := resolve(filepath.Join(root, "usr/lib/ld.so"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(root, "usr/lib/x/libfoo.so.1.2"); real != want {
+		t.Errorf("real %s, want %s", real, want)
+	}
+	var paths []string
+	for _, l := range links {
+		paths = append(paths, strings.TrimPrefix(l.path, root))
+	}
+	if want := []string{"/usr/lib/ld.so", "/lib", "/usr/lib/x/libfoo.so.1"}; !slices.Equal(paths, want) {
+		t.Errorf("links %q, want %q", paths, want)
+	}
+	os.Symlink("loop", filepath.Join(root, "loop"))
+	if _, _, err := resolve(filepath.Join(root, "loop")); err == nil {
+		t.Error("a symlink loop resolved")
+	}
+}
+
+// The host's own dynamically linked ls: ldd's libraries and the loader,
+// and the archive holds each at its path with the symlinks on the way.
+func TestLddFilesPacked(t *testing.T) {
+	ls, err := exec.LookPath("ls")
+	if err != nil {
+		t.Skip(err)
+	}
+	f, err := elf.Open(ls)
+	if err != nil {
+		t.Skip(err)
+	}
+	in, _ := interp(f)
+	f.Close()
+	if in == "" {
+		t.Skip("ls is static here")
+	}
+	files, err := lddFiles(ls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files[0].host != in || len(files) < 2 {
+		t.Fatalf("files %+v, interpreter %s", files, in)
+	}
+	var buf bytes.Buffer
+	w := &cpioWriter{w: bufio.NewWriter(&buf), dirs: map[string]bool{}, seen: map[string]bool{}}
+	n, size := w.hostFiles(append(files, hostFile{host: ls, guest: "/usr/bin/ls"}))
+	w.trailer()
+	w.w.Flush()
+	if w.err != nil || n < 2 || size == 0 {
+		t.Fatalf("packed %d files, %d bytes: %v", n, size, w.err)
+	}
+	entries := cpioEntries(buf.Bytes())
+	for _, want := range append([]string{in, "/usr/bin/ls"}, files[1].host) {
+		if !inArchive(entries, want) {
+			t.Errorf("%s does not resolve to a file in the archive: %v", want, entries)
+		}
+	}
+	t.Logf("%s on %s: %d files, %d bytes: %v", ls, runtime.GOARCH, n, size, entries)
+}
+
+func TestLddNotFound(t *testing.T) {
+	if _, err := lddFiles("/nonexistent/prog"); err == nil {
+		t.Error("no error for a missing file")
+	}
+	if _, err := programFiles([]string{"/usr/bin/ls"}, elf.EM_X86_64); err == nil || !strings.Contains(err.Error(), "not a path") {
+		t.Errorf("a path as program name: %v", err)
+	}
+}
+
+// cpioEntry is a newc archive member: a symlink's target, or "" for a
+// regular file ("/" for a directory).
+type cpioEntry = string
+
+// cpioEntries maps the names in a newc archive to their entries.
+func cpioEntries(b []byte) map[string]cpioEntry {
+	out := map[string]cpioEntry{}
+	hex := func(s []byte) int {
+		n := 0
+		for _, c := range s {
+			n <<= 4
+			switch {
+			case c >= '0' && c <= '9':
+				n |= int(c - '0')
+			case c >= 'A' && c <= 'F':
+				n |= int(c-'A') + 10
+			}
+		}
+		return n
+	}
+	align := func(n int) int { return (n + 3) &^ 3 }
+	for off := 0; off+110 <= len(b) && string(b[off:off+6]) == "070701"; {
+		mode, size, nameLen := hex(b[off+14:off+22]), hex(b[off+54:off+62]), hex(b[off+94:off+102])
+		name := "/" + string(b[off+110:off+110+nameLen-1])
+		if name == "/TRAILER!!!" {
+			break
+		}
+		data := align(off + 110 + nameLen)
+		switch mode & 0o170000 {
+		case 0o120000:
+			out[name] = string(b[data : data+size])
+		case 0o040000:
+			out[name] = "/"
+		default:
+			out[name] = ""
+		}
+		off = align(data + size)
+	}
+	return out
+}
+
+// inArchive reports whether path resolves, through the archive's own
+// symlinks, to a regular file in it (as the guest kernel would).
+func inArchive(entries map[string]cpioEntry, path string) bool {
+	cur := "/"
+	rest := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	for hops := 0; len(rest) > 0 && hops < 40; {
+		next := filepath.Join(cur, rest[0])
+		rest = rest[1:]
+		e, ok := entries[next]
+		switch {
+		case !ok:
+			return false
+		case e == "" || e == "/":
+			cur = next
+		default:
+			hops++
+			if filepath.IsAbs(e) {
+				cur = "/"
+			}
+			rest = append(strings.Split(strings.TrimPrefix(e, "/"), "/"), rest...)
+		}
+	}
+	return len(rest) == 0 && entries[cur] == ""
+}
