@@ -261,7 +261,11 @@ func (s *Server) render(o *output) {
 		s.rendererFailed(err)
 		return
 	}
-	if _, err := o.o.Present(target, frameDamage, fence); err != nil {
+	_, err = o.o.Present(target, frameDamage, fence)
+	if fence != nil {
+		fence.Close() // the kernel (IN_FENCE_FD) or the blit took what it needed
+	}
+	if err != nil {
 		s.log.Error("present", "output", o.o.Name(), "err", err)
 		return
 	}

@@ -136,6 +136,9 @@ func TestWaylandInfoListsGlobals(t *testing.T) {
 		"'wl_output',                                  version:  4",
 		"'wp_presentation',                            version:  1",
 		"'zxdg_output_manager_v1',                     version:  3",
+		"'wp_viewporter',                              version:  1",
+		"'zwp_linux_dmabuf_v1',                        version:  4",
+		"'zwlr_screencopy_manager_v1',                 version:  3",
 		"name: HEADLESS-1", "width: 640 px, height: 480 px, refresh: 60.000 Hz", "'XR24'", "'AR24'",
 	} {
 		if !strings.Contains(string(out), want) {
