@@ -467,6 +467,14 @@ func (u *xUser) fake(typ, detail byte, x, y int16) {
 	}
 }
 
+// focus gives win the X input focus and waits until the server did it.
+func (u *xUser) focus(win xproto.Window) {
+	u.t.Helper()
+	if err := xproto.SetInputFocusChecked(u.c, xproto.InputFocusPointerRoot, win, xproto.TimeCurrentTime).Check(); err != nil {
+		u.t.Fatalf("SetInputFocus: %v", err)
+	}
+}
+
 // configure moves or resizes win and waits until the server did it.
 func (u *xUser) configure(win xproto.Window, mask uint16, vals ...uint32) {
 	u.t.Helper()
@@ -524,11 +532,12 @@ const (
 
 // x11Nested is minicomp --backend=x11 in a fresh Xvfb with testclient.
 type x11Nested struct {
-	x   *e2eXvfb
-	u   *xUser
-	mc  *proc
-	win xproto.Window
-	rt  string
+	x      *e2eXvfb
+	u      *xUser
+	mc     *proc
+	win    xproto.Window
+	rt     string
+	client string // the testclient binary
 }
 
 func startX11Nested(t *testing.T, renderer, color string) *x11Nested {
@@ -539,7 +548,7 @@ func startX11Nested(t *testing.T, renderer, color string) *x11Nested {
 	mc := startProc(t, "minicomp", e2eEnv("DISPLAY="+x.display, "XDG_RUNTIME_DIR="+rt),
 		minicomp, "run", "--backend=x11", "--size", "640x480", "--renderer="+renderer, "--render-node", "none",
 		"--", client, "-color", color)
-	n := &x11Nested{x: x, mc: mc, rt: rt}
+	n := &x11Nested{x: x, mc: mc, rt: rt, client: client}
 	mc.expect(`"mapped"`, startTimeout, func(s string) bool { return s == "mapped" })
 	n.u = newXUser(t, x.display)
 	n.win = n.u.findWindow("minicomp - X11-1")
@@ -585,9 +594,7 @@ func TestX11Nested(t *testing.T) {
 	if !mc.printed(func(s string) bool { return strings.HasPrefix(s, "keyboard keymap xkb_v1 ") }) {
 		t.Errorf("the client got no XKB keymap")
 	}
-	if err := xproto.SetInputFocusChecked(u.c, xproto.InputFocusPointerRoot, win, xproto.TimeCurrentTime).Check(); err != nil {
-		t.Fatalf("SetInputFocus: %v", err)
-	}
+	u.focus(win)
 	u.fake(xproto.KeyPress, xKeyA, 0, 0)
 	u.fake(xproto.KeyRelease, xKeyA, 0, 0)
 	mc.expectLine("keyboard key 30 pressed")
@@ -602,6 +609,34 @@ func TestX11Nested(t *testing.T) {
 	u.fake(xproto.KeyRelease, xKeyShiftL, 0, 0)
 	mc.expectLine("keyboard key 42 released")
 	mc.expectLine("keyboard modifiers 0 0 0 0")
+
+	// X focus gone (None; focus on the root would still send keys to the
+	// window under the pointer): the client loses the keyboard, a key
+	// reaches no one, and a client mapped meanwhile does not get the
+	// keyboard either. Focus back: the top-most client has it.
+	u.focus(xproto.InputFocusNone)
+	mc.expectLine("keyboard leave")
+	left := mc.cursor
+	u.fake(xproto.KeyPress, xKeyA, 0, 0)
+	u.fake(xproto.KeyRelease, xKeyA, 0, 0)
+	second := startProc(t, "second testclient", e2eEnv("XDG_RUNTIME_DIR="+n.rt, "WAYLAND_DISPLAY=wayland-0"),
+		n.client, "-color", "0xff0000")
+	second.expectLine("drawn 640 480") // after any keyboard enter at its map
+	if second.printed(func(s string) bool { return strings.HasPrefix(s, "keyboard enter") }) {
+		t.Errorf("a client mapped while minicomp's window had no X focus got the keyboard")
+	}
+	u.focus(win)
+	second.expectLine("keyboard enter")
+	for _, s := range mc.out.snapshot()[left:] {
+		if strings.HasPrefix(s, "keyboard key") {
+			t.Errorf("a key reached the client while minicomp's window had no X focus: %s", s)
+		}
+	}
+	u.fake(xproto.KeyPress, xKeyA, 0, 0)
+	u.fake(xproto.KeyRelease, xKeyA, 0, 0)
+	second.expectLine("keyboard key 30 pressed")
+	second.cmd.Process.Signal(os.Interrupt)
+	second.waitExit(exitTimeout)
 
 	// Resize: the client is reconfigured to the window's new size and
 	// the window shows red all over it.
