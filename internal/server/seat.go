@@ -32,7 +32,7 @@ type seat struct {
 	// (KeyboardLeave) and has not got it back; no toplevel gets it
 	// meanwhile. Backends without focus events never set it.
 	unfocused bool
-	keysArray     []byte // scratch: held keys for wl_keyboard.enter
+	keysArray []byte // scratch: held keys for wl_keyboard.enter
 }
 
 // seatResource is one client's wl_seat, wl_pointer or wl_keyboard.
