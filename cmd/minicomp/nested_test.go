@@ -667,6 +667,29 @@ func TestX11Nested(t *testing.T) {
 	}
 }
 
+// TestX11NestedWindowClosed: closing minicomp's window the way a window
+// manager does (WM_DELETE_WINDOW) ends minicomp with a message saying so,
+// after hanging up on the client.
+func TestX11NestedWindowClosed(t *testing.T) {
+	n := startX11Nested(t, "soft", "0x808080")
+	atom := func(name string) xproto.Atom {
+		r, err := xproto.InternAtom(n.u.c, false, uint16(len(name)), name).Reply()
+		if err != nil {
+			t.Fatalf("intern %s: %v", name, err)
+		}
+		return r.Atom
+	}
+	ev := xproto.ClientMessageEvent{Format: 32, Window: n.win, Type: atom("WM_PROTOCOLS"),
+		Data: xproto.ClientMessageDataUnionData32New([]uint32{uint32(atom("WM_DELETE_WINDOW")), xproto.TimeCurrentTime, 0, 0, 0})}
+	if err := xproto.SendEventChecked(n.u.c, false, n.win, xproto.EventMaskNoEvent, string(ev.Bytes())).Check(); err != nil {
+		t.Fatalf("send WM_DELETE_WINDOW: %v", err)
+	}
+	took := n.mc.waitExit(exitTimeout)
+	t.Logf("minicomp exited %v after its window was closed (%v)", took.Round(time.Millisecond), n.mc.state)
+	n.mc.waitLog(0, `msg="output closed" output=X11-1`, "every output was closed")
+	n.mc.expect("disconnected", 0, func(s string) bool { return s == "disconnected: connection closed by the compositor" })
+}
+
 // TestX11NestedGLES: the same frame and resize through the GLES renderer
 // (llvmpipe here), when EGL works.
 func TestX11NestedGLES(t *testing.T) {
