@@ -994,3 +994,44 @@ func TestAutoPicksNested(t *testing.T) {
 		t.Logf("log:\n%s", log)
 	}
 }
+
+// ---- the command after -- ----
+
+// TestRunClientProtocolError: a client the compositor disconnects with
+// wl_display.error sees the error text and fails, and minicomp exits
+// with the client's failure.
+func TestRunClientProtocolError(t *testing.T) {
+	minicomp, client := e2eBinaries(t)
+	mc := startProc(t, "minicomp", e2eEnv("XDG_RUNTIME_DIR="+e2eRuntimeDir(t)), minicomp,
+		"run", "--backend=headless", "--size", "320x240", "--render-node", "none", "--renderer=soft",
+		"--", client, "-protocol-error")
+	mc.waitExit(startTimeout)
+	mc.expect("the protocol error", 0, func(s string) bool {
+		return strings.HasPrefix(s, "disconnected: protocol error on wl_display@1, code 0: id ") && strings.HasSuffix(s, " already in use")
+	})
+	mc.waitLogLine(0, `msg="client exited"`, `err="exit status 1"`)
+	mc.waitLog(0, `msg="protocol error, disconnecting client"`, "minicomp: "+client+": exit status 1")
+	if mc.state.Success() {
+		t.Errorf("minicomp exited 0 although its client failed")
+	}
+}
+
+// TestRunStopsClient: when the server stops and the client does not
+// exit after the hang-up, minicomp sends it SIGTERM and does not hang.
+func TestRunStopsClient(t *testing.T) {
+	minicomp, _ := e2eBinaries(t)
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skip("no sleep(1)")
+	}
+	mc := startProc(t, "minicomp", e2eEnv("XDG_RUNTIME_DIR="+e2eRuntimeDir(t)), minicomp,
+		"run", "--backend=headless", "--size", "320x240", "--render-node", "none", "--renderer=soft",
+		"--duration", "500ms", "--", sleep, "600")
+	took := mc.waitExit(startTimeout)
+	t.Logf("minicomp exited after %v (%v)", took.Round(time.Millisecond), mc.state)
+	mc.waitLog(0, "client still running after the server stopped: sending SIGTERM")
+	mc.waitLogLine(0, `msg="client exited"`, `err="signal: terminated"`)
+	if !mc.state.Success() {
+		t.Errorf("minicomp failed after --duration ended (the client was stopped by minicomp, not failing by itself)")
+	}
+}

@@ -162,6 +162,7 @@ func serve(ctx context.Context, be backend.Backend, f runFlags, log *slog.Logger
 	defer cancel()
 	var cmdErr error
 	var cmd *exec.Cmd
+	clientFirst := false // the command exited while the server was still running
 	done := make(chan struct{})
 	if len(f.command) > 0 {
 		// Not CommandContext: that would SIGKILL the client the moment the
@@ -174,6 +175,7 @@ func serve(ctx context.Context, be backend.Backend, f runFlags, log *slog.Logger
 		go func() {
 			cmdErr = cmd.Wait()
 			log.Info("client exited", "command", f.command[0], "err", cmdErr)
+			clientFirst = ctx.Err() == nil
 			cancel()
 			close(done)
 		}()
@@ -193,7 +195,7 @@ func serve(ctx context.Context, be backend.Backend, f runFlags, log *slog.Logger
 		return err
 	}
 	var ee *exec.ExitError
-	if errors.As(cmdErr, &ee) && ctx.Err() == nil {
+	if errors.As(cmdErr, &ee) && clientFirst {
 		return fmt.Errorf("%s: %w", f.command[0], cmdErr)
 	}
 	return nil

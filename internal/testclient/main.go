@@ -51,6 +51,7 @@ func main() {
 	colorFlag := flag.String("color", "0xff0000", "fill colour, 0xRRGGBB")
 	sizeFlag := flag.String("size", "256x256", "initial size, WIDTHxHEIGHT (a configure with a size replaces it)")
 	title := flag.String("title", "testclient", "xdg_toplevel title")
+	protoErr := flag.Bool("protocol-error", false, "after the first frame, send a request the compositor must reject (reuses an object id), to test the error path")
 	flag.Parse()
 	col, err := strconv.ParseUint(*colorFlag, 0, 32)
 	if err != nil || col > 0xffffff {
@@ -73,7 +74,7 @@ func main() {
 	if err != nil {
 		fatalf("%v", err)
 	}
-	cl := &client{conn: c, color: uint32(col) | 0xff000000, width: w, height: h, title: *title,
+	cl := &client{conn: c, color: uint32(col) | 0xff000000, width: w, height: h, title: *title, protoErr: *protoErr,
 		ifaces: map[uint32]*protocol.Interface{1: protocol.WlDisplayInterface}, next: 2}
 	err = cl.run()
 	var pe *protocolError
@@ -143,6 +144,7 @@ type client struct {
 	color         uint32
 	width, height int
 	title         string
+	protoErr      bool
 
 	registry, compositor, shm, wmBase, seat uint32
 	surface, xdgSurface, toplevel           uint32
@@ -493,6 +495,10 @@ func (c *client) draw() error {
 	if !c.mapped {
 		c.mapped = true
 		fmt.Println("mapped")
+		if c.protoErr {
+			// The surface's id is taken: wl_display.error follows.
+			return c.send(c.compositor, "create_surface", func(e *wire.Encoder) { e.NewID(c.surface) })
+		}
 	}
 	return nil
 }
