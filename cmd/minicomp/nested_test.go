@@ -789,12 +789,7 @@ func startWestonParent(t *testing.T, rt string) *waylandParent {
 }
 
 // grim takes a screenshot of the parent.
-func (wp *waylandParent) grim(t *testing.T) (image.Image, error) {
-	t.Helper()
-	bin, err := exec.LookPath("grim")
-	if err != nil {
-		t.Skip("grim not installed: cannot take a screenshot of the parent")
-	}
+func (wp *waylandParent) grim(bin string) (image.Image, error) {
 	cmd := exec.Command(bin, "-t", "png", "-")
 	cmd.Env = e2eEnv("XDG_RUNTIME_DIR="+wp.rt, "WAYLAND_DISPLAY="+wp.display)
 	var stderr bytes.Buffer
@@ -903,14 +898,17 @@ func TestWaylandNestedInMinicomp(t *testing.T) {
 	mc.cursor = 0
 	mc.expectLine("configure 800 600")
 	mc.expectLine("drawn 800 600")
-	if err := poll(startTimeout, func() error {
-		img, err := wp.grim(t)
-		if err != nil {
-			return err
+	grim, grimErr := exec.LookPath("grim")
+	if grimErr == nil {
+		if err := poll(startTimeout, func() error {
+			img, err := wp.grim(grim)
+			if err != nil {
+				return err
+			}
+			return solidRGB(img, image.Rect(0, 0, 800, 600), green)
+		}); err != nil {
+			t.Fatalf("screenshot of the parent: %v", err)
 		}
-		return solidRGB(img, image.Rect(0, 0, 800, 600), green)
-	}); err != nil {
-		t.Fatalf("screenshot of the parent: %v", err)
 	}
 
 	// No /dev/dri here means memfd targets; with a render node the
@@ -926,6 +924,9 @@ func TestWaylandNestedInMinicomp(t *testing.T) {
 		t.Errorf("hand-over %q, want %q", h, want)
 	}
 	killParent(t, wp, mc)
+	if grimErr != nil {
+		t.Skip("grim not installed (Debian package grim): everything but the parent's screenshot was checked")
+	}
 }
 
 // TestWaylandNestedInWeston: minicomp nested in weston's headless
