@@ -10,6 +10,12 @@ package main
 // Every test has its own XDG_RUNTIME_DIR and its own Xvfb; every process
 // is killed by its own handle at cleanup. Waits poll with generous
 // deadlines (a loaded 2-core machine, the race detector).
+//
+//	go test -race -run 'Nested|AutoPicks|TestRun(ClientProtocolError|StopsClient)' -v ./cmd/minicomp
+//
+// Missing Xvfb, weston or grim skip the tests that need them, unless
+// MINICOMP_REQUIRE_X11=1 / MINICOMP_REQUIRE_WESTON=1 (and
+// MINICOMP_REQUIRE_GLES=1 for the GLES variant) make that a failure.
 
 import (
 	"bufio"
