@@ -267,8 +267,12 @@ func (st *seat) setPointerFocus(f *surface) {
 	}
 }
 
-// focusToplevelOf gives keyboard focus to the window f belongs to.
+// focusToplevelOf gives keyboard focus to the window f belongs to, when
+// the backend's window has focus.
 func (st *seat) focusToplevelOf(f *surface) {
+	if st.unfocused {
+		return
+	}
 	for f.sub != nil && f.sub.parent != nil {
 		f = f.sub.parent
 	}
