@@ -600,7 +600,13 @@ func TestX11Nested(t *testing.T) {
 	if !mc.printed(func(s string) bool { return strings.HasPrefix(s, "keyboard keymap xkb_v1 ") }) {
 		t.Errorf("the client got no XKB keymap")
 	}
+	// minicomp's window started without X focus (the pointer was in
+	// the middle of the screen, focus PointerRoot): no keyboard until now.
+	if mc.printed(func(s string) bool { return strings.HasPrefix(s, "keyboard enter") }) {
+		t.Errorf("the client got the keyboard before minicomp's window had X focus")
+	}
 	u.focus(win)
+	mc.expectLine("keyboard enter")
 	u.fake(xproto.KeyPress, xKeyA, 0, 0)
 	u.fake(xproto.KeyRelease, xKeyA, 0, 0)
 	mc.expectLine("keyboard key 30 pressed")
