@@ -923,6 +923,12 @@ func TestWaylandNestedInMinicomp(t *testing.T) {
 		}
 	}
 
+	// The headless parent has no keyboard to give the nested window, so
+	// the client must not be told it has one.
+	if mc.printed(func(s string) bool { return strings.HasPrefix(s, "keyboard enter") }) {
+		t.Errorf("the nested client got wl_keyboard.enter, but the parent never focused the nested window")
+	}
+
 	// No /dev/dri here means memfd targets; with a render node the
 	// targets are dma-bufs and the parent (which offers linux-dmabuf)
 	// takes them as such.
