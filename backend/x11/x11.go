@@ -115,6 +115,10 @@ type Backend struct {
 	lost     atomic.Pointer[LostError]
 	repeats  atomic.Uint64 // auto-repeat pairs dropped
 
+	// unfocusedAtStart: New queued KeyboardLeave as the first event (no
+	// window had the keyboard). Read-only after New.
+	unfocusedAtStart bool
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -239,6 +243,7 @@ func (b *Backend) initialFocus() {
 			return
 		}
 	}
+	b.unfocusedAtStart = true
 	b.events <- backend.Event{Kind: backend.KeyboardLeave, Output: b.outputs[0], Time: monotonic()}
 }
 
