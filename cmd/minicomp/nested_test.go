@@ -26,6 +26,7 @@ import (
 	"image/png"
 	"io"
 	"log"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -763,6 +764,13 @@ func waitSocket(t *testing.T, p *proc, dir, name string) string {
 		for _, e := range ents {
 			n := e.Name()
 			if e.Type()&os.ModeSocket != 0 && (n == name || name == "" && strings.HasPrefix(n, "wayland-")) {
+				// The file exists from bind(2) on; connections are
+				// refused until listen(2).
+				c, err := net.Dial("unix", filepath.Join(dir, n))
+				if err != nil {
+					return fmt.Errorf("socket %s not accepting yet: %w", n, err)
+				}
+				c.Close()
 				found = n
 				return nil
 			}
