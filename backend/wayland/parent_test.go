@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -155,13 +154,6 @@ func (p *parent) waitSocket(name string) error {
 		for _, e := range ents {
 			n := e.Name()
 			if e.Type()&os.ModeSocket != 0 && (n == name || name == "" && strings.HasPrefix(n, "wayland-")) {
-				// The file exists from bind(2) on; connections are
-				// refused until listen(2).
-				c, err := net.Dial("unix", filepath.Join(p.dir, n))
-				if err != nil {
-					continue
-				}
-				c.Close()
 				p.display = n
 				return nil
 			}
