@@ -194,6 +194,12 @@ func New(opts Options) (*Backend, error) {
 		}
 		return nil, err
 	}
+	if b.input.kbdFocus == nil {
+		// The compositor's seat assumes the keyboard is on the window
+		// until told otherwise; it is not before the parent says so
+		// (wl_keyboard.enter, after the window maps).
+		b.events.push(backend.Event{Kind: backend.KeyboardLeave, Output: b.outputs[0], Time: now()})
+	}
 	go b.loop()
 	return b, nil
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -287,6 +288,9 @@ func TestResizeAndClose(t *testing.T) {
 	outListener{o}.HandleToplevelConfigure(xdgConfigure(400, 300))
 	outListener{o}.HandleSurfaceConfigure(xdgSurfaceConfigure(serial))
 	ev := <-b.Events()
+	if ev.Kind == backend.KeyboardLeave { // the window starts without the keyboard
+		ev = <-b.Events()
+	}
 	if ev.Kind != backend.OutputResized || ev.Width != 400 || ev.Height != 300 || ev.Output != backend.Output(o) {
 		t.Fatalf("event %+v, want OutputResized 400x300", ev)
 	}
@@ -473,6 +477,7 @@ func TestCloseFrozenParent(t *testing.T) {
 	frames(t, o, 2, 0x0000ff)
 	p.cmd.Process.Signal(syscall.SIGSTOP)
 	defer p.cmd.Process.Signal(syscall.SIGCONT)
+	waitStopped(t, p)
 	target, _ := o.Next()
 	if _, err := o.Present(target, nil, nil); err != nil {
 		t.Fatal(err)
@@ -527,6 +532,7 @@ func TestNewFrozenParent(t *testing.T) {
 	p := startMinicomp(t, "640x480")
 	p.cmd.Process.Signal(syscall.SIGSTOP)
 	defer p.cmd.Process.Signal(syscall.SIGCONT)
+	waitStopped(t, p)
 	defer func(d time.Duration) { setupTimeout = d }(setupTimeout)
 	setupTimeout = 500 * time.Millisecond
 	start := time.Now()
@@ -560,5 +566,44 @@ func TestDmabufRefusedFallsBack(t *testing.T) {
 	frames(t, o, 3, 0x777777)
 	if o.Handover() != HandoverShmCopy || !strings.Contains(logText.String(), `handover="shm (copy)"`) {
 		t.Fatalf("hand-over %v after the refusal", o.Handover())
+	}
+}
+
+// TestStartsWithoutKeyboard: the first event says the window does not
+// have the keyboard: the parent has not given it (wl_keyboard.enter) yet.
+func TestStartsWithoutKeyboard(t *testing.T) {
+	eachParent(t, func(t *testing.T, p *parent) {
+		log, _ := testLogger(t)
+		b, err := New(Options{Logger: log, Outputs: []Size{{320, 240}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		select {
+		case ev := <-b.Events():
+			if ev.Kind != backend.KeyboardLeave || ev.Output != b.Outputs()[0] {
+				t.Fatalf("first event %+v, want KeyboardLeave on WL-1", ev)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("no event")
+		}
+	})
+}
+
+// waitStopped waits until SIGSTOP has stopped the parent: the signal is
+// asynchronous, and a parent still running answers the first requests
+// (New then times out at a later step, with a different error).
+func waitStopped(t *testing.T, p *parent) {
+	t.Helper()
+	stat := "/proc/" + strconv.Itoa(p.cmd.Process.Pid) + "/stat"
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		b, err := os.ReadFile(stat)
+		// The state follows the command name in parentheses.
+		if i := strings.LastIndexByte(string(b), ')'); err == nil && i >= 0 && i+2 < len(b) && b[i+2] == 'T' {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("parent not stopped 5 s after SIGSTOP (%s: %q, %v)", stat, b, err)
+		}
 	}
 }

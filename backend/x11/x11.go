@@ -6,6 +6,8 @@
 // the server cannot share memory with us (a remote display). Pointer and
 // keyboard input in a window, resizes and WM_DELETE_WINDOW arrive as
 // backend.Events; a lost X server ends the event stream with EventLost.
+// Keyboard focus follows X focus: when no window has it at start, the
+// first event is KeyboardLeave.
 //
 // It speaks the X protocol with github.com/jezek/xgb: no cgo, no Xlib.
 package x11
@@ -113,6 +115,10 @@ type Backend struct {
 	lost     atomic.Pointer[LostError]
 	repeats  atomic.Uint64 // auto-repeat pairs dropped
 
+	// unfocusedAtStart: New queued KeyboardLeave as the first event (no
+	// window had the keyboard). Read-only after New.
+	unfocusedAtStart bool
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -205,12 +211,40 @@ func New(opts Options) (*Backend, error) {
 		b.release()
 		return nil, fmt.Errorf("x11: set up windows on %s: %w", display, err)
 	}
+	b.initialFocus()
 	go b.eventLoop()
 	for _, o := range b.outputs {
 		b.log.Info("x11 output", "output", o.name, "window", fmt.Sprintf("0x%x", uint32(o.win)),
 			"mode", o.mode.String(), "upload", o.info.Strategy, "targets", o.sc.Strategy)
 	}
 	return b, nil
+}
+
+// initialFocus reports, as the first event, KeyboardLeave when no window
+// has the keyboard at start: the compositor's seat assumes the keyboard
+// is on minicomp's window until told otherwise, and X sends no event for
+// focus a window never had. X focus on a window, or on PointerRoot or
+// the root with the pointer in a window, is the keyboard there.
+func (b *Backend) initialFocus() {
+	f, err := xproto.GetInputFocus(b.conn).Reply()
+	if err != nil {
+		b.log.Debug("x11: query input focus", "err", err)
+		return
+	}
+	var under xproto.Window
+	if f.Focus == xproto.Window(xproto.InputFocusPointerRoot) || f.Focus == b.screen.Root {
+		if p, err := xproto.QueryPointer(b.conn, b.screen.Root).Reply(); err == nil && p.SameScreen {
+			under = p.Child
+		}
+	}
+	for _, o := range b.outputs {
+		if f.Focus == o.win || under == o.win {
+			o.focused = true // before the event goroutine starts
+			return
+		}
+	}
+	b.unfocusedAtStart = true
+	b.events <- backend.Event{Kind: backend.KeyboardLeave, Output: b.outputs[0], Time: monotonic()}
 }
 
 func newStdLogger() *log.Logger { return log.New(xgbWriter{}, "", 0) }

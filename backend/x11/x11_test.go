@@ -80,6 +80,13 @@ func newBackend(t testing.TB, opts Options) *Backend {
 		t.Fatalf("x11.New: %v", err)
 	}
 	t.Cleanup(func() { b.Close() })
+	// The window starting without X focus (the pointer elsewhere):
+	// the tests below do not care.
+	if b.unfocusedAtStart {
+		if ev := <-b.Events(); ev.Kind != backend.KeyboardLeave {
+			t.Fatalf("first event %+v, want KeyboardLeave", ev)
+		}
+	}
 	return b
 }
 
@@ -589,7 +596,7 @@ func TestServerKilled(t *testing.T) {
 	o := b.Outputs()[0]
 	target, _ := o.Next()
 	x.Kill()
-	ev := waitFor(t, b, backend.EventLost, backend.KeyboardEnter, backend.PointerEnter, backend.PointerLeave)
+	ev := waitFor(t, b, backend.EventLost, backend.KeyboardEnter, backend.KeyboardLeave, backend.PointerEnter, backend.PointerLeave)
 	want := "x11: lost connection to X server " + x.Display + ": "
 	if !errors.Is(ev.Err, ErrLost) || !strings.HasPrefix(ev.Err.Error(), want) {
 		t.Fatalf("EventLost error %q, want ErrLost starting %q", ev.Err, want)
@@ -746,5 +753,49 @@ func TestPacing(t *testing.T) {
 	}
 	if now := monotonic(); last.Time > now || now-last.Time > time.Second {
 		t.Fatalf("frame time %v, CLOCK_MONOTONIC now %v", last.Time, now)
+	}
+}
+
+// TestInitialFocus: a window that starts without the keyboard says so
+// (KeyboardLeave first), and gets KeyboardEnter with X focus; one under
+// the pointer with focus PointerRoot starts with it (no event).
+func TestInitialFocus(t *testing.T) {
+	x := startXvfb(t)
+	peer := newPeer(t, x.Display)
+	focus := func(w xproto.Window) {
+		t.Helper()
+		if err := xproto.SetInputFocusChecked(peer.c, xproto.InputFocusPointerRoot, w, xproto.TimeCurrentTime).Check(); err != nil {
+			t.Fatalf("SetInputFocus: %v", err)
+		}
+	}
+	focus(xproto.Window(xproto.InputFocusPointerRoot))
+	peer.move(1000, 900) // outside the window at the origin
+
+	b, err := New(Options{Display: x.Display, Outputs: []Size{{320, 240}}, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	if !b.unfocusedAtStart {
+		t.Error("a window away from the pointer with PointerRoot focus starts with the keyboard")
+	}
+	if ev := next(t, b); ev.Kind != backend.KeyboardLeave || ev.Output != b.Outputs()[0] {
+		t.Fatalf("first event %+v, want KeyboardLeave on X11-1", ev)
+	}
+	focus(xproto.Window(b.outputs[0].win))
+	if ev := waitFor(t, b, backend.KeyboardEnter, backend.PointerEnter, backend.PointerLeave); ev.Output != b.Outputs()[0] {
+		t.Fatalf("KeyboardEnter on %v", ev.Output)
+	}
+
+	b.Close()
+	focus(xproto.Window(xproto.InputFocusPointerRoot))
+	peer.move(10, 10) // in the next window, which keys will go to
+	b2, err := New(Options{Display: x.Display, Outputs: []Size{{320, 240}}, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b2.Close() })
+	if b2.unfocusedAtStart {
+		t.Errorf("KeyboardLeave for a window that has the keyboard (under the pointer, focus PointerRoot)")
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/minicomp/minicomp/backend"
@@ -160,9 +161,13 @@ func serve(ctx context.Context, be backend.Backend, f runFlags, log *slog.Logger
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var cmdErr error
+	var cmd *exec.Cmd
+	clientFirst := false // the command exited while the server was still running
 	done := make(chan struct{})
 	if len(f.command) > 0 {
-		cmd := exec.CommandContext(ctx, f.command[0], f.command[1:]...)
+		// Not CommandContext: that would SIGKILL the client the moment the
+		// server stops, before it sees the hang-up; stopClient ends it.
+		cmd = exec.Command(f.command[0], f.command[1:]...)
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 		if err := cmd.Start(); err != nil {
 			return fmt.Errorf("start %s: %w", f.command[0], err)
@@ -170,6 +175,7 @@ func serve(ctx context.Context, be backend.Backend, f runFlags, log *slog.Logger
 		go func() {
 			cmdErr = cmd.Wait()
 			log.Info("client exited", "command", f.command[0], "err", cmdErr)
+			clientFirst = ctx.Err() == nil
 			cancel()
 			close(done)
 		}()
@@ -178,7 +184,7 @@ func serve(ctx context.Context, be backend.Backend, f runFlags, log *slog.Logger
 	}
 	err = srv.Run(ctx)
 	cancel()
-	<-done
+	stopClient(cmd, done, log)
 	st := srv.Stats()
 	lat := st.CommitToPresent
 	log.Info("server summary", "clients", st.Clients, "protocol_errors", st.ProtocolErrors, "commits", st.Commits,
@@ -189,10 +195,42 @@ func serve(ctx context.Context, be backend.Backend, f runFlags, log *slog.Logger
 		return err
 	}
 	var ee *exec.ExitError
-	if errors.As(cmdErr, &ee) && ctx.Err() == nil {
+	if errors.As(cmdErr, &ee) && clientFirst {
 		return fmt.Errorf("%s: %w", f.command[0], cmdErr)
 	}
 	return nil
+}
+
+// Grace periods for the command started after -- once the server has
+// stopped (and hung up on it): to exit by itself, then after SIGTERM.
+const (
+	clientHangupGrace = 3 * time.Second
+	clientTermGrace   = 3 * time.Second
+)
+
+// stopClient waits for the command (nil: none) to exit after the server
+// hung up on it, then sends SIGTERM, then SIGKILL; done is closed when it
+// has exited.
+func stopClient(cmd *exec.Cmd, done <-chan struct{}, log *slog.Logger) {
+	if cmd == nil {
+		<-done
+		return
+	}
+	select {
+	case <-done:
+		return
+	case <-time.After(clientHangupGrace):
+	}
+	log.Info("client still running after the server stopped: sending SIGTERM", "command", cmd.Path)
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+		return
+	case <-time.After(clientTermGrace):
+	}
+	log.Warn("client ignored SIGTERM: killing it", "command", cmd.Path)
+	cmd.Process.Kill()
+	<-done
 }
 
 // chooseBackend picks KMS when there is a seat and a display, headless

@@ -28,7 +28,11 @@ type seat struct {
 	pointerPos    image.Point // in the layout
 	pointerFocus  *surface
 	keyboardFocus *surface
-	keysArray     []byte // scratch: held keys for wl_keyboard.enter
+	// unfocused: the backend said its window lost the keyboard
+	// (KeyboardLeave) and has not got it back; no toplevel gets it
+	// meanwhile. Backends without focus events never set it.
+	unfocused bool
+	keysArray []byte // scratch: held keys for wl_keyboard.enter
 }
 
 // seatResource is one client's wl_seat, wl_pointer or wl_keyboard.
@@ -200,12 +204,14 @@ func (st *seat) input(ev backend.Event) {
 			st.sendModifiers(f)
 		}
 	case backend.KeyboardEnter:
+		st.unfocused = false
 		st.mods.Reset()
 		for _, k := range ev.Keys {
 			st.mods.Key(k, true)
 		}
 		st.refocusKeyboard()
 	case backend.KeyboardLeave:
+		st.unfocused = true
 		st.mods.Reset()
 		st.setKeyboardFocus(nil)
 	}
@@ -261,8 +267,12 @@ func (st *seat) setPointerFocus(f *surface) {
 	}
 }
 
-// focusToplevelOf gives keyboard focus to the window f belongs to.
+// focusToplevelOf gives keyboard focus to the window f belongs to, when
+// the backend's window has focus.
 func (st *seat) focusToplevelOf(f *surface) {
+	if st.unfocused {
+		return
+	}
 	for f.sub != nil && f.sub.parent != nil {
 		f = f.sub.parent
 	}
@@ -277,7 +287,7 @@ func (st *seat) focusToplevelOf(f *surface) {
 // refocusKeyboard gives keyboard focus to the top-most toplevel (the
 // active one in the kiosk layout), when the backend's window has focus.
 func (st *seat) refocusKeyboard() {
-	if st.caps == 0 {
+	if st.caps == 0 || st.unfocused {
 		return
 	}
 	var top *surface

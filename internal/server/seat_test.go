@@ -149,3 +149,40 @@ func TestSeatInput(t *testing.T) {
 		}
 	}
 }
+
+// A toplevel mapped (or clicked) while the backend's window does not have
+// the keyboard (after KeyboardLeave) gets no wl_keyboard.enter until the
+// window gets it back (KeyboardEnter).
+func TestSeatNoKeyboardFocusWhileWindowUnfocused(t *testing.T) {
+	events := make(chan backend.Event)
+	s, dir, _ := startWith(t, events)
+	out := s.outputs[0].o
+	events <- backend.Event{Kind: backend.KeyboardLeave, Output: out}
+	// The second send returns only once the first is queued for Run.
+	events <- backend.Event{Kind: backend.PointerLeave, Output: out}
+	r := showSolid(t, s, dir, 100, 100, 0x00ff0000) // surface 6
+	const seatID, kbd, sync, sync2 = 60, 62, 63, 64
+	seatName := globalName(s, protocol.WlSeatInterface)
+	r.req(2, 0, func(e *wire.Encoder) { e.Uint(seatName); e.String("wl_seat"); e.Uint(7); e.NewID(seatID) })
+	r.req(seatID, 1, func(e *wire.Encoder) { e.NewID(kbd) })
+	watch := map[uint32]bool{kbd: true, sync: true, sync2: true}
+	r.expect(watch, kbd, 0) // keymap
+	r.expect(watch, kbd, 5) // repeat_info
+	// Nor does a click on it give it the keyboard.
+	events <- backend.Event{Kind: backend.PointerMotion, Output: out, X: 10, Y: 10}
+	events <- backend.Event{Kind: backend.PointerButton, Output: out, Button: 0x110, Pressed: true}
+	events <- backend.Event{Kind: backend.PointerButton, Output: out, Button: 0x110, Pressed: false}
+	// A keyboard enter (the focus given at map or click) would come
+	// before the second sync's done: the events are taken by the time
+	// the first is answered.
+	r.req(1, 0, func(e *wire.Encoder) { e.NewID(sync) })
+	r.expect(watch, sync, 0)
+	r.req(1, 0, func(e *wire.Encoder) { e.NewID(sync2) })
+	r.expect(watch, sync2, 0)
+
+	events <- backend.Event{Kind: backend.KeyboardEnter, Output: out}
+	if enter := r.expect(watch, kbd, 1); enter.args[1] != 6 {
+		t.Fatalf("keyboard enter on %d, want surface 6", enter.args[1])
+	}
+	r.expect(watch, kbd, 4) // modifiers
+}
