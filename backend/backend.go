@@ -97,7 +97,8 @@ const (
 	// KeyboardEnter: the backend's window got keyboard focus; Keys are
 	// the keys already held.
 	KeyboardEnter
-	// KeyboardLeave: the backend's window lost keyboard focus.
+	// KeyboardLeave: the backend's window lost keyboard focus (or, as a
+	// backend's first event, starts without it).
 	KeyboardLeave
 	// OutputResized: Output's mode changed (a window was resized); the
 	// next Next returns targets of the new size.

@@ -699,7 +699,10 @@ func TestX11NestedWindowClosed(t *testing.T) {
 	}
 	took := n.mc.waitExit(exitTimeout)
 	t.Logf("minicomp exited %v after its window was closed (%v)", took.Round(time.Millisecond), n.mc.state)
-	n.mc.waitLog(0, `msg="output closed" output=X11-1`, "every output was closed")
+	n.mc.waitLog(0, `msg="output closed" output=X11-1`, "every output window was closed")
+	if !n.mc.state.Success() {
+		t.Errorf("minicomp exited %v after the user closed its window, want status 0", n.mc.state)
+	}
 	n.mc.expect("disconnected", 0, func(s string) bool { return s == "disconnected: connection closed by the compositor" })
 }
 

@@ -191,6 +191,10 @@ func serve(ctx context.Context, be backend.Backend, f runFlags, log *slog.Logger
 		"frames", st.Frames, "commit_to_present_mean", lat.Mean.Round(10*time.Microsecond),
 		"commit_to_present_p50", lat.P50.Round(10*time.Microsecond), "commit_to_present_p99", lat.P99.Round(10*time.Microsecond),
 		"commit_to_present_max", lat.Max.Round(10*time.Microsecond), "latency_samples", lat.Samples)
+	if errors.Is(err, server.ErrOutputsClosed) {
+		log.Info("every output window was closed: exiting")
+		err = nil
+	}
 	if err != nil {
 		return err
 	}

@@ -391,8 +391,9 @@ func (s *Server) shutdown() {
 	s.renderer.Close()
 }
 
-// errOutputsClosed ends Run when the user closed every output's window.
-var errOutputsClosed = errors.New("every output was closed")
+// ErrOutputsClosed ends Run when the user closed every output's window
+// (a nested backend): a normal way to quit.
+var ErrOutputsClosed = errors.New("every output was closed")
 
 // backendEvent handles input and output changes from the backend. The
 // backend losing its parent (X server or compositor gone) ends Run with
@@ -412,7 +413,7 @@ func (s *Server) backendEvent(ev backend.Event) error {
 				return nil
 			}
 		}
-		return errOutputsClosed
+		return ErrOutputsClosed
 	case backend.OutputResized:
 		if o := s.outputOf(ev.Output); o != nil {
 			o.resized()
