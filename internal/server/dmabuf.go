@@ -247,7 +247,7 @@ type dmabufBuffer struct {
 	buf         *scanout.Buffer
 	id          uint32
 	destroyed   bool
-	held        bool // a surface's current content
+	held        int  // surfaces whose current content it is
 	shown       int  // outputs presenting or showing it
 	needRelease bool // committed and not yet released
 	closed      bool
@@ -256,7 +256,7 @@ type dmabufBuffer struct {
 // maybeFree releases the buffer to its client, or closes it when the
 // client destroyed it, once nothing holds or shows it.
 func (b *dmabufBuffer) maybeFree() {
-	if b.held || b.shown > 0 {
+	if b.held > 0 || b.shown > 0 {
 		return
 	}
 	if b.destroyed {

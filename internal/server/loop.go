@@ -107,8 +107,8 @@ func (l *loop) wait() ([]unix.EpollEvent, error) {
 // back to the netpoller to wait.
 func (l *loop) try(fd uintptr) bool {
 	n, err := unix.EpollWait(int(fd), l.events[:], 0)
-	if err == unix.EINTR {
-		return false
+	for err == unix.EINTR {
+		n, err = unix.EpollWait(int(fd), l.events[:], 0)
 	}
 	l.ready, l.err = n, err
 	return err != nil || n > 0
@@ -133,7 +133,9 @@ func (l *loop) drainWake() {
 // postFrame hands a shown frame to the loop (from a frame goroutine).
 func (l *loop) postFrame(f frameDone) {
 	l.mu.Lock()
-	l.posted = append(l.posted, f)
+	if !l.closed {
+		l.posted = append(l.posted, f)
+	}
 	l.mu.Unlock()
 	l.wake()
 }
@@ -150,7 +152,9 @@ func (l *loop) takeFrames() []frameDone {
 // postEvent hands a backend event to the loop.
 func (l *loop) postEvent(ev backend.Event) {
 	l.mu.Lock()
-	l.evIn = append(l.evIn, ev)
+	if !l.closed {
+		l.evIn = append(l.evIn, ev)
+	}
 	l.mu.Unlock()
 	l.wake()
 }

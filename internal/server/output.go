@@ -132,6 +132,9 @@ func (o *output) clientsReady() bool {
 }
 
 func (o *output) hasCallbacks() bool {
+	if len(o.done) > 0 {
+		return true // taken by a frame that failed: owed by the next
+	}
 	for _, sf := range o.s.surfaces {
 		if sf.treeHasCallbacks() {
 			return true
@@ -249,6 +252,7 @@ func (s *Server) render(o *output) {
 	r := s.renderer
 	if err := r.Begin(target, draw); err != nil {
 		s.log.Error("render", "output", o.o.Name(), "err", err)
+		o.frameFailed(frameDamage)
 		return
 	}
 	r.Clear(background)
@@ -259,6 +263,7 @@ func (s *Server) render(o *output) {
 	if err != nil {
 		s.log.Error("render", "output", o.o.Name(), "renderer", r.Name(), "err", err)
 		s.rendererFailed(err)
+		o.frameFailed(frameDamage)
 		return
 	}
 	_, err = o.o.Present(target, frameDamage, fence)
@@ -267,6 +272,7 @@ func (s *Server) render(o *output) {
 	}
 	if err != nil {
 		s.log.Error("present", "output", o.o.Name(), "err", err)
+		o.frameFailed(frameDamage)
 		return
 	}
 	o.forceFrame = false
@@ -277,6 +283,20 @@ func (s *Server) render(o *output) {
 	o.inFlightCaptures = append(o.inFlightCaptures, o.captures...)
 	o.captures = o.captures[:0]
 	o.waitReq <- struct{}{}
+}
+
+// frameFailed keeps what a frame that could not be drawn or presented
+// owed: its damage goes back, its frame callbacks and feedback wait for
+// the next frame, which is retried a refresh later (not at once: the
+// failure may last).
+func (o *output) frameFailed(frameDamage []image.Rectangle) {
+	for _, d := range frameDamage {
+		o.addDamage(d)
+	}
+	o.history = [4][]image.Rectangle{} // the target may be half drawn: draw it all
+	o.addDamage(o.bounds)
+	o.repaintAt = time.Now().Add(16 * time.Millisecond)
+	o.s.loop.armTimer(o.repaintAt)
 }
 
 // drawTree draws a surface at the layout position at with its

@@ -12,6 +12,7 @@ type positioner struct {
 	id         uint32
 	size       image.Point
 	anchorRect image.Rectangle
+	anchorSet  bool // a 0×0 anchor rectangle (a point) is valid
 	anchor     uint32
 	gravity    uint32
 	adjust     uint32
@@ -33,6 +34,7 @@ func (p *positioner) SetAnchorRect(x, y, w, h int32) error {
 		return errorf(p.id, protocol.XdgPositionerErrorInvalidInput, "anchor rectangle %dx%d", w, h)
 	}
 	p.anchorRect = image.Rect(int(x), int(y), int(x)+int(w), int(y)+int(h))
+	p.anchorSet = true
 	return nil
 }
 
@@ -60,7 +62,7 @@ func (p *positioner) SetParentConfigure(serial uint32) error { return nil }
 
 // complete reports whether the positioner has what a popup needs.
 func (p *positioner) complete() bool {
-	return p.size.X > 0 && p.size.Y > 0 && !p.anchorRect.Empty()
+	return p.size.X > 0 && p.size.Y > 0 && p.anchorSet
 }
 
 // edges of an anchor or gravity value: -1 left/top, 0 centre, +1 right/bottom.

@@ -173,6 +173,38 @@ func testScene(t *testing.T, s *Server, dir string) {
 	expectPixels(t, "popup", grimShot(t, dir), map[image.Point]uint32{
 		{9, 29}: red, {10, 30}: yellow, {69, 69}: yellow, {70, 70}: red})
 
+	// Repositioned (anchored at a point, a 0×0 rectangle), the popup moves
+	// once the client acked the configure and committed.
+	r.req(5, 1, func(e *wire.Encoder) { e.NewID(35) })
+	r.req(35, 1, func(e *wire.Encoder) { e.Int(60); e.Int(40) })
+	r.req(35, 2, func(e *wire.Encoder) { e.Int(120); e.Int(100); e.Int(0); e.Int(0) })
+	r.req(35, 4, func(e *wire.Encoder) { e.Uint(protocol.XdgPositionerGravityBottomRight) })
+	r.req(33, 2, func(e *wire.Encoder) { e.Object(35); e.Uint(7) }) // reposition, token 7
+	var token uint32
+	r.events(func(obj uint32, op uint16, body []byte) bool {
+		if obj == 33 && op == 2 {
+			token = binary.NativeEndian.Uint32(body)
+		}
+		if obj == 33 && op == 0 {
+			for i := range popupAt {
+				popupAt[i] = int32(binary.NativeEndian.Uint32(body[4*i:]))
+			}
+		}
+		if obj == 32 && op == 0 {
+			serial = binary.NativeEndian.Uint32(body)
+			return true
+		}
+		return false
+	})
+	if token != 7 || popupAt != [4]int32{120, 100, 60, 40} {
+		t.Errorf("reposition: token %d configure %v, want 7 and [120 100 60 40]", token, popupAt)
+	}
+	r.req(32, 4, func(e *wire.Encoder) { e.Uint(serial) })
+	r.commit(31)
+	r.roundtrip(50)
+	expectPixels(t, "popup repositioned", grimShot(t, dir), map[image.Point]uint32{
+		{15, 35}: red, {120, 100}: yellow, {179, 139}: yellow, {180, 140}: red})
+
 	// A viewport shows a 4×4 part of a 10×10 buffer.
 	r.solidBuffer(40, 10, 10, blue)
 	r.req(3, 0, func(e *wire.Encoder) { e.NewID(41) })
@@ -211,5 +243,23 @@ func testScene(t *testing.T, s *Server, dir string) {
 	r.commit(6)
 	if code, msg := r.waitError(); code != protocol.WpViewportErrorOutOfBuffer {
 		t.Errorf("source outside the buffer: error %d %q, want out_of_buffer", code, msg)
+	}
+}
+
+// A toplevel unmapped by a null buffer maps again the way a new one does:
+// commit without a buffer, get a configure, ack it, attach.
+func TestToplevelRemap(t *testing.T) {
+	s, dir := start(t)
+	r := showSolid(t, s, dir, 50, 50, 0x00ff0000) // surface 6, xdg_surface 7
+	r.req(6, 1, func(e *wire.Encoder) { e.Object(0); e.Int(0); e.Int(0) })
+	r.commit(6)
+	r.commit(6) // the new initial commit
+	configured := false
+	r.events(func(obj uint32, op uint16, body []byte) bool {
+		configured = obj == 7 && op == 0
+		return configured
+	})
+	if !configured {
+		t.Fatal("no configure after the unmap")
 	}
 }

@@ -279,7 +279,7 @@ func (st *seat) focusToplevelOf(f *surface) {
 	for f.role != nil && f.role.parent != nil {
 		f = f.role.parent.surface
 	}
-	if f.role != nil && f.role.toplevel != 0 && f != st.keyboardFocus {
+	if f.role != nil && f.role.toplevel != 0 && f.mapped && f != st.keyboardFocus {
 		st.setKeyboardFocus(f)
 	}
 }
@@ -337,13 +337,27 @@ func (st *seat) sendModifiers(f *surface) {
 // surfaceGone drops focus from a surface being unmapped or destroyed;
 // the pointer re-picks what is under it, the keyboard the next toplevel.
 func (st *seat) surfaceGone(sf *surface) {
-	if st.pointerFocus == sf {
+	if f := st.pointerFocus; f != nil && f.within(sf) {
 		st.setPointerFocus(nil)
 	}
 	if st.keyboardFocus == sf {
 		st.setKeyboardFocus(nil)
 		st.refocusKeyboard()
 	}
+}
+
+// within reports whether f is root or one of its subsurfaces (at any depth).
+func (f *surface) within(root *surface) bool {
+	for f != nil {
+		if f == root {
+			return true
+		}
+		if f.sub == nil {
+			return false
+		}
+		f = f.sub.parent
+	}
+	return false
 }
 
 // surfaceAt is the top-most surface (window or subsurface) at p in the

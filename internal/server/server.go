@@ -385,6 +385,17 @@ func (s *Server) shutdown() {
 	case <-time.After(2 * time.Second):
 		s.log.Warn("an output's last frame did not complete; stopping anyway")
 	}
+	// Client buffers still on screen are closed now (the backend turns
+	// the outputs off when it closes).
+	for _, o := range s.outputs {
+		for _, b := range []*dmabufBuffer{o.shownDirect, o.presentedDirect} {
+			if b != nil {
+				b.shown--
+				b.maybeFree()
+			}
+		}
+		o.shownDirect, o.presentedDirect = nil, nil
+	}
 	s.loop.close()
 	s.seat.close()
 	s.devNull.Close()

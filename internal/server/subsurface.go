@@ -52,6 +52,7 @@ func (s *subcompositor) GetSubsurface(id, surfaceID, parentID uint32) error {
 	so.onDestroy = func() {
 		if sub.sf != nil && sub.sf.sub == sub {
 			sub.sf.damageTree()
+			sub.sf.c.s.seat.surfaceGone(sub.sf) // it (and what it holds) is no longer shown
 			sub.detach()
 			sub.sf.sub = nil
 		}

@@ -286,11 +286,23 @@ func (sf *surface) Commit() error {
 			return err
 		}
 	}
-	sf.committed = sf.c.s.commitCount.Add(1)
-	if sf.sub != nil && sf.sub.synchronized() {
+	n := sf.c.s.commitCount.Add(1)
+	switch synced := sf.sub != nil && sf.sub.synchronized(); {
+	case synced:
 		sf.cache()
-	} else if err := sf.apply(&sf.pending); err != nil {
-		return err
+	case sf.hasCache:
+		// A desynchronized subsurface with state cached from while it
+		// was synchronized: this commit joins the cache, applied whole.
+		sf.cache()
+		sf.committed = n
+		if err := sf.apply(&sf.cached); err != nil {
+			return err
+		}
+	default:
+		sf.committed = n
+		if err := sf.apply(&sf.pending); err != nil {
+			return err
+		}
 	}
 	sf.c.s.scheduleFrames()
 	return nil
@@ -392,10 +404,11 @@ func (sf *surface) apply(st *surfaceState) error {
 	if st == &sf.cached {
 		sf.hasCache = false
 	}
-	if sf.role != nil && sf.content == nil {
+	if sf.role != nil && sf.content == nil && sf.mapped {
 		sf.unmap()
+		sf.role.unmapped()
 	}
-	if sf.role != nil && sf.role.configured && sf.content != nil && !sf.mapped {
+	if sf.role != nil && sf.role.configured && !sf.role.dismissed && sf.content != nil && !sf.mapped {
 		sf.mapped = true
 		sf.role.place()
 		sf.c.s.surfaces = append(sf.c.s.surfaces, sf)
@@ -423,12 +436,12 @@ func (sf *surface) applyChildren() error {
 			ch.sub.pos = ch.sub.pendingPos
 			ch.damageTree()
 		}
+		// A child's own children change on the child's commits (its
+		// cached one, applied here when it is synchronized).
 		if ch.hasCache && ch.sub.synchronized() {
 			if err := ch.apply(&ch.cached); err != nil {
 				return err
 			}
-		} else if err := ch.applyChildren(); err != nil {
-			return err
 		}
 	}
 	return nil
@@ -567,11 +580,15 @@ func (sf *surface) take(b clientBuffer, damage []image.Rectangle) error {
 	sf.width, sf.height = w, h
 	sf.opaque = b.isOpaque()
 	if d, ok := b.(*dmabufBuffer); ok && sf.c.s.clientScanout {
-		if sf.held != nil && sf.held != d && sf.heldPending() {
-			sf.heldAll = true // the old buffer's changes were never copied
+		if sf.held != d {
+			if sf.held != nil && sf.heldPending() {
+				sf.heldAll = true // the old buffer's changes were never copied
+			}
+			sf.dropHeld()
+			sf.held = d
+			d.held++
 		}
-		sf.dropHeld()
-		sf.held, d.held, d.needRelease = d, true, true
+		d.needRelease = true
 		if damage == nil {
 			sf.heldAll = true
 		}
@@ -580,6 +597,10 @@ func (sf *surface) take(b clientBuffer, damage []image.Rectangle) error {
 		}
 		return nil
 	}
+	if sf.heldPending() {
+		damage = nil // content never got the held dma-buf's changes
+	}
+	sf.heldAll, sf.heldDamage = false, sf.heldDamage[:0]
 	sf.dropHeld()
 	if err := b.copyTo(sf.content, damage); err != nil {
 		return errorf(b.objectID(), protocol.WlShmErrorInvalidFd, "%v", err)
@@ -595,7 +616,8 @@ func (sf *surface) heldPending() bool { return sf.heldAll || len(sf.heldDamage) 
 // dropHeld lets go of the held dma-buf (released once off screen).
 func (sf *surface) dropHeld() {
 	if b := sf.held; b != nil {
-		sf.held, b.held = nil, false
+		sf.held = nil
+		b.held--
 		b.maybeFree()
 	}
 }

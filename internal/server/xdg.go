@@ -38,7 +38,7 @@ func (w *wmBase) GetXdgSurface(id, surfaceID uint32) error {
 		return errorf(w.id, protocol.XdgWmBaseErrorRole, "surface %d already has a role", surfaceID)
 	}
 	if sf.content != nil || sf.pending.buffer != nil {
-		return errorf(w.id, protocol.XdgSurfaceErrorUnconfiguredBuffer, "surface %d already has a buffer", surfaceID)
+		return errorf(w.id, protocol.XdgWmBaseErrorInvalidSurfaceState, "surface %d already has a buffer", surfaceID)
 	}
 	x := &xdgSurface{c: w.c, id: id, surface: sf, version: w.version, wmBase: w.id}
 	xo, err := register[protocol.XdgSurfaceHandler](w.c, id, protocol.XdgSurfaceInterface, w.version, x, protocol.DispatchXdgSurface)
@@ -76,10 +76,14 @@ type xdgSurface struct {
 	pos                       image.Point // the surface's origin in the layout
 	// A popup's parent, its placement (relative to the parent's window
 	// geometry) and the rules it came from; a window's open popups.
-	parent     *xdgSurface
-	popupRect  image.Rectangle
-	positioner positioner
-	popups     []*xdgSurface
+	parent      *xdgSurface
+	popupRect   image.Rectangle // in use (applied on the commit after the ack)
+	sentRect    image.Rectangle // in the last configure, serial popupSerial
+	ackedRect   image.Rectangle
+	popupSerial uint32
+	dismissed   bool // popup_done was sent: never shown again
+	positioner  positioner
+	popups      []*xdgSurface
 }
 
 func (x *xdgSurface) Destroy() error { return nil }
@@ -105,7 +109,7 @@ func (x *xdgSurface) GetPopup(id, parent, positionerID uint32) error {
 	}
 	pos := po.handler.(*positioner)
 	if !pos.complete() {
-		return errorf(x.id, protocol.XdgWmBaseErrorInvalidPositioner, "positioner %d has no size or anchor rectangle", positionerID)
+		return errorf(x.wmBase, protocol.XdgWmBaseErrorInvalidPositioner, "positioner %d has no size or anchor rectangle", positionerID)
 	}
 	if parent != 0 {
 		pa, err := x.c.lookup(x.id, parent, protocol.XdgSurfaceInterface)
@@ -136,7 +140,18 @@ func (x *xdgSurface) AckConfigure(serial uint32) error {
 		return errorf(x.id, protocol.XdgSurfaceErrorInvalidSerial, "ack of serial %d never sent", serial)
 	}
 	x.configured = true
+	if x.popup != 0 && serial >= x.popupSerial {
+		x.ackedRect = x.sentRect
+	}
 	return nil
+}
+
+// unmapped returns the window to its state right after get_toplevel or
+// get_popup (xdg-shell: a null buffer unmaps; mapping again starts with
+// an initial commit and configure).
+func (x *xdgSurface) unmapped() {
+	x.configured, x.initial = false, false
+	x.geometry, x.pendingGeometry = image.Rectangle{}, image.Rectangle{}
 }
 
 // commit runs before the surface applies its state: the first commit
@@ -153,13 +168,12 @@ func (x *xdgSurface) commit() error {
 		x.initial = true
 		x.configure()
 	}
-	if x.geometry != x.pendingGeometry {
-		x.geometry = x.pendingGeometry
-		if x.surface.mapped {
-			x.surface.damageTree()
-			x.place()
-			x.surface.damageTree()
-		}
+	moved := x.geometry != x.pendingGeometry || x.popupRect != x.ackedRect
+	x.geometry, x.popupRect = x.pendingGeometry, x.ackedRect
+	if moved && x.surface.mapped {
+		x.surface.damageTree()
+		x.place()
+		x.surface.damageTree()
 	}
 	return nil
 }
@@ -193,12 +207,12 @@ func (x *xdgSurface) parentOrigin() image.Point {
 
 // placePopup runs the positioner against the first output's bounds, in
 // the parent's window coordinates.
-func (x *xdgSurface) placePopup() {
+func (x *xdgSurface) placePopup() image.Rectangle {
 	bounds := image.Rect(0, 0, 1<<20, 1<<20)
 	if len(x.c.s.outputs) > 0 {
 		bounds = x.c.s.outputs[0].bounds
 	}
-	x.popupRect = x.positioner.place(bounds.Sub(x.parentOrigin()))
+	return x.positioner.place(bounds.Sub(x.parentOrigin()))
 }
 
 // dismissPopups tells the window's open popups they are gone (their
@@ -207,6 +221,7 @@ func (x *xdgSurface) dismissPopups() {
 	for _, p := range x.popups {
 		p.dismissPopups()
 		p.parent = nil
+		p.dismissed = true
 		if p.popup != 0 {
 			x.c.send(protocol.XdgPopupPopupDone(x.c.conn, p.popup))
 		}
@@ -267,11 +282,14 @@ func (x *xdgSurface) configure() {
 		states = binary.NativeEndian.AppendUint32(states, protocol.XdgToplevelStateActivated)
 		c.send(protocol.XdgToplevelConfigure(c.conn, x.toplevel, int32(w), int32(h), states))
 	} else {
-		x.placePopup()
-		r := x.popupRect
+		x.sentRect = x.placePopup()
+		r := x.sentRect
 		c.send(protocol.XdgPopupConfigure(c.conn, x.popup, int32(r.Min.X), int32(r.Min.Y), int32(r.Dx()), int32(r.Dy())))
 	}
 	x.sent = c.s.nextSerial()
+	if x.popup != 0 {
+		x.popupSerial = x.sent
+	}
 	c.send(protocol.XdgSurfaceConfigure(c.conn, x.id, x.sent))
 }
 
