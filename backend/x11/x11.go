@@ -215,7 +215,7 @@ func New(opts Options) (*Backend, error) {
 	go b.eventLoop()
 	for _, o := range b.outputs {
 		b.log.Info("x11 output", "output", o.name, "window", fmt.Sprintf("0x%x", uint32(o.win)),
-			"mode", o.mode.String(), "upload", o.info.Strategy, "targets", o.sc.Strategy)
+			"mode", o.mode.String(), "upload", o.upload, "targets", o.sc.Strategy)
 	}
 	return b, nil
 }
