@@ -3,18 +3,22 @@ package server
 import (
 	"encoding/binary"
 	"errors"
+	"image"
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/minicomp/minicomp/backend"
+	"github.com/minicomp/minicomp/backend/headless"
 	"github.com/minicomp/minicomp/internal/keymap"
 	"github.com/minicomp/minicomp/internal/protocol"
 	"github.com/minicomp/minicomp/internal/wire"
+	"github.com/minicomp/minicomp/scanout"
 )
 
 // event is one decoded event for the seat test.
@@ -185,4 +189,43 @@ func TestSeatNoKeyboardFocusWhileWindowUnfocused(t *testing.T) {
 		t.Fatalf("keyboard enter on %d, want surface 6", enter.args[1])
 	}
 	r.expect(watch, kbd, 4) // modifiers
+}
+
+// failingBackend is headless with Present failing on chosen calls.
+type failingBackend struct {
+	*headless.Backend
+	out *failingOutput
+}
+
+type failingOutput struct {
+	backend.Output
+	calls            atomic.Int32
+	failFrom, failTo int32
+}
+
+func (b failingBackend) Outputs() []backend.Output { return []backend.Output{b.out} }
+
+func (o *failingOutput) Present(t *scanout.Buffer, d []image.Rectangle, f *os.File) (scanout.Verdict, error) {
+	if n := o.calls.Add(1); n >= o.failFrom && n <= o.failTo {
+		return scanout.Verdict{}, errors.New("injected present failure")
+	}
+	return o.Output.Present(t, d, f)
+}
+
+// A frame whose Present fails keeps its frame callbacks: they fire with
+// the next frame that reaches the screen (retried a refresh later).
+func TestFailedPresentKeepsCallbacks(t *testing.T) {
+	hb, err := headless.New(headless.Options{Outputs: []headless.Size{{Width: 320, Height: 240}}, RenderNode: "none", Logger: testLog(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &failingOutput{Output: hb.Outputs()[0], failFrom: 2, failTo: 4}
+	s, dir, _ := startOn(t, failingBackend{hb, out}, nil)
+	r := showSolid(t, s, dir, 50, 50, 0x00ff0000)
+	r.req(6, 3, func(e *wire.Encoder) { e.NewID(70) })
+	r.req(6, 6, nil)
+	r.events(func(obj uint32, op uint16, body []byte) bool { return obj == 70 && op == 0 })
+	if n := out.calls.Load(); n <= 4 {
+		t.Errorf("%d presents, want the failing ones retried", n)
+	}
 }
