@@ -14,8 +14,6 @@ import (
 	"os"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/scanout"
 )
@@ -47,14 +45,12 @@ type Output struct {
 	name    string
 	mode    scanout.Mode
 	format  scanout.Format
-	period  time.Duration
+	clock   backend.RefreshClock
 	sc      *scanout.Swapchain
 	info    backend.Info
-	next    time.Time
 	seq     uint64
 	pending bool
 	stats   scanout.Stats
-	timer   *time.Timer
 }
 
 // New opens the render node (if any) and allocates each output's targets.
@@ -94,8 +90,8 @@ func New(opts Options) (*Backend, error) {
 		AllowCPUOnly: true, Logger: log})
 	for i, sz := range opts.Outputs {
 		o := &Output{name: fmt.Sprintf("HEADLESS-%d", i+1), format: opts.Format,
-			mode:   scanout.Mode{Width: sz.Width, Height: sz.Height, RefreshMilliHz: opts.RefreshMilliHz, Name: fmt.Sprintf("%dx%d", sz.Width, sz.Height), Preferred: true},
-			period: time.Duration(int64(time.Second) * 1000 / int64(opts.RefreshMilliHz))}
+			mode:  scanout.Mode{Width: sz.Width, Height: sz.Height, RefreshMilliHz: opts.RefreshMilliHz, Name: fmt.Sprintf("%dx%d", sz.Width, sz.Height), Preferred: true},
+			clock: backend.RefreshClock{Period: time.Duration(int64(time.Second) * 1000 / int64(opts.RefreshMilliHz))}}
 		sc, err := scanout.NewSwapchain(b.alloc, 3, sz.Width, sz.Height, opts.Format)
 		if err != nil {
 			b.Close()
@@ -163,28 +159,13 @@ func (o *Output) WaitFrame(ctx context.Context) (backend.Frame, error) {
 	if !o.pending {
 		return backend.Frame{Sequence: o.seq}, nil
 	}
-	now := time.Now()
-	if o.next.IsZero() || o.next.Before(now.Add(-o.period)) {
-		o.next = now // first frame, or we fell behind: restart the clock
-	}
-	o.next = o.next.Add(o.period)
-	if o.timer == nil {
-		o.timer = time.NewTimer(time.Until(o.next))
-	} else {
-		o.timer.Reset(time.Until(o.next))
-	}
-	select {
-	case <-ctx.Done():
-		o.timer.Stop()
-		return backend.Frame{}, ctx.Err()
-	case <-o.timer.C:
+	if err := o.clock.Wait(ctx); err != nil {
+		return backend.Frame{}, err
 	}
 	o.pending = false
 	o.seq++
 	o.stats.DirectFrames++
-	var ts unix.Timespec
-	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
-	return backend.Frame{Sequence: o.seq, Time: time.Duration(ts.Nano()), Path: scanout.PathDirect}, nil
+	return backend.Frame{Sequence: o.seq, Time: backend.Monotonic(), Path: scanout.PathDirect}, nil
 }
 
 // Info describes the output.

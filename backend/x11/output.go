@@ -12,7 +12,6 @@ import (
 
 	"github.com/jezek/xgb/shm"
 	"github.com/jezek/xgb/xproto"
-	"golang.org/x/sys/unix"
 
 	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/internal/dmabuf"
@@ -31,9 +30,8 @@ type Output struct {
 	sc      *scanout.Swapchain
 	pending bool
 	sync    chan error // the round trip after the pending frame's upload
-	next    time.Time
+	clock   backend.RefreshClock
 	seq     uint64
-	timer   *time.Timer
 	scratch []byte
 
 	mu     sync.Mutex // guards what the event goroutine also touches
@@ -383,25 +381,13 @@ func (o *Output) WaitFrame(ctx context.Context) (backend.Frame, error) {
 			return backend.Frame{}, ctx.Err()
 		}
 	}
-	now := time.Now()
-	if o.next.IsZero() || o.next.Before(now.Add(-b.period)) {
-		o.next = now // first frame, or we fell behind: restart the clock
-	}
-	o.next = o.next.Add(b.period)
-	if o.timer == nil {
-		o.timer = time.NewTimer(time.Until(o.next))
-	} else {
-		o.timer.Reset(time.Until(o.next))
-	}
-	select {
-	case <-ctx.Done():
-		o.timer.Stop()
-		return backend.Frame{}, ctx.Err()
-	case <-o.timer.C:
+	o.clock.Period = b.period
+	if err := o.clock.Wait(ctx); err != nil {
+		return backend.Frame{}, err
 	}
 	o.pending = false
 	o.seq++
-	return backend.Frame{Sequence: o.seq, Time: monotonic(), Path: scanout.PathBlit}, nil
+	return backend.Frame{Sequence: o.seq, Time: backend.Monotonic(), Path: scanout.PathBlit}, nil
 }
 
 // Info describes the output and its upload path.
@@ -437,14 +423,8 @@ func (o *Output) release() error {
 	err := o.seg.close(o.b.conn, false)
 	o.seg, o.img, o.valid = nil, nil, false
 	o.mu.Unlock()
-	if o.timer != nil {
-		o.timer.Stop()
-	}
+	o.clock.Stop()
 	return errors.Join(err, o.sc.Close())
 }
 
-func monotonic() time.Duration {
-	var ts unix.Timespec
-	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
-	return time.Duration(ts.Nano())
-}
+func monotonic() time.Duration { return backend.Monotonic() }
