@@ -275,11 +275,17 @@ func (s *Server) render(o *output) {
 		o.frameFailed(frameDamage)
 		return
 	}
+	o.presentedDirect = nil
+	o.framePresented(target)
+}
+
+// framePresented starts waiting for the frame showing buf: the output is
+// busy until it is on screen, and captures waiting for a frame get it.
+func (o *output) framePresented(buf *scanout.Buffer) {
 	o.forceFrame = false
 	o.busy = true
 	o.presentedCommits, o.drawnCommits = o.drawnCommits, o.presentedCommits[:0]
-	o.presentedTarget = target
-	o.presentedDirect = nil
+	o.presentedTarget = buf
 	o.inFlightCaptures = append(o.inFlightCaptures, o.captures...)
 	o.captures = o.captures[:0]
 	o.waitReq <- struct{}{}
@@ -315,19 +321,25 @@ func (o *output) drawTree(sf *surface, at image.Point) {
 		if sf.tex != nil {
 			o.s.renderer.Draw(sf.tex, sf.source(), image.Rectangle{Min: at, Max: at.Add(sf.size())}, 1)
 		}
-		if sf.committedAt != 0 {
-			o.drawnCommits = append(o.drawnCommits, sf.committedAt)
-			sf.committedAt = 0
-		}
-		for _, cb := range sf.frames {
-			o.done = append(o.done, frameCB{sf.c, sf, cb})
-		}
-		sf.frames = sf.frames[:0]
-		for _, id := range sf.feedback {
-			o.pendingFeedback = append(o.pendingFeedback, feedbackCB{sf.c, id})
-		}
-		sf.feedback = sf.feedback[:0]
+		o.takeFrameWork(sf)
 	}
+}
+
+// takeFrameWork moves what a shown surface waits for into this frame:
+// its frame callbacks, presentation feedback and commit time (latency).
+func (o *output) takeFrameWork(sf *surface) {
+	if sf.committedAt != 0 {
+		o.drawnCommits = append(o.drawnCommits, sf.committedAt)
+		sf.committedAt = 0
+	}
+	for _, cb := range sf.frames {
+		o.done = append(o.done, frameCB{sf.c, sf, cb})
+	}
+	sf.frames = sf.frames[:0]
+	for _, id := range sf.feedback {
+		o.pendingFeedback = append(o.pendingFeedback, feedbackCB{sf.c, id})
+	}
+	sf.feedback = sf.feedback[:0]
 }
 
 // waitFrames waits for each presented frame on its own goroutine (the
@@ -475,26 +487,10 @@ func (s *Server) presentDirect(o *output, b *dmabufBuffer) bool {
 	}
 	sf := s.surfaces[0]
 	sf.directRefused = false
-	if sf.committedAt != 0 {
-		o.drawnCommits = append(o.drawnCommits, sf.committedAt)
-		sf.committedAt = 0
-	}
-	for _, cb := range sf.frames {
-		o.done = append(o.done, frameCB{sf.c, sf, cb})
-	}
-	sf.frames = sf.frames[:0]
-	for _, id := range sf.feedback {
-		o.pendingFeedback = append(o.pendingFeedback, feedbackCB{sf.c, id})
-	}
-	sf.feedback = sf.feedback[:0]
+	o.takeFrameWork(sf)
 	b.shown++
 	s.directFrames.Add(1)
-	o.forceFrame = false
-	o.busy = true
-	o.presentedCommits, o.drawnCommits = o.drawnCommits, o.presentedCommits[:0]
-	o.presentedTarget, o.presentedDirect = b.buf, b
-	o.inFlightCaptures = append(o.inFlightCaptures, o.captures...)
-	o.captures = o.captures[:0]
-	o.waitReq <- struct{}{}
+	o.presentedDirect = b
+	o.framePresented(b.buf)
 	return true
 }

@@ -327,20 +327,7 @@ func TestGrimScreenshot(t *testing.T) {
 	s, dir := start(t)
 	showSolid(t, s, dir, 100, 100, 0x00ff0000)
 	t.Logf("stats %+v", s.Stats())
-	png := filepath.Join(t.TempDir(), "shot.png")
-	cmd := client(t, dir, "grim", png)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("grim: %v\n%s", err, out)
-	}
-	f, err := os.Open(png)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := pngDecode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := grimShot(t, dir)
 	if b := img.Bounds(); b.Dx() != 640 || b.Dy() != 480 {
 		t.Fatalf("screenshot is %v", b)
 	}
