@@ -226,6 +226,23 @@ func (s *Server) Run(ctx context.Context) error {
 		s.render(o)
 	}
 	if s.events != nil {
+		// What the backend queued before serving (a window starting
+		// without the keyboard, say) is the seat's state before any
+		// client binds: take it now, not after a client raced it.
+	initial:
+		for {
+			select {
+			case ev, ok := <-s.events:
+				if !ok {
+					break initial
+				}
+				if err := s.backendEvent(ev); err != nil {
+					return err
+				}
+			default:
+				break initial
+			}
+		}
 		go func() {
 			for ev := range s.events {
 				s.loop.postEvent(ev)
