@@ -46,6 +46,9 @@ step "unit tests (-race)"
 export MINICOMP_REQUIRE_GLES=1 MINICOMP_REQUIRE_X11=1 MINICOMP_REQUIRE_WESTON=1
 CGO_ENABLED=1 go test -race -count=1 ./...
 
+step "allocations per frame (without -race, which allocates on its own)"
+go test -count=1 -run 'TestFrameLoopAllocations|AllocatesNothing|NoAlloc' -v ./internal/server/ ./render/... 2>&1 | grep -E '^(=== RUN|---|ok|FAIL)|alloc' >&2
+
 step "fuzzing (bounded)"
 for target in internal/drm:FuzzParseInFormats internal/drm:FuzzParseEvents \
 	internal/wire:FuzzNext internal/protocol:FuzzDispatch; do

@@ -38,6 +38,10 @@ type Client struct {
 	nextID    uint32
 	// the client's wl_pointer and wl_keyboard objects
 	pointers, keyboards []seatResource
+	dec                 wire.Decoder // the request being dispatched
+	// spareCallbacks are destroyed wl_callback objects, reused: a client
+	// makes one or more every frame.
+	spareCallbacks []*object
 }
 
 // protocolError is an error a client caused: it becomes wl_display.error.
@@ -81,7 +85,14 @@ func (c *Client) add(id uint32, iface *protocol.Interface, version uint32, dispa
 	if version > iface.Version {
 		version = iface.Version
 	}
-	o := &object{id: id, iface: iface, version: version, dispatch: dispatch}
+	var o *object
+	if n := len(c.spareCallbacks); n > 0 && iface == protocol.WlCallbackInterface {
+		o = c.spareCallbacks[n-1]
+		c.spareCallbacks = c.spareCallbacks[:n-1]
+		*o = object{id: id, iface: iface, version: version, dispatch: dispatch}
+	} else {
+		o = &object{id: id, iface: iface, version: version, dispatch: dispatch}
+	}
 	c.objects[id] = o
 	return o, nil
 }
@@ -98,6 +109,9 @@ func (c *Client) destroy(id uint32) {
 	}
 	if id < serverIDStart {
 		c.send(protocol.WlDisplayDeleteId(c.conn, 1, id))
+	}
+	if o.iface == protocol.WlCallbackInterface && len(c.spareCallbacks) < 64 {
+		c.spareCallbacks = append(c.spareCallbacks, o) // nothing keeps a callback's *object
 	}
 }
 
@@ -140,7 +154,8 @@ func (c *Client) handle() error {
 			// ids are an error.
 			return errorf(1, protocol.WlDisplayErrorInvalidObject, "invalid object %d", h.Object)
 		}
-		if err := o.dispatch(o.version, h.Opcode, &d); err != nil {
+		c.dec = d // dispatch takes a pointer: one decoder per client, not one per message on the heap
+		if err := o.dispatch(o.version, h.Opcode, &c.dec); err != nil {
 			var pe *protocolError
 			if errors.As(err, &pe) {
 				return err

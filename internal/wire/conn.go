@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -86,6 +87,8 @@ func (l *Listener) Close() error {
 type Conn struct {
 	fd     int
 	oob    []byte // Read's control-message buffer
+	msg    unix.Msghdr
+	iov    unix.Iovec
 	in     []byte // unread input, inside inBuf
 	inBuf  []byte
 	inFDs  []int
@@ -120,7 +123,7 @@ func (c *Conn) Read() (int, error) {
 	for total < MaxReadPerCall {
 		c.makeRoom(4096)
 		buf := c.in[len(c.in):cap(c.in)]
-		n, oobn, _, _, err := unix.Recvmsg(c.fd, buf, c.oob, unix.MSG_CMSG_CLOEXEC|unix.MSG_DONTWAIT)
+		n, oobn, err := c.recvmsg(buf)
 		if err == unix.EINTR {
 			continue
 		}
@@ -142,6 +145,25 @@ func (c *Conn) Read() (int, error) {
 		total += n
 	}
 	return total, nil
+}
+
+// recvmsg is recvmsg(2) without a blocking wait, reusing the connection's
+// message header (unix.Recvmsg allocates one per call).
+func (c *Conn) recvmsg(buf []byte) (n, oobn int, err error) {
+	c.iov.Base = &buf[0]
+	c.iov.SetLen(len(buf))
+	c.msg.Iov = &c.iov
+	c.msg.SetIovlen(1)
+	c.msg.Control = &c.oob[0]
+	c.msg.SetControllen(len(c.oob))
+	c.msg.Flags = 0
+	r, _, e := unix.Syscall(unix.SYS_RECVMSG, uintptr(c.fd), uintptr(unsafe.Pointer(&c.msg)), unix.MSG_CMSG_CLOEXEC|unix.MSG_DONTWAIT)
+	oobn = int(c.msg.Controllen)
+	c.iov.Base, c.msg.Iov, c.msg.Control = nil, nil, nil // keep no buffer alive
+	if e != 0 {
+		return 0, 0, e
+	}
+	return int(r), oobn, nil
 }
 
 // MaxReadPerCall bounds what one Read takes, so one busy client cannot
@@ -271,9 +293,10 @@ func (c *Conn) Flush() error {
 			unix.Close(fd)
 		}
 		c.outFDs = c.outFDs[nfds:]
-		c.out = c.out[n:]
+		// Keep unsent bytes at the start of the buffer, so its capacity
+		// is reused (partial sends are rare: a full socket).
+		c.out = c.out[:copy(c.out, c.out[n:])]
 	}
-	c.out = c.out[:0:cap(c.out)]
 	return nil
 }
 
