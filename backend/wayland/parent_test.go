@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -17,18 +16,11 @@ import (
 	"time"
 
 	"github.com/minicomp/minicomp/internal/rigtest"
+	"github.com/minicomp/minicomp/internal/testenv"
 )
 
 // The tests nest the backend in real compositors: minicomp itself
 // (headless) and weston's headless backend.
-
-var (
-	binDir     string // per test binary: where minicomp is built
-	buildOnce  sync.Once
-	minicomp   string
-	buildError error
-	repoRoot   string
-)
 
 func TestMain(m *testing.M) {
 	if name := rigtest.Name(); name != "" {
@@ -37,16 +29,8 @@ func TestMain(m *testing.M) {
 		fmt.Printf("backend/wayland: skipped in the %s rig (the tests nest in a real compositor, on the host)\n", name)
 		os.Exit(0)
 	}
-	dir, err := os.MkdirTemp("", "wlnested-bin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binDir = dir
-	_, file, _, _ := runtime.Caller(0)
-	repoRoot = filepath.Join(filepath.Dir(file), "..", "..")
 	code := runWithExampleParent(m)
-	os.RemoveAll(dir)
+	testenv.Cleanup()
 	os.Exit(code)
 }
 
@@ -78,19 +62,7 @@ func runWithExampleParent(m *testing.M) int {
 	return m.Run()
 }
 
-func minicompBinary() (string, error) {
-	buildOnce.Do(func() {
-		out := filepath.Join(binDir, "minicomp")
-		cmd := exec.Command("go", "build", "-o", out, "./cmd/minicomp")
-		cmd.Dir = repoRoot
-		if b, err := cmd.CombinedOutput(); err != nil {
-			buildError = fmt.Errorf("go build ./cmd/minicomp: %w\n%s", err, b)
-			return
-		}
-		minicomp = out
-	})
-	return minicomp, buildError
-}
+func minicompBinary() (string, error) { return testenv.BuildPath("./cmd/minicomp") }
 
 // parent is a compositor process the backend nests in.
 type parent struct {

@@ -3,6 +3,8 @@ package x11
 import (
 	"image"
 	"testing"
+
+	"github.com/minicomp/minicomp/internal/testenv"
 )
 
 // BenchmarkUpload measures what one 1080p frame costs to get into the
@@ -11,7 +13,7 @@ import (
 // with MIT-SHM and with plain PutImage, for the whole frame and for a
 // 256×256 damaged square. All four run against one Xvfb.
 func BenchmarkUpload(b *testing.B) {
-	x := startXvfb(b)
+	x := testenv.StartXvfb(b)
 	for _, path := range []struct {
 		name  string
 		noSHM bool

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/minicomp/minicomp/internal/testenv"
+
 	"github.com/jezek/xgb"
 	"github.com/jezek/xgb/xproto"
 
@@ -48,7 +50,7 @@ func TestMain(m *testing.M) {
 		}
 		r.Close()
 	}
-	if x == nil && os.Getenv(EnvRequireX11) != "1" {
+	if x == nil && os.Getenv(testenv.EnvRequireX11) != "1" {
 		skip := "^Example$"
 		if s := flag.Lookup("test.skip").Value.String(); s != "" {
 			skip = s + "|" + skip
@@ -205,7 +207,7 @@ func TestNoDisplay(t *testing.T) {
 func TestFrame(t *testing.T) {
 	for _, noSHM := range []bool{false, true} {
 		t.Run(fmt.Sprintf("NoSHM=%v", noSHM), func(t *testing.T) {
-			x := startXvfb(t)
+			x := testenv.StartXvfb(t)
 			const w, h = 333, 251 // odd sizes: target stride ≠ image stride
 			b := newBackend(t, Options{Display: x.Display, Outputs: []Size{{w, h}}, NoSHM: noSHM})
 			if ok, why := b.SHM(); ok == noSHM {
@@ -261,7 +263,7 @@ func TestFrame(t *testing.T) {
 // display is): the backend falls back to plain PutImage by itself and
 // says why.
 func TestNoSHMExtension(t *testing.T) {
-	x := startXvfb(t, "-extension", "MIT-SHM")
+	x := testenv.StartXvfb(t, "-extension", "MIT-SHM")
 	const w, h = 200, 100
 	b := newBackend(t, Options{Display: x.Display, Outputs: []Size{{w, h}}})
 	ok, why := b.SHM()
@@ -286,7 +288,7 @@ func TestNoSHMExtension(t *testing.T) {
 // TestPlainChunks uploads a frame bigger than one request with plain
 // PutImage, full and partial width.
 func TestPlainChunks(t *testing.T) {
-	x := startXvfb(t)
+	x := testenv.StartXvfb(t)
 	const w, h = 1920, 1080
 	b := newBackend(t, Options{Display: x.Display, Outputs: []Size{{w, h}}, NoSHM: true})
 	peer := newPeer(t, x.Display)
@@ -312,7 +314,7 @@ func TestPlainChunks(t *testing.T) {
 // TestInput drives the pointer and keyboard with XTEST and checks the
 // events: evdev key codes, BTN codes, window coordinates, wheel axes.
 func TestInput(t *testing.T) {
-	x := startXvfb(t)
+	x := testenv.StartXvfb(t)
 	b := newBackend(t, Options{Display: x.Display, Outputs: []Size{{400, 300}}})
 	peer := newPeer(t, x.Display)
 	o := b.Outputs()[0]
@@ -413,7 +415,7 @@ func TestInput(t *testing.T) {
 // TestAutoRepeat holds a key long enough for the server's auto-repeat and
 // checks that exactly one press and one release arrive.
 func TestAutoRepeat(t *testing.T) {
-	x := startXvfb(t)
+	x := testenv.StartXvfb(t)
 	b := newBackend(t, Options{Display: x.Display, Outputs: []Size{{200, 200}}})
 	peer := newPeer(t, x.Display)
 	xproto.ChangeKeyboardControl(peer.c, xproto.KbAutoRepeatMode, []uint32{xproto.AutoRepeatModeOn})
@@ -474,7 +476,7 @@ func TestRepeatFilter(t *testing.T) {
 // TestResize resizes the window from another client: OutputResized, the
 // new mode, targets of the new size, and a frame that fills the window.
 func TestResize(t *testing.T) {
-	x := startXvfb(t)
+	x := testenv.StartXvfb(t)
 	b := newBackend(t, Options{Display: x.Display, Outputs: []Size{{320, 200}}})
 	peer := newPeer(t, x.Display)
 	o := b.Outputs()[0]
@@ -507,7 +509,7 @@ func TestResize(t *testing.T) {
 
 // TestDeleteWindow sends WM_DELETE_WINDOW the way a window manager does.
 func TestDeleteWindow(t *testing.T) {
-	x := startXvfb(t)
+	x := testenv.StartXvfb(t)
 	b := newBackend(t, Options{Display: x.Display, Outputs: []Size{{100, 100}, {120, 80}}})
 	peer := newPeer(t, x.Display)
 	win := xproto.Window(b.outputs[1].Window())
@@ -577,7 +579,7 @@ func settle(t *testing.T, n int) {
 
 // TestServerKilled kills the X server under a running backend.
 func TestServerKilled(t *testing.T) {
-	x := startXvfb(t)
+	x := testenv.StartXvfb(t)
 	goroutines, fds := runtime.NumGoroutine(), countFDs(t)
 	b, err := New(Options{Display: x.Display, Outputs: []Size{{256, 256}, {128, 128}}, Logger: testLogger(t)})
 	if err != nil {
@@ -635,7 +637,7 @@ func TestServerKilled(t *testing.T) {
 
 // TestLostWhileWaiting kills the server while WaitFrame waits.
 func TestLostWhileWaiting(t *testing.T) {
-	x := startXvfb(t)
+	x := testenv.StartXvfb(t)
 	b := newBackend(t, Options{Display: x.Display, Outputs: []Size{{64, 64}}, RefreshMilliHz: 1000})
 	o := b.Outputs()[0]
 	target, _ := o.Next()
@@ -659,7 +661,7 @@ func TestLostWhileWaiting(t *testing.T) {
 // TestClose checks that a normal Close leaves nothing behind: windows,
 // segments, goroutines, fds.
 func TestClose(t *testing.T) {
-	x := startXvfb(t)
+	x := testenv.StartXvfb(t)
 	peer := newPeer(t, x.Display)
 	goroutines, fds := runtime.NumGoroutine(), countFDs(t)
 	b, err := New(Options{Display: x.Display, Outputs: []Size{{300, 200}}, Logger: testLogger(t)})
@@ -699,7 +701,7 @@ func TestClose(t *testing.T) {
 // TestExpose unmaps and maps the window (its content is lost) and checks
 // that the last frame is put back without a new Present.
 func TestExpose(t *testing.T) {
-	x := startXvfb(t)
+	x := testenv.StartXvfb(t)
 	b := newBackend(t, Options{Display: x.Display, Outputs: []Size{{160, 120}}})
 	peer := newPeer(t, x.Display)
 	o := b.Outputs()[0]
@@ -726,7 +728,7 @@ func TestExpose(t *testing.T) {
 // TestPacing checks that WaitFrame keeps to the refresh rate and returns
 // CLOCK_MONOTONIC times.
 func TestPacing(t *testing.T) {
-	x := startXvfb(t)
+	x := testenv.StartXvfb(t)
 	b := newBackend(t, Options{Display: x.Display, Outputs: []Size{{64, 64}}})
 	o := b.Outputs()[0]
 	start := time.Now()
@@ -760,7 +762,7 @@ func TestPacing(t *testing.T) {
 // (KeyboardLeave first), and gets KeyboardEnter with X focus; one under
 // the pointer with focus PointerRoot starts with it (no event).
 func TestInitialFocus(t *testing.T) {
-	x := startXvfb(t)
+	x := testenv.StartXvfb(t)
 	peer := newPeer(t, x.Display)
 	focus := func(w xproto.Window) {
 		t.Helper()

@@ -1,92 +1,13 @@
 package x11
 
 import (
-	"bufio"
 	"fmt"
-	"os"
-	"os/exec"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/jezek/xgb"
 	"github.com/jezek/xgb/xproto"
 	"github.com/jezek/xgb/xtest"
 )
-
-// EnvRequireX11 makes the tests fail instead of skip when Xvfb is missing.
-const EnvRequireX11 = "MINICOMP_REQUIRE_X11"
-
-// xvfb is a private X server for one test or benchmark.
-type xvfb struct {
-	Display string
-	cmd     *exec.Cmd
-	exited  chan struct{}
-}
-
-// startXvfb starts `Xvfb -displayfd` (the server picks a free display
-// and writes its number when it accepts connections) and kills it at
-// cleanup. It skips the test when Xvfb is not installed, unless
-// MINICOMP_REQUIRE_X11=1.
-// Extra arguments go to Xvfb ("-extension", "MIT-SHM" turns it off).
-func startXvfb(tb testing.TB, extra ...string) *xvfb {
-	tb.Helper()
-	bin, err := exec.LookPath("Xvfb")
-	if err != nil {
-		if os.Getenv(EnvRequireX11) == "1" {
-			tb.Fatalf("Xvfb not found and %s=1: install the Debian package xvfb (test/rig/deps.sh does)", EnvRequireX11)
-		}
-		tb.Skipf("Xvfb not installed (Debian package xvfb); set %s=1 to make this a failure", EnvRequireX11)
-	}
-	r, w, err := os.Pipe()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	args := append([]string{"-displayfd", "3", "-screen", "0", "1920x1080x24", "-nolisten", "tcp", "-noreset"}, extra...)
-	cmd := exec.Command(bin, args...)
-	cmd.ExtraFiles = []*os.File{w}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		r.Close()
-		w.Close()
-		tb.Fatalf("start Xvfb: %v", err)
-	}
-	w.Close()
-	x := &xvfb{cmd: cmd, exited: make(chan struct{})}
-	go func() { cmd.Wait(); close(x.exited) }()
-	tb.Cleanup(func() {
-		x.Kill()
-		r.Close()
-	})
-	line := make(chan string, 1)
-	go func() {
-		s, _ := bufio.NewReader(r).ReadString('\n')
-		line <- strings.TrimSpace(s)
-	}()
-	select {
-	case n := <-line:
-		if n == "" {
-			<-x.exited
-			tb.Fatalf("Xvfb exited before it was ready: %s", stderr.String())
-		}
-		x.Display = ":" + n
-	case <-time.After(20 * time.Second):
-		tb.Fatalf("Xvfb not ready after 20 s: %s", stderr.String())
-	}
-	return x
-}
-
-// Kill kills the server and waits until it is gone.
-func (x *xvfb) Kill() {
-	select {
-	case <-x.exited:
-		return
-	default:
-	}
-	x.cmd.Process.Kill()
-	<-x.exited
-}
 
 // peer is a second X client: it plays the window manager and the user.
 type peer struct {

@@ -18,7 +18,6 @@ package main
 // MINICOMP_REQUIRE_GLES=1 for the GLES variant) make that a failure.
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -30,7 +29,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -41,11 +39,11 @@ import (
 	"github.com/jezek/xgb/xtest"
 
 	"github.com/minicomp/minicomp/internal/rigtest"
+	"github.com/minicomp/minicomp/internal/testenv"
 )
 
 // Environment switches that turn skips into failures.
 const (
-	envRequireX11    = "MINICOMP_REQUIRE_X11"
 	envRequireWeston = "MINICOMP_REQUIRE_WESTON"
 	envRequireGLES   = "MINICOMP_REQUIRE_GLES"
 )
@@ -57,57 +55,19 @@ const (
 	exitTimeout  = 10 * time.Second // minicomp gone after its parent is
 )
 
-var (
-	e2eBuildOnce sync.Once
-	e2eBinDir    string
-	e2eMinicomp  string
-	e2eClient    string
-	e2eBuildErr  error
-)
-
 // e2eBinaries builds minicomp and internal/testclient once per test
-// binary (into a temporary directory removed at exit) and returns their
-// paths.
+// binary and returns their paths.
 func e2eBinaries(t *testing.T) (minicomp, client string) {
 	t.Helper()
 	if rigtest.Name() != "" {
 		t.Skip("the nested end-to-end tests run on the host, not in the rig's guests")
 	}
-	e2eBuildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "minicomp-e2e-bin")
-		if err != nil {
-			e2eBuildErr = err
-			return
-		}
-		e2eBinDir = dir
-		_, file, _, _ := runtime.Caller(0)
-		root := filepath.Join(filepath.Dir(file), "..", "..")
-		for _, b := range []struct {
-			pkg string
-			dst *string
-		}{{"./cmd/minicomp", &e2eMinicomp}, {"./internal/testclient", &e2eClient}} {
-			out := filepath.Join(dir, filepath.Base(b.pkg))
-			cmd := exec.Command("go", "build", "-o", out, b.pkg)
-			cmd.Dir = root
-			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-			if msg, err := cmd.CombinedOutput(); err != nil {
-				e2eBuildErr = fmt.Errorf("go build %s: %w\n%s", b.pkg, err, msg)
-				return
-			}
-			*b.dst = out
-		}
-	})
-	if e2eBuildErr != nil {
-		t.Fatal(e2eBuildErr)
-	}
-	return e2eMinicomp, e2eClient
+	return testenv.Build(t, "./cmd/minicomp"), testenv.Build(t, "./internal/testclient")
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if e2eBinDir != "" {
-		os.RemoveAll(e2eBinDir)
-	}
+	testenv.Cleanup()
 	os.Exit(code)
 }
 
@@ -350,72 +310,6 @@ func poll(timeout time.Duration, f func() error) error {
 // ---- X11 ----
 
 // e2eXvfb is a private X server.
-type e2eXvfb struct {
-	display string
-	cmd     *exec.Cmd
-	exited  chan struct{}
-}
-
-// startE2EXvfb starts `Xvfb -displayfd` with a 1920x1080x24 screen (the
-// server picks a free display number and writes it when it accepts
-// connections), or skips without Xvfb unless MINICOMP_REQUIRE_X11=1.
-func startE2EXvfb(t *testing.T) *e2eXvfb {
-	t.Helper()
-	bin, err := exec.LookPath("Xvfb")
-	if err != nil {
-		if os.Getenv(envRequireX11) == "1" {
-			t.Fatalf("Xvfb not found and %s=1: install the Debian package xvfb", envRequireX11)
-		}
-		t.Skipf("Xvfb not installed (Debian package xvfb); set %s=1 to make this a failure", envRequireX11)
-	}
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	cmd := exec.Command(bin, "-displayfd", "3", "-screen", "0", "1920x1080x24", "-nolisten", "tcp", "-noreset")
-	cmd.ExtraFiles = []*os.File{w}
-	var stderr lines
-	stderr.t = t
-	stderr.prefix = "Xvfb: "
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		w.Close()
-		t.Fatalf("start Xvfb: %v", err)
-	}
-	w.Close()
-	x := &e2eXvfb{cmd: cmd, exited: make(chan struct{})}
-	go func() { cmd.Wait(); close(x.exited) }()
-	t.Cleanup(x.kill)
-	line := make(chan string, 1)
-	go func() {
-		s, _ := bufio.NewReader(r).ReadString('\n')
-		line <- strings.TrimSpace(s)
-	}()
-	select {
-	case n := <-line:
-		if n == "" {
-			<-x.exited
-			t.Fatalf("Xvfb exited before it was ready: %s", stderr.String())
-		}
-		x.display = ":" + n
-	case <-time.After(startTimeout):
-		t.Fatalf("Xvfb not ready after %v: %s", startTimeout, stderr.String())
-	}
-	return x
-}
-
-// kill kills the X server (SIGKILL: as if it crashed) and waits for it.
-func (x *e2eXvfb) kill() {
-	select {
-	case <-x.exited:
-		return
-	default:
-	}
-	x.cmd.Process.Kill()
-	<-x.exited
-}
-
 // xUser is the test's own X connection: it finds minicomp's window,
 // reads its pixels, moves and resizes it, and types and clicks with XTEST.
 type xUser struct {
@@ -539,7 +433,7 @@ const (
 
 // x11Nested is minicomp --backend=x11 in a fresh Xvfb with testclient.
 type x11Nested struct {
-	x      *e2eXvfb
+	x      *testenv.Xvfb
 	u      *xUser
 	mc     *proc
 	win    xproto.Window
@@ -550,14 +444,14 @@ type x11Nested struct {
 func startX11Nested(t *testing.T, renderer, color string) *x11Nested {
 	t.Helper()
 	minicomp, client := e2eBinaries(t)
-	x := startE2EXvfb(t)
+	x := testenv.StartXvfb(t)
 	rt := e2eRuntimeDir(t)
-	mc := startProc(t, "minicomp", e2eEnv("DISPLAY="+x.display, "XDG_RUNTIME_DIR="+rt),
+	mc := startProc(t, "minicomp", e2eEnv("DISPLAY="+x.Display, "XDG_RUNTIME_DIR="+rt),
 		minicomp, "run", "--backend=x11", "--size", "640x480", "--renderer="+renderer, "--render-node", "none",
 		"--", client, "-color", color)
 	n := &x11Nested{x: x, mc: mc, rt: rt, client: client}
 	mc.expect(`"mapped"`, startTimeout, func(s string) bool { return s == "mapped" })
-	n.u = newXUser(t, x.display)
+	n.u = newXUser(t, x.Display)
 	n.win = n.u.findWindow("minicomp - X11-1")
 	return n
 }
@@ -662,14 +556,14 @@ func TestX11Nested(t *testing.T) {
 
 	// The X server dies: minicomp says which server it lost, hangs up on
 	// the client (which exits by itself), removes its socket and exits.
-	n.x.kill()
+	n.x.Kill()
 	took := mc.waitExit(exitTimeout)
 	t.Logf("minicomp exited %v after the X server was killed (%v)", took.Round(time.Millisecond), mc.state)
 	if mc.state.Success() {
 		t.Errorf("minicomp exited with status 0 after losing its X server")
 	}
-	mc.waitLog(0, "lost connection to X server "+n.x.display,
-		"minicomp: backend lost: x11: lost connection to X server "+n.x.display)
+	mc.waitLog(0, "lost connection to X server "+n.x.Display,
+		"minicomp: backend lost: x11: lost connection to X server "+n.x.Display)
 	mc.expect("disconnected", 0, func(s string) bool { return s == "disconnected: connection closed by the compositor" })
 	mc.waitLog(0, `msg="client exited"`)
 	if strings.Contains(mc.err.String(), "sending SIGTERM") {
@@ -711,9 +605,9 @@ func TestX11NestedWindowClosed(t *testing.T) {
 func TestX11NestedGLES(t *testing.T) {
 	const blue = 0x0000ff
 	minicomp, client := e2eBinaries(t)
-	x := startE2EXvfb(t)
+	x := testenv.StartXvfb(t)
 	rt := e2eRuntimeDir(t)
-	mc := startProc(t, "minicomp", e2eEnv("DISPLAY="+x.display, "XDG_RUNTIME_DIR="+rt),
+	mc := startProc(t, "minicomp", e2eEnv("DISPLAY="+x.Display, "XDG_RUNTIME_DIR="+rt),
 		minicomp, "run", "--backend=x11", "--size", "640x480", "--renderer=gles", "--render-node", "none",
 		"--", client, "-color", "0x0000ff")
 	// Without EGL, minicomp exits at once (--renderer=gles is not a
@@ -734,7 +628,7 @@ func TestX11NestedGLES(t *testing.T) {
 		}
 		t.Skipf("EGL/GLES unavailable here (set %s=1 to make this a failure):\n%s", envRequireGLES, mc.err)
 	}
-	u := newXUser(t, x.display)
+	u := newXUser(t, x.Display)
 	win := u.findWindow("minicomp - X11-1")
 	if err := poll(startTimeout, func() error { return u.checkSolid(win, 640, 480, blue) }); err != nil {
 		t.Fatalf("screenshot (gles): %v", err)
@@ -995,23 +889,23 @@ func autoBackend(t *testing.T, env []string) string {
 // X server or Wayland compositor it runs in, and falls back from a
 // Wayland display that is not there to X11, saying why.
 func TestAutoPicksNested(t *testing.T) {
-	x := startE2EXvfb(t)
+	x := testenv.StartXvfb(t)
 	rt := e2eRuntimeDir(t)
 
-	log := autoBackend(t, e2eEnv("DISPLAY="+x.display, "XDG_RUNTIME_DIR="+rt))
-	if !strings.Contains(log, "msg=backend backend=x11 why=\"inside an X session (DISPLAY="+x.display+")") ||
+	log := autoBackend(t, e2eEnv("DISPLAY="+x.Display, "XDG_RUNTIME_DIR="+rt))
+	if !strings.Contains(log, "msg=backend backend=x11 why=\"inside an X session (DISPLAY="+x.Display+")") ||
 		!strings.Contains(log, `msg="x11 output"`) {
 		t.Errorf("with DISPLAY set: not the x11 backend:\n%s", log)
 	}
 
 	wp := startMinicompParent(t, rt)
-	log = autoBackend(t, e2eEnv("DISPLAY="+x.display, "XDG_RUNTIME_DIR="+rt, "WAYLAND_DISPLAY="+wp.display))
+	log = autoBackend(t, e2eEnv("DISPLAY="+x.Display, "XDG_RUNTIME_DIR="+rt, "WAYLAND_DISPLAY="+wp.display))
 	if !strings.Contains(log, "msg=backend backend=wayland why=\"inside a Wayland session (WAYLAND_DISPLAY="+wp.display+")") ||
 		!strings.Contains(log, `msg="nested output"`) || strings.Contains(log, "falling back") {
 		t.Errorf("with WAYLAND_DISPLAY (and DISPLAY) set: not the wayland backend:\n%s", log)
 	}
 
-	log = autoBackend(t, e2eEnv("DISPLAY="+x.display, "XDG_RUNTIME_DIR="+rt, "WAYLAND_DISPLAY=wayland-nothere"))
+	log = autoBackend(t, e2eEnv("DISPLAY="+x.Display, "XDG_RUNTIME_DIR="+rt, "WAYLAND_DISPLAY=wayland-nothere"))
 	for _, want := range []string{
 		`msg="backend unavailable, falling back" backend=wayland`, "next=x11",
 		`msg=backend backend=x11 why="wayland failed: `, "wayland-nothere", `msg="x11 output"`,
