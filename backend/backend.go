@@ -145,3 +145,13 @@ type ClientScanout interface {
 	// allocate buffers the display can show (dma-buf feedback).
 	ScanoutFormats() (device uint64, formats map[scanout.Format][]uint64)
 }
+
+// OutputList returns a backend's outputs as the Output interface, for
+// Backend.Outputs.
+func OutputList[O Output](outputs []O) []Output {
+	out := make([]Output, len(outputs))
+	for i, o := range outputs {
+		out[i] = o
+	}
+	return out
+}

@@ -110,13 +110,7 @@ func New(opts Options) (*Backend, error) {
 func (b *Backend) Name() string { return "headless" }
 
 // Outputs returns the virtual outputs.
-func (b *Backend) Outputs() []backend.Output {
-	out := make([]backend.Output, len(b.outputs))
-	for i, o := range b.outputs {
-		out[i] = o
-	}
-	return out
-}
+func (b *Backend) Outputs() []backend.Output { return backend.OutputList(b.outputs) }
 
 // Close releases every target and the render device.
 func (b *Backend) Close() error {

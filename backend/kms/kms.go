@@ -129,13 +129,7 @@ func New(opts Options) (*Backend, error) {
 func (b *Backend) Name() string { return "kms" }
 
 // Outputs returns the connected outputs.
-func (b *Backend) Outputs() []backend.Output {
-	out := make([]backend.Output, len(b.outputs))
-	for i, o := range b.outputs {
-		out[i] = o
-	}
-	return out
-}
+func (b *Backend) Outputs() []backend.Output { return backend.OutputList(b.outputs) }
 
 // Close turns every output off and releases buffers and devices.
 func (b *Backend) Close() error {

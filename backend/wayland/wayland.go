@@ -437,13 +437,7 @@ func (b *Backend) loop() {
 func (b *Backend) Name() string { return "wayland" }
 
 // Outputs returns the windows, one per output.
-func (b *Backend) Outputs() []backend.Output {
-	out := make([]backend.Output, len(b.outputs))
-	for i, o := range b.outputs {
-		out[i] = o
-	}
-	return out
-}
+func (b *Backend) Outputs() []backend.Output { return backend.OutputList(b.outputs) }
 
 // Events returns input and window events. The channel is closed after
 // EventLost or by Close. Events queue (up to a bound, after which the

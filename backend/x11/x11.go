@@ -331,13 +331,7 @@ func (b *Backend) setup(opts Options) error {
 func (b *Backend) Name() string { return "x11" }
 
 // Outputs returns the windows.
-func (b *Backend) Outputs() []backend.Output {
-	out := make([]backend.Output, len(b.outputs))
-	for i, o := range b.outputs {
-		out[i] = o
-	}
-	return out
-}
+func (b *Backend) Outputs() []backend.Output { return backend.OutputList(b.outputs) }
 
 // Events returns input and output changes; see backend.EventSource.
 func (b *Backend) Events() <-chan backend.Event { return b.events }

@@ -62,15 +62,7 @@ type outputResource struct {
 
 func (r *outputResource) Release() error { return nil }
 
-func (r *outputResource) forget() {
-	ids := r.c.outputIDs[r.o]
-	for i, id := range ids {
-		if id == r.id {
-			r.c.outputIDs[r.o] = append(ids[:i], ids[i+1:]...)
-			break
-		}
-	}
-}
+func (r *outputResource) forget() { r.c.outputIDs[r.o] = without(r.c.outputIDs[r.o], r.id) }
 
 type frameCB struct {
 	c  *Client

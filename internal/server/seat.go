@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"image"
 	"os"
+	"slices"
 
 	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/internal/keymap"
@@ -86,7 +87,9 @@ func (o *seatObj) GetPointer(id uint32) error {
 		return err
 	}
 	o.c.pointers = append(o.c.pointers, r)
-	obj.onDestroy = func() { o.c.pointers = removeRes(o.c.pointers, id) }
+	obj.onDestroy = func() {
+		o.c.pointers = slices.DeleteFunc(o.c.pointers, func(r seatResource) bool { return r.id == id })
+	}
 	if f := o.st.pointerFocus; f != nil && f.c == o.c {
 		sx, sy := o.st.surfaceLocal(f)
 		o.c.send(protocol.WlPointerEnter(o.c.conn, id, o.st.s.nextSerial(), f.id, sx, sy))
@@ -104,7 +107,9 @@ func (o *seatObj) GetKeyboard(id uint32) error {
 		return err
 	}
 	o.c.keyboards = append(o.c.keyboards, r)
-	obj.onDestroy = func() { o.c.keyboards = removeRes(o.c.keyboards, id) }
+	obj.onDestroy = func() {
+		o.c.keyboards = slices.DeleteFunc(o.c.keyboards, func(r seatResource) bool { return r.id == id })
+	}
 	st := o.st
 	if st.keymapFile != nil {
 		o.c.send(protocol.WlKeyboardKeymap(o.c.conn, id, protocol.WlKeyboardKeymapFormatXkbV1, int(st.keymapFile.Fd()), uint32(st.keymapSize)))
@@ -125,15 +130,6 @@ func (o *seatObj) GetTouch(id uint32) error {
 	return err
 }
 func (o *seatObj) Release() error { return nil }
-
-func removeRes(list []seatResource, id uint32) []seatResource {
-	for i, r := range list {
-		if r.id == id {
-			return append(list[:i], list[i+1:]...)
-		}
-	}
-	return list
-}
 
 // input routes one backend event.
 func (st *seat) input(ev backend.Event) {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"image"
+	"slices"
 
 	"github.com/minicomp/minicomp/internal/protocol"
 )
@@ -78,16 +79,15 @@ func (sub *subsurface) detach() {
 	if sub.parent == nil {
 		return
 	}
-	sub.parent.stack = removeSurface(sub.parent.stack, sub.sf)
-	sub.parent.pendingStack = removeSurface(sub.parent.pendingStack, sub.sf)
+	sub.parent.stack = without(sub.parent.stack, sub.sf)
+	sub.parent.pendingStack = without(sub.parent.pendingStack, sub.sf)
 	sub.parent = nil
 }
 
-func removeSurface(list []*surface, sf *surface) []*surface {
-	for i, x := range list {
-		if x == sf {
-			return append(list[:i], list[i+1:]...)
-		}
+// without returns list without the first element equal to x.
+func without[T comparable](list []T, x T) []T {
+	if i := slices.Index(list, x); i >= 0 {
+		return slices.Delete(list, i, i+1)
 	}
 	return list
 }
@@ -131,7 +131,7 @@ func (sub *subsurface) place(siblingID uint32, after int) error {
 	if sib == sub.sf || (sib != sub.parent && (sib.sub == nil || sib.sub.parent != sub.parent)) {
 		return errorf(sub.id, protocol.WlSubsurfaceErrorBadSurface, "surface %d is neither the parent nor a sibling", siblingID)
 	}
-	st := removeSurface(sub.parent.pendingStack, sub.sf)
+	st := without(sub.parent.pendingStack, sub.sf)
 	for i, x := range st {
 		if x == sib {
 			i += after

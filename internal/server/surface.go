@@ -656,11 +656,5 @@ func (sf *surface) unmap() {
 		sf.role.dismissPopups()
 	}
 	defer sf.c.s.seat.surfaceGone(sf)
-	list := sf.c.s.surfaces
-	for i, x := range list {
-		if x == sf {
-			sf.c.s.surfaces = append(list[:i], list[i+1:]...)
-			break
-		}
-	}
+	sf.c.s.surfaces = without(sf.c.s.surfaces, sf)
 }

@@ -49,7 +49,7 @@ func (w *wmBase) GetXdgSurface(id, surfaceID uint32) error {
 	xo.onDestroy = func() {
 		x.dismissPopups()
 		if x.parent != nil {
-			x.parent.popups = removeXdg(x.parent.popups, x)
+			x.parent.popups = without(x.parent.popups, x)
 		}
 		if !sf.gone {
 			sf.unmap()
@@ -228,15 +228,6 @@ func (x *xdgSurface) dismissPopups() {
 		p.surface.unmap()
 	}
 	x.popups = nil
-}
-
-func removeXdg(list []*xdgSurface, x *xdgSurface) []*xdgSurface {
-	for i, y := range list {
-		if y == x {
-			return append(list[:i], list[i+1:]...)
-		}
-	}
-	return list
 }
 
 // popup is an xdg_popup.
