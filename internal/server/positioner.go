@@ -129,49 +129,43 @@ func (p *positioner) place(bounds image.Rectangle) image.Rectangle {
 	ax, ay := edges(p.anchor)
 	gx, gy := edges(p.gravity)
 	r := p.unconstrained(ax, ay, gx, gy)
-	outX := func(r image.Rectangle) bool { return r.Min.X < bounds.Min.X || r.Max.X > bounds.Max.X }
-	outY := func(r image.Rectangle) bool { return r.Min.Y < bounds.Min.Y || r.Max.Y > bounds.Max.Y }
-	if outX(r) && p.adjust&protocol.XdgPositionerConstraintAdjustmentFlipX != 0 && gx != 0 {
-		if f := p.unconstrained(-ax, ay, -gx, gy); !outX(f) {
-			r.Min.X, r.Max.X = f.Min.X, f.Max.X
-		}
+	fx := p.unconstrained(-ax, ay, -gx, gy) // flipped horizontally
+	fy := p.unconstrained(ax, -ay, gx, -gy) // flipped vertically
+	x := constrain(span{r.Min.X, r.Max.X}, span{fx.Min.X, fx.Max.X}, gx != 0, span{bounds.Min.X, bounds.Max.X}, p.adjust,
+		protocol.XdgPositionerConstraintAdjustmentFlipX, protocol.XdgPositionerConstraintAdjustmentSlideX, protocol.XdgPositionerConstraintAdjustmentResizeX)
+	y := constrain(span{r.Min.Y, r.Max.Y}, span{fy.Min.Y, fy.Max.Y}, gy != 0, span{bounds.Min.Y, bounds.Max.Y}, p.adjust,
+		protocol.XdgPositionerConstraintAdjustmentFlipY, protocol.XdgPositionerConstraintAdjustmentSlideY, protocol.XdgPositionerConstraintAdjustmentResizeY)
+	return image.Rect(x.lo, y.lo, x.hi, y.hi)
+}
+
+// span is one axis of a rectangle: [lo, hi).
+type span struct{ lo, hi int }
+
+func (s span) outside(b span) bool { return s.lo < b.lo || s.hi > b.hi }
+
+// constrain keeps s inside b on one axis with the adjustments adjust
+// allows of flip, slide and resize (this axis's bits), in that order:
+// the flipped placement (possible only with a gravity on this axis) when
+// it fits, else slide, else shrink.
+func constrain(s, flipped span, canFlip bool, b span, adjust, flip, slide, resize uint32) span {
+	if s.outside(b) && adjust&flip != 0 && canFlip && !flipped.outside(b) {
+		s = flipped
 	}
-	if outY(r) && p.adjust&protocol.XdgPositionerConstraintAdjustmentFlipY != 0 && gy != 0 {
-		if f := p.unconstrained(ax, -ay, gx, -gy); !outY(f) {
-			r.Min.Y, r.Max.Y = f.Min.Y, f.Max.Y
-		}
-	}
-	if outX(r) && p.adjust&protocol.XdgPositionerConstraintAdjustmentSlideX != 0 {
+	if s.outside(b) && adjust&slide != 0 {
 		shift := 0
-		if r.Max.X > bounds.Max.X {
-			shift = bounds.Max.X - r.Max.X
+		if s.hi > b.hi {
+			shift = b.hi - s.hi
 		}
-		if r.Min.X+shift < bounds.Min.X {
-			shift = bounds.Min.X - r.Min.X
+		if s.lo+shift < b.lo {
+			shift = b.lo - s.lo
 		}
-		r = r.Add(image.Pt(shift, 0))
+		s = span{s.lo + shift, s.hi + shift}
 	}
-	if outY(r) && p.adjust&protocol.XdgPositionerConstraintAdjustmentSlideY != 0 {
-		shift := 0
-		if r.Max.Y > bounds.Max.Y {
-			shift = bounds.Max.Y - r.Max.Y
-		}
-		if r.Min.Y+shift < bounds.Min.Y {
-			shift = bounds.Min.Y - r.Min.Y
-		}
-		r = r.Add(image.Pt(0, shift))
-	}
-	if outX(r) && p.adjust&protocol.XdgPositionerConstraintAdjustmentResizeX != 0 {
-		r.Min.X, r.Max.X = max(r.Min.X, bounds.Min.X), min(r.Max.X, bounds.Max.X)
-		if r.Dx() <= 0 {
-			r.Max.X = r.Min.X + 1
+	if s.outside(b) && adjust&resize != 0 {
+		s = span{max(s.lo, b.lo), min(s.hi, b.hi)}
+		if s.hi <= s.lo {
+			s.hi = s.lo + 1
 		}
 	}
-	if outY(r) && p.adjust&protocol.XdgPositionerConstraintAdjustmentResizeY != 0 {
-		r.Min.Y, r.Max.Y = max(r.Min.Y, bounds.Min.Y), min(r.Max.Y, bounds.Max.Y)
-		if r.Dy() <= 0 {
-			r.Max.Y = r.Min.Y + 1
-		}
-	}
-	return r
+	return s
 }

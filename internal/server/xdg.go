@@ -103,13 +103,9 @@ func (x *xdgSurface) GetPopup(id, parent, positionerID uint32) error {
 	if x.toplevel != 0 || x.popup != 0 {
 		return errorf(x.id, protocol.XdgSurfaceErrorAlreadyConstructed, "xdg_surface already has a role object")
 	}
-	po, err := x.c.lookup(x.id, positionerID, protocol.XdgPositionerInterface)
+	pos, err := x.completePositioner(x.id, positionerID)
 	if err != nil {
 		return err
-	}
-	pos := po.handler.(*positioner)
-	if !pos.complete() {
-		return errorf(x.wmBase, protocol.XdgWmBaseErrorInvalidPositioner, "positioner %d has no size or anchor rectangle", positionerID)
 	}
 	if parent != 0 {
 		pa, err := x.c.lookup(x.id, parent, protocol.XdgSurfaceInterface)
@@ -230,6 +226,21 @@ func (x *xdgSurface) dismissPopups() {
 	x.popups = nil
 }
 
+// completePositioner looks up a positioner named in a request to object
+// from; one without a size or anchor rectangle is xdg_wm_base's
+// invalid_positioner.
+func (x *xdgSurface) completePositioner(from, id uint32) (*positioner, error) {
+	po, err := x.c.lookup(from, id, protocol.XdgPositionerInterface)
+	if err != nil {
+		return nil, err
+	}
+	pos := po.handler.(*positioner)
+	if !pos.complete() {
+		return nil, errorf(x.wmBase, protocol.XdgWmBaseErrorInvalidPositioner, "positioner %d has no size or anchor rectangle", id)
+	}
+	return pos, nil
+}
+
 // popup is an xdg_popup.
 type popup struct{ x *xdgSurface }
 
@@ -245,13 +256,9 @@ func (p *popup) Grab(seat, serial uint32) error { return nil }
 // Reposition places the popup by a new positioner: repositioned, then a
 // configure with the new placement.
 func (p *popup) Reposition(positionerID, token uint32) error {
-	po, err := p.x.c.lookup(p.x.popup, positionerID, protocol.XdgPositionerInterface)
+	pos, err := p.x.completePositioner(p.x.popup, positionerID)
 	if err != nil {
 		return err
-	}
-	pos := po.handler.(*positioner)
-	if !pos.complete() {
-		return errorf(p.x.wmBase, protocol.XdgWmBaseErrorInvalidPositioner, "positioner %d has no size or anchor rectangle", positionerID)
 	}
 	p.x.positioner = *pos
 	p.x.c.send(protocol.XdgPopupRepositioned(p.x.c.conn, p.x.popup, token))
