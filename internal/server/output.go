@@ -176,24 +176,9 @@ func (o *output) resized() {
 
 // addDamage records damage (clipped to the output) for the next render.
 func (o *output) addDamage(r image.Rectangle) {
-	r = r.Intersect(o.bounds)
-	if r.Empty() {
-		return
+	if r = r.Intersect(o.bounds); !r.Empty() {
+		o.damage = appendMerged(o.damage, r)
 	}
-	for _, d := range o.damage {
-		if r.In(d) {
-			return
-		}
-	}
-	if len(o.damage) >= 16 {
-		u := r
-		for _, d := range o.damage {
-			u = u.Union(d)
-		}
-		o.damage = append(o.damage[:0], u)
-		return
-	}
-	o.damage = append(o.damage, r)
 }
 
 // takeDamage returns the damage since the last render and clears it.
@@ -225,18 +210,16 @@ func (s *Server) render(o *output) {
 	frameDamage := o.takeDamage()
 	// Damage shown by direct frames since the last composed one: the
 	// targets never saw it.
-	for _, d := range o.directDamage {
-		frameDamage = appendDisjoint(frameDamage, []image.Rectangle{d})
-	}
+	frameDamage = appendAll(frameDamage, o.directDamage)
 	o.directDamage = o.directDamage[:0]
 	o.frameDamage = frameDamage
 	draw := o.drawDamage[:0]
 	if age == 0 || age > len(o.history) {
 		draw = append(draw, o.bounds)
 	} else {
-		draw = appendDisjoint(draw, frameDamage)
+		draw = appendAll(draw, frameDamage)
 		for _, h := range o.history[:age-1] {
-			draw = appendDisjoint(draw, h)
+			draw = appendAll(draw, h)
 		}
 	}
 	o.drawDamage = draw
@@ -343,16 +326,10 @@ func (o *output) waitFrames() {
 	}
 }
 
-// appendDisjoint appends the rectangles of add not already inside one of dst.
-func appendDisjoint(dst, add []image.Rectangle) []image.Rectangle {
-next:
+// appendAll adds each rectangle of add to dst with appendMerged.
+func appendAll(dst, add []image.Rectangle) []image.Rectangle {
 	for _, r := range add {
-		for _, d := range dst {
-			if r.In(d) {
-				continue next
-			}
-		}
-		dst = append(dst, r)
+		dst = appendMerged(dst, r)
 	}
 	return dst
 }
@@ -474,9 +451,7 @@ func (s *Server) presentDirect(o *output, b *dmabufBuffer) bool {
 		o.damage = append(o.damage, damage...)
 		return false
 	}
-	for _, d := range damage {
-		o.directDamage = appendMerged(o.directDamage, d)
-	}
+	o.directDamage = appendAll(o.directDamage, damage)
 	sf := s.surfaces[0]
 	sf.directRefused = false
 	o.takeFrameWork(sf)

@@ -243,8 +243,15 @@ func addRect(d []image.Rectangle, x, y, w, h int32) []image.Rectangle {
 	return appendMerged(d, r)
 }
 
-// appendMerged appends r, merging everything into one rectangle beyond 16.
+// appendMerged appends r to a damage list unless a rectangle there
+// already covers it; beyond 16 rectangles the list becomes their bounding
+// box (drawing more, but never missing anything).
 func appendMerged(d []image.Rectangle, r image.Rectangle) []image.Rectangle {
+	for _, x := range d {
+		if r.In(x) {
+			return d
+		}
+	}
 	if len(d) >= 16 {
 		u := r
 		for _, x := range d {
@@ -315,12 +322,8 @@ func (sf *surface) cache() {
 	if p.attached {
 		c.attached, c.buffer = true, p.buffer
 	}
-	for _, r := range p.damage {
-		c.damage = appendMerged(c.damage, r)
-	}
-	for _, r := range p.bufDamage {
-		c.bufDamage = appendMerged(c.bufDamage, r)
-	}
+	c.damage = appendAll(c.damage, p.damage)
+	c.bufDamage = appendAll(c.bufDamage, p.bufDamage)
 	c.frames = append(c.frames, p.frames...)
 	discard(sf.c, c.feedback) // replaced before it was shown
 	c.feedback = append(c.feedback[:0], p.feedback...)
@@ -370,9 +373,7 @@ func (sf *surface) apply(st *surfaceState) error {
 			if copyDamage == nil {
 				sf.texAll = true
 			}
-			for _, r := range copyDamage {
-				sf.texDamage = appendMerged(sf.texDamage, r)
-			}
+			sf.texDamage = appendAll(sf.texDamage, copyDamage)
 			if sf.committedAt == 0 {
 				sf.committedAt = monotonic()
 			}
@@ -592,9 +593,7 @@ func (sf *surface) take(b clientBuffer, damage []image.Rectangle) error {
 		if damage == nil {
 			sf.heldAll = true
 		}
-		for _, r := range damage {
-			sf.heldDamage = appendMerged(sf.heldDamage, r)
-		}
+		sf.heldDamage = appendAll(sf.heldDamage, damage)
 		return nil
 	}
 	if sf.heldPending() {
