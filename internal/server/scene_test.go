@@ -34,6 +34,27 @@ func (r *raw) attach(surface, buffer uint32, w, h int) {
 
 func (r *raw) commit(surface uint32) { r.req(surface, 6, nil) }
 
+// popupConfigure reads events up to xdg_surface xdgID's configure and
+// returns the xdg_popup's configure (x, y, w, h), the serial to ack, and
+// the token of a repositioned event (0 if none).
+func (r *raw) popupConfigure(popupID, xdgID uint32) (at [4]int32, serial, token uint32) {
+	r.events(func(obj uint32, op uint16, body []byte) bool {
+		switch {
+		case obj == popupID && op == 0:
+			for i := range at {
+				at[i] = int32(binary.NativeEndian.Uint32(body[4*i:]))
+			}
+		case obj == popupID && op == 2:
+			token = binary.NativeEndian.Uint32(body)
+		case obj == xdgID && op == 0:
+			serial = binary.NativeEndian.Uint32(body)
+			return true
+		}
+		return false
+	})
+	return at, serial, token
+}
+
 // grimShot captures the output with grim.
 func grimShot(t *testing.T, dir string) image.Image {
 	t.Helper()
@@ -148,20 +169,7 @@ func testScene(t *testing.T, s *Server, dir string) {
 	r.req(5, 2, func(e *wire.Encoder) { e.NewID(32); e.Object(31) })
 	r.req(32, 2, func(e *wire.Encoder) { e.NewID(33); e.Object(7); e.Object(30) })
 	r.commit(31)
-	var popupAt [4]int32
-	var serial uint32
-	r.events(func(obj uint32, op uint16, body []byte) bool {
-		if obj == 33 && op == 0 {
-			for i := range popupAt {
-				popupAt[i] = int32(binary.NativeEndian.Uint32(body[4*i:]))
-			}
-		}
-		if obj == 32 && op == 0 {
-			serial = binary.NativeEndian.Uint32(body)
-			return true
-		}
-		return false
-	})
+	popupAt, serial, _ := r.popupConfigure(33, 32)
 	if popupAt != [4]int32{10, 30, 60, 40} {
 		t.Errorf("popup configure %v, want [10 30 60 40]", popupAt)
 	}
@@ -180,22 +188,7 @@ func testScene(t *testing.T, s *Server, dir string) {
 	r.req(35, 2, func(e *wire.Encoder) { e.Int(120); e.Int(100); e.Int(0); e.Int(0) })
 	r.req(35, 4, func(e *wire.Encoder) { e.Uint(protocol.XdgPositionerGravityBottomRight) })
 	r.req(33, 2, func(e *wire.Encoder) { e.Object(35); e.Uint(7) }) // reposition, token 7
-	var token uint32
-	r.events(func(obj uint32, op uint16, body []byte) bool {
-		if obj == 33 && op == 2 {
-			token = binary.NativeEndian.Uint32(body)
-		}
-		if obj == 33 && op == 0 {
-			for i := range popupAt {
-				popupAt[i] = int32(binary.NativeEndian.Uint32(body[4*i:]))
-			}
-		}
-		if obj == 32 && op == 0 {
-			serial = binary.NativeEndian.Uint32(body)
-			return true
-		}
-		return false
-	})
+	popupAt, serial, token := r.popupConfigure(33, 32)
 	if token != 7 || popupAt != [4]int32{120, 100, 60, 40} {
 		t.Errorf("reposition: token %d configure %v, want 7 and [120 100 60 40]", token, popupAt)
 	}
