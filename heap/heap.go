@@ -38,10 +38,6 @@ const UdevRule = "heap/udev/60-minicomp-dma-heap.rules"
 // display that needs contiguous memory must scan out (vc4 on a Pi 4).
 var DefaultPreference = []string{"vc4", "default_cma_region", "linux,cma", "reserved", "vidbuf_cached"}
 
-// EnvOverride names the environment variable holding a heap preference
-// that replaces the default: names separated by colons or spaces (not
-// commas: "linux,cma" is one heap).
-const EnvOverride = "MINICOMP_HEAP"
 
 // ErrNoHeaps means the kernel offers no DMA-BUF heaps at all.
 var ErrNoHeaps = errors.New("no DMA-BUF heaps")
@@ -66,14 +62,12 @@ func (e *Error) Error() string {
 // Unwrap returns the underlying error (an errno or ErrNoHeaps).
 func (e *Error) Unwrap() error { return e.Err }
 
-// Preference returns the heaps to try, in order. override (a flag value;
-// when empty, $MINICOMP_HEAP) is a list of names separated by colons or
-// spaces that replaces the default. acceptsNonContiguous adds "system" last, for displays that took a
+// Preference returns the heaps to try, in order. override (a flag or
+// environment value, read by the caller) is a list of names separated by
+// colons or spaces that replaces the default; empty keeps the default.
+// acceptsNonContiguous adds "system" last, for displays that took a
 // non-contiguous buffer (an IOMMU, vkms, Pi 5).
 func Preference(override string, acceptsNonContiguous bool) []string {
-	if override == "" {
-		override = os.Getenv(EnvOverride)
-	}
 	if override != "" {
 		return strings.FieldsFunc(override, func(r rune) bool { return r == ':' || r == ' ' || r == '\t' })
 	}
@@ -242,7 +236,8 @@ func (h *Heap) Close() error {
 	return unix.Close(h.fd)
 }
 
-// Attempt is one heap tried by Auto and why it was not taken.
+// Attempt is one thing tried and why it was not taken: a heap tried by
+// Auto, an allocation strategy (scanout.Attempt is this type).
 type Attempt struct {
 	Name string
 	Err  error
@@ -278,7 +273,7 @@ func AutoIn(dir string, prefs []string) (*Heap, []Attempt, error) {
 			names = append(names, i.Name)
 		}
 		return nil, attempts, &Error{Heap: strings.Join(prefs, ","), Op: "choose", Err: syscall.ENOENT,
-			Hint: "none of the preferred heaps exists; this kernel has: " + strings.Join(names, ", ") + "; set " + EnvOverride + " to choose"}
+			Hint: "none of the preferred heaps exists; this kernel has: " + strings.Join(names, ", ") + "; pass a heap preference to choose (minicomp: --heap or MINICOMP_HEAP)"}
 	}
 	return nil, attempts, errors.Join(errs...)
 }

@@ -16,8 +16,8 @@ type AllocatorConfig struct {
 	// Display is the KMS device, nil in headless mode (then the legacy
 	// kmsro strategy, which needs the primary node, is never used).
 	Display *Device
-	// HeapPreference overrides the contiguous-heap order (nil: the
-	// default from heap.Preference, which honours $MINICOMP_HEAP).
+	// HeapPreference overrides the contiguous-heap order (nil:
+	// heap.DefaultPreference).
 	HeapPreference []string
 	// HeapDir is where heaps live (empty: heap.Dir).
 	HeapDir string
@@ -61,7 +61,7 @@ func NewAllocator(cfg AllocatorConfig) *Allocator {
 	}
 	h, tried, err := heap.AutoIn(dir, prefs)
 	if err != nil {
-		a.Unavailable = append(a.Unavailable, Attempt{"heap " + fmt.Sprint(prefs), err})
+		a.Unavailable = append(a.Unavailable, Attempt{Name: "heap " + fmt.Sprint(prefs), Err: err})
 	} else {
 		for _, t := range tried {
 			a.log.Debug("heap not available", "heap", t.Name, "err", t.Err)
@@ -72,19 +72,19 @@ func NewAllocator(cfg AllocatorConfig) *Allocator {
 	if cfg.Render != nil {
 		a.Strategies = append(a.Strategies, RenderNativeStrategy{cfg.Render})
 	} else {
-		a.Unavailable = append(a.Unavailable, Attempt{"render-native", errors.New("no render device")})
+		a.Unavailable = append(a.Unavailable, Attempt{Name: "render-native", Err: errors.New("no render device")})
 	}
 	if cfg.Display != nil {
 		a.Strategies = append(a.Strategies, KMSRODumbStrategy{cfg.Display})
 	} else {
-		a.Unavailable = append(a.Unavailable, Attempt{"kmsro-dumb", errors.New("no display device (headless): the primary node is never opened")})
+		a.Unavailable = append(a.Unavailable, Attempt{Name: "kmsro-dumb", Err: errors.New("no display device (headless): the primary node is never opened")})
 	}
 	if h == nil || h.Name != "system" {
 		if sys, err := heap.OpenIn(dir, "system"); err == nil {
 			a.heaps = append(a.heaps, sys)
 			a.Strategies = append(a.Strategies, HeapStrategy{sys})
 		} else {
-			a.Unavailable = append(a.Unavailable, Attempt{"heap system", err})
+			a.Unavailable = append(a.Unavailable, Attempt{Name: "heap system", Err: err})
 		}
 	}
 	a.Strategies = append(a.Strategies, UdmabufStrategy{Path: cfg.UdmabufPath})
@@ -100,10 +100,13 @@ func (a *Allocator) Render() *Device { return a.render }
 // Allocate makes one render target with the first strategy whose buffer
 // also imports into the render device.
 func (a *Allocator) Allocate(width, height int, format Format) (*Buffer, []Attempt, error) {
-	return a.allocateFrom(a.Strategies, width, height, format)
+	b, _, attempts, err := a.allocateFrom(a.Strategies, width, height, format)
+	return b, attempts, err
 }
 
-func (a *Allocator) allocateFrom(strategies []Strategy, width, height int, format Format) (*Buffer, []Attempt, error) {
+// allocateFrom returns the first buffer made (and imported) by one of
+// strategies, with the index of the strategy that made it.
+func (a *Allocator) allocateFrom(strategies []Strategy, width, height int, format Format) (*Buffer, int, []Attempt, error) {
 	var attempts []Attempt
 	for i, s := range strategies {
 		b, tried, err := Allocate(strategies[i:i+1], width, height, format, a.log)
@@ -115,18 +118,18 @@ func (a *Allocator) allocateFrom(strategies []Strategy, width, height int, forma
 			if _, err := b.ImportInto(a.render); err != nil {
 				err = fmt.Errorf("import into render device %s: %w", a.render, err)
 				a.log.Warn("render device refused the buffer, trying the next strategy", "strategy", s.Name(), "err", err)
-				attempts = append(attempts, Attempt{s.Name(), err})
+				attempts = append(attempts, Attempt{Name: s.Name(), Err: err})
 				b.Close()
 				continue
 			}
 		}
-		return b, attempts, nil
+		return b, i, attempts, nil
 	}
 	var errs []error
 	for _, t := range attempts {
-		errs = append(errs, fmt.Errorf("%s: %w", t.Strategy, t.Err))
+		errs = append(errs, fmt.Errorf("%s: %w", t.Name, t.Err))
 	}
-	return nil, attempts, fmt.Errorf("every allocation strategy failed: %w", errors.Join(errs...))
+	return nil, -1, attempts, fmt.Errorf("every allocation strategy failed: %w", errors.Join(errs...))
 }
 
 // Close closes the heaps the allocator opened; buffers stay valid.
@@ -140,38 +143,41 @@ func (a *Allocator) Close() error {
 }
 
 // Swapchain is a set of render targets of one size and format, all made
-// by the same strategy, handed out round-robin with their buffer age.
+// by the same strategy, handed out in turn with their buffer age. A
+// buffer someone holds a lock on (on screen, or held by a parent
+// compositor) is skipped until it is unlocked.
 type Swapchain struct {
 	Buffers  []*Buffer
 	Strategy string    // the strategy that made them
 	Attempts []Attempt // strategies that failed first
 
-	ages  []int
+	ages  []int // the frame each buffer was last handed out in (0: never)
 	next  int
 	frame int
 }
 
+// ErrSwapchainExhausted means every buffer of a Swapchain is busy: on
+// screen, queued for it, or held by a parent compositor.
+var ErrSwapchainExhausted = errors.New("every buffer of the swapchain is busy")
+
 // NewSwapchain allocates n targets. If a later buffer fails with the
 // strategy that made the first, the whole swapchain moves to the next.
 func NewSwapchain(a *Allocator, n, width, height int, format Format) (*Swapchain, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("swapchain of %d buffers: want at least 1", n)
+	}
 	strategies := a.Strategies
 	var attempts []Attempt
 	for len(strategies) > 0 {
-		first, tried, err := a.allocateFrom(strategies, width, height, format)
+		first, idx, tried, err := a.allocateFrom(strategies, width, height, format)
 		attempts = append(attempts, tried...)
 		if err != nil {
 			return nil, err
 		}
-		idx := 0
-		for i, s := range strategies {
-			if s.Name() == first.Origin {
-				idx = i
-			}
-		}
-		sc := &Swapchain{Buffers: []*Buffer{first}, Strategy: first.Origin, Attempts: attempts}
+		sc := &Swapchain{Buffers: []*Buffer{first}, Strategy: strategies[idx].Name(), Attempts: attempts}
 		ok := true
 		for len(sc.Buffers) < n {
-			b, tried, err := a.allocateFrom(strategies[idx:idx+1], width, height, format)
+			b, _, tried, err := a.allocateFrom(strategies[idx:idx+1], width, height, format)
 			if err != nil {
 				attempts = append(attempts, tried...)
 				ok = false
@@ -189,21 +195,32 @@ func NewSwapchain(a *Allocator, n, width, height int, format Format) (*Swapchain
 	return nil, fmt.Errorf("no strategy could allocate %d buffers of %dx%d %v", n, width, height, format)
 }
 
-// Next returns the next target in turn and its age: how many frames ago
-// its content was last drawn (0: never, draw everything).
-func (s *Swapchain) Next() (*Buffer, int) {
-	i := s.next
-	s.next = (s.next + 1) % len(s.Buffers)
-	s.frame++
-	age := 0
-	if s.ages[i] != 0 {
-		age = s.frame - s.ages[i]
+// Next returns the next target that is not busy and its age: how many
+// frames ago its content was last drawn (0: never, draw everything). When
+// every buffer is busy it returns ErrSwapchainExhausted: wait for a frame
+// to leave the screen (or a parent to release one) and try again.
+func (s *Swapchain) Next() (*Buffer, int, error) {
+	n := len(s.Buffers)
+	for k := range n {
+		i := (s.next + k) % n
+		b := s.Buffers[i]
+		if b.Busy() {
+			continue
+		}
+		s.next = (i + 1) % n
+		s.frame++
+		age := 0
+		if s.ages[i] != 0 {
+			age = s.frame - s.ages[i]
+		}
+		s.ages[i] = s.frame
+		return b, age, nil
 	}
-	s.ages[i] = s.frame
-	return s.Buffers[i], age
+	return nil, 0, fmt.Errorf("%w (%d buffers)", ErrSwapchainExhausted, n)
 }
 
-// Close releases every buffer.
+// Close gives up every buffer: a buffer still on screen is released when
+// its Presenter lets go of it.
 func (s *Swapchain) Close() error {
 	if s == nil {
 		return nil

@@ -138,7 +138,7 @@ func (s *dumbSlot) addStale(r image.Rectangle) {
 
 // blitFrame copies what is stale in the next free fallback buffer from the
 // frame's buffer and returns the bytes copied and the framebuffer to show.
-func (p *Presenter) blitFrame(f Frame) (int, uint32, error) {
+func (p *Presenter) blitFrame(f Submission) (int, uint32, error) {
 	buf := f.Buffer
 	format := p.blitFmt
 	if format == 0 {

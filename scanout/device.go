@@ -3,6 +3,8 @@ package scanout
 import (
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,6 +29,7 @@ type Device struct {
 	subs       map[uint32]chan drm.FlipEvent
 	readerStop chan struct{}
 	readerDone chan struct{}
+	readErr    error // why the event reader stopped, once it has
 }
 
 // OpenDevice opens a DRM node by path (/dev/dri/renderD128, /dev/dri/card0).
@@ -38,6 +41,36 @@ func OpenDevice(path string) (*Device, error) {
 		}
 		return nil, err
 	}
+	return wrapDevice(d)
+}
+
+// NewDevice wraps a DRM node that is already open — a device fd from a
+// seat (logind's TakeDevice, seatd), inherited, or opened by the caller.
+// The Device owns f from now on (Close closes it).
+func NewDevice(f *os.File) (*Device, error) {
+	fd, err := unix.Dup(int(f.Fd()))
+	if err != nil {
+		return nil, fmt.Errorf("dup %s: %w", f.Name(), err)
+	}
+	unix.CloseOnExec(fd)
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("%s: set non-blocking: %w", f.Name(), err)
+	}
+	path := ""
+	if n := f.Name(); strings.HasPrefix(n, "/") {
+		path = n
+	}
+	d, err := drm.FromFD(fd, path)
+	if err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	f.Close()
+	return wrapDevice(d)
+}
+
+func wrapDevice(d *drm.Device) (*Device, error) {
 	v, err := d.Version()
 	if err != nil {
 		d.Close()
@@ -45,6 +78,14 @@ func OpenDevice(path string) (*Device, error) {
 	}
 	return &Device{dev: d, driver: v.Name, handles: map[uint32]int{}}, nil
 }
+
+// Rdev returns the node's device number (dev_t): what dma-buf feedback
+// names as a main or target device.
+func (d *Device) Rdev() (uint64, error) { return d.dev.Rdev() }
+
+// FD returns the node's file descriptor, valid until Close (for ioctls a
+// caller issues itself, or a GPU API that takes a device fd).
+func (d *Device) FD() int { return d.dev.FD() }
 
 // Path returns the device node's path.
 func (d *Device) Path() string { return d.dev.Path }
@@ -98,11 +139,56 @@ func (d *Device) unsubscribe(crtc uint32) {
 	d.mu.Unlock()
 }
 
+// stopEvents makes the event reader fail with err (tests: a reader that
+// dies under a waiting Presenter).
+func (d *Device) stopEvents(err error) {
+	d.mu.Lock()
+	stop, done := d.readerStop, d.readerDone
+	d.readerStop = nil
+	d.mu.Unlock()
+	if stop != nil {
+		close(stop)
+		<-done
+	}
+	d.mu.Lock()
+	d.readErr = fmt.Errorf("%w: %w", ErrEventsStopped, err)
+	for crtc, ch := range d.subs {
+		close(ch)
+		delete(d.subs, crtc)
+	}
+	d.mu.Unlock()
+}
+
+// ErrEventsStopped is wrapped by WaitFlip's error when the device's event
+// reader stopped (the device was closed, or reading it failed).
+var ErrEventsStopped = errors.New("DRM event reader stopped")
+
+// readerErr says why the event reader stopped.
+func (d *Device) readerErr() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.readErr != nil {
+		return d.readErr
+	}
+	return ErrEventsStopped
+}
+
 // readEvents reads the device's events until stop closes and routes each
 // to its CRTC's subscriber (to the only one on kernels that do not report
-// the CRTC).
+// the CRTC). When reading fails it records why and closes every
+// subscriber's channel, so no WaitFlip waits for a flip that cannot come.
 func (d *Device) readEvents(stop, done chan struct{}) {
 	defer close(done)
+	fail := func(err error) {
+		d.mu.Lock()
+		d.readErr = fmt.Errorf("%w: %w", ErrEventsStopped, err)
+		for crtc, ch := range d.subs {
+			close(ch)
+			delete(d.subs, crtc)
+		}
+		d.readerStop = nil
+		d.mu.Unlock()
+	}
 	var r drm.EventReader
 	deliver := func(e drm.FlipEvent) {
 		d.mu.Lock()
@@ -123,10 +209,12 @@ func (d *Device) readEvents(stop, done chan struct{}) {
 		}
 		ready, err := d.dev.Wait(100 * time.Millisecond)
 		if err != nil {
+			fail(err)
 			return
 		}
 		if ready {
 			if _, err := r.Read(d.dev, deliver); err != nil {
+				fail(err)
 				return
 			}
 		}

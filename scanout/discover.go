@@ -3,6 +3,10 @@ package scanout
 import (
 	"errors"
 	"fmt"
+	"os"
+	"strings"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/minicomp/minicomp/internal/drm"
 )
@@ -59,8 +63,10 @@ func PairRender(gpus []GPU, display *GPU, override string) (path, reason string)
 	return n.Path, why
 }
 
-// ErrNoDisplay means no KMS device with a connected screen was found.
-var ErrNoDisplay = errors.New("no KMS display with a connected screen")
+// ErrNoDisplay means there is no display to drive: no KMS device with a
+// connected screen here; no X server or parent Wayland compositor for the
+// window backends (backend.ErrNoDisplay is the same error).
+var ErrNoDisplay = errors.New("no display")
 
 // OpenDisplay opens the first primary node among gpus (only path, when not
 // empty) that is a KMS device with a connected screen, turns on atomic
@@ -92,5 +98,131 @@ func OpenDisplay(gpus []GPU, path string) (*Device, *GPU, []Pipeline, error) {
 		}
 		return d, g, pipes, nil
 	}
-	return nil, nil, nil, fmt.Errorf("%w: %w", ErrNoDisplay, errors.Join(reasons...))
+	return nil, nil, nil, fmt.Errorf("%w: no KMS device with a connected screen: %w", ErrNoDisplay, errors.Join(reasons...))
 }
+
+// gpuOf returns the GPU among gpus one of whose nodes is dev (matched by
+// device number, so a device opened from a seat's fd is found too).
+func gpuOf(gpus []GPU, dev *Device) *GPU {
+	if dev == nil {
+		return nil
+	}
+	rdev, err := dev.Rdev()
+	if err != nil {
+		return nil
+	}
+	for i := range gpus {
+		for _, n := range []string{gpus[i].Primary, gpus[i].Render} {
+			var st unix.Stat_t
+			if n != "" && unix.Stat(n, &st) == nil && uint64(st.Rdev) == rdev {
+				return &gpus[i]
+			}
+		}
+	}
+	return nil
+}
+
+// NoRender is the render-node override that asks for no render device
+// (CPU rendering only).
+const NoRender = "none"
+
+// OpenRender finds and opens the render node to use with display (nil:
+// headless) and says why it was chosen: override (a node path or name;
+// NoRender for none) wins, then the display's own render node, then a
+// render-only GPU in kmsro's order (v3d first), then the first render
+// node. A render node needs no seat. It returns a nil Device (and the
+// reason) when there is none to use.
+func OpenRender(gpus []GPU, display *Device, override string) (*Device, string, error) {
+	if override == NoRender {
+		return nil, "no render device (" + NoRender + " asked for)", nil
+	}
+	path, why := PairRender(gpus, gpuOf(gpus, display), override)
+	if path == "" {
+		if override != "" {
+			return nil, why, fmt.Errorf("render node %q: %w (render nodes found: %s)", override, os.ErrNotExist, renderNodes(gpus))
+		}
+		return nil, why, nil
+	}
+	d, err := OpenDevice(path)
+	if err != nil {
+		return nil, why, fmt.Errorf("render node %s (%s): %w", path, why, err)
+	}
+	return d, why, nil
+}
+
+func renderNodes(gpus []GPU) string {
+	var out []string
+	for _, g := range gpus {
+		if g.Render != "" {
+			out = append(out, g.Render+" ("+g.Driver+")")
+		}
+	}
+	if len(out) == 0 {
+		return "none"
+	}
+	return strings.Join(out, ", ")
+}
+
+// Devices are the DRM devices one compositor's buffer path uses, resolved
+// once and handed to the allocator, the backend, the renderer and the
+// Wayland server alike.
+type Devices struct {
+	// Display is the KMS device (a primary node), nil in headless and
+	// window modes: then no primary node is ever opened.
+	Display *Device
+	// Render is the GPU's render node, the device render targets are
+	// imported into and the renderer draws with; nil when there is none
+	// (CPU rendering).
+	Render *Device
+	// RenderReason says why Render was chosen, or why there is none.
+	RenderReason string
+}
+
+// DevicesConfig says how to find the Devices.
+type DevicesConfig struct {
+	// Display: open a KMS display. DisplayPath picks its primary node
+	// ("": the first KMS device with a connected screen).
+	Display     bool
+	DisplayPath string
+	// RenderNode overrides the render node pairing (a path or a name
+	// like "renderD128"; NoRender: none; "": automatic).
+	RenderNode string
+	// SysRoot and DevDir are where sysfs and the device nodes are
+	// ("": /sys and /dev/dri).
+	SysRoot, DevDir string
+}
+
+// OpenDevices finds and opens the display (when asked for) and the render
+// node paired with it. An embedder that gets device fds from a seat opens
+// them with NewDevice and fills Devices itself (OpenRender pairs a render
+// node with such a display).
+func OpenDevices(cfg DevicesConfig) (Devices, error) {
+	sys, dev := cfg.SysRoot, cfg.DevDir
+	if sys == "" {
+		sys = "/sys"
+	}
+	if dev == "" {
+		dev = "/dev/dri"
+	}
+	gpus, err := DiscoverIn(sys, dev)
+	if err != nil && (cfg.Display || (cfg.RenderNode != "" && cfg.RenderNode != NoRender)) {
+		return Devices{}, fmt.Errorf("discover DRM devices: %w", err)
+	}
+	if err != nil {
+		return Devices{RenderReason: "no DRM devices: " + err.Error()}, nil
+	}
+	var d Devices
+	if cfg.Display {
+		if d.Display, _, _, err = OpenDisplay(gpus, cfg.DisplayPath); err != nil {
+			return Devices{}, err
+		}
+	}
+	if d.Render, d.RenderReason, err = OpenRender(gpus, d.Display, cfg.RenderNode); err != nil {
+		d.Display.Close()
+		return Devices{}, err
+	}
+	return d, nil
+}
+
+// Close closes both devices (close what uses them first).
+func (d Devices) Close() error { return errors.Join(d.Render.Close(), d.Display.Close()) }

@@ -30,43 +30,43 @@ func ExampleCopyDamage() {
 	// Output: 640x480 XR24 LINEAR stride 2560 (memfd) → 16384 bytes copied
 }
 
-// The whole kmsro decision on a machine with a display: allocate targets
-// with the first strategy that works, import them into the render node, and
-// present them; each frame reports whether it was scanned out directly or
-// blitted, and why.
+// The whole kmsro decision on a machine with a display: resolve the
+// display and its render node once, allocate targets with the first
+// strategy that works (imported into the render node), and present them;
+// each frame reports whether it was scanned out directly or blitted, and
+// why. The Presenter locks the buffer on screen, so the swapchain never
+// hands it out again while it is shown, and closing order cannot free it
+// under the display.
 func Example() {
-	gpus, err := scanout.Discover()
-	if err != nil {
-		log.Fatal(err)
-	}
-	display, displayGPU, pipes, err := scanout.OpenDisplay(gpus, "")
+	devs, err := scanout.OpenDevices(scanout.DevicesConfig{Display: true})
 	if err != nil {
 		log.Fatal(err) // says why each device was passed over
 	}
-	defer display.Close()
-	var render *scanout.Device
-	if path, _ := scanout.PairRender(gpus, displayGPU, ""); path != "" {
-		render, _ = scanout.OpenDevice(path) // v3d on a Pi 4/5
-	}
-	defer render.Close()
-
-	p, err := scanout.NewPresenter(display, pipes[0], scanout.PresenterOptions{})
+	defer devs.Close()
+	pipes, err := devs.Display.Pipelines(false)
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer p.Close()
-	alloc := scanout.NewAllocator(scanout.AllocatorConfig{Render: render, Display: display})
+	alloc := scanout.NewAllocator(scanout.AllocatorConfig{Render: devs.Render, Display: devs.Display})
 	defer alloc.Close()
-	mode := p.Mode()
+	mode := pipes[0].PreferredMode()
 	sc, err := scanout.NewSwapchain(alloc, 3, mode.Width, mode.Height, scanout.XRGB8888)
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer sc.Close()
+	p, err := scanout.NewPresenter(devs.Display, pipes[0], scanout.PresenterOptions{Mode: mode})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer p.Close() // runs before sc.Close: the screen goes dark, then the buffers go
 	for range 60 {
-		buf, _ := sc.Next()
-		// … render into buf …
-		v, err := p.Present(scanout.Frame{Buffer: buf})
+		buf, age, err := sc.Next()
+		if err != nil {
+			log.Fatal(err) // ErrSwapchainExhausted: every buffer is on screen or queued
+		}
+		_ = age // … render into buf what changed in the last age frames …
+		v, err := p.Present(scanout.Submission{Buffer: buf})
 		if err != nil {
 			log.Fatal(err)
 		}

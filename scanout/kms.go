@@ -8,7 +8,10 @@ import (
 	"github.com/minicomp/minicomp/internal/drm"
 )
 
-// Mode is a display mode.
+// Mode is a display mode. The modes of a Pipeline carry the timings KMS
+// needs; a Mode built by a caller names one of them (see
+// Pipeline.FindMode) and is otherwise only a size and rate (headless and
+// window outputs).
 type Mode struct {
 	Width, Height  int
 	RefreshMilliHz int
@@ -210,6 +213,33 @@ func (d *Device) Pipelines(withWriteback bool) ([]Pipeline, error) {
 	}
 	return out, nil
 }
+
+// FindMode returns the connector's mode that matches want: the preferred
+// one when want is zero, else the first of Modes with want's size, refresh
+// (when not zero) and name (when not empty). A caller-built Mode names a
+// mode; only the connector's own carry the timings KMS needs.
+func (p *Pipeline) FindMode(want Mode) (Mode, error) {
+	if len(p.Modes) == 0 {
+		return Mode{}, fmt.Errorf("connector %s has no modes", p.ConnectorName)
+	}
+	if want.Width == 0 && want.Height == 0 {
+		return p.PreferredMode(), nil
+	}
+	for _, m := range p.Modes {
+		if m.Width == want.Width && m.Height == want.Height &&
+			(want.RefreshMilliHz == 0 || m.RefreshMilliHz == want.RefreshMilliHz) && (want.Name == "" || m.Name == want.Name) {
+			return m, nil
+		}
+	}
+	offered := make([]string, len(p.Modes))
+	for i, m := range p.Modes {
+		offered[i] = m.String()
+	}
+	return Mode{}, fmt.Errorf("%w: connector %s does not offer %v (it offers %v)", ErrMode, p.ConnectorName, want, offered)
+}
+
+// ErrMode means a requested mode is not one the connector offers.
+var ErrMode = errors.New("no such mode")
 
 // PreferredMode returns the connector's preferred mode (or its first).
 func (p *Pipeline) PreferredMode() Mode {

@@ -8,17 +8,15 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"sync"
 	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/minicomp/minicomp/internal/dmabuf"
 	"github.com/minicomp/minicomp/internal/drm"
 )
-
-// EnvNoDirect, when set to 1, turns direct scanout off (every frame is
-// blitted), like wlroots' WLR_SCENE_DISABLE_DIRECT_SCANOUT.
-const EnvNoDirect = "MINICOMP_NO_DIRECT_SCANOUT"
 
 // ErrFlipPending means Present was called before the previous flip
 // completed; call WaitFlip first.
@@ -29,7 +27,7 @@ type PresenterOptions struct {
 	Mode          Mode   // zero: the connector's preferred mode
 	BlitFormat    Format // format of the fallback dumb buffers; zero: the buffer's
 	BlitBuffers   int    // size of the fallback swapchain; zero: 2
-	DisableDirect bool   // never try direct scanout (also EnvNoDirect=1)
+	DisableDirect bool   // never try direct scanout (every frame is blitted)
 	// OutFences asks KMS for a sync_file per commit (the CRTC's
 	// OUT_FENCE_PTR) that signals when the frame is on screen; take it
 	// with TakeOutFence.
@@ -37,15 +35,19 @@ type PresenterOptions struct {
 	Logger    *slog.Logger
 }
 
-// Frame is one frame to show.
-type Frame struct {
+// Submission is one frame to show: what Present takes (a frame that
+// reached the screen is a Flip).
+type Submission struct {
 	Buffer *Buffer
 	// Damage is what changed since the previous frame, in buffer
 	// coordinates; nil means everything.
 	Damage []image.Rectangle
 	// InFence, when not nil, is a sync_file that signals when rendering
-	// into Buffer is done: passed to KMS as IN_FENCE_FD on the direct path,
-	// waited for before the CPU copy on the blit path.
+	// into Buffer is done: passed to KMS as IN_FENCE_FD on the direct path
+	// (waited for on the CPU first when the plane has no IN_FENCE_FD),
+	// waited for before the CPU copy on the blit path. The caller keeps
+	// it: Present does not close it and holds no reference once it
+	// returns (the kernel takes its own).
 	InFence *os.File
 }
 
@@ -70,13 +72,35 @@ type Stats struct {
 	Tests                            uint64 // TEST_ONLY commits made
 }
 
-// scanState is a buffer's standing with one Presenter: its framebuffer on
-// the display and the remembered verdict.
+// scanState is a buffer's standing with one Presenter (its Addon): its
+// framebuffer on the display and the remembered verdict.
 type scanState struct {
-	dev       *Device
 	presenter *Presenter
 	fb        uint32
 	verdict   Verdict
+}
+
+// DetachBuffer removes the framebuffer and the display import when the
+// buffer is released.
+func (st *scanState) DetachBuffer(b *Buffer) error {
+	p := st.presenter
+	p.mu.Lock()
+	delete(p.states, b)
+	p.mu.Unlock()
+	if st.fb == 0 {
+		return nil
+	}
+	return errors.Join(p.dev.rmFB(st.fb), b.ReleaseFrom(p.dev))
+}
+
+// kmsProps are the KMS property IDs a Presenter sets.
+type kmsProps struct {
+	connCRTC                       uint32 // connector CRTC_ID
+	modeID, active, outFence       uint32 // CRTC MODE_ID, ACTIVE, OUT_FENCE_PTR (0: none)
+	fb, crtc                       uint32 // plane FB_ID, CRTC_ID
+	srcX, srcY, srcW, srcH         uint32 // plane SRC_*
+	crtcX, crtcY, crtcW, crtcH     uint32 // plane CRTC_*
+	inFence                        uint32 // plane IN_FENCE_FD (0: none)
 }
 
 // Presenter shows Buffers on one KMS pipeline with atomic commits, deciding
@@ -90,13 +114,10 @@ type Presenter struct {
 	nBlit    int
 	blitFmt  Format
 
-	connCRTC, crtcModeID, crtcActive                  uint32
-	plFB, plCRTC, plSrcX, plSrcY, plSrcW, plSrcH      uint32
-	plCrtcX, plCrtcY, plCrtcW, plCrtcH, plInFenceProp uint32
-	modeBlob                                          uint32
-	needModeset                                       bool
-	crtcOutFence                                      uint32
-	outFence                                          *int32 // the kernel writes the fence fd here
+	prop        kmsProps
+	modeBlob    uint32
+	needModeset bool
+	outFence    *int32 // the kernel writes the fence fd here
 
 	req      drm.AtomicReq
 	extra    func(*drm.AtomicReq) uint32 // tests add writeback properties (and flags) here
@@ -106,16 +127,18 @@ type Presenter struct {
 	lastFlip Flip
 
 	blit   *blitChain
-	states map[*Buffer]*scanState // buffers this Presenter decided on
 	flips  chan drm.FlipEvent
-	lastV  Verdict
-	haveV  bool
-	stats  Stats
 	probe  ProbeTimes
 	shownA shown
 	shownB shown
+
+	mu     sync.Mutex             // guards states and stats (Stats may run during WaitFlip)
+	states map[*Buffer]*scanState // buffers this Presenter decided on
+	stats  Stats
 }
 
+// shown is a frame committed to the screen. On the direct path the
+// Presenter holds a lock on buffer until a later frame replaced it.
 type shown struct {
 	seq    uint64
 	fb     uint32
@@ -124,23 +147,24 @@ type shown struct {
 }
 
 // NewPresenter prepares to show frames on pipe. It enables atomic
-// modesetting on dev; the first Present sets the mode.
+// modesetting on dev; the first Present sets the mode. opts.Mode must be
+// one of pipe.Modes (matched by size, refresh and, when set, name): a
+// mode the connector does not offer is an error here, not a refused
+// commit later.
 func NewPresenter(dev *Device, pipe Pipeline, opts PresenterOptions) (*Presenter, error) {
 	if err := dev.EnableKMS(); err != nil {
 		return nil, err
 	}
-	p := &Presenter{dev: dev, pipe: pipe, mode: opts.Mode, log: opts.Logger, nBlit: opts.BlitBuffers,
-		blitFmt: opts.BlitFormat, needModeset: true,
-		noDirect: opts.DisableDirect || os.Getenv(EnvNoDirect) == "1"}
+	p := &Presenter{dev: dev, pipe: pipe, log: opts.Logger, nBlit: opts.BlitBuffers,
+		blitFmt: opts.BlitFormat, needModeset: true, noDirect: opts.DisableDirect}
 	if p.log == nil {
 		p.log = slog.Default()
 	}
-	if p.mode.Width == 0 {
-		p.mode = pipe.PreferredMode()
-		if p.mode.Width == 0 {
-			return nil, fmt.Errorf("%s: connector %s has no modes", dev, pipe.ConnectorName)
-		}
+	mode, err := pipe.FindMode(opts.Mode)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", dev, err)
 	}
+	p.mode = mode
 	p.states = map[*Buffer]*scanState{}
 	if p.nBlit < 2 {
 		p.nBlit = 2 // one on screen, one to write
@@ -162,26 +186,27 @@ func NewPresenter(dev *Device, pipe Pipeline, opts PresenterOptions) (*Presenter
 	if err != nil {
 		return nil, err
 	}
-	p.connCRTC = ids[0]
+	pr := &p.prop
+	pr.connCRTC = ids[0]
 	if ids, err = get(pipe.CRTC, drm.ObjectCRTC, "MODE_ID", "ACTIVE"); err != nil {
 		return nil, err
 	}
-	p.crtcModeID, p.crtcActive = ids[0], ids[1]
+	pr.modeID, pr.active = ids[0], ids[1]
 	if ids, err = get(pipe.Primary.ID, drm.ObjectPlane, "FB_ID", "CRTC_ID", "SRC_X", "SRC_Y", "SRC_W", "SRC_H",
 		"CRTC_X", "CRTC_Y", "CRTC_W", "CRTC_H"); err != nil {
 		return nil, err
 	}
-	p.plFB, p.plCRTC, p.plSrcX, p.plSrcY, p.plSrcW, p.plSrcH = ids[0], ids[1], ids[2], ids[3], ids[4], ids[5]
-	p.plCrtcX, p.plCrtcY, p.plCrtcW, p.plCrtcH = ids[6], ids[7], ids[8], ids[9]
+	pr.fb, pr.crtc, pr.srcX, pr.srcY, pr.srcW, pr.srcH = ids[0], ids[1], ids[2], ids[3], ids[4], ids[5]
+	pr.crtcX, pr.crtcY, pr.crtcW, pr.crtcH = ids[6], ids[7], ids[8], ids[9]
 	if props, err := dev.dev.Props(pipe.Primary.ID, drm.ObjectPlane); err == nil {
-		p.plInFenceProp = props.IDs["IN_FENCE_FD"]
+		pr.inFence = props.IDs["IN_FENCE_FD"]
 	}
 	if opts.OutFences {
 		props, err := dev.dev.Props(pipe.CRTC, drm.ObjectCRTC)
 		if err != nil {
 			return nil, err
 		}
-		if p.crtcOutFence = props.IDs["OUT_FENCE_PTR"]; p.crtcOutFence == 0 {
+		if pr.outFence = props.IDs["OUT_FENCE_PTR"]; pr.outFence == 0 {
 			return nil, fmt.Errorf("%s: CRTC %d has no OUT_FENCE_PTR", dev, pipe.CRTC)
 		}
 		p.outFence = new(int32)
@@ -204,8 +229,13 @@ func (p *Presenter) Mode() Mode { return p.mode }
 // Pipeline returns the pipeline the Presenter drives.
 func (p *Presenter) Pipeline() Pipeline { return p.pipe }
 
-// Stats returns counters of what the Presenter did.
-func (p *Presenter) Stats() Stats { return p.stats }
+// Stats returns counters of what the Presenter did. It may be called at
+// any time, from any goroutine.
+func (p *Presenter) Stats() Stats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stats
+}
 
 // TakeOutFence returns the sync_file of the last commit (OutFences
 // option), which signals when that frame is on screen, or nil. The caller
@@ -226,19 +256,32 @@ func (p *Presenter) LastProbe() ProbeTimes { return p.probe }
 // buf, so the next Present decides again (after a mode change, say). buf
 // must not be on screen.
 func (p *Presenter) Forget(buf *Buffer) error {
-	st := buf.dropState(p)
+	st, _ := buf.RemoveAddon(p).(*scanState)
 	if st == nil {
 		return nil
 	}
+	if st.fb != 0 && p.showing(st.fb) {
+		buf.SetAddon(p, st)
+		return fmt.Errorf("forget %v: %w", buf, ErrOnScreen)
+	}
+	p.mu.Lock()
 	delete(p.states, buf)
+	p.mu.Unlock()
 	if st.fb == 0 {
 		return nil
 	}
-	return errors.Join(p.dev.rmFB(st.fb), buf.dropImport(p.dev))
+	return errors.Join(p.dev.rmFB(st.fb), buf.ReleaseFrom(p.dev))
 }
 
-// untrack forgets buf's state when the buffer closes itself.
-func (p *Presenter) untrack(buf *Buffer) { delete(p.states, buf) }
+// ErrOnScreen means the buffer is on screen (or about to be), so its
+// framebuffer cannot go yet.
+var ErrOnScreen = errors.New("buffer is on screen")
+
+// stateFor returns buf's state with this Presenter, or nil.
+func (p *Presenter) stateFor(buf *Buffer) *scanState {
+	st, _ := buf.Addon(p).(*scanState)
+	return st
+}
 
 // Pending reports whether a flip is in flight.
 func (p *Presenter) Pending() bool { return p.pending != nil }
@@ -247,21 +290,25 @@ func (p *Presenter) Pending() bool { return p.pending != nil }
 // (import, ADDFB2, TEST_ONLY) and remembering the answer: a refused buffer
 // is never retried. Present calls it; it is exported for `minicomp info`.
 func (p *Presenter) Decide(buf *Buffer) Verdict {
-	if st := buf.stateFor(p); st != nil {
+	if st := p.stateFor(buf); st != nil {
 		return st.verdict
 	}
-	st := &scanState{dev: p.dev, presenter: p}
+	st := &scanState{presenter: p}
 	st.verdict = p.tryDirect(buf, st)
-	buf.mu.Lock()
-	buf.scans = append(buf.scans, st)
-	buf.mu.Unlock()
+	if err := buf.SetAddon(p, st); err != nil {
+		st.DetachBuffer(buf)
+		return Verdict{Path: PathBlit, Step: StepImport, Reason: err.Error()}
+	}
+	p.mu.Lock()
 	p.states[buf] = st
+	p.mu.Unlock()
+	p.note(buf, st.verdict, "decided")
 	return st.verdict
 }
 
 func (p *Presenter) tryDirect(buf *Buffer, st *scanState) Verdict {
 	if p.noDirect {
-		return Verdict{Path: PathBlit, Step: StepDisabled, Reason: "direct scanout disabled (" + EnvNoDirect + "=1 or option)"}
+		return Verdict{Path: PathBlit, Step: StepDisabled, Reason: "direct scanout disabled (PresenterOptions.DisableDirect)"}
 	}
 	if !p.pipe.Primary.Supports(buf.Format, buf.Modifier) {
 		return Verdict{Path: PathBlit, Step: StepFormat,
@@ -282,16 +329,18 @@ func (p *Presenter) tryDirect(buf *Buffer, st *scanState) Verdict {
 	})
 	p.probe.AddFB = time.Since(t0)
 	if err != nil {
-		buf.dropImport(p.dev)
+		buf.ReleaseFrom(p.dev)
 		return refused(StepAddFB, err, "the display refused a framebuffer for this layout")
 	}
+	p.mu.Lock()
 	p.stats.Tests++
+	p.mu.Unlock()
 	t0 = time.Now()
 	err = p.commit(fb, buf.Width, buf.Height, nil, true)
 	p.probe.Test = time.Since(t0)
 	if err != nil {
 		p.dev.rmFB(fb)
-		buf.dropImport(p.dev)
+		buf.ReleaseFrom(p.dev)
 		return refused(StepTest, err, "the atomic test commit refused the buffer on the primary plane")
 	}
 	st.fb = fb
@@ -305,31 +354,31 @@ func (p *Presenter) commit(fb uint32, w, h int, fence *os.File, test bool) error
 	r.Reset()
 	flags := uint32(drm.AtomicNonblock | drm.PageFlipEvent)
 	if p.needModeset {
-		r.Add(p.pipe.Connector, p.connCRTC, uint64(p.pipe.CRTC))
-		r.Add(p.pipe.CRTC, p.crtcModeID, uint64(p.modeBlob))
-		r.Add(p.pipe.CRTC, p.crtcActive, 1)
+		r.Add(p.pipe.Connector, p.prop.connCRTC, uint64(p.pipe.CRTC))
+		r.Add(p.pipe.CRTC, p.prop.modeID, uint64(p.modeBlob))
+		r.Add(p.pipe.CRTC, p.prop.active, 1)
 		flags |= drm.AtomicAllowModeset
 	}
-	pl := p.pipe.Primary.ID
-	r.Add(pl, p.plFB, uint64(fb))
-	r.Add(pl, p.plCRTC, uint64(p.pipe.CRTC))
-	r.Add(pl, p.plSrcX, 0)
-	r.Add(pl, p.plSrcY, 0)
-	r.Add(pl, p.plSrcW, uint64(w)<<16)
-	r.Add(pl, p.plSrcH, uint64(h)<<16)
-	r.Add(pl, p.plCrtcX, 0)
-	r.Add(pl, p.plCrtcY, 0)
-	r.Add(pl, p.plCrtcW, uint64(w))
-	r.Add(pl, p.plCrtcH, uint64(h))
-	if fence != nil && p.plInFenceProp != 0 && !test {
-		r.Add(pl, p.plInFenceProp, uint64(fence.Fd()))
+	pl, pr := p.pipe.Primary.ID, &p.prop
+	r.Add(pl, pr.fb, uint64(fb))
+	r.Add(pl, pr.crtc, uint64(p.pipe.CRTC))
+	r.Add(pl, pr.srcX, 0)
+	r.Add(pl, pr.srcY, 0)
+	r.Add(pl, pr.srcW, uint64(w)<<16)
+	r.Add(pl, pr.srcH, uint64(h)<<16)
+	r.Add(pl, pr.crtcX, 0)
+	r.Add(pl, pr.crtcY, 0)
+	r.Add(pl, pr.crtcW, uint64(w))
+	r.Add(pl, pr.crtcH, uint64(h))
+	if fence != nil && pr.inFence != 0 && !test {
+		r.Add(pl, pr.inFence, uint64(fence.Fd()))
 	}
 	if p.outFence != nil && !test {
 		if *p.outFence >= 0 { // not taken: close it, the newer one supersedes it
 			unix.Close(int(*p.outFence))
 		}
 		*p.outFence = -1
-		r.Add(p.pipe.CRTC, p.crtcOutFence, uint64(uintptr(unsafe.Pointer(p.outFence))))
+		r.Add(p.pipe.CRTC, pr.outFence, uint64(uintptr(unsafe.Pointer(p.outFence))))
 	}
 	if p.extra != nil && !test {
 		flags |= p.extra(r)
@@ -346,20 +395,26 @@ func (p *Presenter) commit(fb uint32, w, h int, fence *os.File, test bool) error
 // by copying the damaged region into the fallback swapchain. It commits
 // without blocking; call WaitFlip before the next Present. The returned
 // Verdict says which path this frame took.
-func (p *Presenter) Present(f Frame) (Verdict, error) {
+func (p *Presenter) Present(f Submission) (Verdict, error) {
 	if p.pending != nil {
 		return Verdict{}, ErrFlipPending
 	}
 	buf := f.Buffer
 	v := p.Decide(buf)
 	if v.Path == PathDirect {
-		st := buf.stateFor(p)
+		st := p.stateFor(buf)
+		if f.InFence != nil && p.prop.inFence == 0 {
+			// No IN_FENCE_FD on this plane: the kernel cannot wait, so
+			// the CPU does, rather than scanning out a half-drawn frame.
+			if err := dmabuf.WaitFence(int(f.InFence.Fd()), fenceTimeout); err != nil {
+				return v, fmt.Errorf("wait for render fence (plane %d has no IN_FENCE_FD): %w", p.pipe.Primary.ID, err)
+			}
+		}
 		err := p.commit(st.fb, buf.Width, buf.Height, f.InFence, false)
 		runtime.KeepAlive(f.InFence)
 		if err == nil {
 			p.blit.markStale(f.Damage, image.Rect(0, 0, p.mode.Width, p.mode.Height))
 			p.flipped(st.fb, buf, PathDirect, 0)
-			p.note(buf, v)
 			return v, nil
 		}
 		if !refusal(err) {
@@ -370,10 +425,11 @@ func (p *Presenter) Present(f Frame) (Verdict, error) {
 		// Refused after the test passed: remember it, and blit this frame.
 		v = refused(StepCommit, err, "the commit failed after TEST_ONLY passed")
 		st.verdict = v
+		p.note(buf, v, "changed")
 		if fb := st.fb; !p.showing(fb) {
 			st.fb = 0
 			p.dev.rmFB(fb)
-			buf.dropImport(p.dev)
+			buf.ReleaseFrom(p.dev)
 		}
 	}
 	n, fb, err := p.blitFrame(f)
@@ -384,9 +440,11 @@ func (p *Presenter) Present(f Frame) (Verdict, error) {
 		return v, fmt.Errorf("commit blit framebuffer: %w", err)
 	}
 	p.flipped(fb, buf, PathBlit, n)
-	p.note(buf, v)
 	return v, nil
 }
+
+// fenceTimeout bounds a CPU wait for a render fence.
+const fenceTimeout = 2 * time.Second
 
 // refusal reports whether a failed commit says the buffer itself cannot
 // be shown (as opposed to a passing condition).
@@ -410,7 +468,12 @@ func (p *Presenter) flipped(fb uint32, buf *Buffer, path Path, copied int) {
 		s = &p.shownB
 	}
 	*s = shown{seq: p.seq, fb: fb, buffer: buf, path: path}
+	if path == PathDirect {
+		buf.Lock() // the display reads it until a later frame replaces it
+	}
 	p.pending = s
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.stats.Frames++
 	if path == PathDirect {
 		p.stats.DirectFrames++
@@ -420,12 +483,9 @@ func (p *Presenter) flipped(fb uint32, buf *Buffer, path Path, copied int) {
 	}
 }
 
-// note logs a verdict when it differs from the previous frame's.
-func (p *Presenter) note(buf *Buffer, v Verdict) {
-	if p.haveV && v == p.lastV {
-		return
-	}
-	p.haveV, p.lastV = true, v
+// note logs a buffer's verdict: once when it is decided, and again only
+// if it changes (a commit refused after the test passed).
+func (p *Presenter) note(buf *Buffer, v Verdict, what string) {
 	attrs := []any{"output", p.pipe.ConnectorName, "display", p.dev.String(), "buffer", buf.String(), "path", v.Path.String()}
 	if v.Path != PathDirect {
 		attrs = append(attrs, "step", string(v.Step))
@@ -434,15 +494,25 @@ func (p *Presenter) note(buf *Buffer, v Verdict) {
 		}
 		attrs = append(attrs, "reason", v.Reason)
 	}
-	p.log.Info("scanout path changed", attrs...)
+	p.log.Info("scanout verdict "+what, attrs...)
 }
 
-func (p *Presenter) handleEvent(e drm.FlipEvent) {
+func (p *Presenter) handleEvent(e drm.FlipEvent) error {
 	if p.pending == nil || e.UserData != p.pending.seq {
-		return
+		return nil
 	}
+	old := p.onScreen
 	p.onScreen, p.pending = p.pending, nil
 	p.lastFlip = Flip{Sequence: e.Sequence, Time: e.Time, Buffer: p.onScreen.buffer, Path: p.onScreen.path}
+	return old.unlock()
+}
+
+// unlock drops the Presenter's lock on a frame's buffer (direct path).
+func (s *shown) unlock() error {
+	if s == nil || s.path != PathDirect || s.buffer == nil {
+		return nil
+	}
+	return s.buffer.Unlock()
 }
 
 // WaitFlip waits for the pending flip to complete and returns it. It
@@ -452,9 +522,11 @@ func (p *Presenter) WaitFlip(ctx context.Context) (Flip, error) {
 		select {
 		case e, ok := <-p.flips:
 			if !ok {
-				return Flip{}, fmt.Errorf("%s: event reader stopped (device closed?)", p.dev)
+				return Flip{}, fmt.Errorf("%s: %w", p.dev, p.dev.readerErr())
 			}
-			p.handleEvent(e)
+			if err := p.handleEvent(e); err != nil {
+				p.log.Warn("releasing the buffer that left the screen", "output", p.pipe.ConnectorName, "err", err)
+			}
 		case <-ctx.Done():
 			return Flip{}, ctx.Err()
 		}
@@ -510,23 +582,29 @@ func (p *Presenter) Close() error {
 	if !p.needModeset {
 		r := &p.req
 		r.Reset()
-		r.Add(p.pipe.Connector, p.connCRTC, 0)
+		r.Add(p.pipe.Connector, p.prop.connCRTC, 0)
 		p.unbindOthers(r)
-		r.Add(p.pipe.CRTC, p.crtcModeID, 0)
-		r.Add(p.pipe.CRTC, p.crtcActive, 0)
-		r.Add(p.pipe.Primary.ID, p.plFB, 0)
-		r.Add(p.pipe.Primary.ID, p.plCRTC, 0)
+		r.Add(p.pipe.CRTC, p.prop.modeID, 0)
+		r.Add(p.pipe.CRTC, p.prop.active, 0)
+		r.Add(p.pipe.Primary.ID, p.prop.fb, 0)
+		r.Add(p.pipe.Primary.ID, p.prop.crtc, 0)
 		if err := p.dev.dev.Atomic(r, drm.AtomicAllowModeset, 0); err != nil {
 			errs = append(errs, fmt.Errorf("turn pipeline off: %w", err))
 		}
 	}
-	for b := range p.states {
-		st := b.dropState(p)
-		if st != nil && st.fb != 0 {
-			errs = append(errs, p.dev.rmFB(st.fb), b.dropImport(p.dev))
+	// The screen is dark: the buffers it showed are free again. Then every
+	// framebuffer and display import this Presenter made goes.
+	errs = append(errs, p.pending.unlock(), p.onScreen.unlock())
+	p.onScreen, p.pending = nil, nil
+	p.mu.Lock()
+	states := p.states
+	p.states = map[*Buffer]*scanState{}
+	p.mu.Unlock()
+	for b := range states {
+		if st, _ := b.RemoveAddon(p).(*scanState); st != nil && st.fb != 0 {
+			errs = append(errs, p.dev.rmFB(st.fb), b.ReleaseFrom(p.dev))
 		}
 	}
-	p.states = nil
 	p.dev.unsubscribe(p.pipe.CRTC)
 	errs = append(errs, p.blit.close())
 	p.blit = nil
@@ -534,7 +612,6 @@ func (p *Presenter) Close() error {
 		errs = append(errs, p.dev.dev.DestroyBlob(p.modeBlob))
 		p.modeBlob = 0
 	}
-	p.onScreen, p.pending = nil, nil
 	if p.outFence != nil && *p.outFence >= 0 {
 		unix.Close(int(*p.outFence))
 		*p.outFence = -1

@@ -218,7 +218,7 @@ func (wb *writeback) wait(t *testing.T) []byte {
 	return wb.mem
 }
 
-func present(t *testing.T, p *Presenter, f Frame) Verdict {
+func present(t *testing.T, p *Presenter, f Submission) Verdict {
 	t.Helper()
 	v, err := p.Present(f)
 	if err != nil {
@@ -259,9 +259,9 @@ func TestRigVkmsHeapDirectWriteback(t *testing.T) {
 	}
 	want := pattern(t, b, 1)
 	wb := newWriteback(t, display, pipe.CRTC, mode.Width, mode.Height)
-	present(t, p, Frame{Buffer: b}) // modeset
+	present(t, p, Submission{Buffer: b}) // modeset
 	wb.arm(p, pipe.CRTC)
-	v := present(t, p, Frame{Buffer: b})
+	v := present(t, p, Submission{Buffer: b})
 	if v.Path != PathDirect {
 		t.Fatalf("verdict %v, want direct", v)
 	}
@@ -293,9 +293,9 @@ func TestRigVkmsBlitWriteback(t *testing.T) {
 	defer b.Close()
 	wb := newWriteback(t, display, pipe.CRTC, mode.Width, mode.Height)
 	want := pattern(t, b, 2)
-	present(t, p, Frame{Buffer: b})
+	present(t, p, Submission{Buffer: b})
 	// Nothing changed: the second dumb buffer still gets its first full copy.
-	present(t, p, Frame{Buffer: b, Damage: []image.Rectangle{}})
+	present(t, p, Submission{Buffer: b, Damage: []image.Rectangle{}})
 	full := p.Stats().BytesCopied
 	// Change a 64×32 rectangle only, and present with that damage.
 	mem, _ := b.Map()
@@ -309,7 +309,7 @@ func TestRigVkmsBlitWriteback(t *testing.T) {
 	}
 	b.EndCPUAccess(Write)
 	wb.arm(p, pipe.CRTC)
-	v := present(t, p, Frame{Buffer: b, Damage: []image.Rectangle{r}})
+	v := present(t, p, Submission{Buffer: b, Damage: []image.Rectangle{r}})
 	if v.Path != PathBlit || v.Step != StepDisabled {
 		t.Fatalf("verdict %v", v)
 	}
@@ -393,7 +393,7 @@ func TestRigVkmsOverlayFromVgem(t *testing.T) {
 	}
 	defer p.Close()
 	wb := newWriteback(t, display, pipe.CRTC, mode.Width, mode.Height)
-	present(t, p, Frame{Buffer: b})
+	present(t, p, Submission{Buffer: b})
 	wb.arm(p, pipe.CRTC)
 	arm := p.extra
 	p.extra = func(r *drm.AtomicReq) uint32 {
@@ -411,7 +411,7 @@ func TestRigVkmsOverlayFromVgem(t *testing.T) {
 		set("CRTC_H", oh)
 		return f
 	}
-	present(t, p, Frame{Buffer: b})
+	present(t, p, Submission{Buffer: b})
 	comparePixels(t, "primary + vgem overlay", wb.wait(t), int(wb.dumb.Pitch), mode.Width, mode.Height, want)
 	// Take the overlay down before its framebuffer goes.
 	p.extra = func(r *drm.AtomicReq) uint32 {
@@ -419,7 +419,7 @@ func TestRigVkmsOverlayFromVgem(t *testing.T) {
 		r.Add(overlay.ID, props.IDs["CRTC_ID"], 0)
 		return 0
 	}
-	present(t, p, Frame{Buffer: b})
+	present(t, p, Submission{Buffer: b})
 }
 
 // scannedOut returns the framebuffer on the primary plane and, when it is a
@@ -512,7 +512,7 @@ func TestRigPl111SystemHeapRefusedCMADirect(t *testing.T) {
 	}
 	defer b.Close()
 	want := pattern(t, b, 4)
-	v := present(t, p, Frame{Buffer: b})
+	v := present(t, p, Submission{Buffer: b})
 	if v.Path != PathBlit || v.Step != StepImport || v.Errno != unix.EINVAL {
 		t.Fatalf("non-contiguous system-heap verdict %v, want blit refused at import with EINVAL", v)
 	}
@@ -530,7 +530,7 @@ func TestRigPl111SystemHeapRefusedCMADirect(t *testing.T) {
 	}
 	comparePixels(t, "pl111 blitted scanout", px, pitch, mode.Width, mode.Height, crop)
 	tests := p.Stats().Tests
-	present(t, p, Frame{Buffer: b})
+	present(t, p, Submission{Buffer: b})
 	if p.Stats().Tests != tests {
 		t.Error("a refused buffer was tested again")
 	}
@@ -543,11 +543,11 @@ func TestRigPl111SystemHeapRefusedCMADirect(t *testing.T) {
 	}
 	defer c.Close()
 	pattern(t, c, 5)
-	if v := present(t, p, Frame{Buffer: c}); v.Path != PathDirect {
+	if v := present(t, p, Submission{Buffer: c}); v.Path != PathDirect {
 		t.Fatalf("CMA-heap verdict %v, want direct", v)
 	}
 	fb, _, _ = scannedOut(t, display, pipe.Primary.ID, mode.Width, mode.Height)
-	cfb := c.stateFor(p).fb
+	cfb := p.stateFor(c).fb
 	if fb != cfb {
 		t.Fatalf("plane shows fb %d, the CMA buffer's is %d", fb, cfb)
 	}
@@ -573,7 +573,7 @@ func TestRigKMSRODumbIntoRender(t *testing.T) {
 	}
 	defer p.Close()
 	pattern(t, b, 6)
-	if v := present(t, p, Frame{Buffer: b}); v.Path != PathDirect {
+	if v := present(t, p, Submission{Buffer: b}); v.Path != PathDirect {
 		t.Fatalf("kmsro dumb verdict %v", v)
 	}
 }
@@ -609,7 +609,7 @@ func TestRigRenderNodeDumbRefused(t *testing.T) {
 	}
 	defer p.Close()
 	pattern(t, b, 7)
-	if v := present(t, p, Frame{Buffer: b}); p.Stats().Frames != 1 {
+	if v := present(t, p, Submission{Buffer: b}); p.Stats().Frames != 1 {
 		t.Fatalf("frame not shown (%v)", v)
 	}
 }
@@ -655,7 +655,7 @@ func TestRigCMAExhausted(t *testing.T) {
 		t.Fatalf("attempts %v", sc.Attempts)
 	}
 	for _, at := range sc.Attempts {
-		t.Logf("attempt %s: %v", at.Strategy, at.Err)
+		t.Logf("attempt %s: %v", at.Name, at.Err)
 	}
 	t.Logf("swapchain from %s", sc.Strategy)
 	// On pl111 (as on vc4) the display's own dumb buffers are CMA too: give
@@ -671,9 +671,9 @@ func TestRigCMAExhausted(t *testing.T) {
 	}
 	defer p.Close()
 	for i := 0; i < 4; i++ {
-		b, _ := sc.Next()
+		b := nextTarget(t, sc)
 		pattern(t, b, i)
-		present(t, p, Frame{Buffer: b})
+		present(t, p, Submission{Buffer: b})
 	}
 	if p.Stats().Frames != 4 {
 		t.Fatal("frames not shown")
@@ -700,11 +700,11 @@ func TestRigNoLeaks1000Frames(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i := 0; i < 500; i++ {
-			b, _ := sc.Next()
+			b := nextTarget(t, sc)
 			if i < 3 {
 				pattern(t, b, i)
 			}
-			present(t, p, Frame{Buffer: b, Damage: []image.Rectangle{image.Rect(0, 0, 64, 64)}})
+			present(t, p, Submission{Buffer: b, Damage: []image.Rectangle{image.Rect(0, 0, 64, 64)}})
 		}
 		s := p.Stats()
 		t.Logf("direct=%v: %+v, targets from %s", !noDirect, s, sc.Strategy)
@@ -768,12 +768,12 @@ func TestRigDirectPathAllocatesNothing(t *testing.T) {
 	}
 	defer p.Close()
 	for range 4 {
-		b, _ := sc.Next()
-		present(t, p, Frame{Buffer: b})
+		b := nextTarget(t, sc)
+		present(t, p, Submission{Buffer: b})
 	}
-	frame := Frame{}
+	frame := Submission{}
 	allocs := testing.AllocsPerRun(50, func() {
-		frame.Buffer, _ = sc.Next()
+		frame.Buffer = nextTarget(t, sc)
 		if _, err := p.Present(frame); err != nil {
 			panic(err)
 		}
@@ -838,9 +838,9 @@ func TestHeapUnreadableChild(t *testing.T) {
 	}
 	defer p.Close()
 	for i := 0; i < 5; i++ {
-		b, _ := sc.Next()
+		b := nextTarget(t, sc)
 		pattern(t, b, i)
-		present(t, p, Frame{Buffer: b})
+		present(t, p, Submission{Buffer: b})
 	}
 	t.Logf("uid %d: heap %v; targets from %s; %+v", os.Getuid(), a.Unavailable[0].Err, sc.Strategy, p.Stats())
 }
@@ -864,7 +864,7 @@ func TestRigFences(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	present(t, p, Frame{Buffer: b})
+	present(t, p, Submission{Buffer: b})
 	if f := p.TakeOutFence(); f == nil {
 		t.Fatal("no out-fence")
 	} else {
@@ -876,7 +876,7 @@ func TestRigFences(t *testing.T) {
 	tl := rigtest.NewTimeline(t)
 	fence := tl.Fence(t, 1)
 	defer fence.Close()
-	if v, err := p.Present(Frame{Buffer: b, InFence: fence}); err != nil || v.Path != PathDirect {
+	if v, err := p.Present(Submission{Buffer: b, InFence: fence}); err != nil || v.Path != PathDirect {
 		t.Fatalf("present with fence: %v %v", v, err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
@@ -939,8 +939,8 @@ func benchmarkPresent(b *testing.B, noDirect bool) {
 	defer p.Close()
 	damage := []image.Rectangle{image.Rect(0, 0, 64, 64)}
 	frame := func() {
-		buf, _ := sc.Next()
-		if _, err := p.Present(Frame{Buffer: buf, Damage: damage}); err != nil {
+		buf := nextTarget(b, sc)
+		if _, err := p.Present(Submission{Buffer: buf, Damage: damage}); err != nil {
 			b.Fatal(err)
 		}
 		if _, err := p.WaitFlip(context.Background()); err != nil {

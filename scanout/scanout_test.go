@@ -179,9 +179,9 @@ func TestMemfdFallbackAndCopyDamage(t *testing.T) {
 	if sc.Strategy != "memfd" || len(sc.Attempts) != 1 {
 		t.Fatalf("strategy %s after %v", sc.Strategy, sc.Attempts)
 	}
-	b0, age0 := sc.Next()
-	b1, age1 := sc.Next()
-	b2, age2 := sc.Next()
+	b0, age0, _ := sc.Next()
+	b1, age1, _ := sc.Next()
+	b2, age2, _ := sc.Next()
 	if b2 != b0 || age0 != 0 || age1 != 0 || age2 != 2 {
 		t.Fatalf("ages %d %d %d", age0, age1, age2)
 	}

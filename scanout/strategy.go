@@ -17,7 +17,10 @@ import (
 
 // Strategy allocates render targets one way. Allocate returns a LINEAR
 // buffer (the only layout every display in scope scans out) or an error
-// saying why this strategy cannot.
+// saying why this strategy cannot. A Strategy outside this package makes
+// its buffers with NewBuffer (a dma-buf) or NewCPUBuffer (CPU memory),
+// sets Origin to its Name, and keeps per-buffer state (a native buffer
+// object to free) as an Addon.
 type Strategy interface {
 	Name() string
 	Allocate(width, height int, format Format) (*Buffer, error)
@@ -224,11 +227,9 @@ func (MemfdStrategy) Allocate(width, height int, format Format) (*Buffer, error)
 		Modifier: ModLinear, Stride: stride, Size: size, Origin: "memfd", cpuOnly: true}, nil
 }
 
-// Attempt is one strategy tried and why it failed.
-type Attempt struct {
-	Strategy string
-	Err      error
-}
+// Attempt is one allocation strategy (or heap) tried and why it was not
+// taken: the same type as heap.Attempt.
+type Attempt = heap.Attempt
 
 // Allocate tries the strategies in order and returns the first buffer
 // made, with the attempts that failed before it. Every failure is logged
@@ -245,7 +246,7 @@ func Allocate(strategies []Strategy, width, height int, format Format, log *slog
 			return b, attempts, nil
 		}
 		log.Warn("allocation strategy failed, trying the next", "strategy", s.Name(), "err", err)
-		attempts = append(attempts, Attempt{s.Name(), err})
+		attempts = append(attempts, Attempt{Name: s.Name(), Err: err})
 		errs = append(errs, fmt.Errorf("%s: %w", s.Name(), err))
 	}
 	if len(errs) == 0 {

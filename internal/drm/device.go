@@ -2,6 +2,7 @@ package drm
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 	"sync"
 	"unsafe"
@@ -30,6 +31,36 @@ func Open(path string) (*Device, error) {
 		return nil, &Error{Op: "open", Device: path, Err: err}
 	}
 	return &Device{Path: path, fd: fd}, nil
+}
+
+// FromFD wraps a DRM node already open (a seat's TakeDevice, seatd's
+// open_device): the Device owns fd from now on. path names it in errors;
+// "" reads it from /proc/self/fd.
+func FromFD(fd int, path string) (*Device, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, &Error{Op: "fstat", Device: path, Err: err}
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFCHR {
+		return nil, &Error{Op: "check", Device: path, Err: unix.ENOTTY}
+	}
+	if path == "" {
+		if p, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", fd)); err == nil {
+			path = p
+		} else {
+			path = fmt.Sprintf("fd %d", fd)
+		}
+	}
+	return &Device{Path: path, fd: fd}, nil
+}
+
+// Rdev returns the node's device number (dev_t), as stat reports it.
+func (d *Device) Rdev() (uint64, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(d.fd, &st); err != nil {
+		return 0, &Error{Op: "fstat", Device: d.Path, Err: err}
+	}
+	return uint64(st.Rdev), nil
 }
 
 // FD returns the file descriptor, valid until Close.
