@@ -1,12 +1,31 @@
-// Package backend defines what minicomp draws on: a Backend with one or more
-// Outputs (a KMS connector, a virtual headless output, later a window in
-// X11 or another Wayland compositor). Every output hands out render targets
-// from a scanout.Swapchain and presents them, reporting which buffer path
-// each frame took.
+// Package backend defines what a compositor draws on: a Backend with one
+// or more Outputs (a KMS connector in backend/kms, a virtual output in
+// backend/headless, a window in backend/x11 or backend/wayland).
+//
+// How the pieces fit:
+//
+//   - The caller resolves the devices once (scanout.OpenDevices, or
+//     scanout.NewDevice on fds from a seat) and gives the same
+//     scanout.Devices to the backend (kms.Options, headless.Options), to
+//     its renderer (Devices.Render) and to its Wayland server (the
+//     render node's dev_t for dma-buf feedback). Backend.RenderDevice says
+//     which device the render targets were imported into.
+//   - Per frame, on one goroutine at a time: Output.Next hands out a
+//     render target (a scanout.Buffer from the output's swapchain) and
+//     its age; the caller draws into it and calls Output.Present with
+//     the damage and an optional render fence; Output.WaitFrame returns
+//     when that frame is on screen, as a Presented.
+//   - Buffers on screen are locked (scanout.Buffer.Lock), so Next never
+//     hands one out while it is shown; an output that cannot give a free
+//     target returns scanout.ErrSwapchainExhausted.
+//   - Backends that have input or windows also implement EventSource;
+//     KMS outputs implement ClientScanout (a client's buffer on the
+//     primary plane with no copy).
 package backend
 
 import (
 	"context"
+	"errors"
 	"image"
 	"os"
 	"time"
@@ -16,41 +35,77 @@ import (
 
 // Backend is a set of outputs of one kind.
 type Backend interface {
-	// Name says which backend this is ("kms", "headless").
+	// Name says which backend this is ("kms", "headless", "x11",
+	// "wayland").
 	Name() string
 	// Outputs lists the outputs; the list is fixed for the Backend's life.
 	Outputs() []Output
-	// Close turns outputs off and releases every buffer and device.
+	// RenderDevice is the device the render targets were imported into,
+	// the one a GPU renderer must draw with; nil when the targets are
+	// CPU memory or no render device is in use.
+	RenderDevice() *scanout.Device
+	// Close turns outputs off and releases every buffer and whatever
+	// the backend opened itself (devices the caller passed in stay open).
 	Close() error
 }
 
 // Output is one screen.
+//
+// Concurrency: Next, Present and WaitFrame are called by one goroutine at
+// a time (any goroutine; a Present and the WaitFrame after it may run on
+// different goroutines when the caller orders them). Name, Mode, Format
+// and Info may be called at any time, from any goroutine.
 type Output interface {
 	// Name is stable and unique within the backend ("Virtual-1", "HEADLESS-1").
 	Name() string
 	// Mode is the output's size and refresh rate.
 	Mode() scanout.Mode
-	// Format is the render targets' pixel format.
+	// Format is the render targets' format.
 	Format() scanout.Format
 	// Next returns the render target for the next frame and its age: how
-	// many frames ago its content was current (0: draw everything).
-	Next() (*scanout.Buffer, int)
+	// many frames ago its content was current (0: draw everything). It
+	// fails with scanout.ErrSwapchainExhausted when every target is busy.
+	Next() (*scanout.Buffer, int, error)
 	// Present queues target (from Next) with the damage since the previous
-	// frame (nil: all) and an optional render fence; it reports the path.
+	// frame (nil: all) and an optional render fence (a sync_file that
+	// signals when drawing into target is done); it reports the path.
+	// The caller keeps fence: Present does not close it, and a backend
+	// that needs it after returning duplicates it.
 	Present(target *scanout.Buffer, damage []image.Rectangle, fence *os.File) (scanout.Verdict, error)
 	// WaitFrame blocks until the presented frame is on screen (a real flip,
-	// or the headless clock's tick).
-	WaitFrame(ctx context.Context) (Frame, error)
+	// a window's frame pacing, or the headless clock's tick) and says
+	// when; with nothing presented it returns at once.
+	WaitFrame(ctx context.Context) (Presented, error)
 	// Info describes the output's buffer path for logs and `minicomp info`.
+	// It may be called at any time, from any goroutine.
 	Info() Info
 }
 
-// Frame is a frame that reached the screen.
-type Frame struct {
+// Presented is a frame that reached the screen (what a frame to show,
+// scanout.Submission, becomes).
+type Presented struct {
 	Sequence uint64
 	Time     time.Duration // CLOCK_MONOTONIC
-	Path     scanout.Path
+	// Path is how the frame reached the screen: direct, blit, or
+	// scanout.PathNone where nothing scans out (headless).
+	Path scanout.Path
+	// VSync is true when Time is a real display refresh (a KMS page
+	// flip) rather than a software clock's tick.
+	VSync bool
 }
+
+// Size is the size of a virtual output or a window, in pixels.
+type Size struct{ Width, Height int }
+
+// ErrNoDisplay means the backend has nothing to show on: no KMS display
+// with a connected screen, no X server, no parent Wayland compositor.
+// Errors from every backend's New wrap it; it is scanout.ErrNoDisplay.
+var ErrNoDisplay = scanout.ErrNoDisplay
+
+// ErrLost means a backend lost what it showed on (the X server or the
+// parent compositor went away, the DRM device's events stopped); errors
+// from its outputs and its EventLost event wrap it.
+var ErrLost = errors.New("lost the display")
 
 // Info describes an output's buffer path.
 type Info struct {
@@ -58,7 +113,7 @@ type Info struct {
 	Output   string
 	Mode     scanout.Mode
 	Display  string // "vc4 (/dev/dri/card1)", "" when headless
-	Render   string // the render device, "" when none
+	Render   string // the render device (RenderDevice's String), "" when none
 	Strategy string // what made the render targets
 	// Attempts are strategies that failed before Strategy, with reasons;
 	// Unavailable, those that could not be set up at all.
@@ -138,7 +193,8 @@ type ClientScanout interface {
 	// can be shown directly.
 	CanScanOut(buf *scanout.Buffer) scanout.Verdict
 	// PresentBuffer is Present for a buffer that did not come from Next.
-	// The caller keeps buf open until a later frame replaced it on screen.
+	// The output locks buf while it is on screen (or queued), so the
+	// caller may Close it at any time.
 	PresentBuffer(buf *scanout.Buffer, damage []image.Rectangle, fence *os.File) (scanout.Verdict, error)
 	// ScanoutFormats names the display device (its dev_t) and the formats
 	// and modifiers its primary plane scans out, for clients that want to

@@ -44,7 +44,7 @@ func (c *RefreshClock) Stop() {
 	}
 }
 
-// Monotonic returns CLOCK_MONOTONIC, the clock of Frame.Time.
+// Monotonic returns CLOCK_MONOTONIC, the clock of Presented.Time.
 func Monotonic() time.Duration {
 	var ts unix.Timespec
 	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)

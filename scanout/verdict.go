@@ -20,6 +20,9 @@ const (
 	// PathBlit: the display refused the buffer; its damaged region is
 	// copied into a dumb buffer the display owns.
 	PathBlit
+	// PathNone: nothing scans the buffer out (a headless output): the
+	// frame is done when drawn.
+	PathNone
 )
 
 func (p Path) String() string {
@@ -28,6 +31,8 @@ func (p Path) String() string {
 		return "direct"
 	case PathBlit:
 		return "blit"
+	case PathNone:
+		return "none"
 	}
 	return "unknown"
 }
@@ -58,6 +63,9 @@ type Verdict struct {
 func (v Verdict) String() string {
 	if v.Path == PathDirect {
 		return "direct scanout"
+	}
+	if v.Path == PathNone && v.Reason != "" {
+		return v.Reason
 	}
 	s := v.Path.String()
 	if v.Step != StepNone {

@@ -2,7 +2,9 @@
 // what minicomp is on a Raspberry Pi without a seat (SSH, a service). It
 // never opens a DRM primary node; render targets come from the same
 // strategies as on a screen (heap, render node, udmabuf, memfd), and frames
-// are paced by a virtual refresh clock.
+// are paced by a virtual refresh clock. Nothing scans them out: a frame's
+// path is scanout.PathNone, and it counts as shown once its render fence
+// (if any) has signalled and the clock has ticked.
 package headless
 
 import (
@@ -12,55 +14,68 @@ import (
 	"image"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/minicomp/minicomp/backend"
+	"github.com/minicomp/minicomp/internal/dmabuf"
 	"github.com/minicomp/minicomp/scanout"
 )
 
-// Size is a virtual output's size.
-type Size struct{ Width, Height int }
-
 // Options configures the headless backend.
 type Options struct {
-	Outputs        []Size // default: one 1920×1080
-	RefreshMilliHz int    // default 60000
+	Outputs        []backend.Size // default: one 1920×1080
+	RefreshMilliHz int            // default 60000
 	Format         scanout.Format
-	// RenderNode overrides the render node ("" picks one; "none" uses
-	// none). Heap preference and allocation follow scanout.AllocatorConfig.
-	RenderNode     string
+	// Render is the render node the targets are imported into (nil:
+	// none, CPU memory allowed), resolved by the caller; the backend does
+	// not close it. A headless backend has no display.
+	Render *scanout.Device
+	// Allocator makes the render targets; nil builds one for Render
+	// with HeapPreference that may fall back to CPU-only memfd (closed
+	// with the backend). A given Allocator is the caller's to close.
+	Allocator      *scanout.Allocator
 	HeapPreference []string
-	Logger         *slog.Logger
+	// Buffers is the number of render targets per output (default 3).
+	Buffers int
+	Logger  *slog.Logger
 }
 
 // Backend is the headless backend.
 type Backend struct {
-	outputs []*Output
-	render  *scanout.Device
-	alloc   *scanout.Allocator
+	outputs  []*Output
+	alloc    *scanout.Allocator
+	ownAlloc bool
 }
 
 // Output is a virtual output.
 type Output struct {
-	name    string
-	mode    scanout.Mode
-	format  scanout.Format
-	clock   backend.RefreshClock
-	sc      *scanout.Swapchain
-	info    backend.Info
-	seq     uint64
+	name   string
+	mode   scanout.Mode
+	format scanout.Format
+	clock  backend.RefreshClock
+	sc     *scanout.Swapchain
+	info   backend.Info
+	seq    uint64
+	// pending is the presented frame not yet "on screen"; fence, the
+	// render fence it waits for (a duplicate the output closes).
 	pending bool
-	stats   scanout.Stats
+	fence   *os.File
+
+	mu    sync.Mutex // guards stats (Info may run during WaitFrame)
+	stats scanout.Stats
 }
 
-// New opens the render node (if any) and allocates each output's targets.
+// New allocates each output's targets.
 func New(opts Options) (*Backend, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
 	}
 	if len(opts.Outputs) == 0 {
-		opts.Outputs = []Size{{1920, 1080}}
+		opts.Outputs = []backend.Size{{Width: 1920, Height: 1080}}
 	}
 	if opts.RefreshMilliHz <= 0 {
 		opts.RefreshMilliHz = 60000
@@ -68,31 +83,24 @@ func New(opts Options) (*Backend, error) {
 	if opts.Format == 0 {
 		opts.Format = scanout.XRGB8888
 	}
-	b := &Backend{}
-	renderName := ""
-	if opts.RenderNode != "none" {
-		gpus, err := scanout.Discover()
-		if err != nil {
-			log.Info("no DRM devices: rendering into CPU memory", "err", err)
-		} else if path, why := scanout.PairRender(gpus, nil, opts.RenderNode); path != "" {
-			if d, err := scanout.OpenDevice(path); err != nil {
-				log.Warn("render node unusable, continuing without", "node", path, "err", err)
-			} else {
-				b.render = d
-				renderName = d.String()
-				log.Info("render device", "device", d.String(), "why", why)
-			}
-		} else {
-			log.Info("no render node", "why", why)
-		}
+	if opts.Buffers <= 0 {
+		opts.Buffers = 3
 	}
-	b.alloc = scanout.NewAllocator(scanout.AllocatorConfig{Render: b.render, HeapPreference: opts.HeapPreference,
-		AllowCPUOnly: true, Logger: log})
+	b := &Backend{alloc: opts.Allocator}
+	if b.alloc == nil {
+		b.alloc = scanout.NewAllocator(scanout.AllocatorConfig{Render: opts.Render, HeapPreference: opts.HeapPreference,
+			AllowCPUOnly: true, Logger: log})
+		b.ownAlloc = true
+	}
+	renderName := ""
+	if r := b.alloc.Render(); r != nil {
+		renderName = r.String()
+	}
 	for i, sz := range opts.Outputs {
 		o := &Output{name: fmt.Sprintf("HEADLESS-%d", i+1), format: opts.Format,
 			mode:  scanout.Mode{Width: sz.Width, Height: sz.Height, RefreshMilliHz: opts.RefreshMilliHz, Name: fmt.Sprintf("%dx%d", sz.Width, sz.Height), Preferred: true},
 			clock: backend.RefreshClock{Period: time.Duration(int64(time.Second) * 1000 / int64(opts.RefreshMilliHz))}}
-		sc, err := scanout.NewSwapchain(b.alloc, 3, sz.Width, sz.Height, opts.Format)
+		sc, err := scanout.NewSwapchain(b.alloc, opts.Buffers, sz.Width, sz.Height, opts.Format)
 		if err != nil {
 			b.Close()
 			return nil, fmt.Errorf("headless output %s: %w", o.name, err)
@@ -112,17 +120,21 @@ func (b *Backend) Name() string { return "headless" }
 // Outputs returns the virtual outputs.
 func (b *Backend) Outputs() []backend.Output { return backend.OutputList(b.outputs) }
 
-// Close releases every target and the render device.
+// RenderDevice returns the render device the targets are imported into,
+// or nil.
+func (b *Backend) RenderDevice() *scanout.Device { return b.alloc.Render() }
+
+// Close releases every target (and the Allocator it built).
 func (b *Backend) Close() error {
 	var errs []error
 	for _, o := range b.outputs {
-		errs = append(errs, o.sc.Close())
+		errs = append(errs, o.sc.Close(), o.dropFence())
+		o.clock.Stop()
 	}
 	b.outputs = nil
-	if b.alloc != nil {
+	if b.ownAlloc {
 		errs = append(errs, b.alloc.Close())
 	}
-	errs = append(errs, b.render.Close())
 	return errors.Join(errs...)
 }
 
@@ -136,35 +148,67 @@ func (o *Output) Mode() scanout.Mode { return o.mode }
 func (o *Output) Format() scanout.Format { return o.format }
 
 // Next returns the next target.
-func (o *Output) Next() (*scanout.Buffer, int) { return o.sc.Next() }
+func (o *Output) Next() (*scanout.Buffer, int, error) { return o.sc.Next() }
 
-// Present records the frame; it is "on screen" at the next clock tick.
+// Present records the frame; it is done at the next clock tick after its
+// render fence signalled. Nothing is scanned out (scanout.PathNone).
 func (o *Output) Present(target *scanout.Buffer, damage []image.Rectangle, fence *os.File) (scanout.Verdict, error) {
 	if o.pending {
 		return scanout.Verdict{}, scanout.ErrFlipPending
 	}
+	if fence != nil {
+		fd, err := unix.FcntlInt(fence.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			return scanout.Verdict{}, fmt.Errorf("headless %s: keep render fence: %w", o.name, err)
+		}
+		o.fence = os.NewFile(uintptr(fd), "render-fence")
+	}
 	o.pending = true
+	o.mu.Lock()
 	o.stats.Frames++
-	return scanout.Verdict{Path: scanout.PathDirect, Reason: "headless: no display to copy into"}, nil
+	o.mu.Unlock()
+	return scanout.Verdict{Path: scanout.PathNone, Reason: "headless: nothing scans out"}, nil
 }
 
-// WaitFrame waits for the next tick of the virtual refresh clock.
-func (o *Output) WaitFrame(ctx context.Context) (backend.Frame, error) {
+// fenceTimeout bounds the wait for a render fence.
+const fenceTimeout = 2 * time.Second
+
+func (o *Output) dropFence() error {
+	if o.fence == nil {
+		return nil
+	}
+	err := o.fence.Close()
+	o.fence = nil
+	return err
+}
+
+// WaitFrame waits for the render fence of the presented frame, then for
+// the next tick of the virtual refresh clock.
+func (o *Output) WaitFrame(ctx context.Context) (backend.Presented, error) {
 	if !o.pending {
-		return backend.Frame{Sequence: o.seq}, nil
+		return backend.Presented{Sequence: o.seq, Path: scanout.PathNone}, nil
+	}
+	if o.fence != nil {
+		err := dmabuf.WaitFence(int(o.fence.Fd()), fenceTimeout)
+		o.dropFence()
+		if err != nil {
+			o.pending = false
+			return backend.Presented{}, fmt.Errorf("headless %s: render fence: %w", o.name, err)
+		}
 	}
 	if err := o.clock.Wait(ctx); err != nil {
-		return backend.Frame{}, err
+		return backend.Presented{}, err
 	}
 	o.pending = false
 	o.seq++
-	o.stats.DirectFrames++
-	return backend.Frame{Sequence: o.seq, Time: backend.Monotonic(), Path: scanout.PathDirect}, nil
+	return backend.Presented{Sequence: o.seq, Time: backend.Monotonic(), Path: scanout.PathNone}, nil
 }
 
 // Info describes the output.
 func (o *Output) Info() backend.Info {
 	i := o.info
+	o.mu.Lock()
 	i.Stats = o.stats
+	o.mu.Unlock()
 	return i
 }

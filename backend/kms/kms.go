@@ -1,8 +1,9 @@
-// Package kms is the backend that drives real screens through DRM/KMS: it
-// finds the display device by capability (not by assuming card0), pairs it
-// with a render node (v3d with vc4 on a Raspberry Pi 4/5), sets a mode on
-// every connected connector, and presents frames with atomic commits paced
-// by page-flip events, through scanout.Presenter's direct-or-blit decision.
+// Package kms is the backend that drives real screens through DRM/KMS: on
+// the display device it is given (or finds), it sets a mode on every
+// connected connector and presents frames with atomic commits paced by
+// page-flip events, through scanout.Presenter's direct-or-blit decision.
+// Render targets are imported into the render device it is given (v3d
+// with vc4 on a Raspberry Pi 4/5).
 package kms
 
 import (
@@ -13,32 +14,39 @@ import (
 	"log/slog"
 	"os"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/scanout"
 )
 
 // Options configures the KMS backend.
 type Options struct {
-	// Device is the display's primary node; "" finds the first KMS device
-	// with a connected connector.
-	Device string
-	// RenderNode overrides the paired render node ("none": no render
-	// device; "": automatic, honouring $MINICOMP_RENDER_NODE).
-	RenderNode     string
+	// Devices are the display (required) and the render device (nil:
+	// none), resolved by the caller (scanout.OpenDevices, or
+	// scanout.NewDevice on a seat's fds). The backend does not close
+	// them.
+	Devices scanout.Devices
+	// Allocator makes the render targets; nil builds one for Devices
+	// with HeapPreference (and closes it with the backend). A given
+	// Allocator is the caller's to close.
+	Allocator      *scanout.Allocator
 	HeapPreference []string
-	Format         scanout.Format // default XRGB8888
-	DisableDirect  bool
-	Logger         *slog.Logger
+	// Buffers is the number of render targets per output (default 3).
+	Buffers int
+	// Modes picks a mode per connector name ("HDMI-A-1"); a connector
+	// not listed gets its preferred mode. A mode the connector does not
+	// offer is an error from New.
+	Modes         map[string]scanout.Mode
+	Format        scanout.Format // default XRGB8888
+	DisableDirect bool
+	Logger        *slog.Logger
 }
 
 // Backend drives the outputs of one KMS device.
 type Backend struct {
-	display *scanout.Device
-	render  *scanout.Device
-	alloc   *scanout.Allocator
-	outputs []*Output
+	devs     scanout.Devices
+	alloc    *scanout.Allocator
+	ownAlloc bool
+	outputs  []*Output
 }
 
 // Output is one connector with its CRTC, primary plane and swapchain.
@@ -50,13 +58,7 @@ type Output struct {
 	fmt        scanout.Format
 }
 
-// ErrNoDisplay means no KMS device with a connected screen was found
-// (errors from New wrap it).
-var ErrNoDisplay = scanout.ErrNoDisplay
-
-// New opens the display and render devices and sets up every connected
-// output. It fails with a message that says what to do when the primary
-// node cannot be opened (no seat).
+// New sets up every connected output of opts.Devices.Display.
 func New(opts Options) (*Backend, error) {
 	log := opts.Logger
 	if log == nil {
@@ -65,59 +67,55 @@ func New(opts Options) (*Backend, error) {
 	if opts.Format == 0 {
 		opts.Format = scanout.XRGB8888
 	}
-	gpus, err := scanout.Discover()
-	if err != nil {
-		return nil, fmt.Errorf("kms: %w", err)
+	if opts.Buffers <= 0 {
+		opts.Buffers = 3
 	}
-	b := &Backend{}
-	display, displayGPU, _, err := scanout.OpenDisplay(gpus, opts.Device)
-	if err != nil {
-		return nil, fmt.Errorf("kms: %w", err)
+	display := opts.Devices.Display
+	if display == nil {
+		return nil, fmt.Errorf("kms: %w: no display device given (scanout.OpenDevices with Display: true finds one)", backend.ErrNoDisplay)
 	}
-	b.display = display
-	override := opts.RenderNode
-	if override == "" {
-		override = os.Getenv("MINICOMP_RENDER_NODE")
+	b := &Backend{devs: opts.Devices, alloc: opts.Allocator}
+	if b.alloc == nil {
+		b.alloc = scanout.NewAllocator(scanout.AllocatorConfig{Render: b.devs.Render, Display: display,
+			HeapPreference: opts.HeapPreference, Logger: log})
+		b.ownAlloc = true
 	}
-	if override != "none" {
-		if path, why := scanout.PairRender(gpus, displayGPU, override); path != "" {
-			if d, err := scanout.OpenDevice(path); err == nil {
-				b.render = d
-				log.Info("render device", "device", d.String(), "display", b.display.String(), "why", why)
-			} else {
-				log.Warn("render node unusable, continuing without", "node", path, "err", err)
-			}
-		}
-	}
-	b.alloc = scanout.NewAllocator(scanout.AllocatorConfig{Render: b.render, Display: b.display,
-		HeapPreference: opts.HeapPreference, Logger: log})
-	var st unix.Stat_t
-	var displayDev uint64
-	if unix.Stat(b.display.Path(), &st) == nil {
-		displayDev = uint64(st.Rdev)
-	}
-	pipes, err := b.display.Pipelines(false)
+	displayDev, err := display.Rdev()
 	if err != nil {
 		b.Close()
-		return nil, err
+		return nil, fmt.Errorf("kms: %w", err)
+	}
+	if err := display.EnableKMS(); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("kms: %w", err)
+	}
+	pipes, err := display.Pipelines(false)
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("kms: %w", err)
+	}
+	if len(pipes) == 0 {
+		b.Close()
+		return nil, fmt.Errorf("kms: %w: %s has no connected connector", backend.ErrNoDisplay, display)
 	}
 	for _, pipe := range pipes {
-		p, err := scanout.NewPresenter(b.display, pipe, scanout.PresenterOptions{DisableDirect: opts.DisableDirect, Logger: log})
+		p, err := scanout.NewPresenter(display, pipe, scanout.PresenterOptions{Mode: opts.Modes[pipe.ConnectorName],
+			DisableDirect: opts.DisableDirect, Logger: log})
 		if err != nil {
 			b.Close()
-			return nil, err
+			return nil, fmt.Errorf("kms output %s: %w", pipe.ConnectorName, err)
 		}
 		mode := p.Mode()
-		sc, err := scanout.NewSwapchain(b.alloc, 3, mode.Width, mode.Height, opts.Format)
+		sc, err := scanout.NewSwapchain(b.alloc, opts.Buffers, mode.Width, mode.Height, opts.Format)
 		if err != nil {
 			p.Close()
 			b.Close()
 			return nil, fmt.Errorf("kms output %s: %w", pipe.ConnectorName, err)
 		}
 		o := &Output{displayDev: displayDev, p: p, sc: sc, fmt: opts.Format, info: backend.Info{Backend: "kms", Output: pipe.ConnectorName,
-			Mode: mode, Display: b.display.String(), Strategy: sc.Strategy, Attempts: sc.Attempts, Unavailable: b.alloc.Unavailable}}
-		if b.render != nil {
-			o.info.Render = b.render.String()
+			Mode: mode, Display: display.String(), Strategy: sc.Strategy, Attempts: sc.Attempts, Unavailable: b.alloc.Unavailable}}
+		if b.devs.Render != nil {
+			o.info.Render = b.devs.Render.String()
 		}
 		b.outputs = append(b.outputs, o)
 		log.Info("kms output", "output", pipe.ConnectorName, "mode", mode.String(), "targets", sc.Strategy)
@@ -131,17 +129,20 @@ func (b *Backend) Name() string { return "kms" }
 // Outputs returns the connected outputs.
 func (b *Backend) Outputs() []backend.Output { return backend.OutputList(b.outputs) }
 
-// Close turns every output off and releases buffers and devices.
+// RenderDevice returns the render device the targets are imported into.
+func (b *Backend) RenderDevice() *scanout.Device { return b.alloc.Render() }
+
+// Close turns every output off and releases its buffers (and the
+// Allocator it built); the devices stay open.
 func (b *Backend) Close() error {
 	var errs []error
 	for _, o := range b.outputs {
 		errs = append(errs, o.p.Close(), o.sc.Close())
 	}
 	b.outputs = nil
-	if b.alloc != nil {
+	if b.ownAlloc {
 		errs = append(errs, b.alloc.Close())
 	}
-	errs = append(errs, b.render.Close(), b.display.Close())
 	return errors.Join(errs...)
 }
 
@@ -154,12 +155,12 @@ func (o *Output) Mode() scanout.Mode { return o.info.Mode }
 // Format returns the targets' format.
 func (o *Output) Format() scanout.Format { return o.fmt }
 
-// Next returns the next render target.
-func (o *Output) Next() (*scanout.Buffer, int) { return o.sc.Next() }
+// Next returns the next render target that is not on screen.
+func (o *Output) Next() (*scanout.Buffer, int, error) { return o.sc.Next() }
 
 // Present hands the frame to the Presenter (direct or blit).
 func (o *Output) Present(target *scanout.Buffer, damage []image.Rectangle, fence *os.File) (scanout.Verdict, error) {
-	return o.p.Present(scanout.Frame{Buffer: target, Damage: damage, InFence: fence})
+	return o.p.Present(scanout.Submission{Buffer: target, Damage: damage, InFence: fence})
 }
 
 // CanScanOut decides whether a client's buffer can go on the primary
@@ -167,8 +168,9 @@ func (o *Output) Present(target *scanout.Buffer, damage []image.Rectangle, fence
 func (o *Output) CanScanOut(buf *scanout.Buffer) scanout.Verdict { return o.p.Decide(buf) }
 
 // PresentBuffer shows a buffer that did not come from Next (a client's).
+// The Presenter locks it while it is on screen.
 func (o *Output) PresentBuffer(buf *scanout.Buffer, damage []image.Rectangle, fence *os.File) (scanout.Verdict, error) {
-	return o.p.Present(scanout.Frame{Buffer: buf, Damage: damage, InFence: fence})
+	return o.p.Present(scanout.Submission{Buffer: buf, Damage: damage, InFence: fence})
 }
 
 // ScanoutFormats returns the display device's dev_t and its primary
@@ -177,13 +179,17 @@ func (o *Output) ScanoutFormats() (uint64, map[scanout.Format][]uint64) {
 	return o.displayDev, o.p.Pipeline().Primary.Formats
 }
 
-// WaitFrame waits for the page flip.
-func (o *Output) WaitFrame(ctx context.Context) (backend.Frame, error) {
+// WaitFrame waits for the page flip. When the device's events stop, it
+// fails with an error wrapping backend.ErrLost.
+func (o *Output) WaitFrame(ctx context.Context) (backend.Presented, error) {
 	f, err := o.p.WaitFlip(ctx)
-	if err != nil {
-		return backend.Frame{}, err
+	if errors.Is(err, scanout.ErrEventsStopped) {
+		return backend.Presented{}, fmt.Errorf("kms output %s: %w: %w", o.Name(), backend.ErrLost, err)
 	}
-	return backend.Frame{Sequence: uint64(f.Sequence), Time: f.Time, Path: f.Path}, nil
+	if err != nil {
+		return backend.Presented{}, err
+	}
+	return backend.Presented{Sequence: uint64(f.Sequence), Time: f.Time, Path: f.Path, VSync: true}, nil
 }
 
 // Info describes the output's buffer path.
