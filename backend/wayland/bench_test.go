@@ -4,6 +4,8 @@ import (
 	"context"
 	"image"
 	"testing"
+
+	"github.com/minicomp/minicomp/backend"
 )
 
 // BenchmarkHandover measures what handing a 1080p frame to the parent
@@ -30,9 +32,9 @@ func BenchmarkHandover(b *testing.B) {
 		}{{"full", nil}, {"damage-64x64", []image.Rectangle{image.Rect(900, 500, 964, 564)}}} {
 			b.Run(m.name+"/"+dmg.name, func(b *testing.B) {
 				opts := m.opts
-				opts.Outputs = []Size{{1920, 1080}}
+				opts.Outputs = []backend.Size{{Width: 1920, Height: 1080}}
 				opts.Logger = quietLogger()
-				be, err := New(opts)
+				be, err := newEnv(opts)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -47,7 +49,7 @@ func BenchmarkHandover(b *testing.B) {
 				ctx := context.Background()
 				// Warm up: the first frames copy whole targets.
 				for range 4 {
-					target, _ := o.Next()
+					target, _, _ := o.Next()
 					o.Present(target, nil, nil)
 					o.WaitFrame(ctx)
 				}
@@ -55,7 +57,7 @@ func BenchmarkHandover(b *testing.B) {
 				b.ReportAllocs()
 				b.ResetTimer()
 				for range b.N {
-					target, _ := o.Next()
+					target, _, _ := o.Next()
 					if _, err := o.Present(target, dmg.r, nil); err != nil {
 						b.Fatal(err)
 					}

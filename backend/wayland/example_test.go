@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"log"
 	"log/slog"
+	"os"
 
+	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/backend/wayland"
 )
 
@@ -14,10 +16,11 @@ import (
 // on Events. (The test binary starts a minicomp parent for this example;
 // it makes its toplevels the size of its 800×600 output.)
 func ExampleNew() {
-	b, err := wayland.New(wayland.Options{Outputs: []wayland.Size{{Width: 640, Height: 480}},
-		Logger: slog.New(slog.DiscardHandler)})
+	b, err := wayland.New(wayland.Options{Display: os.Getenv("WAYLAND_DISPLAY"), RuntimeDir: os.Getenv("XDG_RUNTIME_DIR"),
+		Outputs: []backend.Size{{Width: 640, Height: 480}},
+		Logger:  slog.New(slog.DiscardHandler)})
 	if err != nil {
-		log.Fatal(err) // errors.Is(err, wayland.ErrNoDisplay): no parent to nest in
+		log.Fatal(err) // errors.Is(err, backend.ErrNoDisplay): no parent to nest in
 	}
 	defer b.Close()
 	go func() {
@@ -27,7 +30,10 @@ func ExampleNew() {
 	}()
 	o := b.Outputs()[0]
 	for range 3 {
-		target, _ := o.Next()
+		target, _, err := o.Next()
+		if err != nil {
+			log.Fatal(err)
+		}
 		// … render into target …
 		if _, err := o.Present(target, nil, nil); err != nil {
 			log.Fatal(err)

@@ -2,7 +2,6 @@ package wayland
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"image"
 	"os"
@@ -10,9 +9,9 @@ import (
 
 	"github.com/neurlang/wayland/wl"
 	"github.com/neurlang/wayland/xdg"
-	"golang.org/x/sys/unix"
 
 	"github.com/minicomp/minicomp/backend"
+	"github.com/minicomp/minicomp/internal/dmabuf"
 	"github.com/minicomp/minicomp/scanout"
 )
 
@@ -70,7 +69,7 @@ type slot struct {
 	stale []image.Rectangle // HandoverShmCopy: where shm differs from buf
 }
 
-func (b *Backend) newOutput(i int, sz Size) (*Output, error) {
+func (b *Backend) newOutput(i int, sz backend.Size) (*Output, error) {
 	if sz.Width <= 0 || sz.Height <= 0 {
 		return nil, fmt.Errorf("wayland: output %d: bad size %dx%d", i+1, sz.Width, sz.Height)
 	}
@@ -363,7 +362,7 @@ func (o *Output) Handover() Handover {
 // Next returns a target the parent does not hold, and its age. After a
 // resize it first reallocates the targets at the new size. It waits for a
 // release only when the parent holds maxBuffers targets.
-func (o *Output) Next() (*scanout.Buffer, int) {
+func (o *Output) Next() (*scanout.Buffer, int, error) {
 	b := o.b
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -388,9 +387,8 @@ func (o *Output) Next() (*scanout.Buffer, int) {
 		if len(o.ring) < maxBuffers && o.grow() {
 			continue
 		}
-		if b.lost != nil || b.closed {
-			s = o.ring[0]
-			break
+		if err := o.goneErr("next"); err != nil {
+			return nil, 0, err
 		}
 		b.cond.Wait()
 	}
@@ -400,7 +398,7 @@ func (o *Output) Next() (*scanout.Buffer, int) {
 		age = o.frame - s.used
 	}
 	s.used = o.frame
-	return s.buf, age
+	return s.buf, age, nil
 }
 
 // lastDamage returns the rectangles the last Present sent as
@@ -439,7 +437,7 @@ func (o *Output) goneErr(op string) error {
 // nothing of it); the caller keeps it.
 func (o *Output) Present(target *scanout.Buffer, damage []image.Rectangle, fence *os.File) (scanout.Verdict, error) {
 	if fence != nil {
-		if err := waitFence(fence, time.Second); err != nil {
+		if err := dmabuf.WaitFence(int(fence.Fd()), time.Second); err != nil {
 			return scanout.Verdict{}, fmt.Errorf("wayland: %s present: render fence: %w", o.name, err)
 		}
 	}
@@ -472,7 +470,11 @@ func (o *Output) Present(target *scanout.Buffer, damage []image.Rectangle, fence
 			v.Step = scanout.StepFormat
 		}
 		s.stale = addDamage(s.stale, rects, bounds)
-		n, err := copyRects(s.shm, target, s.stale)
+		n := 0
+		var err error
+		if len(s.stale) > 0 {
+			n, err = scanout.CopyDamage(s.shm, target, s.stale)
+		}
 		if err != nil {
 			return scanout.Verdict{}, fmt.Errorf("wayland: %s present: copy into wl_shm: %w", o.name, err)
 		}
@@ -502,7 +504,7 @@ func (o *Output) Present(target *scanout.Buffer, damage []image.Rectangle, fence
 		err = o.surface.Commit()
 	}
 	if err != nil {
-		return scanout.Verdict{}, fmt.Errorf("%w %s: %s present: %w", ErrLost, b.display, o.name, err)
+		return scanout.Verdict{}, fmt.Errorf("wayland: %w %s: %s present: %w", backend.ErrLost, b.display, o.name, err)
 	}
 	s.held = true
 	o.pending = true
@@ -541,11 +543,11 @@ func (o *Output) frameDone(cb *callbackProxy) {
 // is our CLOCK_MONOTONIC when the callback arrived (the callback's own
 // timestamp is in milliseconds with an undefined base). It fails, wrapping
 // ErrLost, when the parent goes away.
-func (o *Output) WaitFrame(ctx context.Context) (backend.Frame, error) {
+func (o *Output) WaitFrame(ctx context.Context) (backend.Presented, error) {
 	b := o.b
 	b.mu.Lock()
 	if !o.pending {
-		f := backend.Frame{Sequence: o.seq, Time: o.frameTime, Path: o.path()}
+		f := backend.Presented{Sequence: o.seq, Time: o.frameTime, Path: o.path()}
 		err := o.goneErr("wait for frame")
 		b.mu.Unlock()
 		return f, err
@@ -553,17 +555,17 @@ func (o *Output) WaitFrame(ctx context.Context) (backend.Frame, error) {
 	b.mu.Unlock()
 	select {
 	case <-ctx.Done():
-		return backend.Frame{}, ctx.Err()
+		return backend.Presented{}, ctx.Err()
 	case <-b.gone:
 		b.mu.Lock()
 		defer b.mu.Unlock()
-		return backend.Frame{}, o.goneErr("wait for frame")
+		return backend.Presented{}, o.goneErr("wait for frame")
 	case <-o.frameCh:
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	o.pending = false
-	return backend.Frame{Sequence: o.seq, Time: o.frameTime, Path: o.path()}, nil
+	return backend.Presented{Sequence: o.seq, Time: o.frameTime, Path: o.path()}, nil
 }
 
 func (o *Output) path() scanout.Path {
@@ -649,53 +651,4 @@ func addDamage(stale, rects []image.Rectangle, bounds image.Rectangle) []image.R
 		stale = append(stale[:0], u.Intersect(bounds))
 	}
 	return stale
-}
-
-// copyRects copies rects from src into dst (same size and format) and
-// returns the bytes copied.
-func copyRects(dst, src *scanout.Buffer, rects []image.Rectangle) (int, error) {
-	if len(rects) == 0 {
-		return 0, nil
-	}
-	sm, err := src.Map()
-	if err != nil {
-		return 0, err
-	}
-	dm, err := dst.Map()
-	if err != nil {
-		return 0, err
-	}
-	if err := src.BeginCPUAccess(scanout.Read); err != nil {
-		return 0, err
-	}
-	defer src.EndCPUAccess(scanout.Read)
-	cpp := src.Format.BytesPerPixel()
-	n := 0
-	for _, r := range rects {
-		row := r.Dx() * cpp
-		for y := r.Min.Y; y < r.Max.Y; y++ {
-			so := int(src.Offset) + y*int(src.Stride) + r.Min.X*cpp
-			do := int(dst.Offset) + y*int(dst.Stride) + r.Min.X*cpp
-			n += copy(dm[do:do+row], sm[so:so+row])
-		}
-	}
-	return n, nil
-}
-
-// waitFence waits until a sync_file signals.
-func waitFence(f *os.File, timeout time.Duration) error {
-	fds := []unix.PollFd{{Fd: int32(f.Fd()), Events: unix.POLLIN}}
-	for {
-		n, err := unix.Poll(fds, int(timeout/time.Millisecond))
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("poll: %w", err)
-		}
-		if n == 0 {
-			return fmt.Errorf("not signalled within %v", timeout)
-		}
-		return nil
-	}
 }

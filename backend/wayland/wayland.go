@@ -16,7 +16,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -33,28 +32,28 @@ import (
 	"github.com/minicomp/minicomp/scanout"
 )
 
-// ErrNoDisplay is returned by New when the parent compositor cannot be
+// errNoParent prefixes New's errors when the parent compositor cannot be
 // reached (no socket, nothing listening, a required global missing).
-var ErrNoDisplay = errors.New("wayland: no parent compositor")
+var errNoParent = fmt.Errorf("wayland: %w (no parent compositor)", backend.ErrNoDisplay)
 
-// ErrLost is wrapped by the errors of an output whose parent compositor
+// The errors of an output whose parent compositor went away wrap
 // went away.
-var ErrLost = errors.New("wayland: lost connection to parent compositor")
+// backend.ErrLost.
 
 // ErrClosed is wrapped by the errors of a closed backend's outputs.
 var ErrClosed = errors.New("wayland: backend closed")
 
-// Size is an output's (window's) size in pixels.
-type Size struct{ Width, Height int }
-
 // Options configures the nested Wayland backend.
 type Options struct {
-	// Display is the parent's socket: a name in $XDG_RUNTIME_DIR or an
-	// absolute path (default $WAYLAND_DISPLAY, then "wayland-0").
+	// Display is the parent's socket: a name in RuntimeDir or an
+	// absolute path ("": "wayland-0"). The caller reads $WAYLAND_DISPLAY.
 	Display string
+	// RuntimeDir is where socket names are found (the caller's
+	// $XDG_RUNTIME_DIR); required unless Display is an absolute path.
+	RuntimeDir string
 	// Outputs are the windows' initial sizes (default one 1280×720); the
 	// parent may resize them.
-	Outputs []Size
+	Outputs []backend.Size
 	Logger  *slog.Logger
 	// NoDMABuf forces wl_shm hand-over even when dma-bufs would work.
 	NoDMABuf bool
@@ -125,28 +124,27 @@ type listener struct{ *Backend }
 
 // connect dials the parent's socket. The library resolves names against
 // $XDG_RUNTIME_DIR itself, so an absolute path is made relative to it.
-func connect(display string) (*wl.Display, string, error) {
-	if display == "" {
-		display = os.Getenv("WAYLAND_DISPLAY")
-	}
+func connect(display, runtime string) (*wl.Display, string, error) {
 	if display == "" {
 		display = "wayland-0"
 	}
-	runtime := os.Getenv("XDG_RUNTIME_DIR")
+	if runtime == "" && filepath.IsAbs(display) {
+		runtime = filepath.Dir(display)
+	}
 	if runtime == "" {
-		return nil, display, fmt.Errorf("%w: %s: XDG_RUNTIME_DIR is not set", ErrNoDisplay, display)
+		return nil, display, fmt.Errorf("%w: %s: no runtime directory (XDG_RUNTIME_DIR) to find it in", errNoParent, display)
 	}
 	name := display
 	if filepath.IsAbs(display) {
 		rel, err := filepath.Rel(runtime, display)
 		if err != nil {
-			return nil, display, fmt.Errorf("%w: %s: %w", ErrNoDisplay, display, err)
+			return nil, display, fmt.Errorf("%w: %s: %w", errNoParent, display, err)
 		}
 		name = rel
 	}
 	d, err := wl.Connect(name)
 	if err != nil {
-		return nil, display, fmt.Errorf("%w: connect to %s: %w", ErrNoDisplay, filepath.Join(runtime, name), err)
+		return nil, display, fmt.Errorf("%w: connect to %s: %w", errNoParent, filepath.Join(runtime, name), err)
 	}
 	return d, display, nil
 }
@@ -163,7 +161,7 @@ func New(opts Options) (*Backend, error) {
 		log = slog.Default()
 	}
 	if len(opts.Outputs) == 0 {
-		opts.Outputs = []Size{{1280, 720}}
+		opts.Outputs = []backend.Size{{Width: 1280, Height: 720}}
 	}
 	if opts.Title == "" {
 		opts.Title = "minicomp"
@@ -174,7 +172,7 @@ func New(opts Options) (*Backend, error) {
 	if opts.Buffers <= 0 {
 		opts.Buffers = 3
 	}
-	d, name, err := connect(opts.Display)
+	d, name, err := connect(opts.Display, opts.RuntimeDir)
 	if err != nil {
 		return nil, err
 	}
@@ -217,12 +215,12 @@ func (b *Backend) setup() error {
 	b.wlDisp.AddDeleteIdHandler(listener{b})
 	reg, err := b.wlDisp.GetRegistry()
 	if err != nil {
-		return fmt.Errorf("%w: %s: get registry: %w", ErrNoDisplay, b.display, err)
+		return fmt.Errorf("%w: %s: get registry: %w", errNoParent, b.display, err)
 	}
 	b.registry = reg
 	reg.AddGlobalHandler(listener{b})
 	if err := b.roundtrip(); err != nil {
-		return fmt.Errorf("%w: %s: registry roundtrip: %w", ErrNoDisplay, b.display, err)
+		return fmt.Errorf("%w: %s: registry roundtrip: %w", errNoParent, b.display, err)
 	}
 	var missing []string
 	if b.compositor == nil {
@@ -235,12 +233,12 @@ func (b *Backend) setup() error {
 		missing = append(missing, "xdg_wm_base")
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("%w: %s lacks %v", ErrNoDisplay, b.display, missing)
+		return fmt.Errorf("%w: %s lacks %v", errNoParent, b.display, missing)
 	}
 	// A second roundtrip collects wl_shm formats, linux-dmabuf modifiers
 	// and seat capabilities sent in reply to the binds.
 	if err := b.roundtrip(); err != nil {
-		return fmt.Errorf("%w: %s: roundtrip after binding globals: %w", ErrNoDisplay, b.display, err)
+		return fmt.Errorf("%w: %s: roundtrip after binding globals: %w", errNoParent, b.display, err)
 	}
 	b.log.Info("connected to parent compositor", "shm_formats", len(b.caps.shm),
 		"linux_dmabuf", b.dmabuf != nil, "dmabuf_formats", len(b.caps.dmabuf), "seat", b.seat != nil)
@@ -418,7 +416,7 @@ func (b *Backend) loop() {
 		if b.protoErr != "" {
 			why = "it disconnected us after a " + b.protoErr
 		}
-		lost := fmt.Errorf("%w %s: %s: %w", ErrLost, b.display, why, err)
+		lost := fmt.Errorf("wayland: %w %s: %s: %w", backend.ErrLost, b.display, why, err)
 		b.lost = lost
 		for _, o := range b.outputs {
 			o.parentGone()
@@ -438,6 +436,10 @@ func (b *Backend) Name() string { return "wayland" }
 
 // Outputs returns the windows, one per output.
 func (b *Backend) Outputs() []backend.Output { return backend.OutputList(b.outputs) }
+
+// RenderDevice returns the render device of the Allocator's targets, or
+// nil (CPU memory).
+func (b *Backend) RenderDevice() *scanout.Device { return b.alloc.Render() }
 
 // Events returns input and window events. The channel is closed after
 // EventLost or by Close. Events queue (up to a bound, after which the

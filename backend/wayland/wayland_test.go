@@ -64,12 +64,12 @@ func TestChooseHandover(t *testing.T) {
 
 func TestNoDisplay(t *testing.T) {
 	runtimeDir(t)
-	_, err := New(Options{Display: "wayland-nobody"})
-	if !errors.Is(err, ErrNoDisplay) || !strings.Contains(err.Error(), "wayland-nobody") {
-		t.Fatalf("err = %v, want ErrNoDisplay naming the socket", err)
+	_, err := newEnv(Options{Display: "wayland-nobody"})
+	if !errors.Is(err, backend.ErrNoDisplay) || !strings.Contains(err.Error(), "wayland-nobody") {
+		t.Fatalf("err = %v, want backend.ErrNoDisplay naming the socket", err)
 	}
 	t.Setenv("XDG_RUNTIME_DIR", "")
-	if _, err := New(Options{Display: "wayland-0"}); !errors.Is(err, ErrNoDisplay) {
+	if _, err := newEnv(Options{Display: "wayland-0"}); !errors.Is(err, backend.ErrNoDisplay) {
 		t.Fatalf("without XDG_RUNTIME_DIR: err = %v", err)
 	}
 }
@@ -93,11 +93,11 @@ func fill(t testing.TB, target *scanout.Buffer, r image.Rectangle, c uint32) {
 }
 
 // frames presents n full frames and returns the frames' times.
-func frames(t testing.TB, o backend.Output, n int, c uint32) []backend.Frame {
+func frames(t testing.TB, o backend.Output, n int, c uint32) []backend.Presented {
 	t.Helper()
-	var out []backend.Frame
+	var out []backend.Presented
 	for range n {
-		target, _ := o.Next()
+		target, _, _ := o.Next()
 		fill(t, target, image.Rect(0, 0, target.Width, target.Height), c)
 		if _, err := o.Present(target, nil, nil); err != nil {
 			t.Fatal(err)
@@ -117,7 +117,7 @@ func TestPresentPaced(t *testing.T) {
 	eachParent(t, func(t *testing.T, p *parent) {
 		for _, force := range []bool{false, true} {
 			log, logText := testLogger(t)
-			b, err := New(Options{Logger: log, Outputs: []Size{{640, 480}}, ForceCopy: force})
+			b, err := newEnv(Options{Logger: log, Outputs: []backend.Size{{Width: 640, Height: 480}}, ForceCopy: force})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -202,7 +202,7 @@ func TestScreenshot(t *testing.T) {
 	p := startMinicomp(t, "800x600")
 	for _, force := range []bool{false, true} {
 		log, _ := testLogger(t)
-		b, err := New(Options{Logger: log, Outputs: []Size{{640, 480}}, ForceCopy: force})
+		b, err := newEnv(Options{Logger: log, Outputs: []backend.Size{{Width: 640, Height: 480}}, ForceCopy: force})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -216,7 +216,7 @@ func TestScreenshot(t *testing.T) {
 		dotR := image.Rect(400, 300, 432, 316)
 		// The first frames paint everything into every target.
 		for range 3 {
-			target, _ := o.Next()
+			target, _, _ := o.Next()
 			fill(t, target, all, bg)
 			fill(t, target, boxR, box)
 			if _, err := o.Present(target, nil, nil); err != nil {
@@ -228,7 +228,7 @@ func TestScreenshot(t *testing.T) {
 		}
 		copied := o.Info().Stats.BytesCopied
 		// A damage-only frame: only dotR changes.
-		target, age := o.Next()
+		target, age, _ := o.Next()
 		if age == 0 {
 			t.Fatalf("age 0 after 3 frames")
 		}
@@ -269,7 +269,7 @@ func TestScreenshot(t *testing.T) {
 func TestResizeAndClose(t *testing.T) {
 	p := startMinicomp(t, "800x600")
 	log, _ := testLogger(t)
-	b, err := New(Options{Logger: log, Display: filepath.Join(p.dir, p.display)}) // an absolute path works too
+	b, err := newEnv(Options{Logger: log, Display: filepath.Join(p.dir, p.display)}) // an absolute path works too
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,7 +297,7 @@ func TestResizeAndClose(t *testing.T) {
 	if m := o.Mode(); m.Width != 400 || m.Height != 300 {
 		t.Fatalf("mode %v after resize", m)
 	}
-	target, age := o.Next()
+	target, age, _ := o.Next()
 	if target.Width != 400 || target.Height != 300 || age != 0 {
 		t.Fatalf("target %v age %d after resize", target, age)
 	}
@@ -328,7 +328,7 @@ func TestParentGone(t *testing.T) {
 		time.Sleep(100 * time.Millisecond) // let test-start goroutines settle
 		goroutines, fds := runtime.NumGoroutine(), openFDs(t)
 		log, logText := testLogger(t)
-		b, err := New(Options{Logger: log, Outputs: []Size{{320, 240}, {320, 240}}})
+		b, err := newEnv(Options{Logger: log, Outputs: []backend.Size{{Width: 320, Height: 240}, {Width: 320, Height: 240}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -351,7 +351,7 @@ func TestParentGone(t *testing.T) {
 			}
 		}
 		want := "wayland: lost connection to parent compositor " + p.display + ": "
-		if !errors.Is(lost.Err, ErrLost) || !strings.HasPrefix(lost.Err.Error(), want) {
+		if !errors.Is(lost.Err, backend.ErrLost) || !strings.HasPrefix(lost.Err.Error(), want) {
 			t.Errorf("EventLost.Err = %v, want %q…", lost.Err, want)
 		}
 		if _, ok := <-b.Events(); ok {
@@ -360,14 +360,14 @@ func TestParentGone(t *testing.T) {
 		if !strings.Contains(logText.String(), "lost the parent compositor") {
 			t.Error("no log line for the loss")
 		}
-		// A frame in flight or a new one: both fail with ErrLost.
-		target, _ := o.Next()
-		if _, err := o.Present(target, nil, nil); !errors.Is(err, ErrLost) {
+		// A frame in flight or a new one: both fail with backend.ErrLost.
+		target, _, _ := o.Next()
+		if _, err := o.Present(target, nil, nil); !errors.Is(err, backend.ErrLost) {
 			t.Errorf("Present after loss: %v", err)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if _, err := b.Outputs()[1].WaitFrame(ctx); err == nil || !errors.Is(err, ErrLost) {
+		if _, err := b.Outputs()[1].WaitFrame(ctx); err == nil || !errors.Is(err, backend.ErrLost) {
 			t.Errorf("WaitFrame after loss: %v", err)
 		}
 		start := time.Now()
@@ -392,11 +392,11 @@ func TestParentGone(t *testing.T) {
 }
 
 // TestWaitFrameWithWindowPending checks a frame in flight when the
-// parent dies: WaitFrame returns ErrLost rather than hanging.
+// parent dies: WaitFrame returns backend.ErrLost rather than hanging.
 func TestWaitFrameInFlight(t *testing.T) {
 	p := startMinicomp(t, "640x480")
 	log, _ := testLogger(t)
-	b, err := New(Options{Logger: log})
+	b, err := newEnv(Options{Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -405,13 +405,13 @@ func TestWaitFrameInFlight(t *testing.T) {
 	frames(t, o, 1, 0)
 	p.cmd.Process.Signal(os.Interrupt) // a clean exit of the parent
 	<-p.exited
-	target, _ := o.Next()
+	target, _, _ := o.Next()
 	_, perr := o.Present(target, nil, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, werr := o.WaitFrame(ctx)
-	if !errors.Is(werr, ErrLost) {
-		t.Fatalf("Present: %v; WaitFrame: %v, want ErrLost", perr, werr)
+	if !errors.Is(werr, backend.ErrLost) {
+		t.Fatalf("Present: %v; WaitFrame: %v, want backend.ErrLost", perr, werr)
 	}
 }
 
@@ -420,13 +420,13 @@ func TestCloseWhileRunning(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 		goroutines, fds := runtime.NumGoroutine(), openFDs(t)
 		log, _ := testLogger(t)
-		b, err := New(Options{Logger: log})
+		b, err := newEnv(Options{Logger: log})
 		if err != nil {
 			t.Fatal(err)
 		}
 		o := b.Outputs()[0]
 		frames(t, o, 2, 0x00ff00)
-		target, _ := o.Next()
+		target, _, _ := o.Next()
 		if _, err := o.Present(target, nil, nil); err != nil {
 			t.Fatal(err)
 		}
@@ -466,7 +466,7 @@ func TestCloseWhileRunning(t *testing.T) {
 func TestCloseFrozenParent(t *testing.T) {
 	p := startMinicomp(t, "640x480")
 	log, _ := testLogger(t)
-	b, err := New(Options{Logger: log})
+	b, err := newEnv(Options{Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -478,7 +478,7 @@ func TestCloseFrozenParent(t *testing.T) {
 	p.cmd.Process.Signal(syscall.SIGSTOP)
 	defer p.cmd.Process.Signal(syscall.SIGCONT)
 	waitStopped(t, p)
-	target, _ := o.Next()
+	target, _, _ := o.Next()
 	if _, err := o.Present(target, nil, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -500,7 +500,7 @@ func TestCloseFrozenParent(t *testing.T) {
 func TestDmabufRequests(t *testing.T) {
 	startMinicomp(t, "640x480")
 	log, logText := testLogger(t)
-	b, err := New(Options{Logger: log, memfdAsDmabuf: true})
+	b, err := newEnv(Options{Logger: log, memfdAsDmabuf: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -509,15 +509,15 @@ func TestDmabufRequests(t *testing.T) {
 	if o.Handover() != HandoverDmabuf || !strings.Contains(logText.String(), `handover=dmabuf`) {
 		t.Fatalf("hand-over %v", o.Handover())
 	}
-	target, _ := o.Next()
+	target, _, _ := o.Next()
 	if _, err := o.Present(target, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, err = o.WaitFrame(ctx)
-	if !errors.Is(err, ErrLost) || !strings.Contains(err.Error(), "protocol error") || !strings.Contains(err.Error(), "SYNC_START") {
-		t.Fatalf("WaitFrame: %v, want ErrLost after the parent's protocol error about the sync ioctl", err)
+	if !errors.Is(err, backend.ErrLost) || !strings.Contains(err.Error(), "protocol error") || !strings.Contains(err.Error(), "SYNC_START") {
+		t.Fatalf("WaitFrame: %v, want backend.ErrLost after the parent's protocol error about the sync ioctl", err)
 	}
 	for ev := range b.Events() {
 		if ev.Kind == backend.EventLost {
@@ -526,7 +526,7 @@ func TestDmabufRequests(t *testing.T) {
 	}
 }
 
-// TestNewFrozenParent: New fails with ErrNoDisplay, in bounded time, when
+// TestNewFrozenParent: New fails with backend.ErrNoDisplay, in bounded time, when
 // the parent accepts the connection but never answers.
 func TestNewFrozenParent(t *testing.T) {
 	p := startMinicomp(t, "640x480")
@@ -536,8 +536,8 @@ func TestNewFrozenParent(t *testing.T) {
 	defer func(d time.Duration) { setupTimeout = d }(setupTimeout)
 	setupTimeout = 500 * time.Millisecond
 	start := time.Now()
-	_, err := New(Options{Logger: quietLogger()})
-	if !errors.Is(err, ErrNoDisplay) || !strings.Contains(err.Error(), "timeout") {
+	_, err := newEnv(Options{Logger: quietLogger()})
+	if !errors.Is(err, backend.ErrNoDisplay) || !strings.Contains(err.Error(), "timeout") {
 		t.Errorf("New with a frozen parent: %v", err)
 	}
 	if d := time.Since(start); d > setupTimeout+time.Second {
@@ -550,7 +550,7 @@ func TestNewFrozenParent(t *testing.T) {
 func TestDmabufRefusedFallsBack(t *testing.T) {
 	startMinicomp(t, "640x480")
 	log, logText := testLogger(t)
-	b, err := New(Options{Logger: log, memfdAsDmabuf: true})
+	b, err := newEnv(Options{Logger: log, memfdAsDmabuf: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -574,7 +574,7 @@ func TestDmabufRefusedFallsBack(t *testing.T) {
 func TestStartsWithoutKeyboard(t *testing.T) {
 	eachParent(t, func(t *testing.T, p *parent) {
 		log, _ := testLogger(t)
-		b, err := New(Options{Logger: log, Outputs: []Size{{320, 240}}})
+		b, err := newEnv(Options{Logger: log, Outputs: []backend.Size{{Width: 320, Height: 240}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -606,4 +606,14 @@ func waitStopped(t *testing.T, p *parent) {
 			t.Fatalf("parent not stopped 5 s after SIGSTOP (%s: %q, %v)", stat, b, err)
 		}
 	}
+}
+
+// newEnv is New with the parent named by the environment, as
+// cmd/minicomp does: $WAYLAND_DISPLAY in $XDG_RUNTIME_DIR.
+func newEnv(opts Options) (*Backend, error) {
+	if opts.Display == "" {
+		opts.Display = os.Getenv("WAYLAND_DISPLAY")
+	}
+	opts.RuntimeDir = os.Getenv("XDG_RUNTIME_DIR")
+	return New(opts)
 }

@@ -4,6 +4,7 @@ import (
 	"image"
 	"testing"
 
+	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/internal/testenv"
 )
 
@@ -18,7 +19,7 @@ func BenchmarkUpload(b *testing.B) {
 		name  string
 		noSHM bool
 	}{{"shm", false}, {"plain", true}} {
-		be := newBackend(b, Options{Display: x.Display, Outputs: []Size{{1920, 1080}}, NoSHM: path.noSHM})
+		be := newBackend(b, Options{Display: x.Display, Outputs: []backend.Size{{Width: 1920, Height: 1080}}, NoSHM: path.noSHM})
 		if ok, why := be.SHM(); ok == path.noSHM {
 			b.Fatalf("%s: SHM() = %v (%s)", path.name, ok, why)
 		}
@@ -29,7 +30,7 @@ func BenchmarkUpload(b *testing.B) {
 		}{{"full", nil}, {"damage256", []image.Rectangle{image.Rect(800, 400, 1056, 656)}}} {
 			b.Run(path.name+"/"+d.name, func(b *testing.B) {
 				frame := func() {
-					target, _ := o.Next()
+					target, _, _ := o.Next()
 					if _, err := o.Present(target, d.damage, nil); err != nil {
 						b.Fatal(err)
 					}

@@ -11,15 +11,16 @@ import (
 
 	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/backend/x11"
+	"github.com/minicomp/minicomp/scanout"
 )
 
 // Example opens a window on $DISPLAY (the tests run a private Xvfb),
 // shows a blue frame with a white square, then a frame where only the
 // square changed, and reads an event.
 func Example() {
-	b, err := x11.New(x11.Options{Outputs: []x11.Size{{320, 240}},
+	b, err := x11.New(x11.Options{Display: os.Getenv("DISPLAY"), Outputs: []backend.Size{{Width: 320, Height: 240}},
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
-	if errors.Is(err, x11.ErrNoDisplay) {
+	if errors.Is(err, backend.ErrNoDisplay) {
 		fmt.Println("no X server:", err)
 		return
 	}
@@ -31,8 +32,20 @@ func Example() {
 	o := b.Outputs()[0]
 	square := image.Rect(100, 80, 164, 144)
 	for i, colour := range []uint32{0xffffff, 0xff8000} {
-		target, _ := o.Next()
-		mem, _ := target.Map()
+		target, _, err := o.Next()
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		mem, err := target.Map()
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		if err := target.BeginCPUAccess(scanout.Write); err != nil {
+			fmt.Println(err)
+			return
+		}
 		for y := 0; y < target.Height; y++ {
 			for x := 0; x < target.Width; x++ {
 				c := uint32(0x2040c0)
@@ -41,6 +54,10 @@ func Example() {
 				}
 				binary.LittleEndian.PutUint32(mem[y*int(target.Stride)+x*4:], c)
 			}
+		}
+		if err := target.EndCPUAccess(scanout.Write); err != nil {
+			fmt.Println(err)
+			return
 		}
 		damage := []image.Rectangle{square}
 		if i == 0 {

@@ -61,7 +61,7 @@ const renderFenceTimeout = 2 * time.Second
 
 var errClosed = errors.New("x11: backend closed")
 
-func (b *Backend) newOutput(i int, sz Size, x int, title string) (*Output, error) {
+func (b *Backend) newOutput(i int, sz backend.Size, x int, title string) (*Output, error) {
 	c := b.conn
 	o := &Output{b: b, name: fmt.Sprintf("X11-%d", i+1), format: scanout.XRGB8888}
 	o.setMode(sz.Width, sz.Height)
@@ -172,10 +172,10 @@ func (o *Output) Window() uint32 { return uint32(o.win) }
 
 // Next returns the next render target. After a resize it first replaces
 // the targets (and the shared image) with ones of the new size. After
-// Close it returns nil.
-func (o *Output) Next() (*scanout.Buffer, int) {
+// Close it fails.
+func (o *Output) Next() (*scanout.Buffer, int, error) {
 	if o.sc == nil || len(o.sc.Buffers) == 0 {
-		return nil, 0
+		return nil, 0, fmt.Errorf("x11 %s: next: %w", o.name, errClosed)
 	}
 	o.mu.Lock()
 	w, h := o.mode.Width, o.mode.Height
@@ -357,15 +357,15 @@ func (o *Output) expose(r image.Rectangle) {
 }
 
 // WaitFrame waits until the server has processed the presented frame and
-// the refresh clock ticks. It fails with an error wrapping ErrLost when
+// the refresh clock ticks. It fails with an error wrapping backend.ErrLost when
 // the server is gone.
-func (o *Output) WaitFrame(ctx context.Context) (backend.Frame, error) {
+func (o *Output) WaitFrame(ctx context.Context) (backend.Presented, error) {
 	b := o.b
 	if err := b.lostErr(); err != nil {
-		return backend.Frame{}, fmt.Errorf("x11 %s: wait frame: %w", o.name, err)
+		return backend.Presented{}, fmt.Errorf("x11 %s: wait frame: %w", o.name, err)
 	}
 	if !o.pending {
-		return backend.Frame{Sequence: o.seq}, nil
+		return backend.Presented{Sequence: o.seq}, nil
 	}
 	if o.sync != nil {
 		select {
@@ -373,21 +373,21 @@ func (o *Output) WaitFrame(ctx context.Context) (backend.Frame, error) {
 			o.sync = nil
 			if err != nil {
 				if b.closing.Load() && b.lost.Load() == nil {
-					return backend.Frame{}, errClosed
+					return backend.Presented{}, errClosed
 				}
-				return backend.Frame{}, fmt.Errorf("x11 %s: wait frame: %w", o.name, b.markLost(err))
+				return backend.Presented{}, fmt.Errorf("x11 %s: wait frame: %w", o.name, b.markLost(err))
 			}
 		case <-ctx.Done():
-			return backend.Frame{}, ctx.Err()
+			return backend.Presented{}, ctx.Err()
 		}
 	}
 	o.clock.Period = b.period
 	if err := o.clock.Wait(ctx); err != nil {
-		return backend.Frame{}, err
+		return backend.Presented{}, err
 	}
 	o.pending = false
 	o.seq++
-	return backend.Frame{Sequence: o.seq, Time: backend.Monotonic(), Path: scanout.PathBlit}, nil
+	return backend.Presented{Sequence: o.seq, Time: backend.Monotonic(), Path: scanout.PathBlit}, nil
 }
 
 // Info describes the output and its upload path.
@@ -400,7 +400,7 @@ func (o *Output) Info() backend.Info {
 	i.Stats = o.stats
 	if o.noSHM != "" {
 		i.Unavailable = append(append([]scanout.Attempt(nil), i.Unavailable...),
-			scanout.Attempt{Strategy: "MIT-SHM", Err: errors.New(o.noSHM)})
+			scanout.Attempt{Name: "MIT-SHM", Err: errors.New(o.noSHM)})
 	}
 	return i
 }

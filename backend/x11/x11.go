@@ -19,7 +19,6 @@ import (
 	"io"
 	"log"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,15 +31,13 @@ import (
 	"github.com/minicomp/minicomp/scanout"
 )
 
-// Size is an output window's size in pixels.
-type Size struct{ Width, Height int }
-
 // Options configures the X11 backend.
 type Options struct {
-	// Display is the X display (":0"); "" uses $DISPLAY.
+	// Display is the X display (":0"), required: the caller reads
+	// $DISPLAY.
 	Display string
 	// Outputs are the windows to open; default one 1280×720.
-	Outputs []Size
+	Outputs []backend.Size
 	// Title prefixes each window's title: "Title - X11-1". Default
 	// "minicomp".
 	Title string
@@ -58,13 +55,10 @@ type Options struct {
 	Logger    *slog.Logger
 }
 
-// ErrNoDisplay reports that there is no X server to connect to: $DISPLAY
-// is unset, or dialing it failed (the error wraps the dial error too).
-var ErrNoDisplay = errors.New("no X display")
-
-// ErrLost reports that the X server went away (it exited, or closed the
-// connection). Errors from a backend whose server is gone wrap it.
-var ErrLost = errors.New("lost connection to X server")
+// New fails with an error wrapping backend.ErrNoDisplay when there is no
+// X server to connect to (no display given, or dialing it failed; the
+// dial error is wrapped too). Errors from a backend whose server went
+// away (it exited, or closed the connection) wrap backend.ErrLost.
 
 // ErrUnsupported reports an X server whose screen this backend cannot
 // draw on (no 24-bit TrueColor visual in BGRX layout).
@@ -81,8 +75,8 @@ func (e *LostError) Error() string {
 	return "x11: lost connection to X server " + e.Display + ": " + e.Cause.Error()
 }
 
-// Is reports whether target is ErrLost.
-func (e *LostError) Is(target error) bool { return target == ErrLost }
+// Is reports whether target is backend.ErrLost.
+func (e *LostError) Is(target error) bool { return target == backend.ErrLost }
 
 // Unwrap returns the cause.
 func (e *LostError) Unwrap() error { return e.Cause }
@@ -151,13 +145,10 @@ func New(opts Options) (*Backend, error) {
 
 	display := opts.Display
 	if display == "" {
-		display = os.Getenv("DISPLAY")
-	}
-	if display == "" {
-		return nil, fmt.Errorf("x11: %w: $DISPLAY is not set (run inside an X session or pass a display such as :0)", ErrNoDisplay)
+		return nil, fmt.Errorf("x11: %w: no X display given ($DISPLAY is not set? run inside an X session or pass a display such as :0)", backend.ErrNoDisplay)
 	}
 	if len(opts.Outputs) == 0 {
-		opts.Outputs = []Size{{1280, 720}}
+		opts.Outputs = []backend.Size{{Width: 1280, Height: 720}}
 	}
 	if opts.Title == "" {
 		opts.Title = "minicomp"
@@ -173,7 +164,7 @@ func New(opts Options) (*Backend, error) {
 
 	conn, err := xgb.NewConnDisplay(display)
 	if err != nil {
-		return nil, fmt.Errorf("x11: connect to X server %s: %w: %w", display, ErrNoDisplay, err)
+		return nil, fmt.Errorf("x11: connect to X server %s: %w: %w", display, backend.ErrNoDisplay, err)
 	}
 	b := &Backend{conn: conn, display: display, log: log.With("backend", "x11", "display", display),
 		period: time.Duration(int64(time.Second) * 1000 / int64(opts.RefreshMilliHz)),
@@ -329,6 +320,10 @@ func (b *Backend) setup(opts Options) error {
 
 // Name returns "x11".
 func (b *Backend) Name() string { return "x11" }
+
+// RenderDevice returns the render device of the Allocator's targets, or
+// nil (CPU memory, the default).
+func (b *Backend) RenderDevice() *scanout.Device { return b.alloc.Render() }
 
 // Outputs returns the windows.
 func (b *Backend) Outputs() []backend.Output { return backend.OutputList(b.outputs) }

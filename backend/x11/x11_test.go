@@ -191,12 +191,12 @@ func present(t *testing.T, o backend.Output, target *scanout.Buffer, damage []im
 func TestNoDisplay(t *testing.T) {
 	t.Setenv("DISPLAY", "")
 	_, err := New(Options{Logger: testLogger(t)})
-	if !errors.Is(err, ErrNoDisplay) || !strings.Contains(err.Error(), "$DISPLAY is not set") {
-		t.Fatalf("New without $DISPLAY: %v, want ErrNoDisplay saying $DISPLAY is not set", err)
+	if !errors.Is(err, backend.ErrNoDisplay) || !strings.Contains(err.Error(), "$DISPLAY is not set") {
+		t.Fatalf("New without $DISPLAY: %v, want backend.ErrNoDisplay saying $DISPLAY is not set", err)
 	}
 	_, err = New(Options{Display: ":4093", Logger: testLogger(t)})
-	if !errors.Is(err, ErrNoDisplay) || !strings.Contains(err.Error(), ":4093") || !strings.Contains(err.Error(), "X11-unix/X4093") {
-		t.Fatalf("New with a display nobody serves: %v, want ErrNoDisplay naming the display and the socket", err)
+	if !errors.Is(err, backend.ErrNoDisplay) || !strings.Contains(err.Error(), ":4093") || !strings.Contains(err.Error(), "X11-unix/X4093") {
+		t.Fatalf("New with a display nobody serves: %v, want backend.ErrNoDisplay naming the display and the socket", err)
 	}
 	t.Log(err)
 }
@@ -209,7 +209,7 @@ func TestFrame(t *testing.T) {
 		t.Run(fmt.Sprintf("NoSHM=%v", noSHM), func(t *testing.T) {
 			x := testenv.StartXvfb(t)
 			const w, h = 333, 251 // odd sizes: target stride ≠ image stride
-			b := newBackend(t, Options{Display: x.Display, Outputs: []Size{{w, h}}, NoSHM: noSHM})
+			b := newBackend(t, Options{Display: x.Display, Outputs: []backend.Size{{Width: w, Height: h}}, NoSHM: noSHM})
 			if ok, why := b.SHM(); ok == noSHM {
 				t.Fatalf("SHM() = %v (%s) with NoSHM=%v; MIT-SHM must work under Xvfb", ok, why, noSHM)
 			}
@@ -219,7 +219,7 @@ func TestFrame(t *testing.T) {
 			if m := o.Mode(); m.Width != w || m.Height != h || m.RefreshMilliHz != 60000 {
 				t.Fatalf("mode %v", m)
 			}
-			target, age := o.Next()
+			target, age, _ := o.Next()
 			if age != 0 || target.Width != w || target.Height != h || target.Format != scanout.XRGB8888 {
 				t.Fatalf("first target %v age %d", target, age)
 			}
@@ -233,7 +233,7 @@ func TestFrame(t *testing.T) {
 
 			// Paint the whole target but damage one rectangle: only that
 			// rectangle may reach the window.
-			target, _ = o.Next()
+			target, _, _ = o.Next()
 			red := func(x, y int) uint32 { return 0xff0000 }
 			fill(t, target, red)
 			dmg := image.Rect(10, 20, 10+64, 20+48)
@@ -251,7 +251,7 @@ func TestFrame(t *testing.T) {
 			t.Logf("info: %s; targets %s", info.Display, info.Strategy)
 
 			// Damage everything (nil): the whole frame is shown.
-			target, _ = o.Next()
+			target, _, _ = o.Next()
 			fill(t, target, pattern)
 			present(t, o, target, nil)
 			checkImage(t, peer.image(ox.Window(), w, h), w, h, pattern)
@@ -265,21 +265,21 @@ func TestFrame(t *testing.T) {
 func TestNoSHMExtension(t *testing.T) {
 	x := testenv.StartXvfb(t, "-extension", "MIT-SHM")
 	const w, h = 200, 100
-	b := newBackend(t, Options{Display: x.Display, Outputs: []Size{{w, h}}})
+	b := newBackend(t, Options{Display: x.Display, Outputs: []backend.Size{{Width: w, Height: h}}})
 	ok, why := b.SHM()
 	if ok || !strings.Contains(why, "no MIT-SHM") {
 		t.Fatalf("SHM() = %v, %q; want false, no MIT-SHM extension", ok, why)
 	}
 	peer := newPeer(t, x.Display)
 	o := b.Outputs()[0]
-	target, _ := o.Next()
+	target, _, _ := o.Next()
 	fill(t, target, pattern)
 	if v := present(t, o, target, nil); !strings.Contains(v.Reason, "plain PutImage") {
 		t.Fatalf("verdict %v", v)
 	}
 	checkImage(t, peer.image(b.outputs[0].Window(), w, h), w, h, pattern)
 	info := o.Info()
-	if len(info.Unavailable) == 0 || info.Unavailable[len(info.Unavailable)-1].Strategy != "MIT-SHM" {
+	if len(info.Unavailable) == 0 || info.Unavailable[len(info.Unavailable)-1].Name != "MIT-SHM" {
 		t.Fatalf("Info().Unavailable %v does not list MIT-SHM", info.Unavailable)
 	}
 	t.Log(info.Display)
@@ -290,14 +290,14 @@ func TestNoSHMExtension(t *testing.T) {
 func TestPlainChunks(t *testing.T) {
 	x := testenv.StartXvfb(t)
 	const w, h = 1920, 1080
-	b := newBackend(t, Options{Display: x.Display, Outputs: []Size{{w, h}}, NoSHM: true})
+	b := newBackend(t, Options{Display: x.Display, Outputs: []backend.Size{{Width: w, Height: h}}, NoSHM: true})
 	peer := newPeer(t, x.Display)
 	o := b.Outputs()[0]
-	target, _ := o.Next()
+	target, _, _ := o.Next()
 	fill(t, target, pattern)
 	present(t, o, target, nil)
 	checkImage(t, peer.image(b.outputs[0].Window(), w, h), w, h, pattern)
-	target, _ = o.Next()
+	target, _, _ = o.Next()
 	fill(t, target, func(x, y int) uint32 { return 0x123456 })
 	dmg := []image.Rectangle{image.Rect(100, 0, 1800, 1080), image.Rect(0, 1000, 50, 1080)}
 	present(t, o, target, dmg)
@@ -315,7 +315,7 @@ func TestPlainChunks(t *testing.T) {
 // events: evdev key codes, BTN codes, window coordinates, wheel axes.
 func TestInput(t *testing.T) {
 	x := testenv.StartXvfb(t)
-	b := newBackend(t, Options{Display: x.Display, Outputs: []Size{{400, 300}}})
+	b := newBackend(t, Options{Display: x.Display, Outputs: []backend.Size{{Width: 400, Height: 300}}})
 	peer := newPeer(t, x.Display)
 	o := b.Outputs()[0]
 	ox := b.outputs[0]
@@ -416,7 +416,7 @@ func TestInput(t *testing.T) {
 // checks that exactly one press and one release arrive.
 func TestAutoRepeat(t *testing.T) {
 	x := testenv.StartXvfb(t)
-	b := newBackend(t, Options{Display: x.Display, Outputs: []Size{{200, 200}}})
+	b := newBackend(t, Options{Display: x.Display, Outputs: []backend.Size{{Width: 200, Height: 200}}})
 	peer := newPeer(t, x.Display)
 	xproto.ChangeKeyboardControl(peer.c, xproto.KbAutoRepeatMode, []uint32{xproto.AutoRepeatModeOn})
 	peer.move(50, 50)
@@ -477,10 +477,10 @@ func TestRepeatFilter(t *testing.T) {
 // new mode, targets of the new size, and a frame that fills the window.
 func TestResize(t *testing.T) {
 	x := testenv.StartXvfb(t)
-	b := newBackend(t, Options{Display: x.Display, Outputs: []Size{{320, 200}}})
+	b := newBackend(t, Options{Display: x.Display, Outputs: []backend.Size{{Width: 320, Height: 200}}})
 	peer := newPeer(t, x.Display)
 	o := b.Outputs()[0]
-	target, _ := o.Next()
+	target, _, _ := o.Next()
 	fill(t, target, pattern)
 	present(t, o, target, nil)
 	if err := xproto.ConfigureWindowChecked(peer.c, xproto.Window(b.outputs[0].Window()),
@@ -494,7 +494,7 @@ func TestResize(t *testing.T) {
 	if m := o.Mode(); m.Width != 640 || m.Height != 480 || m.Name != "640x480" {
 		t.Fatalf("mode after resize %v", m)
 	}
-	target, age := o.Next()
+	target, age, _ := o.Next()
 	if target.Width != 640 || target.Height != 480 || age != 0 {
 		t.Fatalf("target after resize %v age %d", target, age)
 	}
@@ -510,7 +510,7 @@ func TestResize(t *testing.T) {
 // TestDeleteWindow sends WM_DELETE_WINDOW the way a window manager does.
 func TestDeleteWindow(t *testing.T) {
 	x := testenv.StartXvfb(t)
-	b := newBackend(t, Options{Display: x.Display, Outputs: []Size{{100, 100}, {120, 80}}})
+	b := newBackend(t, Options{Display: x.Display, Outputs: []backend.Size{{Width: 100, Height: 100}, {Width: 120, Height: 80}}})
 	peer := newPeer(t, x.Display)
 	win := xproto.Window(b.outputs[1].Window())
 	var title string
@@ -581,7 +581,7 @@ func settle(t *testing.T, n int) {
 func TestServerKilled(t *testing.T) {
 	x := testenv.StartXvfb(t)
 	goroutines, fds := runtime.NumGoroutine(), countFDs(t)
-	b, err := New(Options{Display: x.Display, Outputs: []Size{{256, 256}, {128, 128}}, Logger: testLogger(t)})
+	b, err := New(Options{Display: x.Display, Outputs: []backend.Size{{Width: 256, Height: 256}, {Width: 128, Height: 128}}, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -591,17 +591,17 @@ func TestServerKilled(t *testing.T) {
 			t.Fatal("MIT-SHM not used under Xvfb")
 		}
 		ids = append(ids, o.seg.id)
-		target, _ := o.Next()
+		target, _, _ := o.Next()
 		fill(t, target, pattern)
 		present(t, o, target, nil)
 	}
 	o := b.Outputs()[0]
-	target, _ := o.Next()
+	target, _, _ := o.Next()
 	x.Kill()
 	ev := waitFor(t, b, backend.EventLost, backend.KeyboardEnter, backend.KeyboardLeave, backend.PointerEnter, backend.PointerLeave)
 	want := "x11: lost connection to X server " + x.Display + ": "
-	if !errors.Is(ev.Err, ErrLost) || !strings.HasPrefix(ev.Err.Error(), want) {
-		t.Fatalf("EventLost error %q, want ErrLost starting %q", ev.Err, want)
+	if !errors.Is(ev.Err, backend.ErrLost) || !strings.HasPrefix(ev.Err.Error(), want) {
+		t.Fatalf("EventLost error %q, want backend.ErrLost starting %q", ev.Err, want)
 	}
 	t.Log(ev.Err)
 	select {
@@ -612,10 +612,10 @@ func TestServerKilled(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("event channel not closed after EventLost")
 	}
-	if _, err := o.Present(target, nil, nil); !errors.Is(err, ErrLost) {
+	if _, err := o.Present(target, nil, nil); !errors.Is(err, backend.ErrLost) {
 		t.Fatalf("Present after loss: %v", err)
 	}
-	if _, err := o.WaitFrame(context.Background()); !errors.Is(err, ErrLost) {
+	if _, err := o.WaitFrame(context.Background()); !errors.Is(err, backend.ErrLost) {
 		t.Fatalf("WaitFrame after loss: %v", err)
 	}
 	start := time.Now()
@@ -638,9 +638,9 @@ func TestServerKilled(t *testing.T) {
 // TestLostWhileWaiting kills the server while WaitFrame waits.
 func TestLostWhileWaiting(t *testing.T) {
 	x := testenv.StartXvfb(t)
-	b := newBackend(t, Options{Display: x.Display, Outputs: []Size{{64, 64}}, RefreshMilliHz: 1000})
+	b := newBackend(t, Options{Display: x.Display, Outputs: []backend.Size{{Width: 64, Height: 64}}, RefreshMilliHz: 1000})
 	o := b.Outputs()[0]
-	target, _ := o.Next()
+	target, _, _ := o.Next()
 	if _, err := o.Present(target, nil, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -649,12 +649,12 @@ func TestLostWhileWaiting(t *testing.T) {
 	for err == nil {
 		_, err = o.WaitFrame(context.Background())
 		if err == nil {
-			target, _ = o.Next()
+			target, _, _ = o.Next()
 			_, err = o.Present(target, nil, nil)
 		}
 	}
-	if !errors.Is(err, ErrLost) {
-		t.Fatalf("error %v, want ErrLost", err)
+	if !errors.Is(err, backend.ErrLost) {
+		t.Fatalf("error %v, want backend.ErrLost", err)
 	}
 }
 
@@ -664,7 +664,7 @@ func TestClose(t *testing.T) {
 	x := testenv.StartXvfb(t)
 	peer := newPeer(t, x.Display)
 	goroutines, fds := runtime.NumGoroutine(), countFDs(t)
-	b, err := New(Options{Display: x.Display, Outputs: []Size{{300, 200}}, Logger: testLogger(t)})
+	b, err := New(Options{Display: x.Display, Outputs: []backend.Size{{Width: 300, Height: 200}}, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -675,7 +675,7 @@ func TestClose(t *testing.T) {
 	if perms, nattch, ok := shmState(t, id); !ok || perms&0o1000 == 0 || nattch != 2 {
 		t.Fatalf("segment %d: present %v, perms %o, attachments %d; want SHM_DEST set and 2 attachments", id, ok, perms, nattch)
 	}
-	target, _ := o.Next()
+	target, _, _ := o.Next()
 	fill(t, target, pattern)
 	present(t, o, target, nil)
 	if err := b.Close(); err != nil {
@@ -702,11 +702,11 @@ func TestClose(t *testing.T) {
 // that the last frame is put back without a new Present.
 func TestExpose(t *testing.T) {
 	x := testenv.StartXvfb(t)
-	b := newBackend(t, Options{Display: x.Display, Outputs: []Size{{160, 120}}})
+	b := newBackend(t, Options{Display: x.Display, Outputs: []backend.Size{{Width: 160, Height: 120}}})
 	peer := newPeer(t, x.Display)
 	o := b.Outputs()[0]
 	win := xproto.Window(b.outputs[0].Window())
-	target, _ := o.Next()
+	target, _, _ := o.Next()
 	fill(t, target, pattern)
 	present(t, o, target, nil)
 	xproto.UnmapWindow(peer.c, win)
@@ -729,12 +729,12 @@ func TestExpose(t *testing.T) {
 // CLOCK_MONOTONIC times.
 func TestPacing(t *testing.T) {
 	x := testenv.StartXvfb(t)
-	b := newBackend(t, Options{Display: x.Display, Outputs: []Size{{64, 64}}})
+	b := newBackend(t, Options{Display: x.Display, Outputs: []backend.Size{{Width: 64, Height: 64}}})
 	o := b.Outputs()[0]
 	start := time.Now()
-	var last backend.Frame
+	var last backend.Presented
 	for i := 0; i < 12; i++ {
-		target, _ := o.Next()
+		target, _, _ := o.Next()
 		if _, err := o.Present(target, nil, nil); err != nil {
 			t.Fatal(err)
 		}
@@ -773,7 +773,7 @@ func TestInitialFocus(t *testing.T) {
 	focus(xproto.Window(xproto.InputFocusPointerRoot))
 	peer.move(1000, 900) // outside the window at the origin
 
-	b, err := New(Options{Display: x.Display, Outputs: []Size{{320, 240}}, Logger: testLogger(t)})
+	b, err := New(Options{Display: x.Display, Outputs: []backend.Size{{Width: 320, Height: 240}}, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -792,7 +792,7 @@ func TestInitialFocus(t *testing.T) {
 	b.Close()
 	focus(xproto.Window(xproto.InputFocusPointerRoot))
 	peer.move(10, 10) // in the next window, which keys will go to
-	b2, err := New(Options{Display: x.Display, Outputs: []Size{{320, 240}}, Logger: testLogger(t)})
+	b2, err := New(Options{Display: x.Display, Outputs: []backend.Size{{Width: 320, Height: 240}}, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
