@@ -93,8 +93,13 @@ func (d *Device) Path() string { return d.dev.Path }
 // Driver returns the kernel driver's name (v3d, vc4, vkms, vgem, pl111, …).
 func (d *Device) Driver() string { return d.driver }
 
-// String returns "driver (path)".
-func (d *Device) String() string { return d.driver + " (" + d.dev.Path + ")" }
+// String returns "driver (path)", or "none" for a nil Device.
+func (d *Device) String() string {
+	if d == nil {
+		return "none"
+	}
+	return d.driver + " (" + d.dev.Path + ")"
+}
 
 // Close stops the event reader and closes the node. Close Presenters and
 // buffers first.

@@ -81,7 +81,7 @@ func benchCmd(ctx context.Context, args []string) error {
 	}
 	logger("error")
 	rep, err := bench(ctx, benchOptions{headless: *headlessOnly, size: *size, iters: *iters, frames: *frames,
-		heaps: heapList(*heapFlag), renderNode: *renderNode, progress: os.Stderr})
+		heaps: heapList(*heapFlag), renderNode: renderNodeFlag(*renderNode), progress: os.Stderr})
 	if err != nil {
 		return err
 	}
@@ -144,7 +144,7 @@ func bench(ctx context.Context, o benchOptions) (*benchReport, error) {
 	a := scanout.NewAllocator(scanout.AllocatorConfig{Render: render, Display: display, HeapPreference: o.heaps, AllowCPUOnly: true})
 	defer a.Close()
 	for _, u := range a.Unavailable {
-		rep.Skipped = append(rep.Skipped, u.Strategy+": "+u.Err.Error())
+		rep.Skipped = append(rep.Skipped, u.Name+": "+u.Err.Error())
 	}
 	// Buffers are closed after the Presenter (defers run last-first): a
 	// buffer must not go while its framebuffer is on screen.
@@ -312,7 +312,7 @@ func benchFlip(ctx context.Context, p *scanout.Presenter, bufs []*scanout.Buffer
 	r := &flipResult{Frames: frames}
 	var times []time.Duration
 	for i := 0; i < frames+1; i++ {
-		v, err := p.Present(scanout.Frame{Buffer: buf, Damage: []image.Rectangle{}})
+		v, err := p.Present(scanout.Submission{Buffer: buf, Damage: []image.Rectangle{}})
 		if err != nil {
 			r.Error = err.Error()
 			return r

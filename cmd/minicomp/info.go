@@ -82,7 +82,7 @@ func infoCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	logger("warn")
-	rep := gatherInfo(heapList(*heapFlag), *renderNode, *headlessOnly)
+	rep := gatherInfo(heapList(*heapFlag), renderNodeFlag(*renderNode), *headlessOnly)
 	if *asJSON {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
@@ -194,7 +194,7 @@ func decide(gpus []scanout.GPU, display *scanout.Device, displayGPU *scanout.GPU
 	a := scanout.NewAllocator(scanout.AllocatorConfig{Render: render, Display: display, HeapPreference: heapPrefs, AllowCPUOnly: display == nil})
 	defer a.Close()
 	for _, u := range a.Unavailable {
-		dec.Unavailable = append(dec.Unavailable, u.Strategy+": "+u.Err.Error())
+		dec.Unavailable = append(dec.Unavailable, u.Name+": "+u.Err.Error())
 	}
 	w, h := 1920, 1080
 	var pipe scanout.Pipeline
@@ -210,7 +210,7 @@ func decide(gpus []scanout.GPU, display *scanout.Device, displayGPU *scanout.GPU
 	dec.Size = fmt.Sprintf("%dx%d", w, h)
 	b, attempts, err := a.Allocate(w, h, scanout.XRGB8888)
 	for _, t := range attempts {
-		dec.Failed = append(dec.Failed, t.Strategy+": "+t.Err.Error())
+		dec.Failed = append(dec.Failed, t.Name+": "+t.Err.Error())
 	}
 	if err != nil {
 		dec.Error = err.Error()

@@ -81,9 +81,30 @@ func logger(level string) *slog.Logger {
 }
 
 // heapList parses a --heap value (names separated by colons or spaces).
+// The environment knobs; only this command reads the environment, and
+// hands what it found to the library packages as values.
+const (
+	envHeap       = "MINICOMP_HEAP"              // heap order, names separated by ':' (like --heap)
+	envRenderNode = "MINICOMP_RENDER_NODE"       // render node path or name, or "none" (like --render-node)
+	envNoDirect   = "MINICOMP_NO_DIRECT_SCANOUT" // 1: always blit (like --no-direct)
+)
+
+// heapList is the heap preference from --heap, else $MINICOMP_HEAP (nil:
+// the library's default order).
 func heapList(s string) []string {
+	if s == "" {
+		s = os.Getenv(envHeap)
+	}
 	if s == "" {
 		return nil
 	}
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ':' || r == ' ' })
+}
+
+// renderNodeFlag is --render-node, else $MINICOMP_RENDER_NODE.
+func renderNodeFlag(s string) string {
+	if s == "" {
+		return os.Getenv(envRenderNode)
+	}
+	return s
 }

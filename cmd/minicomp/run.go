@@ -20,8 +20,8 @@ import (
 	"github.com/minicomp/minicomp/backend/wayland"
 	"github.com/minicomp/minicomp/backend/x11"
 	"github.com/minicomp/minicomp/internal/server"
+	"github.com/minicomp/minicomp/render"
 	"github.com/minicomp/minicomp/render/auto"
-	"github.com/minicomp/minicomp/render/soft"
 	"github.com/minicomp/minicomp/scanout"
 )
 
@@ -52,7 +52,7 @@ func runCmd(ctx context.Context, args []string) error {
 	fs.IntVar(&f.frames, "frames", 0, "stop after this many frames per output (0: run until interrupted)")
 	fs.DurationVar(&f.duration, "duration", 0, "stop after this long (0: run until interrupted)")
 	fs.StringVar(&f.heap, "heap", "", "DMA-BUF heaps to try, separated by ':' (default $MINICOMP_HEAP, then vc4:default_cma_region:linux,cma:reserved:vidbuf_cached)")
-	fs.BoolVar(&f.noDirect, "no-direct", false, "never scan out render targets directly; always blit (also "+scanout.EnvNoDirect+"=1)")
+	fs.BoolVar(&f.noDirect, "no-direct", false, "never scan out render targets directly; always blit (also "+envNoDirect+"=1)")
 	fs.StringVar(&f.device, "device", "", "KMS display primary node (default: the first with a connected screen)")
 	fs.StringVar(&f.renderNode, "render-node", "", "render node, or \"none\" (default: paired automatically; $MINICOMP_RENDER_NODE)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -66,6 +66,8 @@ func runCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	f.command = fs.Args()
+	f.noDirect = f.noDirect || os.Getenv(envNoDirect) == "1"
+	f.renderNode = renderNodeFlag(f.renderNode)
 	log := logger(f.logLevel)
 	_, err := runMinicomp(ctx, f, log)
 	return err
@@ -74,27 +76,34 @@ func runCmd(ctx context.Context, args []string) error {
 // runMinicomp runs the outputs until ctx ends or f.frames are shown and
 // returns what each output did.
 func runMinicomp(ctx context.Context, f runFlags, log *slog.Logger) ([]backend.Info, error) {
-	be, err := openBackend(f, log)
+	be, devs, err := openBackend(f, log)
 	if err != nil {
 		return nil, err
 	}
+	defer devs.Close()
 	if f.duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, f.duration)
 		defer cancel()
 	}
+	r, err := newRenderer(be, devs, f, log)
+	if err != nil {
+		return nil, errors.Join(err, be.Close())
+	}
 	if !f.pattern {
-		err := serve(ctx, be, f, log)
+		err := serve(ctx, be, devs, r, f, log)
 		return infosOf(be), errors.Join(err, be.Close())
 	}
+	defer r.Close()
 	var wg sync.WaitGroup
+	var drawing sync.Mutex // one renderer, one goroutine at a time
 	errs := make([]error, len(be.Outputs()))
 	start := time.Now()
 	for i, o := range be.Outputs() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = animate(ctx, o, f.frames)
+			errs[i] = animate(ctx, o, r, &drawing, f.frames)
 		}()
 	}
 	wg.Wait()
@@ -125,33 +134,40 @@ func infosOf(be backend.Backend) []backend.Info {
 	return out
 }
 
-// renderNodePath is the render node the GPU renderer should use: the
-// one given, or the one paired with the display (sysfs only; nothing is
-// opened), or "" (EGL's surfaceless platform) when there is none.
-func renderNodePath(flag string) string {
-	if flag == "none" {
-		return ""
+// renderDevice is the device the renderer draws with: the one the
+// backend's targets were imported into, else the render node resolved for
+// the session (window backends draw into CPU memory), or nil (EGL's
+// surfaceless platform).
+func renderDevice(be backend.Backend, devs scanout.Devices) *scanout.Device {
+	if d := be.RenderDevice(); d != nil {
+		return d
 	}
-	if flag == "" {
-		flag = os.Getenv("MINICOMP_RENDER_NODE")
+	return devs.Render
+}
+
+// newRenderer picks the renderer (--renderer) for the session's render
+// device and logs why.
+func newRenderer(be backend.Backend, devs scanout.Devices, f runFlags, log *slog.Logger) (render.Renderer, error) {
+	path := ""
+	if d := renderDevice(be, devs); d != nil {
+		path = d.Path()
 	}
-	gpus, err := scanout.Discover()
+	r, why, err := auto.New(f.renderer, auto.Options{Device: path, Log: log})
 	if err != nil {
-		return flag
+		return nil, err
 	}
-	path, _ := scanout.PairRender(gpus, nil, flag)
-	return path
+	log.Info("renderer", "renderer", r.Name(), "why", why)
+	return r, nil
 }
 
 // serve runs the Wayland server on the backend until ctx ends or the
-// command started after -- exits.
-func serve(ctx context.Context, be backend.Backend, f runFlags, log *slog.Logger) error {
-	r, why, err := auto.New(f.renderer, auto.Options{Device: renderNodePath(f.renderNode), Log: log})
-	if err != nil {
-		return err
+// command started after -- exits. The server closes r.
+func serve(ctx context.Context, be backend.Backend, devs scanout.Devices, r render.Renderer, f runFlags, log *slog.Logger) error {
+	var mainDev uint64
+	if d := renderDevice(be, devs); d != nil {
+		mainDev, _ = d.Rdev()
 	}
-	log.Info("renderer", "renderer", r.Name(), "why", why)
-	srv, err := server.New(os.Getenv("XDG_RUNTIME_DIR"), be, server.Options{Logger: log, Renderer: r})
+	srv, err := server.New(os.Getenv("XDG_RUNTIME_DIR"), be, server.Options{Logger: log, Renderer: r, MainDevice: mainDev})
 	if err != nil {
 		r.Close()
 		return fmt.Errorf("wayland socket: %w (is XDG_RUNTIME_DIR set?)", err)
@@ -270,16 +286,28 @@ func chooseBackend() (string, string) {
 // fallbackOf is what auto tries when a backend cannot start.
 var fallbackOf = map[string]string{"wayland": "x11", "x11": "headless", "kms": "headless"}
 
-func openBackend(f runFlags, log *slog.Logger) (backend.Backend, error) {
+// openBackend resolves the session's devices once (the display only for
+// KMS; a render node for every backend, which needs no seat) and opens
+// the backend on them. Close the devices after the backend.
+func openBackend(f runFlags, log *slog.Logger) (backend.Backend, scanout.Devices, error) {
 	name, why := f.backend, "chosen with --backend"
 	if name == "auto" {
 		name, why = chooseBackend()
 	}
 	for {
 		log.Info("backend", "backend", name, "why", why)
-		b, err := openNamed(name, f, log)
+		devs, err := scanout.OpenDevices(scanout.DevicesConfig{Display: name == "kms", DisplayPath: f.device, RenderNode: f.renderNode})
+		var b backend.Backend
+		if err == nil {
+			if devs.Render != nil || devs.RenderReason != "" {
+				log.Info("render device", "device", devs.Render.String(), "display", devs.Display.String(), "why", devs.RenderReason)
+			}
+			if b, err = openNamed(name, devs, f, log); err != nil {
+				devs.Close()
+			}
+		}
 		if err == nil || f.backend != "auto" || fallbackOf[name] == "" {
-			return b, err
+			return b, devs, err
 		}
 		next := fallbackOf[name]
 		if next == "x11" && os.Getenv("DISPLAY") == "" {
@@ -303,52 +331,48 @@ func outputSize(f runFlags, def string) (int, int, error) {
 	return w, h, nil
 }
 
-func openNamed(name string, f runFlags, log *slog.Logger) (backend.Backend, error) {
+func openNamed(name string, devs scanout.Devices, f runFlags, log *slog.Logger) (backend.Backend, error) {
 	switch name {
 	case "kms":
-		return kms.New(kms.Options{Device: f.device, RenderNode: f.renderNode, HeapPreference: heapList(f.heap),
-			DisableDirect: f.noDirect, Logger: log})
+		return kms.New(kms.Options{Devices: devs, HeapPreference: heapList(f.heap), DisableDirect: f.noDirect, Logger: log})
 	case "headless":
 		w, h, err := outputSize(f, "1920x1080")
 		if err != nil {
 			return nil, err
 		}
-		sizes := make([]headless.Size, max(f.outputs, 1))
-		for i := range sizes {
-			sizes[i] = headless.Size{Width: w, Height: h}
-		}
-		return headless.New(headless.Options{Outputs: sizes, RefreshMilliHz: int(f.refresh * 1000),
-			RenderNode: f.renderNode, HeapPreference: heapList(f.heap), Logger: log})
+		return headless.New(headless.Options{Outputs: sizes(f, w, h), RefreshMilliHz: int(f.refresh * 1000),
+			Render: devs.Render, HeapPreference: heapList(f.heap), Logger: log})
 	case "x11":
 		w, h, err := outputSize(f, "1280x720")
 		if err != nil {
 			return nil, err
 		}
-		sizes := make([]x11.Size, max(f.outputs, 1))
-		for i := range sizes {
-			sizes[i] = x11.Size{Width: w, Height: h}
-		}
-		return x11.New(x11.Options{Outputs: sizes, RefreshMilliHz: int(f.refresh * 1000), Logger: log})
+		return x11.New(x11.Options{Display: os.Getenv("DISPLAY"), Outputs: sizes(f, w, h), RefreshMilliHz: int(f.refresh * 1000), Logger: log})
 	case "wayland":
 		w, h, err := outputSize(f, "1280x720")
 		if err != nil {
 			return nil, err
 		}
-		sizes := make([]wayland.Size, max(f.outputs, 1))
-		for i := range sizes {
-			sizes[i] = wayland.Size{Width: w, Height: h}
-		}
-		return wayland.New(wayland.Options{Outputs: sizes, Logger: log})
+		return wayland.New(wayland.Options{Display: os.Getenv("WAYLAND_DISPLAY"), RuntimeDir: os.Getenv("XDG_RUNTIME_DIR"),
+			Outputs: sizes(f, w, h), Logger: log})
 	}
 	return nil, fmt.Errorf("--backend %q: want auto, kms, headless, x11 or wayland", name)
 }
 
-// animate draws colour bars with a bouncing square, redrawing only what
-// changed (by buffer age), until ctx ends or frames are done.
-func animate(ctx context.Context, o backend.Output, frames int) error {
+// sizes is --outputs outputs of w×h.
+func sizes(f runFlags, w, h int) []backend.Size {
+	out := make([]backend.Size, max(f.outputs, 1))
+	for i := range out {
+		out[i] = backend.Size{Width: w, Height: h}
+	}
+	return out
+}
+
+// animate draws colour bars with a bouncing square with r, redrawing only
+// what changed (by buffer age), until ctx ends or frames are done.
+func animate(ctx context.Context, o backend.Output, r render.Renderer, drawing *sync.Mutex, frames int) error {
 	mode := o.Mode()
 	bounds := image.Rect(0, 0, mode.Width, mode.Height)
-	r := soft.New()
 	const side = 128
 	var history [4]image.Rectangle // the damage of the last frames, newest first
 	pos := image.Pt(0, 0)
@@ -375,20 +399,17 @@ func animate(ctx context.Context, o backend.Output, frames int) error {
 		copy(history[1:], history[:len(history)-1])
 		history[0] = frameDamage
 
-		target, age := o.Next()
+		target, age, err := o.Next()
+		if err != nil {
+			return fmt.Errorf("%s: %w", o.Name(), err)
+		}
 		damage = damage[:0]
 		if age == 0 || age > len(history) {
 			damage = append(damage, bounds)
 		} else {
 			damage = append(damage, history[:age]...)
 		}
-		if err := r.Begin(target, damage); err != nil {
-			return err
-		}
-		drawBars(r, mode.Width, mode.Height)
-		r.FillRect(sq, color.NRGBA{R: 255, G: 255, B: 255, A: 255})
-		r.FillRect(sq.Inset(16), color.NRGBA{R: uint8(n), G: 64, B: 160, A: 200})
-		fence, err := r.End()
+		fence, err := drawPattern(r, drawing, target, damage, sq, n)
 		if err != nil {
 			return err
 		}
@@ -396,7 +417,11 @@ func animate(ctx context.Context, o backend.Output, frames int) error {
 			frameDamage = bounds
 		}
 		presented[0] = frameDamage
-		if _, err := o.Present(target, presented, fence); err != nil {
+		_, err = o.Present(target, presented, fence)
+		if fence != nil {
+			fence.Close() // Present's caller keeps the fence
+		}
+		if err != nil {
 			return fmt.Errorf("%s: present: %w", o.Name(), err)
 		}
 		if _, err := o.WaitFrame(ctx); err != nil {
@@ -406,12 +431,26 @@ func animate(ctx context.Context, o backend.Output, frames int) error {
 	return nil
 }
 
+// drawPattern draws one frame of the pattern into target with r (held
+// by drawing: outputs animate on goroutines of their own).
+func drawPattern(r render.Renderer, drawing *sync.Mutex, target *scanout.Buffer, damage []image.Rectangle, sq image.Rectangle, n int) (*os.File, error) {
+	drawing.Lock()
+	defer drawing.Unlock()
+	if err := r.Begin(target, damage); err != nil {
+		return nil, err
+	}
+	drawBars(r, target.Width, target.Height)
+	r.FillRect(sq, color.NRGBA{R: 255, G: 255, B: 255, A: 255})
+	r.FillRect(sq.Inset(16), color.NRGBA{R: uint8(n), G: 64, B: 160, A: 200})
+	return r.End()
+}
+
 var bars = []color.NRGBA{
 	{192, 192, 192, 255}, {192, 192, 0, 255}, {0, 192, 192, 255}, {0, 192, 0, 255},
 	{192, 0, 192, 255}, {192, 0, 0, 255}, {0, 0, 192, 255}, {16, 16, 16, 255},
 }
 
-func drawBars(r *soft.Renderer, w, h int) {
+func drawBars(r render.Renderer, w, h int) {
 	for i, c := range bars {
 		r.FillRect(image.Rect(i*w/len(bars), 0, (i+1)*w/len(bars), h), c)
 	}

@@ -28,13 +28,11 @@ type output struct {
 	waitReq    chan struct{} // one per presented frame, to waitFrames
 	busy       bool
 	closed     bool // the user closed the output's window
-	// description is fixed at start: Info() must not be called while the
-	// frame goroutine waits on the output.
+	// description is fixed at start, from the output's name and mode.
 	description string
 	done        []frameCB // callbacks of the frame being shown
 	// feedback of the frame being shown, and of the one on screen
 	pendingFeedback, shownFeedback []feedbackCB
-	hardware                       bool               // real flips (KMS): feedback says vsync, hardware clock
 	captures, inFlightCaptures     []*screencopyFrame // waiting for a frame; in the frame being shown
 	frameDamage, drawDamage        []image.Rectangle
 	presentedTarget, shownTarget   *scanout.Buffer
@@ -206,7 +204,14 @@ func (s *Server) render(o *output) {
 		return
 	}
 	s.updateTextures()
-	target, age := o.o.Next()
+	target, age, err := o.o.Next()
+	if err != nil {
+		// Every target is on screen or held (a parent compositor that has
+		// not released one): keep the damage, try again shortly.
+		s.log.Warn("no free render target", "output", o.o.Name(), "err", err)
+		o.frameFailed(nil)
+		return
+	}
 	frameDamage := o.takeDamage()
 	// Damage shown by direct frames since the last composed one: the
 	// targets never saw it.
@@ -336,7 +341,7 @@ func appendAll(dst, add []image.Rectangle) []image.Rectangle {
 
 // frameDone sends the shown frame's callbacks and starts the next frame
 // if there is work.
-func (o *output) frameDone(f backend.Frame) {
+func (o *output) frameDone(f backend.Presented) {
 	o.busy = false
 	// Repaint late in the next refresh period (7 ms before its end, as
 	// weston does), so commits that answer these callbacks make it in.

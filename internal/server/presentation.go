@@ -44,7 +44,7 @@ type feedbackCB struct {
 }
 
 // presented sends the frame's time to every feedback of the content shown.
-func (o *output) presented(f backend.Frame) {
+func (o *output) presented(f backend.Presented) {
 	if len(o.shownFeedback) == 0 {
 		return
 	}
@@ -54,7 +54,7 @@ func (o *output) presented(f backend.Frame) {
 		refresh = uint32(int64(1e12) / int64(m.RefreshMilliHz))
 	}
 	flags := uint32(0)
-	if o.hardware {
+	if f.VSync {
 		flags = protocol.WpPresentationFeedbackKindVsync | protocol.WpPresentationFeedbackKindHwClock | protocol.WpPresentationFeedbackKindHwCompletion
 	}
 	sec := uint64(f.Time / 1e9)

@@ -18,6 +18,7 @@ import (
 	"github.com/minicomp/minicomp/internal/dmabuf"
 	"github.com/minicomp/minicomp/internal/drm"
 	"github.com/minicomp/minicomp/internal/rigtest"
+	"github.com/minicomp/minicomp/render/soft"
 )
 
 // Real Debian clients inside the amd64 rig guest, against minicomp on the
@@ -60,16 +61,13 @@ func startKMS(t *testing.T, noDirect bool) (*Server, string, backend.Output) {
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
-	be, err := kms.New(kms.Options{Logger: log, DisableDirect: noDirect})
-	if err != nil {
-		t.Fatal(err)
-	}
+	be := openKMS(t, kms.Options{Logger: log, DisableDirect: noDirect})
 	outs := be.Outputs()
 	if len(outs) != 1 {
 		be.Close()
 		t.Fatalf("kms backend has %d outputs, want 1 (vkms)", len(outs))
 	}
-	s, err := New(dir, be, Options{Logger: log})
+	s, err := New(dir, be, Options{Logger: log, Renderer: soft.New(), MainDevice: mainDevice(be)})
 	if err != nil {
 		be.Close()
 		t.Fatal(err)

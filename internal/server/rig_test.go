@@ -134,16 +134,14 @@ func TestRigDmabufClient(t *testing.T) {
 func TestRigDirectClientScanout(t *testing.T) {
 	rigtest.Require(t)
 	rigtest.CheckFDs(t)
-	be, err := kms.New(kms.Options{Logger: testLog(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	be := openKMS(t, kms.Options{Logger: testLog(t)})
 	s, dir, _ := startOn(t, be, nil)
 	mode := s.outputs[0].o.Mode()
 	ko := s.outputs[0].o.(*kms.Output)
 	displayDev, _ := ko.ScanoutFormats()
 
 	var h *heap.Heap
+	var err error
 	for _, name := range []string{"linux,cma", "reserved"} {
 		if h, err = heap.Open(name); err == nil {
 			break

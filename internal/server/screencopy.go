@@ -102,7 +102,7 @@ func (f *screencopyFrame) copy(bufferID uint32, withDamage bool) error {
 }
 
 // complete copies the shown frame into each waiting capture's buffer.
-func (o *output) completeCaptures(shown *scanout.Buffer, fr backend.Frame) {
+func (o *output) completeCaptures(shown *scanout.Buffer, fr backend.Presented) {
 	if len(o.inFlightCaptures) == 0 {
 		return
 	}

@@ -215,7 +215,7 @@ func (o *failingOutput) Present(t *scanout.Buffer, d []image.Rectangle, f *os.Fi
 // A frame whose Present fails keeps its frame callbacks: they fire with
 // the next frame that reaches the screen (retried a refresh later).
 func TestFailedPresentKeepsCallbacks(t *testing.T) {
-	hb, err := headless.New(headless.Options{Outputs: []headless.Size{{Width: 320, Height: 240}}, RenderNode: "none", Logger: testLog(t)})
+	hb, err := headless.New(headless.Options{Outputs: []backend.Size{{Width: 320, Height: 240}}, Logger: testLog(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,8 +27,6 @@ import (
 	"github.com/minicomp/minicomp/internal/protocol"
 	"github.com/minicomp/minicomp/internal/wire"
 	"github.com/minicomp/minicomp/render"
-	"github.com/minicomp/minicomp/render/soft"
-	"github.com/minicomp/minicomp/scanout"
 )
 
 // Server is a Wayland display served on a socket.
@@ -65,7 +63,7 @@ type Server struct {
 
 type frameDone struct {
 	o   *output
-	f   backend.Frame
+	f   backend.Presented
 	err error
 }
 
@@ -101,11 +99,17 @@ func (s *Server) Stats() Stats {
 // Options configures a Server.
 type Options struct {
 	Logger *slog.Logger // default slog.Default()
-	// Renderer composes the outputs (default: the CPU renderer). The
-	// server uses it from Run's goroutine only and closes it when Run
-	// returns.
+	// Renderer composes the outputs (required). The server uses it from
+	// Run's goroutine only and closes it when Run returns.
 	Renderer render.Renderer
+	// MainDevice is the dev_t of the render device clients should
+	// allocate for (dma-buf feedback's main device): the device the
+	// backend's targets live on (backend.Backend.RenderDevice). 0: none.
+	MainDevice uint64
 }
+
+// ErrNoRenderer is returned by New without Options.Renderer.
+var ErrNoRenderer = errors.New("server: no renderer")
 
 // New listens on a new wayland-N socket in runtimeDir and serves the
 // backend's outputs.
@@ -113,6 +117,9 @@ func New(runtimeDir string, be backend.Backend, opts Options) (*Server, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
+	}
+	if opts.Renderer == nil {
+		return nil, ErrNoRenderer
 	}
 	l, err := wire.Listen(runtimeDir)
 	if err != nil {
@@ -129,10 +136,7 @@ func New(runtimeDir string, be backend.Backend, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{log: log, listener: l, clients: map[*Client]bool{}, start: time.Now(),
-		loop: lp, byFD: map[int32]*Client{}, renderer: opts.Renderer}
-	if s.renderer == nil {
-		s.renderer = soft.New()
-	}
+		loop: lp, byFD: map[int32]*Client{}, renderer: opts.Renderer, mainDevice: opts.MainDevice}
 	if es, ok := be.(backend.EventSource); ok {
 		s.events = es.Events()
 	}
@@ -155,12 +159,10 @@ func New(runtimeDir string, be backend.Backend, opts Options) (*Server, error) {
 	s.addGlobal(protocol.ZwlrScreencopyManagerV1Interface, 3, s.bindScreencopy)
 	s.addGlobal(protocol.ZwpLinuxDmabufV1Interface, 4, s.bindLinuxDmabuf)
 	s.addGlobal(protocol.WpViewporterInterface, 1, s.bindViewporter)
-	s.mainDevice = findMainDevice()
 	for _, o := range be.Outputs() {
 		out := &output{s: s, o: o, bounds: image.Rect(0, 0, o.Mode().Width, o.Mode().Height),
 			waitReq:     make(chan struct{}, 1),
-			description: "minicomp " + o.Info().Backend + " output " + o.Name() + " " + o.Mode().String(),
-			hardware:    o.Info().Backend == "kms"}
+			description: "minicomp " + be.Name() + " output " + o.Name() + " " + o.Mode().String()}
 		s.outputs = append(s.outputs, out)
 		s.addGlobal(protocol.WlOutputInterface, 4, out.bind)
 		if cs, ok := o.(backend.ClientScanout); ok {
@@ -169,21 +171,6 @@ func New(runtimeDir string, be backend.Backend, opts Options) (*Server, error) {
 		}
 	}
 	return s, nil
-}
-
-// findMainDevice returns the dev_t of the render node minicomp pairs with
-// (found through sysfs and a stat: no node is opened), or 0.
-func findMainDevice() uint64 {
-	gpus, err := scanout.Discover()
-	if err != nil {
-		return 0
-	}
-	path, _ := scanout.PairRender(gpus, nil, os.Getenv("MINICOMP_RENDER_NODE"))
-	var st unix.Stat_t
-	if path == "" || unix.Stat(path, &st) != nil {
-		return 0
-	}
-	return uint64(st.Rdev)
 }
 
 // Name returns the socket name, the WAYLAND_DISPLAY for clients.

@@ -20,10 +20,13 @@ import (
 
 	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/backend/headless"
+	"github.com/minicomp/minicomp/backend/kms"
 	"github.com/minicomp/minicomp/internal/protocol"
 	"github.com/minicomp/minicomp/internal/rigtest"
 	"github.com/minicomp/minicomp/internal/wire"
 	"github.com/minicomp/minicomp/render"
+	"github.com/minicomp/minicomp/render/soft"
+	"github.com/minicomp/minicomp/scanout"
 )
 
 // start runs a server on a headless 640×480 output in a fresh runtime dir.
@@ -52,7 +55,7 @@ func startWith(t *testing.T, events chan backend.Event) (s *Server, dir string, 
 // startRenderer is startWith composing with r (nil: the CPU renderer).
 func startRenderer(t *testing.T, events chan backend.Event, r render.Renderer) (s *Server, dir string, wait func() error) {
 	t.Helper()
-	hb, err := headless.New(headless.Options{Outputs: []headless.Size{{Width: 640, Height: 480}}, RenderNode: "none", Logger: testLog(t)})
+	hb, err := headless.New(headless.Options{Outputs: []backend.Size{{Width: 640, Height: 480}}, Logger: testLog(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,6 +64,32 @@ func startRenderer(t *testing.T, events chan backend.Event, r render.Renderer) (
 		be = inputBackend{hb, events}
 	}
 	return startOn(t, be, r)
+}
+
+// mainDevice is the dev_t of be's render device, or 0.
+func mainDevice(be backend.Backend) uint64 {
+	if d := be.RenderDevice(); d != nil {
+		rdev, _ := d.Rdev()
+		return rdev
+	}
+	return 0
+}
+
+// openKMS opens the display and its render node and a KMS backend on
+// them, all closed at cleanup (the backend after the server).
+func openKMS(t *testing.T, opts kms.Options) *kms.Backend {
+	t.Helper()
+	devs, err := scanout.OpenDevices(scanout.DevicesConfig{Display: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { devs.Close() })
+	opts.Devices = devs
+	be, err := kms.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return be
 }
 
 func testLog(t *testing.T) *slog.Logger {
@@ -77,7 +106,10 @@ func startOn(t *testing.T, be backend.Backend, r render.Renderer) (s *Server, di
 	os.Chmod(dir, 0o700)
 	log := testLog(t)
 	var err error
-	s, err = New(dir, be, Options{Logger: log, Renderer: r})
+	if r == nil {
+		r = soft.New()
+	}
+	s, err = New(dir, be, Options{Logger: log, Renderer: r, MainDevice: mainDevice(be)})
 	if err != nil {
 		t.Fatal(err)
 	}
