@@ -107,6 +107,24 @@ var ErrNoDisplay = scanout.ErrNoDisplay
 // from its outputs and its EventLost event wrap it.
 var ErrLost = errors.New("lost the display")
 
+// LostError says what a backend lost and why. It matches ErrLost with
+// errors.Is and unwraps to the cause.
+type LostError struct {
+	Backend string // "x11", "wayland", "kms"
+	What    string // "X server :1", "parent compositor wayland-0"
+	Cause   error
+}
+
+func (e *LostError) Error() string {
+	return e.Backend + ": lost connection to " + e.What + ": " + e.Cause.Error()
+}
+
+// Is reports whether target is ErrLost.
+func (e *LostError) Is(target error) bool { return target == ErrLost }
+
+// Unwrap returns the cause.
+func (e *LostError) Unwrap() error { return e.Cause }
+
 // Info describes an output's buffer path.
 type Info struct {
 	Backend  string

@@ -504,7 +504,7 @@ func (o *Output) Present(target *scanout.Buffer, damage []image.Rectangle, fence
 		err = o.surface.Commit()
 	}
 	if err != nil {
-		return scanout.Verdict{}, fmt.Errorf("wayland: %w %s: %s present: %w", backend.ErrLost, b.display, o.name, err)
+		return scanout.Verdict{}, &backend.LostError{Backend: "wayland", What: "parent compositor " + b.display, Cause: fmt.Errorf("%s present: %w", o.name, err)}
 	}
 	s.held = true
 	o.pending = true

@@ -416,7 +416,7 @@ func (b *Backend) loop() {
 		if b.protoErr != "" {
 			why = "it disconnected us after a " + b.protoErr
 		}
-		lost := fmt.Errorf("wayland: %w %s: %s: %w", backend.ErrLost, b.display, why, err)
+		lost := &backend.LostError{Backend: "wayland", What: "parent compositor " + b.display, Cause: fmt.Errorf("%s: %w", why, err)}
 		b.lost = lost
 		for _, o := range b.outputs {
 			o.parentGone()

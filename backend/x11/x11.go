@@ -64,22 +64,6 @@ type Options struct {
 // draw on (no 24-bit TrueColor visual in BGRX layout).
 var ErrUnsupported = errors.New("unsupported X server")
 
-// LostError says which X server was lost and why. It matches ErrLost
-// with errors.Is and unwraps to the cause.
-type LostError struct {
-	Display string
-	Cause   error
-}
-
-func (e *LostError) Error() string {
-	return "x11: lost connection to X server " + e.Display + ": " + e.Cause.Error()
-}
-
-// Is reports whether target is backend.ErrLost.
-func (e *LostError) Is(target error) bool { return target == backend.ErrLost }
-
-// Unwrap returns the cause.
-func (e *LostError) Unwrap() error { return e.Cause }
 
 // Backend is a set of windows on one X server.
 type Backend struct {
@@ -106,7 +90,7 @@ type Backend struct {
 	done     chan struct{} // closed by Close: stop delivering
 	loopDone chan struct{} // closed when the event goroutines exit
 	closing  atomic.Bool
-	lost     atomic.Pointer[LostError]
+	lost     atomic.Pointer[backend.LostError]
 	repeats  atomic.Uint64 // auto-repeat pairs dropped
 
 	// unfocusedAtStart: New queued KeyboardLeave as the first event (no
@@ -346,11 +330,11 @@ func (b *Backend) lostErr() error {
 }
 
 // markLost records the loss once and returns the error.
-func (b *Backend) markLost(cause error) *LostError {
+func (b *Backend) markLost(cause error) *backend.LostError {
 	if cause == nil || errors.Is(cause, io.EOF) {
 		cause = fmt.Errorf("connection closed (%w)", io.EOF)
 	}
-	b.lost.CompareAndSwap(nil, &LostError{Display: b.display, Cause: cause})
+	b.lost.CompareAndSwap(nil, &backend.LostError{Backend: "x11", What: "X server " + b.display, Cause: cause})
 	return b.lost.Load()
 }
 
