@@ -38,7 +38,6 @@ const UdevRule = "heap/udev/60-minicomp-dma-heap.rules"
 // display that needs contiguous memory must scan out (vc4 on a Pi 4).
 var DefaultPreference = []string{"vc4", "default_cma_region", "linux,cma", "reserved", "vidbuf_cached"}
 
-
 // ErrNoHeaps means the kernel offers no DMA-BUF heaps at all.
 var ErrNoHeaps = errors.New("no DMA-BUF heaps")
 

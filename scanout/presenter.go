@@ -95,12 +95,12 @@ func (st *scanState) DetachBuffer(b *Buffer) error {
 
 // kmsProps are the KMS property IDs a Presenter sets.
 type kmsProps struct {
-	connCRTC                       uint32 // connector CRTC_ID
-	modeID, active, outFence       uint32 // CRTC MODE_ID, ACTIVE, OUT_FENCE_PTR (0: none)
-	fb, crtc                       uint32 // plane FB_ID, CRTC_ID
-	srcX, srcY, srcW, srcH         uint32 // plane SRC_*
-	crtcX, crtcY, crtcW, crtcH     uint32 // plane CRTC_*
-	inFence                        uint32 // plane IN_FENCE_FD (0: none)
+	connCRTC                   uint32 // connector CRTC_ID
+	modeID, active, outFence   uint32 // CRTC MODE_ID, ACTIVE, OUT_FENCE_PTR (0: none)
+	fb, crtc                   uint32 // plane FB_ID, CRTC_ID
+	srcX, srcY, srcW, srcH     uint32 // plane SRC_*
+	crtcX, crtcY, crtcW, crtcH uint32 // plane CRTC_*
+	inFence                    uint32 // plane IN_FENCE_FD (0: none)
 }
 
 // Presenter shows Buffers on one KMS pipeline with atomic commits, deciding

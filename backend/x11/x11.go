@@ -64,7 +64,6 @@ type Options struct {
 // draw on (no 24-bit TrueColor visual in BGRX layout).
 var ErrUnsupported = errors.New("unsupported X server")
 
-
 // Backend is a set of windows on one X server.
 type Backend struct {
 	conn    *xgb.Conn
