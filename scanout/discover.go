@@ -137,10 +137,11 @@ func OpenRender(gpus []GPU, display *Device, override string) (*Device, string, 
 		return nil, "no render device (" + NoRender + " asked for)", nil
 	}
 	path, why := PairRender(gpus, gpuOf(gpus, display), override)
+	if override != "" && !strings.HasPrefix(why, "chosen by override") {
+		// Asked for by name: never quietly another one.
+		return nil, why, fmt.Errorf("render node %q: %w (render nodes found: %s)", override, os.ErrNotExist, renderNodes(gpus))
+	}
 	if path == "" {
-		if override != "" {
-			return nil, why, fmt.Errorf("render node %q: %w (render nodes found: %s)", override, os.ErrNotExist, renderNodes(gpus))
-		}
 		return nil, why, nil
 	}
 	d, err := OpenDevice(path)
