@@ -46,6 +46,14 @@ step "unit tests (-race)"
 export MINICOMP_REQUIRE_GLES=1 MINICOMP_REQUIRE_X11=1 MINICOMP_REQUIRE_WESTON=1
 CGO_ENABLED=1 go test -race -count=1 ./...
 
+step "embedding example: public packages only, run as a program (headless)"
+if go list -f '{{join .Imports "\n"}}' ./examples/embed | grep -q '/internal/'; then
+	echo "examples/embed imports an internal package:" >&2
+	go list -f '{{join .Imports "\n"}}' ./examples/embed | grep '/internal/' >&2
+	exit 1
+fi
+go run ./examples/embed -frames 30
+
 step "allocations per frame (without -race, which allocates on its own)"
 go test -count=1 -run 'TestFrameLoopAllocations|AllocatesNothing|NoAlloc' -v ./internal/server/ ./render/... 2>&1 | grep -E '^(=== RUN|---|ok|FAIL)|alloc' >&2
 
