@@ -167,7 +167,8 @@ func serve(ctx context.Context, be backend.Backend, devs scanout.Devices, r rend
 	if d := renderDevice(be, devs); d != nil {
 		mainDev, _ = d.Rdev()
 	}
-	srv, err := server.New(os.Getenv("XDG_RUNTIME_DIR"), be, server.Options{Logger: log, Renderer: r, MainDevice: mainDev})
+	srv, err := server.New(os.Getenv("XDG_RUNTIME_DIR"), be, server.Options{Logger: log, Renderer: r, MainDevice: mainDev,
+		RecoverRenderer: auto.Recover})
 	if err != nil {
 		r.Close()
 		return fmt.Errorf("wayland socket: %w (is XDG_RUNTIME_DIR set?)", err)

@@ -8,7 +8,6 @@ import (
 
 	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/internal/protocol"
-	"github.com/minicomp/minicomp/render/auto"
 	"github.com/minicomp/minicomp/scanout"
 )
 
@@ -409,10 +408,14 @@ func (s *Server) updateTree(sf *surface) {
 	}
 }
 
-// rendererFailed replaces a renderer that lost its context with the CPU
-// renderer; every texture is made again and every output redrawn.
+// rendererFailed asks Options.RecoverRenderer for a replacement of a
+// renderer that failed (a lost GL context); with one, every texture is
+// made again and every output redrawn.
 func (s *Server) rendererFailed(err error) {
-	next, why, ok := auto.Recover(s.renderer, err)
+	if s.recover == nil {
+		return
+	}
+	next, why, ok := s.recover(s.renderer, err)
 	if !ok {
 		return
 	}

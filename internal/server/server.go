@@ -53,6 +53,7 @@ type Server struct {
 	byFD map[int32]*Client
 
 	renderer render.Renderer
+	recover  func(render.Renderer, error) (render.Renderer, string, bool)
 	// clientScanout: some output can show client buffers directly, so
 	// committed dma-bufs are held rather than copied at once.
 	clientScanout bool
@@ -102,6 +103,10 @@ type Options struct {
 	// Renderer composes the outputs (required). The server uses it from
 	// Run's goroutine only and closes it when Run returns.
 	Renderer render.Renderer
+	// RecoverRenderer, when set, is asked for a replacement when the
+	// renderer fails (auto.Recover: the CPU renderer after a lost GL
+	// context); ok false keeps the renderer.
+	RecoverRenderer func(r render.Renderer, err error) (next render.Renderer, why string, ok bool)
 	// MainDevice is the dev_t of the render device clients should
 	// allocate for (dma-buf feedback's main device): the device the
 	// backend's targets live on (backend.Backend.RenderDevice). 0: none.
@@ -136,7 +141,8 @@ func New(runtimeDir string, be backend.Backend, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{log: log, listener: l, clients: map[*Client]bool{}, start: time.Now(),
-		loop: lp, byFD: map[int32]*Client{}, renderer: opts.Renderer, mainDevice: opts.MainDevice}
+		loop: lp, byFD: map[int32]*Client{}, renderer: opts.Renderer, mainDevice: opts.MainDevice,
+		recover: opts.RecoverRenderer}
 	if es, ok := be.(backend.EventSource); ok {
 		s.events = es.Events()
 	}

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -102,14 +104,21 @@ func testLog(t *testing.T) *slog.Logger {
 // startOn runs a server on be (closed at cleanup) composing with r.
 func startOn(t *testing.T, be backend.Backend, r render.Renderer) (s *Server, dir string, wait func() error) {
 	t.Helper()
+	return startServer(t, be, Options{Renderer: r})
+}
+
+// startServer runs a server on be with opts (a nil Renderer: the CPU
+// renderer; the test's logger and be's main device filled in).
+func startServer(t *testing.T, be backend.Backend, opts Options) (s *Server, dir string, wait func() error) {
+	t.Helper()
 	dir = t.TempDir()
 	os.Chmod(dir, 0o700)
-	log := testLog(t)
 	var err error
-	if r == nil {
-		r = soft.New()
+	if opts.Renderer == nil {
+		opts.Renderer = soft.New()
 	}
-	s, err = New(dir, be, Options{Logger: log, Renderer: r, MainDevice: mainDevice(be)})
+	opts.Logger, opts.MainDevice = testLog(t), mainDevice(be)
+	s, err = New(dir, be, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -635,3 +644,46 @@ func TestBadClients(t *testing.T) {
 }
 
 var pngDecode = png.Decode
+
+// failingRenderer is the CPU renderer whose frames fail with err (a lost
+// GL context, say).
+type failingRenderer struct {
+	render.Renderer
+	err    error
+	closed atomic.Bool
+}
+
+func (r *failingRenderer) End() (*os.File, error) {
+	r.Renderer.End()
+	return nil, r.err
+}
+
+func (r *failingRenderer) Close() error { r.closed.Store(true); return r.Renderer.Close() }
+
+// The server knows no concrete renderer: a failing one is handed to
+// Options.RecoverRenderer, whose replacement draws from then on; without
+// one, the server keeps going and retries.
+func TestRecoverRenderer(t *testing.T) {
+	lost := errors.New("context lost")
+	hb, err := headless.New(headless.Options{Outputs: []backend.Size{{Width: 64, Height: 64}}, Logger: testLog(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := &failingRenderer{Renderer: soft.New(), err: lost}
+	var asked atomic.Int32
+	s, dir, _ := startServer(t, hb, Options{Renderer: bad, RecoverRenderer: func(r render.Renderer, err error) (render.Renderer, string, bool) {
+		asked.Add(1)
+		if r != bad || !errors.Is(err, lost) {
+			t.Errorf("asked to replace %v after %v", r, err)
+		}
+		r.Close()
+		return soft.New(), "test", true
+	}})
+	r := showSolid(t, s, dir, 64, 64, 0x0000ff00)
+	r.req(6, 3, func(e *wire.Encoder) { e.NewID(70) }) // frame callback
+	r.req(6, 6, nil)
+	r.events(func(obj uint32, op uint16, body []byte) bool { return obj == 70 && op == 0 })
+	if asked.Load() != 1 || !bad.closed.Load() {
+		t.Fatalf("recover asked %d times, failing renderer closed %v", asked.Load(), bad.closed.Load())
+	}
+}
