@@ -2,13 +2,33 @@
 // display that scans out, when they are different devices (Raspberry Pi 4/5:
 // v3d renders, vc4 displays).
 //
-// Render targets come from the first allocation Strategy that works: a
-// DMA-BUF heap (contiguous CMA memory a display without an IOMMU can scan
-// out), a buffer native to the render device, the legacy kmsro dumb buffer
-// on the display, or udmabuf. Each Buffer is imported into the render
-// Device (PRIME) and handed to a Presenter, which tries direct scanout
-// (import into the display, ADDFB2, atomic TEST_ONLY) once per buffer and
-// remembers the answer; when the display refuses, the Presenter copies only
-// the damaged region into a small swapchain of dumb buffers the display owns.
-// Every buffer carries a Verdict saying which path it took and why.
+// How the types fit, in the order a compositor uses them:
+//
+//   - Devices: the display (a KMS primary node, absent when headless) and
+//     the render node paired with it, resolved once by OpenDevices — or
+//     wrapped from fds a seat hands out with NewDevice, and paired with
+//     OpenRender. Every other piece takes these values.
+//   - Strategy and Allocator: render targets come from the first
+//     allocation Strategy that works — a DMA-BUF heap (contiguous CMA
+//     memory a display without an IOMMU can scan out), a buffer native to
+//     the render device, the legacy kmsro dumb buffer on the display, the
+//     system heap, udmabuf, or CPU-only memfd — and each is imported into
+//     the render Device (PRIME). Attempts say what failed and why.
+//   - Swapchain: a few targets of one size, handed out with their age by
+//     Next, which skips buffers that are busy and reports
+//     ErrSwapchainExhausted when all are.
+//   - Buffer: one dma-buf with its layout. Its creator Closes it; whoever
+//     else needs it alive holds a Lock (the Presenter while it is on
+//     screen), so a buffer is never freed under the display. Per-owner
+//     state (a framebuffer, a texture) hangs off it as an Addon.
+//   - Presenter: shows Submissions on one KMS Pipeline with atomic
+//     commits. It tries direct scanout once per buffer (import into the
+//     display, ADDFB2, atomic TEST_ONLY) and remembers the answer; when the
+//     display refuses, it copies only the damaged region into a small
+//     swapchain of dumb buffers the display owns. Every buffer carries a
+//     Verdict saying which path it took and why; WaitFlip returns the Flip
+//     once the frame is on screen.
+//
+// Nothing here reads the environment or flags: settings are values
+// (AllocatorConfig, PresenterOptions, DevicesConfig).
 package scanout

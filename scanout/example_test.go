@@ -2,9 +2,11 @@ package scanout_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"log"
+	"log/slog"
 
 	"github.com/minicomp/minicomp/scanout"
 )
@@ -75,4 +77,35 @@ func Example() {
 		}
 		_ = v // v.Path is PathDirect, or PathBlit with v.Step, v.Errno and v.Reason
 	}
+}
+
+// A swapchain hands out the buffers in turn with their age, skips the one
+// on screen (locked by whoever shows it), and says when every buffer is
+// busy. CPU-only targets: no device needed.
+func ExampleSwapchain_Next() {
+	a := scanout.NewAllocator(scanout.AllocatorConfig{HeapDir: "/nonexistent", UdmabufPath: "/nonexistent",
+		AllowCPUOnly: true, Logger: slog.New(slog.DiscardHandler)})
+	defer a.Close()
+	sc, err := scanout.NewSwapchain(a, 2, 64, 64, scanout.XRGB8888)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer sc.Close()
+	b0, age, _ := sc.Next()
+	fmt.Println("first:", age)
+	b0.Lock() // on screen: a Presenter holds it
+	b1, age, _ := sc.Next()
+	fmt.Println("second:", age, b1 != b0)
+	b1.Lock() // queued for the next flip
+	_, _, err = sc.Next()
+	fmt.Println(errors.Is(err, scanout.ErrSwapchainExhausted))
+	b0.Unlock() // the flip completed: b0 left the screen
+	b, age, _ := sc.Next()
+	fmt.Println("again:", age, b == b0)
+	b1.Unlock()
+	// Output:
+	// first: 0
+	// second: 0 true
+	// true
+	// again: 2 true
 }
