@@ -107,6 +107,12 @@ func (d *Device) Close() error {
 	if d == nil {
 		return nil
 	}
+	d.stopReader()
+	return d.dev.Close()
+}
+
+// stopReader stops the event reader, if one runs, and waits for it.
+func (d *Device) stopReader() {
 	d.mu.Lock()
 	stop, done := d.readerStop, d.readerDone
 	d.readerStop = nil
@@ -115,7 +121,19 @@ func (d *Device) Close() error {
 		close(stop)
 		<-done
 	}
-	return d.dev.Close()
+}
+
+// failSubscribers records why events stopped and closes every
+// subscriber's channel, so no WaitFlip waits for a flip that cannot come.
+func (d *Device) failSubscribers(err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.readErr = fmt.Errorf("%w: %w", ErrEventsStopped, err)
+	for crtc, ch := range d.subs {
+		close(ch)
+		delete(d.subs, crtc)
+	}
+	d.readerStop = nil
 }
 
 // subscribe returns the channel on which crtc's flip events arrive,
@@ -147,21 +165,8 @@ func (d *Device) unsubscribe(crtc uint32) {
 // stopEvents makes the event reader fail with err (tests: a reader that
 // dies under a waiting Presenter).
 func (d *Device) stopEvents(err error) {
-	d.mu.Lock()
-	stop, done := d.readerStop, d.readerDone
-	d.readerStop = nil
-	d.mu.Unlock()
-	if stop != nil {
-		close(stop)
-		<-done
-	}
-	d.mu.Lock()
-	d.readErr = fmt.Errorf("%w: %w", ErrEventsStopped, err)
-	for crtc, ch := range d.subs {
-		close(ch)
-		delete(d.subs, crtc)
-	}
-	d.mu.Unlock()
+	d.stopReader()
+	d.failSubscribers(err)
 }
 
 // ErrEventsStopped is wrapped by WaitFlip's error when the device's event
@@ -184,16 +189,6 @@ func (d *Device) readerErr() error {
 // subscriber's channel, so no WaitFlip waits for a flip that cannot come.
 func (d *Device) readEvents(stop, done chan struct{}) {
 	defer close(done)
-	fail := func(err error) {
-		d.mu.Lock()
-		d.readErr = fmt.Errorf("%w: %w", ErrEventsStopped, err)
-		for crtc, ch := range d.subs {
-			close(ch)
-			delete(d.subs, crtc)
-		}
-		d.readerStop = nil
-		d.mu.Unlock()
-	}
 	var r drm.EventReader
 	deliver := func(e drm.FlipEvent) {
 		d.mu.Lock()
@@ -214,12 +209,12 @@ func (d *Device) readEvents(stop, done chan struct{}) {
 		}
 		ready, err := d.dev.Wait(100 * time.Millisecond)
 		if err != nil {
-			fail(err)
+			d.failSubscribers(err)
 			return
 		}
 		if ready {
 			if _, err := r.Read(d.dev, deliver); err != nil {
-				fail(err)
+				d.failSubscribers(err)
 				return
 			}
 		}

@@ -264,13 +264,7 @@ func (p *Presenter) Forget(buf *Buffer) error {
 		buf.SetAddon(p, st)
 		return fmt.Errorf("forget %v: %w", buf, ErrOnScreen)
 	}
-	p.mu.Lock()
-	delete(p.states, buf)
-	p.mu.Unlock()
-	if st.fb == 0 {
-		return nil
-	}
-	return errors.Join(p.dev.rmFB(st.fb), buf.ReleaseFrom(p.dev))
+	return st.DetachBuffer(buf)
 }
 
 // ErrOnScreen means the buffer is on screen (or about to be), so its

@@ -708,6 +708,9 @@ func TestRigNoLeaks1000Frames(t *testing.T) {
 		}
 		s := p.Stats()
 		t.Logf("direct=%v: %+v, targets from %s", !noDirect, s, sc.Strategy)
+		if n := debugfsFramebuffers(t); n <= fbs0 {
+			t.Errorf("the kernel lists %d framebuffers during the run, %d before: the count cannot prove a release", n, fbs0)
+		}
 		if err := p.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -715,21 +718,35 @@ func TestRigNoLeaks1000Frames(t *testing.T) {
 			t.Fatal(err)
 		}
 		a.Close()
-		if n := display.Handles(); n != 0 {
-			t.Errorf("display holds %d GEM handles", n)
-		}
-		if n := render.Handles(); n != 0 {
-			t.Errorf("render device holds %d GEM handles", n)
-		}
-		if n := display.Framebuffers(); n != 0 {
-			t.Errorf("display holds %d framebuffers", n)
-		}
-		if n := debugfsFramebuffers(t); n != fbs0 {
-			t.Errorf("kernel lists %d framebuffers, %d before", n, fbs0)
-		}
+		checkReleased(t, display, render, fbs0)
 	}
-	display.Close()
-	render.Close()
+	closeAndCountFDs(t, fds0, display, render)
+}
+
+// checkReleased fails t unless display and render hold no GEM handle or
+// framebuffer of ours and the kernel lists fbs0 framebuffers again.
+func checkReleased(t *testing.T, display, render *Device, fbs0 int) {
+	t.Helper()
+	if n := display.Handles(); n != 0 {
+		t.Errorf("display holds %d GEM handles", n)
+	}
+	if n := render.Handles(); n != 0 {
+		t.Errorf("render device holds %d GEM handles", n)
+	}
+	if n := display.Framebuffers(); n != 0 {
+		t.Errorf("display holds %d framebuffers", n)
+	}
+	if n := debugfsFramebuffers(t); n != fbs0 {
+		t.Errorf("kernel lists %d framebuffers, %d before", n, fbs0)
+	}
+}
+
+// closeAndCountFDs closes devs and fails t unless fds0 fds are open again.
+func closeAndCountFDs(t *testing.T, fds0 int, devs ...*Device) {
+	t.Helper()
+	for _, d := range devs {
+		d.Close()
+	}
 	if n := rigtest.OpenFDs(t); n != fds0 {
 		t.Errorf("%d fds open, %d before", n, fds0)
 	}
