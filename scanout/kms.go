@@ -235,7 +235,11 @@ func (p *Pipeline) FindMode(want Mode) (Mode, error) {
 	for i, m := range p.Modes {
 		offered[i] = m.String()
 	}
-	return Mode{}, fmt.Errorf("%w: connector %s does not offer %v (it offers %v)", ErrMode, p.ConnectorName, want, offered)
+	name := want.String()
+	if want.RefreshMilliHz == 0 {
+		name = fmt.Sprintf("%dx%d", want.Width, want.Height)
+	}
+	return Mode{}, fmt.Errorf("%w: connector %s does not offer %s (it offers %v)", ErrMode, p.ConnectorName, name, offered)
 }
 
 // ErrMode means a requested mode is not one the connector offers.
