@@ -1,6 +1,17 @@
 // Package render defines how minicomp draws frames into render targets
 // (scanout.Buffers): one Renderer interface with a CPU implementation
 // (render/soft) and a GLES one (render/gles); render/auto picks one.
+//
+// How it fits: the GPU renderer draws with the render device the targets
+// were imported into (backend.Backend.RenderDevice, or
+// scanout.Devices.Render: pass its Path to auto.Options.Device). A frame
+// is Begin on a target from backend.Output.Next with the damage to
+// redraw, drawing calls (Clear, FillRect, Draw of Textures made by
+// NewTexture, views of client memory through TextureViewer, client
+// dma-bufs through DMABufImporter), then End, whose fence goes to
+// backend.Output.Present (the caller closes it afterwards). An embedder
+// may bring its own Renderer; nothing in the buffer path depends on
+// these.
 package render
 
 import (
