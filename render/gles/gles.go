@@ -22,8 +22,16 @@
 // targets and client buffers as EGLImages, external-OES sampling,
 // modifiers), EGL_ANDROID_native_fence_sync fences, picking a DRM device
 // by render node, a GPU reset. Those paths are written to the Khronos
-// specifications and gated on their extension strings; they need a Pi
-// (v3d) or another device with a render node to be run.
+// specifications and gated on their extension strings. The amd64 rig guest
+// (test/rig, testdata/rig-mesa) runs the host's Mesa on real drivers:
+// virgl (virtio_gpu: import, native fences) and kms_swrast on vgem.
+//
+// Software GL (Mesa's kms_swrast, swrast, llvmpipe: Info.Software) is no
+// GPU: its dma-buf import is never used. Mesa 22.3's kms_swrast maps an
+// imported buffer with DRM_IOCTL_MODE_MAP_DUMB, which the kernel refuses
+// for imported objects, and crashes in glFinish at the end of the first
+// frame (rig_mesa_test.go shows it); targets are drawn offscreen and read
+// back instead.
 package gles
 
 import (
