@@ -87,12 +87,12 @@ var mesaDrivers = []string{"virtio_gpu", "kms_swrast", "swrast"}
 func mesaFiles() ([]hostFile, error) {
 	lib, ok := multiarchLib[runtime.GOARCH]
 	if !ok {
-		return nil, fmt.Errorf("Mesa for the guest: no library directory known for GOARCH=%s", runtime.GOARCH)
+		return nil, fmt.Errorf("packing Mesa for the guest: no library directory known for GOARCH=%s", runtime.GOARCH)
 	}
 	var files []hostFile
 	add := func(p, pkg string, closure bool) error {
 		if _, err := os.Stat(p); err != nil {
-			return fmt.Errorf("Mesa for the guest (%s): %v (install %s; test/rig/deps.sh does)", mesaFile, err, pkg)
+			return fmt.Errorf("packing Mesa for the guest (%s): %v (install %s; test/rig/deps.sh does)", mesaFile, err, pkg)
 		}
 		files = append(files, hostFile{host: p})
 		if !closure {
@@ -100,7 +100,7 @@ func mesaFiles() ([]hostFile, error) {
 		}
 		libs, err := lddFiles(p)
 		if err != nil {
-			return fmt.Errorf("Mesa for the guest: %v", err)
+			return fmt.Errorf("packing Mesa for the guest: %v", err)
 		}
 		files = append(files, libs...)
 		return nil
@@ -117,7 +117,7 @@ func mesaFiles() ([]hostFile, error) {
 	}
 	vendors, _ := filepath.Glob("/usr/share/glvnd/egl_vendor.d/*mesa*.json")
 	if len(vendors) == 0 {
-		return nil, fmt.Errorf("Mesa for the guest: no /usr/share/glvnd/egl_vendor.d/*mesa*.json (install libegl-mesa0)")
+		return nil, fmt.Errorf("packing Mesa for the guest: no /usr/share/glvnd/egl_vendor.d/*mesa*.json (install libegl-mesa0)")
 	}
 	drirc, _ := filepath.Glob("/usr/share/drirc.d/*.conf")
 	for _, p := range append(vendors, drirc...) {
@@ -136,11 +136,11 @@ type xvfb struct {
 func startXvfb() (*xvfb, error) {
 	bin, err := exec.LookPath("Xvfb")
 	if err != nil {
-		return nil, fmt.Errorf("Xvfb for QEMU's virtio-gpu display: %v (install xvfb; test/rig/deps.sh does)", err)
+		return nil, fmt.Errorf("starting Xvfb for QEMU's virtio-gpu display: %v (install xvfb; test/rig/deps.sh does)", err)
 	}
 	pr, pw, err := os.Pipe()
 	if err != nil {
-		return nil, fmt.Errorf("Xvfb: pipe: %w", err)
+		return nil, fmt.Errorf("starting Xvfb: pipe: %w", err)
 	}
 	defer pr.Close()
 	cmd := exec.Command(bin, "-displayfd", "3", "-screen", "0", "1280x800x24", "-nolisten", "tcp", "-noreset")
@@ -164,12 +164,12 @@ func startXvfb() (*xvfb, error) {
 	case n := <-got:
 		if n == "" {
 			x.stop()
-			return nil, fmt.Errorf("Xvfb exited without a display number: %s", strings.TrimSpace(stderr.String()))
+			return nil, fmt.Errorf("starting Xvfb: it exited without a display number: %s", strings.TrimSpace(stderr.String()))
 		}
 		x.display = ":" + n
 	case <-time.After(mesaXvfbStartupTimeout):
 		x.stop()
-		return nil, fmt.Errorf("Xvfb printed no display number within %v: %s", mesaXvfbStartupTimeout, strings.TrimSpace(stderr.String()))
+		return nil, fmt.Errorf("starting Xvfb: it printed no display number within %v: %s", mesaXvfbStartupTimeout, strings.TrimSpace(stderr.String()))
 	}
 	return x, nil
 }
