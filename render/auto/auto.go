@@ -36,9 +36,15 @@ var ErrKind = errors.New("unknown renderer")
 //   - "soft": the CPU renderer.
 //   - "gles": the GLES renderer or its error (no fallback: asked for by
 //     name). Without dma-buf import it draws offscreen and reads back.
-//   - "auto": GLES when EGL works on the device and can import dma-bufs
-//     (render targets drawn in place); otherwise the CPU renderer, with
-//     the reason (EGL missing, no such device, no dma-buf import, …).
+//   - "auto": GLES when EGL works on the device, is a GPU and can import
+//     dma-bufs (render targets drawn in place); otherwise the CPU
+//     renderer, with the reason (EGL missing, no such device, software
+//     GL such as Mesa's kms_swrast/swrast/llvmpipe, no dma-buf import, …).
+//
+// Software GL is never picked by auto: it draws on the CPU as the CPU
+// renderer does, plus a copy per frame, and its dma-buf import crashes
+// (Mesa 22.3 kms_swrast; gles.Info.NoDMABufCause). Asked for by name it
+// runs offscreen and reads back.
 func New(kind string, opts Options) (render.Renderer, string, error) {
 	g := opts.GLES
 	g.Device, g.Log = opts.Device, opts.Log
@@ -56,19 +62,42 @@ func New(kind string, opts Options) (render.Renderer, string, error) {
 		if err != nil {
 			return soft.New(), "soft: CPU renderer, because GLES is unavailable: " + err.Error(), nil
 		}
-		if i := r.Info(); !i.DMABufImport {
+		if why, ok := usable(r.Info()); !ok {
 			r.Close()
-			return soft.New(), fmt.Sprintf("soft: CPU renderer, because GLES (%s) cannot import dma-bufs: %s; "+
-				"the GPU would have to draw offscreen and copy every frame back (--renderer=gles does that)", i.GLRenderer, i.NoDMABufCause), nil
+			return soft.New(), "soft: CPU renderer, because " + why, nil
 		}
 		return r, glesReason(r), nil
 	}
 	return nil, "", fmt.Errorf("%w %q (want one of %v)", ErrKind, kind, Kinds)
 }
 
+// usable reports whether auto runs GLES on what gles.New found, and if
+// not, why (a clause: "GLES (…) is …").
+func usable(i gles.Info) (why string, ok bool) {
+	if i.Software {
+		return fmt.Sprintf("GLES here is software rendering (Mesa %s: %s), not a GPU: it would draw on the CPU as well, "+
+			"offscreen, and copy every frame back (--renderer=gles does that)", driverName(i), i.GLRenderer), false
+	}
+	if !i.DMABufImport {
+		return fmt.Sprintf("GLES (%s) cannot import dma-bufs: %s; "+
+			"the GPU would have to draw offscreen and copy every frame back (--renderer=gles does that)", i.GLRenderer, i.NoDMABufCause), false
+	}
+	return "", true
+}
+
+func driverName(i gles.Info) string {
+	if i.Driver == "" {
+		return "driver unknown"
+	}
+	return i.Driver
+}
+
 func glesReason(r *gles.Renderer) string {
 	i := r.Info()
-	s := fmt.Sprintf("gles: %s (%s, %s)", i.GLRenderer, i.GLVersion, i.Platform)
+	s := fmt.Sprintf("gles: %s (%s, %s, driver %s)", i.GLRenderer, i.GLVersion, i.Platform, driverName(i))
+	if i.Software {
+		s += ", software rendering"
+	}
 	if i.DMABufImport {
 		s += ", render targets imported as EGLImages"
 		if i.NativeFence {

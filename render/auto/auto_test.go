@@ -20,8 +20,8 @@ func requireGLES(t *testing.T) {
 	t.Helper()
 	r, err := gles.New(gles.Options{Log: quiet()})
 	if err != nil {
-		if os.Getenv("MINICOMP_REQUIRE_GLES") == "1" {
-			t.Fatalf("MINICOMP_REQUIRE_GLES=1 but EGL is unavailable: %v", err)
+		if os.Getenv("MINICOMP_REQUIRE_GLES") == "1" || os.Getenv("MINICOMP_RIG_MESA") == "1" {
+			t.Fatalf("MINICOMP_REQUIRE_GLES=1 (or MINICOMP_RIG_MESA=1) but EGL is unavailable: %v", err)
 		}
 		t.Skipf("GLES unavailable here: %v", err)
 	}
@@ -39,22 +39,56 @@ func TestKinds(t *testing.T) {
 	}
 }
 
-// Without dma-buf import (llvmpipe, no /dev/dri) auto runs the CPU
-// renderer and says why; --renderer=gles still gets GLES (reading back).
-func TestAutoWithoutImport(t *testing.T) {
+// Software GL (Mesa's swrast/llvmpipe on the surfaceless platform;
+// forced, since where a GPU exists, as in the rig's guest with virgl,
+// surfaceless picks it) is no GPU: auto runs the CPU renderer and says
+// why; --renderer=gles still gets GLES, drawing offscreen and reading
+// back.
+func TestAutoSoftwareGL(t *testing.T) {
+	t.Setenv("LIBGL_ALWAYS_SOFTWARE", "1")
 	requireGLES(t)
-	r, why, err := New("auto", Options{Log: quiet(), GLES: gles.Options{Disable: []string{"EGL_EXT_image_dma_buf_import"}}})
-	if err != nil || r.Name() != "soft" || !strings.Contains(why, "cannot import dma-bufs") || !strings.Contains(why, "EGL_EXT_image_dma_buf_import") {
+	r, why, err := New("auto", Options{Log: quiet()})
+	if err != nil || r.Name() != "soft" || !strings.Contains(why, "software rendering") || !strings.Contains(why, "llvmpipe") {
 		t.Fatalf("auto: %v, %q, %v", r, why, err)
 	}
 	t.Log(why)
 	r.Close()
 	r, why, err = New("gles", Options{Log: quiet()})
-	if err != nil || r.Name() != "gles" || !strings.Contains(why, "reading back") {
+	if err != nil || r.Name() != "gles" || !strings.Contains(why, "reading back") || !strings.Contains(why, "software rendering") {
 		t.Fatalf("gles: %v, %q, %v", r, why, err)
 	}
 	t.Log(why)
 	r.Close()
+}
+
+// The decision on what gles.New found, for the drivers the rig and a Pi
+// have.
+func TestUsable(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		info gles.Info
+		ok   bool
+		want []string
+	}{
+		{"v3d", gles.Info{Driver: "v3d", GLRenderer: "V3D 4.2", DMABufImport: true, NativeFence: true}, true, nil},
+		{"virgl", gles.Info{Driver: "virtio_gpu", GLRenderer: "virgl (LLVMPIPE (LLVM 15.0.6, 256 bits))", DMABufImport: true, NativeFence: true}, true, nil},
+		{"kms_swrast", gles.Info{Driver: "kms_swrast", GLRenderer: "llvmpipe (LLVM 15.0.6, 256 bits)", Software: true,
+			NoDMABufCause: "kms_swrast is software rendering"}, false, []string{"software rendering", "kms_swrast", "llvmpipe"}},
+		{"llvmpipe without a driver name", gles.Info{GLRenderer: "llvmpipe (LLVM 15.0.6, 256 bits)", Software: true}, false,
+			[]string{"software rendering", "driver unknown"}},
+		{"GPU without import", gles.Info{Driver: "v3d", GLRenderer: "V3D 4.2", NoDMABufCause: "EGL_EXT_image_dma_buf_import is absent on this display"}, false,
+			[]string{"cannot import dma-bufs", "EGL_EXT_image_dma_buf_import is absent"}},
+	} {
+		why, ok := usable(c.info)
+		if ok != c.ok {
+			t.Errorf("%s: usable %v (%q), want %v", c.name, ok, why, c.ok)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(why, w) {
+				t.Errorf("%s: %q lacks %q", c.name, why, w)
+			}
+		}
+	}
 }
 
 // A missing extension or a broken EGL: auto falls back with the reason,

@@ -22,8 +22,16 @@
 // targets and client buffers as EGLImages, external-OES sampling,
 // modifiers), EGL_ANDROID_native_fence_sync fences, picking a DRM device
 // by render node, a GPU reset. Those paths are written to the Khronos
-// specifications and gated on their extension strings; they need a Pi
-// (v3d) or another device with a render node to be run.
+// specifications and gated on their extension strings. The amd64 rig guest
+// (test/rig, testdata/rig-mesa) runs the host's Mesa on real drivers:
+// virgl (virtio_gpu: import, native fences) and kms_swrast on vgem.
+//
+// Software GL (Mesa's kms_swrast, swrast, llvmpipe: Info.Software) is no
+// GPU: its dma-buf import is never used. Mesa 22.3's kms_swrast maps an
+// imported buffer with DRM_IOCTL_MODE_MAP_DUMB, which the kernel refuses
+// for imported objects, and crashes in glFinish at the end of the first
+// frame (rig_mesa_test.go shows it); targets are drawn offscreen and read
+// back instead.
 package gles
 
 import (
@@ -74,6 +82,37 @@ type Info struct {
 	NativeFence   bool // EGL_ANDROID_native_fence_sync
 	Robustness    bool // context reset notification (lost context detection)
 	NoDMABufCause string
+	// Driver is Mesa's driver for the display (EGL_MESA_query_driver):
+	// "v3d", "virtio_gpu", "kms_swrast", "swrast", …; "" when EGL does
+	// not say.
+	Driver string
+	// Software: the "GPU" is a software rasterizer (Mesa's kms_swrast or
+	// swrast, llvmpipe, softpipe): drawing runs on the CPU. Its dma-buf
+	// import is never used (see NoDMABufCause): render targets are drawn
+	// offscreen and read back.
+	Software bool
+}
+
+// trustSoftwareImport turns the software-GL import protection off (tests
+// that show why it exists).
+var trustSoftwareImport = false
+
+// softwareGL reports whether Mesa's driver name or GL_RENDERER names a
+// software rasterizer. virgl's renderer string names the host's GL after
+// "virgl" (e.g. "virgl (LLVMPIPE (LLVM 15.0.6, 256 bits))"): only the
+// prefix counts.
+func softwareGL(driver, renderer string) bool {
+	switch driver {
+	case "kms_swrast", "swrast":
+		return true
+	}
+	r := strings.ToLower(renderer)
+	for _, p := range []string{"llvmpipe", "softpipe", "swrast", "software rasterizer"} {
+		if strings.HasPrefix(r, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // Renderer is the GLES renderer. Create it with New.
@@ -150,7 +189,7 @@ func New(opts Options) (*Renderer, error) {
 	}
 	i := r.info
 	r.log.Info("gles renderer", "platform", i.Platform, "egl", i.EGLVersion+" "+i.EGLVendor,
-		"gl", i.GLVersion, "renderer", i.GLRenderer, "dmabuf_import", i.DMABufImport,
+		"gl", i.GLVersion, "renderer", i.GLRenderer, "driver", i.Driver, "software", i.Software, "dmabuf_import", i.DMABufImport,
 		"native_fence", i.NativeFence, "robustness", i.Robustness)
 	if !i.DMABufImport {
 		r.log.Warn("gles: dma-buf import unavailable: render targets are drawn offscreen and read back with glReadPixels; client dma-bufs go through the CPU", "why", i.NoDMABufCause)
@@ -265,6 +304,13 @@ func (r *Renderer) glInit() error {
 	call(l.glGetIntegerv, glMaxTextureSize, uintptr(unsafe.Pointer(&r.u32[0])))
 	r.maxTex = int(r.u32[0])
 
+	if r.eglExt.has("EGL_MESA_query_driver") {
+		if p := l.proc("eglGetDisplayDriverName"); p != 0 {
+			r.info.Driver = gostr(call(p, r.dpy))
+		}
+	}
+	r.info.Software = softwareGL(r.info.Driver, r.info.GLRenderer)
+
 	// Extensions, each gated on its string.
 	if r.eglExt.has("EGL_KHR_image_base") {
 		l.eglCreateImageKHR = l.proc("eglCreateImageKHR")
@@ -284,6 +330,13 @@ func (r *Renderer) glInit() error {
 		r.info.NoDMABufCause = "EGL_KHR_image_base is absent"
 	case l.glEGLImageTargetTexture2DOES == 0:
 		r.info.NoDMABufCause = "GL_OES_EGL_image is absent"
+	case r.info.Software && !trustSoftwareImport:
+		// Measured in test/rig (Mesa 22.3, kms_swrast on vgem): the
+		// import succeeds, the first frame's glFinish crashes the process.
+		// Software GL gains nothing from drawing in place anyway.
+		r.info.NoDMABufCause = fmt.Sprintf("%s is software rendering (%s): Mesa's kms_swrast maps an imported dma-buf "+
+			"with DRM_IOCTL_MODE_MAP_DUMB, which the kernel refuses for imported objects, and then crashes in glFinish "+
+			"(Mesa 22.3 on vgem); its import is not used", orUnknown(r.info.Driver), r.info.GLRenderer)
 	default:
 		r.info.DMABufImport = true
 	}
@@ -327,6 +380,13 @@ func (r *Renderer) glInit() error {
 	call(l.glActiveTexture, glTexture0)
 	r.cur.prog, r.cur.tex = -1, 0
 	return r.glCheck("init (buffers, state)")
+}
+
+func orUnknown(driver string) string {
+	if driver == "" {
+		return "the driver"
+	}
+	return driver
 }
 
 // deviceDisplay finds the EGL device whose DRM node is path.

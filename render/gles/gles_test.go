@@ -15,6 +15,13 @@ import (
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
+// requireGLES: a missing EGL fails instead of skipping (test/all.sh sets
+// MINICOMP_REQUIRE_GLES=1; the rig guest that ships Mesa sets
+// MINICOMP_RIG_MESA=1).
+func requireGLES() bool {
+	return os.Getenv("MINICOMP_REQUIRE_GLES") == "1" || os.Getenv("MINICOMP_RIG_MESA") == "1"
+}
+
 // eglMissing reports whether err means "no EGL here" (a skip unless
 // MINICOMP_REQUIRE_GLES=1).
 func eglMissing(err error) bool {
@@ -29,8 +36,8 @@ func newR(t testing.TB, opts Options) *Renderer {
 	r, err := New(opts)
 	if err != nil {
 		if eglMissing(err) {
-			if os.Getenv("MINICOMP_REQUIRE_GLES") == "1" {
-				t.Fatalf("MINICOMP_REQUIRE_GLES=1 but EGL is unavailable: %v (test/rig/deps.sh installs libegl1 libgles2 libegl-mesa0)", err)
+			if requireGLES() {
+				t.Fatalf("MINICOMP_REQUIRE_GLES=1 (or MINICOMP_RIG_MESA=1) but EGL is unavailable: %v (test/rig/deps.sh installs libegl1 libgles2 libegl-mesa0)", err)
 			}
 			t.Skipf("GLES renderer unavailable here (%v); install libegl1 libgles2 libegl-mesa0, or set MINICOMP_REQUIRE_GLES=1 to fail instead", err)
 		}
@@ -181,7 +188,7 @@ func TestDeviceNotFound(t *testing.T) {
 func TestContextLost(t *testing.T) {
 	r, err := New(Options{Log: quiet()})
 	if err != nil {
-		if eglMissing(err) && os.Getenv("MINICOMP_REQUIRE_GLES") != "1" {
+		if eglMissing(err) && !requireGLES() {
 			t.Skip(err)
 		}
 		t.Fatal(err)

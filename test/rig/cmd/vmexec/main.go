@@ -31,6 +31,8 @@
 //	MINICOMP_RIG_PROGRAMS     host programs to ship into a guest of the host's
 //	                          architecture, besides the package's
 //	                          testdata/rig-programs (see programs.go)
+//	MINICOMP_RIG_MESA=1       ship the host's Mesa and attach virtio-gpu (virgl)
+//	                          as testdata/rig-mesa does (see mesa.go)
 //
 // Variables named MINICOMP_* (except the ones above) and a few Go runtime
 // knobs (GOTRACEBACK, GODEBUG, GOMAXPROCS, GOGC, GOMEMLIMIT) are passed to
@@ -220,6 +222,27 @@ func run(binary string, args []string) int {
 			sp.Env = append(sp.Env, envPrograms+"="+strings.Join(programNames(pf), " "))
 		}
 	}
+	mesa, err := wantsMesa(cwd)
+	if err != nil {
+		return setupErr("%v", err)
+	}
+	if mesa && r.goarch != runtime.GOARCH {
+		why := fmt.Sprintf("Mesa runs only in the %s guest (the host's architecture, with virtio-gpu); this guest is %s",
+			runtime.GOARCH, r.goarch)
+		sp.Env = append(sp.Env, envMesaUnavailable+"="+why)
+		vlog("not shipping Mesa: %s", why)
+		mesa = false
+	}
+	if mesa {
+		mf, err := mesaFiles()
+		if err != nil {
+			return setupErr("%v", err)
+		}
+		extra = append(extra, mf...)
+		// The shader cache would live in the guest's tmpfs for one boot:
+		// writing it is pure cost.
+		sp.Env = append(sp.Env, envMesa+"=1", "MESA_SHADER_CACHE_DISABLE=true")
+	}
 
 	tmp, err := os.MkdirTemp("", "vmexec-")
 	if err != nil {
@@ -239,13 +262,27 @@ func run(binary string, args []string) int {
 	qargs := []string{"-accel", "tcg"}
 	qargs = append(qargs, r.machine...)
 	qargs = append(qargs,
-		"-nographic", "-nodefaults", "-serial", "stdio", "-monitor", "none",
+		"-nodefaults", "-serial", "stdio", "-monitor", "none",
 		"-no-reboot",
 		"-kernel", filepath.Join(kdir, r.image),
 		"-initrd", initrd,
 		"-append", strings.Join(kargs, " "))
 	if r.dtb != "" {
 		qargs = append(qargs, "-dtb", filepath.Join(kdir, r.dtb))
+	}
+	var qenv []string // QEMU's environment, when not vmexec's
+	if mesa {
+		x, err := startXvfb()
+		if err != nil {
+			return setupErr("%v", err)
+		}
+		defer x.stop()
+		vlog("Xvfb on %s for QEMU's virtio-gpu display", x.display)
+		qargs = append(qargs, "-device", mesaDevice, "-display", mesaDisplay)
+		// GTK without a session bus or accessibility bus: no warnings.
+		qenv = append(os.Environ(), "DISPLAY="+x.display, "GDK_BACKEND=x11", "NO_AT_BRIDGE=1")
+	} else {
+		qargs = append(qargs, "-display", "none")
 	}
 	qargs = append(qargs, strings.Fields(os.Getenv("MINICOMP_RIG_QEMU_ARGS"))...)
 
@@ -255,7 +292,7 @@ func run(binary string, args []string) int {
 			return setupErr("MINICOMP_RIG_TIMEOUT: %v", err)
 		}
 	}
-	return boot(r, &sp, qargs, timeout, t0)
+	return boot(r, &sp, qargs, qenv, timeout, t0)
 }
 
 // findRigDir returns $MINICOMP_RIG_DIR or <module root>/test/rig, the module
@@ -353,6 +390,7 @@ func guestEnv(rigName string) []string {
 		"MINICOMP_RIG_DIR": true, "MINICOMP_RIG_CACHE": true, "MINICOMP_RIG_TIMEOUT": true,
 		"MINICOMP_RIG_VERBOSE": true, "MINICOMP_RIG_KERNEL_ARGS": true, "MINICOMP_RIG_QEMU_ARGS": true,
 		"MINICOMP_RIG": true, envPrograms: true, envProgramsUnavailable: true,
+		envMesa: true, envMesaUnavailable: true,
 	}
 	pass := map[string]bool{
 		"GOTRACEBACK": true, "GODEBUG": true, "GOMAXPROCS": true, "GOGC": true, "GOMEMLIMIT": true,
@@ -417,11 +455,12 @@ func isOutput(sp *spec, path string) bool {
 	return false
 }
 
-func boot(r rig, sp *spec, qargs []string, timeout time.Duration, t0 time.Time) int {
+func boot(r rig, sp *spec, qargs, env []string, timeout time.Duration, t0 time.Time) int {
 	if verbose {
 		fmt.Fprintf(os.Stderr, "vmexec: %s %s\n", r.qemu, shellJoin(qargs))
 	}
 	cmd := exec.Command(r.qemu, qargs...)
+	cmd.Env = env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
@@ -628,7 +667,9 @@ type cpioWriter struct {
 	ino  int
 	dirs map[string]bool
 	seen map[string]bool // files and symlinks packed by hostFiles
-	err  error
+	// inodes maps hard-linked host files packed by hostFiles to their path.
+	inodes map[[2]uint64]string
+	err    error
 }
 
 func (c *cpioWriter) write(b []byte) {

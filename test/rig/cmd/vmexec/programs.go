@@ -124,22 +124,30 @@ func interp(f *elf.File) (string, error) {
 }
 
 // lddFiles returns the loader and the shared libraries of a host-arch ELF
-// file, as ldd resolves them; a library ldd cannot find is an error.
+// file (an executable, or a shared library such as a dlopen'ed driver), as
+// ldd resolves them; a library ldd cannot find is an error.
 func lddFiles(path string) ([]hostFile, error) {
 	f, err := elf.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	in, err := interp(f)
+	var needed []string
+	if err == nil && in == "" && f.Type == elf.ET_DYN {
+		needed, err = f.ImportedLibraries()
+	}
 	f.Close()
-	if err != nil || in == "" {
-		return nil, err
+	if err != nil || (in == "" && len(needed) == 0) {
+		return nil, err // static
 	}
 	out, err := exec.Command("ldd", path).CombinedOutput()
 	if err != nil {
 		return nil, fmt.Errorf("ldd %s: %v\n%s", path, err, out)
 	}
-	files := []hostFile{{host: in}}
+	var files []hostFile
+	if in != "" {
+		files = append(files, hostFile{host: in})
+	}
 	var missing []string
 	for _, line := range strings.Split(string(out), "\n") {
 		line = strings.TrimSpace(line)
@@ -284,6 +292,22 @@ func (c *cpioWriter) hostFiles(files []hostFile) (count int, added int64) {
 		if err != nil {
 			c.err = err
 			return count, added
+		}
+		// Hard links (Mesa's megadriver has a dozen names) are packed once;
+		// the other names become symlinks to it.
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Nlink > 1 {
+			key := [2]uint64{uint64(st.Dev), st.Ino}
+			if first, ok := c.inodes[key]; ok {
+				c.dir(filepath.Dir(real), 0o755)
+				c.header(real, syscall.S_IFLNK|0o777, int64(len(first)), 0, 0)
+				c.write([]byte(first))
+				c.pad()
+				continue
+			}
+			if c.inodes == nil {
+				c.inodes = map[[2]uint64]string{}
+			}
+			c.inodes[key] = real
 		}
 		n := c.n
 		c.file(real, real, uint32(fi.Mode().Perm()))
