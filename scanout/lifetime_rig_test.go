@@ -170,3 +170,79 @@ func TestRigDevicesFromFD(t *testing.T) {
 		t.Fatalf("none: %v %q %v", r, why, err)
 	}
 }
+
+// A TEST_ONLY that fails for a reason that is not the buffer (here: not
+// DRM master, EACCES) is not remembered as a refusal: once this file is
+// master, the same buffer goes direct.
+func TestRigTestOnlyNotMasterNotRemembered(t *testing.T) {
+	display, render := rigDevices(t) // the first opener: master
+	firstPipeline(t, display)        // probed by the master: connectors' modes known to all
+	second, err := OpenDevice(display.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	pipe := firstPipeline(t, second)
+	a := NewAllocator(AllocatorConfig{Render: render, Display: second, HeapPreference: []string{cmaHeap()}, Logger: quietLog()})
+	b, _, err := a.Allocate(pipe.PreferredMode().Width, pipe.PreferredMode().Height, XRGB8888)
+	a.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	p, err := NewPresenter(second, pipe, PresenterOptions{Logger: quietLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	v := p.Decide(b)
+	if v.Path != PathBlit || v.Step != StepTest || v.Errno != unix.EACCES {
+		t.Fatalf("not master: verdict %v, want a test-only EACCES", v)
+	}
+	if _, ok := b.Verdict(); ok {
+		t.Fatal("a failure that is not about the buffer was remembered")
+	}
+	if err := display.dev.DropMaster(); err != nil {
+		t.Fatal(err)
+	}
+	if err := second.dev.SetMaster(); err != nil {
+		t.Fatal(err)
+	}
+	if v := p.Decide(b); v.Path != PathDirect {
+		t.Fatalf("as master: verdict %v, want direct", v)
+	}
+}
+
+// On a plane without IN_FENCE_FD the render fence is waited for on the
+// CPU before the commit, not dropped: the frame is not committed before
+// the fence signals.
+func TestRigFenceWithoutInFenceProperty(t *testing.T) {
+	_, _, sc, p := directSwapchain(t, 2)
+	defer sc.Close()
+	defer p.Close()
+	present(t, p, Submission{Buffer: nextTarget(t, sc)}) // modeset
+	p.prop.inFence = 0                                   // as on a plane without the property
+	tl := rigtest.NewTimeline(t)
+	fence := tl.Fence(t, 1)
+	defer fence.Close()
+	done := make(chan error, 1)
+	b := nextTarget(t, sc)
+	go func() {
+		_, err := p.Present(Submission{Buffer: b, InFence: fence})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("Present returned before the render fence signalled: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	tl.Inc(t, 1)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if f, err := p.WaitFlip(ctx); err != nil || f.Buffer != b || f.Path != PathDirect {
+		t.Fatalf("flip %+v %v", f, err)
+	}
+}

@@ -289,6 +289,13 @@ func (p *Presenter) Decide(buf *Buffer) Verdict {
 	}
 	st := &scanState{presenter: p}
 	st.verdict = p.tryDirect(buf, st)
+	if st.verdict.Step == StepTest && !refusalErrno(st.verdict.Errno) {
+		// The test failed for a reason that is not this buffer (not DRM
+		// master on another VT, EBUSY): nothing to remember, ask again.
+		p.log.Debug("scanout test failed for a passing reason; not remembered", "output", p.pipe.ConnectorName,
+			"buffer", buf.String(), "errno", errnoName(st.verdict.Errno))
+		return st.verdict
+	}
 	if err := buf.SetAddon(p, st); err != nil {
 		st.DetachBuffer(buf)
 		return Verdict{Path: PathBlit, Step: StepImport, Reason: err.Error()}
@@ -335,6 +342,9 @@ func (p *Presenter) tryDirect(buf *Buffer, st *scanState) Verdict {
 	if err != nil {
 		p.dev.rmFB(fb)
 		buf.ReleaseFrom(p.dev)
+		if !refusal(err) {
+			return refused(StepTest, err, "the atomic test commit failed for a reason that is not the buffer (not DRM master? busy?); testing again next frame")
+		}
 		return refused(StepTest, err, "the atomic test commit refused the buffer on the primary plane")
 	}
 	st.fb = fb
@@ -442,8 +452,11 @@ const fenceTimeout = 2 * time.Second
 
 // refusal reports whether a failed commit says the buffer itself cannot
 // be shown (as opposed to a passing condition).
-func refusal(err error) bool {
-	switch drm.Errno(err) {
+func refusal(err error) bool { return refusalErrno(drm.Errno(err)) }
+
+// refusalErrno is refusal for an errno.
+func refusalErrno(errno unix.Errno) bool {
+	switch errno {
 	case unix.EINVAL, unix.ERANGE, unix.ENOSPC, unix.EOPNOTSUPP:
 		return true
 	}
