@@ -229,7 +229,9 @@ func (r *Renderer) fill(rect image.Rectangle, c color.NRGBA) {
 	}
 }
 
-// maxCoord bounds source rectangles: transforms are 16.16 fixed point.
+// maxCoord bounds the rectangles of a Draw: pixman's coordinates and
+// transforms are 16.16 fixed point (±32767), and a target is at most
+// 16384 wide, so a sample offset stays below 2·maxCoord.
 const maxCoord = 1 << 14
 
 // Draw draws the src part of t scaled into dst (see render.Renderer).
@@ -248,9 +250,9 @@ func (r *Renderer) Draw(t render.Texture, src, dst image.Rectangle, alpha float3
 	if a8 == 0 || src.Empty() || dst.Empty() {
 		return
 	}
-	if !src.In(image.Rect(-maxCoord, -maxCoord, maxCoord, maxCoord)) {
+	if lim := image.Rect(-maxCoord, -maxCoord, maxCoord, maxCoord); !src.In(lim) || !dst.In(lim) {
 		if r.err == nil {
-			r.err = fmt.Errorf("pixman: Draw source %v out of range", src)
+			r.err = fmt.Errorf("pixman: Draw from %v to %v: coordinates beyond ±%d", src, dst, maxCoord)
 		}
 		return
 	}

@@ -140,6 +140,17 @@ func TestRejectsBadUse(t *testing.T) {
 		t.Error("Draw of a soft texture not reported")
 	}
 	tex, _ := r.NewTexture(4, 4, scanout.XRGB8888)
+	for _, rr := range [][2]image.Rectangle{
+		{image.Rect(0, 0, 4, 4), image.Rect(-1<<20, 0, 8, 8)},
+		{image.Rect(0, 0, 1<<30, 4), image.Rect(0, 0, 8, 8)},
+		{image.Rect(0, 0, 4, 4), image.Rect(0, 0, 1<<16, 1<<16)},
+	} {
+		r.Begin(tgt, nil)
+		r.Draw(tex, rr[0], rr[1], 1)
+		if _, err := r.End(); err == nil {
+			t.Errorf("Draw from %v to %v not reported", rr[0], rr[1])
+		}
+	}
 	tex.Release()
 	r.Begin(tgt, nil)
 	r.Draw(tex, image.Rect(0, 0, 4, 4), image.Rect(0, 0, 4, 4), 1)
@@ -393,8 +404,12 @@ func FuzzUpdate(f *testing.F) {
 		if (render.CheckPixels(pix, stride, 7, 5) == nil) != (err == nil) {
 			t.Errorf("Update: %v, CheckPixels disagrees", err)
 		}
-		if _, err := r.NewTextureView(pix, w%64, h%64, scanout.ARGB8888); err == nil && len(pix) < (w%64)*(h%64)*4 {
-			t.Errorf("view of %d bytes as %dx%d accepted", n, w%64, h%64)
+		v, err := r.NewTextureView(pix, w%64, h%64, scanout.ARGB8888)
+		if err == nil {
+			if len(pix) < (w%64)*(h%64)*4 {
+				t.Errorf("view of %d bytes as %dx%d accepted", n, w%64, h%64)
+			}
+			v.Release()
 		}
 	})
 }
