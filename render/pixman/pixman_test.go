@@ -317,15 +317,15 @@ func TestTextureView(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := tex.Update(pix, 16, nil); err != nil {
+		t.Fatal(err)
+	}
 	tgt := newTarget(t, 4, 4)
 	for _, v := range []uint32{0x123456, 0x654321} {
 		for i := 0; i < len(pix); i += 4 {
 			binary.LittleEndian.PutUint32(pix[i:], v)
 		}
 		runtime.GC()
-		if err := tex.Update(pix, 16, nil); err != nil {
-			t.Fatal(err)
-		}
 		if err := r.Begin(tgt, nil); err != nil {
 			t.Fatal(err)
 		}
