@@ -9,16 +9,17 @@ import (
 
 	"github.com/minicomp/minicomp/render"
 	"github.com/minicomp/minicomp/render/gles"
+	"github.com/minicomp/minicomp/render/pixman"
 	"github.com/minicomp/minicomp/render/soft"
 	"github.com/minicomp/minicomp/scanout"
 )
 
 // BenchmarkCompose1080p composes 1, 4 and 16 surfaces (800×600, every
 // other one translucent ARGB, overlapping) into a 1080p XRGB target with
-// each renderer, redrawing everything ("full") or only the 256×256 region
-// a client just updated ("damage"). Each frame also uploads that region
-// (Texture.Update). One run gives every combination side by side;
-// ns/frame is the time of one frame.
+// each renderer (soft, pixman, gles), redrawing everything ("full") or
+// only the 256×256 region a client just updated ("damage"). Each frame
+// also uploads that region (Texture.Update). One run gives every
+// combination side by side; ns/frame is the time of one frame.
 //
 // GLES here is Mesa llvmpipe on the CPU with no dma-buf import, so its
 // frames include reading the damaged rows back with glReadPixels.
@@ -29,6 +30,7 @@ func BenchmarkCompose1080p(b *testing.B) {
 		make func() (render.Renderer, error)
 	}{
 		{"soft", func() (render.Renderer, error) { return soft.New(), nil }},
+		{"pixman", func() (render.Renderer, error) { return pixman.New() }},
 		{"gles", func() (render.Renderer, error) { return gles.New(gles.Options{Log: quiet()}) }},
 	}
 	pix := make([]byte, sw*sh*4)

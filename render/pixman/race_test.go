@@ -1,0 +1,5 @@
+//go:build race
+
+package pixman
+
+const raceEnabled = true
