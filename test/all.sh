@@ -43,7 +43,7 @@ done
 step "unit tests (-race)"
 # Real programs are part of the suite: a missing Xvfb, weston or EGL is a
 # failure here, not a skip (deps.sh installs them).
-export MINICOMP_REQUIRE_GLES=1 MINICOMP_REQUIRE_X11=1 MINICOMP_REQUIRE_WESTON=1
+export MINICOMP_REQUIRE_GLES=1 MINICOMP_REQUIRE_X11=1 MINICOMP_REQUIRE_WESTON=1 MINICOMP_REQUIRE_PIXMAN=1
 CGO_ENABLED=1 go test -race -count=1 ./...
 
 step "embedding example: public packages only, run as a program (headless)"
@@ -79,7 +79,7 @@ fi
 step "real kernels (QEMU rigs: vkms+vgem x86_64/arm64, pl111+vgem arm)"
 # The guests have no X server or weston: those tests skip there. Packages with
 # testdata/rig-mesa get the host's Mesa and virtio-gpu (virgl) in the amd64 guest.
-unset MINICOMP_REQUIRE_GLES MINICOMP_REQUIRE_X11 MINICOMP_REQUIRE_WESTON
+unset MINICOMP_REQUIRE_GLES MINICOMP_REQUIRE_X11 MINICOMP_REQUIRE_WESTON MINICOMP_REQUIRE_PIXMAN
 bash test/rig/run.sh -v ./...
 
 step "benchmarks (rig): allocs and bytes copied per presented frame, direct and blit"

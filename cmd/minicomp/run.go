@@ -56,7 +56,7 @@ func runCmd(ctx context.Context, args []string) error {
 	fs.StringVar(&f.device, "device", "", "KMS display primary node (default: the first with a connected screen)")
 	fs.StringVar(&f.renderNode, "render-node", "", "render node, or \"none\" (default: paired automatically; $MINICOMP_RENDER_NODE)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
-	fs.StringVar(&f.renderer, "renderer", "auto", "auto, gles or soft (auto: GLES when EGL can import the render targets, else the CPU renderer; the log says why)")
+	fs.StringVar(&f.renderer, "renderer", "auto", "auto, gles, pixman or soft (auto: GLES when a GPU can import the render targets, else pixman, else the pure-Go renderer; the log says why)")
 	fs.BoolVar(&f.pattern, "pattern", false, "draw an animated test pattern through the buffer path instead of serving Wayland clients")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: minicomp run [flags] [-- command args...]\n\nServes Wayland clients on $XDG_RUNTIME_DIR/wayland-N; a command after -- is started with WAYLAND_DISPLAY set, and minicomp exits when it does.")

@@ -1,6 +1,8 @@
-// Package auto picks minicomp's renderer for --renderer=auto|gles|soft
-// and says why, and falls back to the CPU renderer when the GPU one is
-// lost.
+// Package auto picks minicomp's renderer for --renderer=auto|gles|pixman|soft
+// and says why, and falls back to a CPU renderer when the GPU one is
+// lost. The CPU renderer is pixman (libpixman-1 loaded at run time) when
+// it loads, else the pure-Go one (render/soft, all a static -tags nogles
+// build has).
 package auto
 
 import (
@@ -10,11 +12,12 @@ import (
 
 	"github.com/minicomp/minicomp/render"
 	"github.com/minicomp/minicomp/render/gles"
+	"github.com/minicomp/minicomp/render/pixman"
 	"github.com/minicomp/minicomp/render/soft"
 )
 
 // Kinds are the values --renderer accepts.
-var Kinds = []string{"auto", "gles", "soft"}
+var Kinds = []string{"auto", "gles", "pixman", "soft"}
 
 // Options configure New.
 type Options struct {
@@ -33,13 +36,16 @@ var ErrKind = errors.New("unknown renderer")
 // New returns the renderer kind asks for and a sentence saying which one
 // runs and why:
 //
-//   - "soft": the CPU renderer.
+//   - "soft": the pure-Go CPU renderer.
+//   - "pixman": the pixman CPU renderer or its error (libpixman-1
+//     missing, a static build).
 //   - "gles": the GLES renderer or its error (no fallback: asked for by
 //     name). Without dma-buf import it draws offscreen and reads back.
 //   - "auto": GLES when EGL works on the device, is a GPU and can import
-//     dma-bufs (render targets drawn in place); otherwise the CPU
-//     renderer, with the reason (EGL missing, no such device, software
-//     GL such as Mesa's kms_swrast/swrast/llvmpipe, no dma-buf import, …).
+//     dma-bufs (render targets drawn in place); otherwise a CPU renderer
+//     (pixman, else soft), with the reason (EGL missing, no such device,
+//     software GL such as Mesa's kms_swrast/swrast/llvmpipe, no dma-buf
+//     import, …).
 //
 // Software GL is never picked by auto: it draws on the CPU as the CPU
 // renderer does, plus a copy per frame, and its dma-buf import crashes
@@ -50,7 +56,14 @@ func New(kind string, opts Options) (render.Renderer, string, error) {
 	g.Device, g.Log = opts.Device, opts.Log
 	switch kind {
 	case "soft":
-		return soft.New(), "soft: CPU renderer (--renderer=soft)", nil
+		return soft.New(), "soft: pure-Go CPU renderer (--renderer=soft)", nil
+	case "pixman":
+		r, err := pixman.New()
+		if err != nil {
+			return nil, "", fmt.Errorf("--renderer=pixman: %w", err)
+		}
+		v, _ := pixman.Version()
+		return r, "pixman " + v + ": CPU renderer (--renderer=pixman)", nil
 	case "gles":
 		r, err := gles.New(g)
 		if err != nil {
@@ -60,15 +73,28 @@ func New(kind string, opts Options) (render.Renderer, string, error) {
 	case "auto", "":
 		r, err := gles.New(g)
 		if err != nil {
-			return soft.New(), "soft: CPU renderer, because GLES is unavailable: " + err.Error(), nil
+			c, name := cpu()
+			return c, name + ", because GLES is unavailable: " + err.Error(), nil
 		}
 		if why, ok := usable(r.Info()); !ok {
 			r.Close()
-			return soft.New(), "soft: CPU renderer, because " + why, nil
+			c, name := cpu()
+			return c, name + ", because " + why, nil
 		}
 		return r, glesReason(r), nil
 	}
 	return nil, "", fmt.Errorf("%w %q (want one of %v)", ErrKind, kind, Kinds)
+}
+
+// cpu returns the best CPU renderer here — pixman, else soft — and a
+// phrase naming it (with why it is not pixman, when it is not).
+func cpu() (render.Renderer, string) {
+	r, err := pixman.New()
+	if err != nil {
+		return soft.New(), "soft: pure-Go CPU renderer (pixman: " + err.Error() + ")"
+	}
+	v, _ := pixman.Version()
+	return r, "pixman " + v + ": CPU renderer"
 }
 
 // usable reports whether auto runs GLES on what gles.New found, and if
@@ -109,13 +135,15 @@ func glesReason(r *gles.Renderer) string {
 }
 
 // Recover handles an error from r: when it is fatal to the GPU renderer
-// (gles.ErrContextLost) it closes r and returns the CPU renderer with the
-// reason; the caller must make its textures again with the new renderer
-// and redraw everything. Other errors leave r in place (ok false).
+// (gles.ErrContextLost) it closes r and returns a CPU renderer (pixman,
+// else soft) with the reason; the caller must make its textures again
+// with the new renderer and redraw everything. Other errors leave r in
+// place (ok false).
 func Recover(r render.Renderer, err error) (render.Renderer, string, bool) {
 	if !errors.Is(err, gles.ErrContextLost) {
 		return r, "", false
 	}
 	r.Close()
-	return soft.New(), "soft: CPU renderer, because the GL context was lost: " + err.Error(), true
+	c, name := cpu()
+	return c, name + ", because the GL context was lost: " + err.Error(), true
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/minicomp/minicomp/render/gles"
+	"github.com/minicomp/minicomp/render/pixman"
 	"github.com/minicomp/minicomp/scanout"
 )
 
@@ -48,7 +49,7 @@ func TestAutoSoftwareGL(t *testing.T) {
 	t.Setenv("LIBGL_ALWAYS_SOFTWARE", "1")
 	requireGLES(t)
 	r, why, err := New("auto", Options{Log: quiet()})
-	if err != nil || r.Name() != "soft" || !strings.Contains(why, "software rendering") || !strings.Contains(why, "llvmpipe") {
+	if err != nil || r.Name() != cpuName() || !strings.Contains(why, "software rendering") || !strings.Contains(why, "llvmpipe") {
 		t.Fatalf("auto: %v, %q, %v", r, why, err)
 	}
 	t.Log(why)
@@ -97,7 +98,7 @@ func TestAutoFallback(t *testing.T) {
 	requireGLES(t)
 	opts := Options{Log: quiet(), GLES: gles.Options{Disable: []string{"EGL_KHR_surfaceless_context"}}}
 	r, why, err := New("auto", opts)
-	if err != nil || r.Name() != "soft" || !strings.Contains(why, "GLES is unavailable") || !strings.Contains(why, "EGL_KHR_surfaceless_context") {
+	if err != nil || r.Name() != cpuName() || !strings.Contains(why, "GLES is unavailable") || !strings.Contains(why, "EGL_KHR_surfaceless_context") {
 		t.Fatalf("auto: %v %q %v", r, why, err)
 	}
 	t.Log(why)
@@ -106,7 +107,7 @@ func TestAutoFallback(t *testing.T) {
 	}
 	opts = Options{Log: quiet(), Device: "/dev/dri/renderD199"}
 	r, why, _ = New("auto", opts)
-	if r.Name() != "soft" || !strings.Contains(why, "renderD199") {
+	if r.Name() != cpuName() || !strings.Contains(why, "renderD199") {
 		t.Errorf("auto with a missing device: %q", why)
 	}
 	t.Log(why)
@@ -129,7 +130,7 @@ func TestRecover(t *testing.T) {
 	}
 	lost := &gles.Error{Call: "glGetGraphicsResetStatus", Code: 0x8253, Err: gles.ErrContextLost}
 	r, why, ok = Recover(r, lost)
-	if !ok || r.Name() != "soft" || !strings.Contains(why, "GL_GUILTY_CONTEXT_RESET") {
+	if !ok || r.Name() != cpuName() || !strings.Contains(why, "GL_GUILTY_CONTEXT_RESET") {
 		t.Fatalf("Recover: %v %q %v", r, why, ok)
 	}
 	t.Log(why)
@@ -139,5 +140,37 @@ func TestRecover(t *testing.T) {
 	r.FillRect(image.Rect(0, 0, 16, 16), color.NRGBA{G: 255, A: 255})
 	if _, err := r.End(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// cpuName is the CPU renderer auto falls back to here: pixman where
+// libpixman-1 loads (the host suite requires it: MINICOMP_REQUIRE_PIXMAN),
+// else soft (the rig guests ship no pixman).
+func cpuName() string {
+	r, err := pixman.New()
+	if err != nil {
+		return "soft"
+	}
+	r.Close()
+	return "pixman"
+}
+
+// pixman is a kind of its own; auto's CPU fallback names what it runs.
+func TestPixmanKind(t *testing.T) {
+	r, why, err := New("pixman", Options{Log: quiet()})
+	if cpuName() != "pixman" {
+		if err == nil || !errors.Is(err, pixman.ErrNoPixman) {
+			t.Fatalf("without libpixman: %v %q %v", r, why, err)
+		}
+		return
+	}
+	if err != nil || r.Name() != "pixman" || !strings.Contains(why, "--renderer=pixman") {
+		t.Fatalf("pixman: %v %q %v", r, why, err)
+	}
+	r.Close()
+	c, name := cpu()
+	defer c.Close()
+	if c.Name() != "pixman" || !strings.HasPrefix(name, "pixman ") {
+		t.Fatalf("cpu fallback %s %q", c.Name(), name)
 	}
 }

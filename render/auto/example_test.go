@@ -33,5 +33,5 @@ func ExampleNew() {
 	if _, err := r.End(); err != nil {
 		log.Fatal(err)
 	}
-	// Output: soft: CPU renderer (--renderer=soft)
+	// Output: soft: pure-Go CPU renderer (--renderer=soft)
 }

@@ -11,6 +11,7 @@ pkgs=(
 	weston wayland-utils grim                  # real Wayland clients for internal/server's tests
 	libegl-mesa0 libgl1-mesa-dri               # weston-simple-egl on llvmpipe
 	libegl1 libgles2                           # render/gles tests (EGL surfaceless + GLES on llvmpipe, via purego)
+	libpixman-1-0                              # render/pixman (loaded at run time through purego)
 	libgbm1                                    # Mesa in the amd64 guest (testdata/rig-mesa): packed by vmexec
 	qemu-system-gui                            # -display gtk,gl=on: virtio-gpu-gl-pci (virgl) on an Xvfb
 	patch                                      # patches/*.patch
