@@ -1,6 +1,7 @@
 // Package render defines how minicomp draws frames into render targets
-// (scanout.Buffers): one Renderer interface with a CPU implementation
-// (render/soft) and a GLES one (render/gles); render/auto picks one.
+// (scanout.Buffers): one Renderer interface with CPU implementations
+// (render/pixman, render/soft) and a GLES one (render/gles); render/auto
+// picks one.
 //
 // How it fits: the GPU renderer draws with the render device the targets
 // were imported into (backend.Backend.RenderDevice, or
