@@ -65,7 +65,7 @@ done
 
 step "benchmarks (host): fallback blit vs memmove of the same bytes, damage vs full"
 go test -run '^$' -bench 'Blit|Memmove' -benchtime 30x ./scanout/
-step "benchmarks (host): 1/4/16 surfaces at 1080p, GLES (llvmpipe) vs soft, damage vs full"
+step "benchmarks (host): 1/4/16 surfaces at 1080p, GLES (llvmpipe) vs pixman vs soft, damage vs full"
 go test -run '^$' -bench Compose1080p -benchtime 10x ./render/internal/scenes/
 step "benchmarks (host): X11 frame upload, MIT-SHM vs plain PutImage, damage vs full (Xvfb)"
 go test -run '^$' -bench Upload -benchtime 20x ./backend/x11/
