@@ -1,66 +1,115 @@
 #!/usr/bin/env bash
-# compositor_cpu.sh — CPU time per frame of the compositor process, minicomp
-# headless vs weston headless (pixman renderer, kiosk shell), same client
-# (weston-simple-shm), same output size, measured in one run (weston with its
-# default desktop shell: its kiosk shell never maps simple-shm, which keeps
-# its 250×250 size and waits for a frame); then minicomp
-# with 1, 4 and 16 clients, and minicomp's commit-to-present latency.
+# compositor_cpu.sh — CPU time per output frame and memory of the
+# compositor process: minicomp headless next to weston 10 headless with its
+# pixman renderer (--use-pixman: it composes, as minicomp does), the same
+# clients (1, 4 and 16 weston-simple-shm) on both, 1920×1080, each figure the
+# median of RUNS runs; weston's default headless renderer (no-op: it draws
+# nothing) is printed once, labelled, for reference only. Then minicomp's
+# commit-to-present latency.
 #
-#   bash test/bench/compositor_cpu.sh [seconds]     (default 10)
+#   bash test/bench/compositor_cpu.sh [seconds per run] [runs]   (default 6 3)
+#   MINICOMP_RENDERER=soft bash test/bench/compositor_cpu.sh      (minicomp's --renderer)
 #
-# Frames are counted from the clients' own frame callbacks (WAYLAND_DEBUG on
-# the client side only), CPU time from /proc/PID/stat (utime+stime).
+# weston runs its default desktop shell: its kiosk shell never maps
+# simple-shm (it keeps its 250×250 size and waits for a frame). Frames are
+# counted from the clients' own frame callbacks (WAYLAND_DEBUG on the client
+# side only), CPU time from /proc/PID/stat (utime+stime, every thread), RSS
+# from /proc/PID/status at the end of each run.
 set -euo pipefail
-SECS=${1:-10}
+SECS=${1:-6}
+RUNS=${2:-3}
+RENDERER=${MINICOMP_RENDERER:-auto}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 TMP=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$TMP"' EXIT
+PIDS=()
+trap 'kill "${PIDS[@]}" $(jobs -p) 2>/dev/null || true; rm -rf "$TMP"' EXIT
 chmod 700 "$TMP"
 export XDG_RUNTIME_DIR=$TMP
+unset WAYLAND_DISPLAY DISPLAY
 CGO_ENABLED=0 go build -C "$ROOT" -o "$TMP/minicomp" ./cmd/minicomp
 HZ=$(getconf CLK_TCK)
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+rss_mb() { awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
 
-# measure NAME PID SOCKET CLIENTS: run CLIENTS weston-simple-shm, print a row.
-measure() {
+# once NAME PID SOCKET CLIENTS: run CLIENTS weston-simple-shm for SECS and
+# print "ms-per-output-frame client-fps rss-MB".
+once() {
 	local name=$1 pid=$2 sock=$3 n=$4 i pids=()
 	for i in $(seq "$n"); do
 		WAYLAND_DISPLAY=$sock WAYLAND_DEBUG=client weston-simple-shm 2>"$TMP/client-$name-$n-$i.log" &
 		pids+=($!)
 	done
 	sleep 2
-	local c0 t0 c1 t1 f0=0 f1=0
+	local c0 t0 c1 t1 f0=0 f1=0 rss
 	for i in $(seq "$n"); do f0=$((f0 + $(grep -c 'wl_callback@.*\.done' "$TMP/client-$name-$n-$i.log" || true))); done
 	c0=$(cpu_ticks "$pid"); t0=$(date +%s.%N)
 	sleep "$SECS"
 	c1=$(cpu_ticks "$pid"); t1=$(date +%s.%N)
+	rss=$(rss_mb "$pid")
 	for i in $(seq "$n"); do f1=$((f1 + $(grep -c 'wl_callback@.*\.done' "$TMP/client-$name-$n-$i.log" || true))); done
 	kill "${pids[@]}" 2>/dev/null || true
 	wait "${pids[@]}" 2>/dev/null || true
-	if [ "$f1" -eq 0 ]; then echo "$name: the client drew nothing:" >&2; tail -3 "$TMP/client-$name-$n-1.log" >&2; fi
-	awk -v n="$name" -v k="$n" -v c=$((c1 - c0)) -v hz="$HZ" -v f=$((f1 - f0)) -v t0="$t0" -v t1="$t1" 'BEGIN {
+	if [ "$f1" -le "$f0" ]; then
+		echo "$name: the clients drew nothing:" >&2
+		tail -3 "$TMP/client-$name-$n-1.log" >&2
+		exit 1
+	fi
+	awk -v k="$n" -v c=$((c1 - c0)) -v hz="$HZ" -v f=$((f1 - f0)) -v t0="$t0" -v t1="$t1" -v rss="$rss" 'BEGIN {
 		cpu = c / hz * 1000; secs = t1 - t0; frames = f / k
-		printf "%-10s clients %2d  client frames/s %6.1f  compositor CPU %7.1f ms/s  %6.3f ms per output frame\n", n, k, frames / secs, cpu / secs, cpu / (frames > 0 ? frames : 1)
+		printf "%.3f %.1f %s\n", cpu / frames, frames / secs, rss
 	}'
 }
 
-"$TMP/minicomp" run --backend headless --size 1920x1080 --log-level info >"$TMP/minicomp.log" 2>&1 &
-MPID=$!
-weston --backend=headless-backend.so --width=1920 --height=1080 --socket=wayland-weston --idle-time=0 >"$TMP/weston.log" 2>&1 &
-WPID=$!
-for i in $(seq 50); do [ -S "$TMP/wayland-0" ] && [ -S "$TMP/wayland-weston" ] && break; sleep 0.1; done
-sleep 1
-for p in "$MPID:minicomp" "$WPID:weston"; do
-	kill -0 "${p%%:*}" 2>/dev/null || { echo "${p#*:} did not start:" >&2; cat "$TMP/${p#*:}.log" >&2; exit 1; }
+# row NAME PID SOCKET CLIENTS: RUNS runs of once, print the medians.
+row() {
+	local name=$1 r
+	for r in $(seq "$RUNS"); do once "$@"; done >"$TMP/runs"
+	sort -n -k1 "$TMP/runs" | awk -v n="$name" -v k="$4" -v runs="$RUNS" '
+		{ ms[NR] = $1; fps[NR] = $2; rss[NR] = $3; all = all (NR > 1 ? " " : "") $1 }
+		END {
+			m = int((NR + 1) / 2)
+			printf "%-32s %2d   %8.3f   %7.1f   %7s   (runs: %s)\n", n, k, ms[m], fps[m], rss[m], all
+		}'
+}
+
+start() { # start NAME SOCKET CMD...: start a compositor; its pid in PID
+	local name=$1 sock=$2
+	shift 2
+	"$@" >"$TMP/$name.log" 2>&1 &
+	PID=$!
+	PIDS+=("$PID")
+	for _ in $(seq 100); do [ -S "$TMP/$sock" ] && break; sleep 0.1; done
+	sleep 1
+	kill -0 "$PID" 2>/dev/null || { echo "$name did not start:" >&2; cat "$TMP/$name.log" >&2; exit 1; }
+}
+
+stop() { # stop PID [SIGNAL]: end a compositor and wait until it is gone
+	kill "-${2:-TERM}" "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
+
+start minicomp wayland-0 "$TMP/minicomp" run --backend headless --size 1920x1080 --renderer "$RENDERER" --log-level info
+MPID=$PID
+start weston-pixman wayland-pixman weston --backend=headless-backend.so --use-pixman --width=1920 --height=1080 --socket=wayland-pixman --idle-time=0
+WPID=$PID
+mrend=$(grep -o 'msg=renderer renderer=[a-z]*' "$TMP/minicomp.log" | head -1 | cut -d= -f3)
+
+echo "1920x1080, weston-simple-shm clients, $SECS s a run, median of $RUNS runs; CPU is every thread of the compositor process"
+printf "%-32s %s   %s   %s   %s\n" compositor clients "ms/frame" "fps/client" "RSS MB"
+for n in 1 4 16; do
+	row "minicomp ($mrend)" "$MPID" wayland-0 "$n"
+	row "weston 10 (pixman)" "$WPID" wayland-pixman "$n"
 done
-echo "1920x1080, $SECS s per run, weston-simple-shm clients; CPU counts every thread of the compositor process"
-measure minicomp "$MPID" wayland-0 1
-measure weston "$WPID" wayland-weston 1
-for n in 4 16; do measure minicomp "$MPID" wayland-0 "$n"; done
-# Commit-to-present latency, over all the minicomp runs above (from its
-# exit summary: commit with new content → frame on the virtual screen).
-kill -INT "$MPID"
-wait "$MPID" 2>/dev/null || true
+stop "$WPID"
+
+# For reference only: weston's headless default renders nothing.
+start weston-noop wayland-noop weston --backend=headless-backend.so --width=1920 --height=1080 --socket=wayland-noop --idle-time=0
+row "weston 10 (no-op: draws nothing)" "$PID" wayland-noop 1
+stop "$PID"
+
+# Commit-to-present latency over all the minicomp runs above (from its exit
+# summary: a commit with new content → the frame on the virtual screen).
+stop "$MPID" INT
 grep -o 'commit_to_present_mean=[^ ]* commit_to_present_p50=[^ ]* commit_to_present_p99=[^ ]* commit_to_present_max=[^ ]* latency_samples=[0-9]*' "$TMP/minicomp.log" |
 	sed 's/^/minicomp commit-to-present: /'
