@@ -17,6 +17,9 @@ import (
 	"runtime/pprof"
 	"strings"
 	"syscall"
+
+	"github.com/minicomp/minicomp/render/auto"
+	"github.com/minicomp/minicomp/render/gles"
 )
 
 func usage() {
@@ -52,6 +55,8 @@ func main() {
 		err = infoCmd(ctx, os.Args[2:])
 	case "bench":
 		err = benchCmd(ctx, os.Args[2:])
+	case probeGLESCmd: // internal: run's renderer probe in a child process
+		err = probeGLES(os.Args[2:])
 	case "-h", "--help", "help":
 		usage()
 		return
@@ -88,6 +93,22 @@ const (
 	envRenderNode = "MINICOMP_RENDER_NODE"       // render node path or name, or "none" (like --render-node)
 	envNoDirect   = "MINICOMP_NO_DIRECT_SCANOUT" // 1: always blit (like --no-direct)
 )
+
+// probeGLESCmd is the hidden command run starts itself with to learn what
+// GLES would be on a render node without loading the driver (or crashing
+// with it) in the compositor: auto.ExecProbe's child.
+const probeGLESCmd = "probe-gles"
+
+func probeGLES(args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("usage: minicomp %s RENDER-NODE|-", probeGLESCmd)
+	}
+	dev := args[0]
+	if dev == "-" {
+		dev = ""
+	}
+	return auto.ServeProbe(os.Stdout, gles.Options{Device: dev, Log: slog.New(slog.DiscardHandler)})
+}
 
 // heapList is the heap preference from --heap, else $MINICOMP_HEAP (nil:
 // the library's default order).

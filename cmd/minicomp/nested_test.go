@@ -66,6 +66,13 @@ func e2eBinaries(t *testing.T) (minicomp, client string) {
 }
 
 func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == probeGLESCmd {
+		// run, in this test binary, probes GLES by starting itself.
+		if err := probeGLES(os.Args[2:]); err != nil {
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	code := m.Run()
 	testenv.Cleanup()
 	os.Exit(code)
@@ -958,4 +965,25 @@ func TestRunStopsClient(t *testing.T) {
 	if !mc.state.Success() {
 		t.Errorf("minicomp failed after --duration ended (the client was stopped by minicomp, not failing by itself)")
 	}
+}
+
+// TestAutoProbeLeavesNothingMapped: --renderer=auto decides on GLES in a
+// child process, so when it picks a CPU renderer (llvmpipe here is
+// software GL), neither Mesa's driver nor LLVM is mapped into minicomp.
+func TestAutoProbeLeavesNothingMapped(t *testing.T) {
+	minicomp, _ := e2eBinaries(t)
+	mc := startProc(t, "minicomp", e2eEnv("XDG_RUNTIME_DIR="+e2eRuntimeDir(t)), minicomp,
+		"run", "--backend=headless", "--size", "320x240", "--renderer=auto", "--duration", "20s")
+	mc.waitLogLine(startTimeout, `msg=renderer`, "because GLES here is software rendering")
+	maps, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", mc.cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, lib := range []string{"_dri.so", "libLLVM", "libGLESv2", "libgallium"} {
+		if strings.Contains(string(maps), lib) {
+			t.Errorf("%s is mapped into minicomp although it renders on the CPU", lib)
+		}
+	}
+	mc.cmd.Process.Signal(os.Interrupt)
+	mc.waitExit(startTimeout)
 }

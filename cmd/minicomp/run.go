@@ -152,7 +152,13 @@ func newRenderer(be backend.Backend, devs scanout.Devices, f runFlags, log *slog
 	if d := renderDevice(be, devs); d != nil {
 		path = d.Path()
 	}
-	r, why, err := auto.New(f.renderer, auto.Options{Device: path, Log: log})
+	opts := auto.Options{Device: path, Log: log}
+	if exe, err := os.Executable(); err == nil {
+		// Decide in a child: a driver that is not chosen leaves nothing
+		// mapped here, and one that crashes takes only the child down.
+		opts.Probe = auto.ExecProbe(exe, probeGLESCmd)
+	}
+	r, why, err := auto.New(f.renderer, opts)
 	if err != nil {
 		return nil, err
 	}

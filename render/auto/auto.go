@@ -28,6 +28,11 @@ type Options struct {
 	Log *slog.Logger
 	// GLES is passed to gles.New (Device and Log are filled in from above).
 	GLES gles.Options
+	// Probe, when set, decides "auto" before GLES is loaded into this
+	// process (ExecProbe: in a child process); GLES is made here only when
+	// the probe found a GPU that can import dma-bufs. nil: probe by
+	// making the renderer here.
+	Probe Probe
 }
 
 // ErrKind is returned for a --renderer value that is not one of Kinds.
@@ -71,6 +76,17 @@ func New(kind string, opts Options) (render.Renderer, string, error) {
 		}
 		return r, glesReason(r), nil
 	case "auto", "":
+		if opts.Probe != nil {
+			info, err := opts.Probe(g)
+			if err != nil {
+				c, name := cpu()
+				return c, name + ", because GLES is unavailable: " + err.Error(), nil
+			}
+			if why, ok := usable(info); !ok {
+				c, name := cpu()
+				return c, name + ", because " + why, nil
+			}
+		}
 		r, err := gles.New(g)
 		if err != nil {
 			c, name := cpu()

@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/minicomp/minicomp/render/gles"
 	"github.com/minicomp/minicomp/render/pixman"
@@ -173,4 +175,57 @@ func TestPixmanKind(t *testing.T) {
 	if c.Name() != "pixman" || !strings.HasPrefix(name, "pixman ") {
 		t.Fatalf("cpu fallback %s %q", c.Name(), name)
 	}
+}
+
+// probeChildEnv makes this test binary the probe's child (see
+// TestProbeChild): "serve" answers, "crash" dies of SIGSEGV.
+const probeChildEnv = "MINICOMP_AUTO_PROBE_CHILD"
+
+// TestProbeChild is the child side of TestExecProbe; it does nothing in a
+// normal run.
+func TestProbeChild(t *testing.T) {
+	switch os.Getenv(probeChildEnv) {
+	case "serve":
+		dev := os.Args[len(os.Args)-1]
+		if dev == "-" {
+			dev = ""
+		}
+		ServeProbe(os.Stdout, gles.Options{Device: dev, Log: quiet()})
+		os.Exit(0)
+	case "crash":
+		syscall.Kill(os.Getpid(), syscall.SIGSEGV)
+		time.Sleep(time.Second)
+		os.Exit(3)
+	}
+}
+
+// The probe runs in a child: it reports what GLES is (here llvmpipe:
+// software, so auto takes the CPU renderer without loading GLES itself),
+// and a child that crashes is a reason, not a crash of the caller.
+func TestExecProbe(t *testing.T) {
+	requireGLES(t)
+	probe := ExecProbe(os.Args[0], "-test.run=^TestProbeChild$", "--")
+	t.Setenv(probeChildEnv, "serve")
+	info, err := probe(gles.Options{})
+	if err != nil || info.GLRenderer == "" || !info.Software {
+		t.Fatalf("probe: %+v %v (want llvmpipe, software)", info, err)
+	}
+	r, why, err := New("auto", Options{Log: quiet(), Probe: probe})
+	if err != nil || r.Name() != cpuName() || !strings.Contains(why, "software rendering") {
+		t.Fatalf("auto with a child probe: %v %q %v", r, why, err)
+	}
+	r.Close()
+	if _, err := probe(gles.Options{Device: "/dev/dri/renderD199"}); err == nil || !strings.Contains(err.Error(), "renderD199") {
+		t.Fatalf("probe of a missing node: %v", err)
+	}
+	t.Setenv(probeChildEnv, "crash")
+	if _, err := probe(gles.Options{}); err == nil || !strings.Contains(err.Error(), "SIGSEGV") {
+		t.Fatalf("crashing probe: %v", err)
+	}
+	r, why, err = New("auto", Options{Log: quiet(), Probe: probe})
+	if err != nil || r.Name() != cpuName() || !strings.Contains(why, "SIGSEGV") {
+		t.Fatalf("auto after a crashing probe: %v %q %v", r, why, err)
+	}
+	t.Log(why)
+	r.Close()
 }
