@@ -82,5 +82,8 @@ step "real kernels (QEMU rigs: vkms+vgem x86_64/arm64, pl111+vgem arm)"
 unset MINICOMP_REQUIRE_GLES MINICOMP_REQUIRE_X11 MINICOMP_REQUIRE_WESTON MINICOMP_REQUIRE_PIXMAN
 bash test/rig/run.sh -v ./...
 
+step "benchmarks (rig, arm64 guest: ratios only under emulation): fallback blit vs memmove, CPU composition vs a memmove of the frame"
+MINICOMP_RIG_ARCHES=arm64 bash test/rig/run.sh -run '^$' -bench 'BlitVsMemmove|Compose1080p/(memmove|soft)' -benchtime 5x ./scanout/ ./render/internal/scenes/
+
 step "benchmarks (rig): allocs and bytes copied per presented frame, direct and blit"
 MINICOMP_RIG_ARCHES=arm64 bash test/rig/run.sh -run '^$' -bench RigPresent -benchtime 60x ./scanout/
