@@ -181,9 +181,9 @@ func (r *Renderer) glEnd() error {
 		return err
 	}
 	l, f, t := r.l, &r.frame, r.frame.t
-	r.fc.call(l.glBindFramebuffer, glFramebuffer, uintptr(t.fbo))
-	r.fc.call(l.glViewport, 0, 0, uintptr(t.w), uintptr(t.h))
-	r.fc.call(l.glEnable, glScissorTest)
+	r.fc.Call(l.glBindFramebuffer, glFramebuffer, uintptr(t.fbo))
+	r.fc.Call(l.glViewport, 0, 0, uintptr(t.w), uintptr(t.h))
+	r.fc.Call(l.glEnable, glScissorTest)
 	for i := range f.cmds {
 		r.glCmd(&f.cmds[i], t)
 	}
@@ -223,7 +223,7 @@ func (r *Renderer) glCmd(c *cmd, t *target) {
 			cr, cb = cb, cr
 		}
 		r.u4 = [4]float32{cr, cg, cb, a}
-		r.fc.call(l.glUniform4fv, uintptr(r.progs[progSolid].color), 1, uintptr(unsafe.Pointer(&r.u4[0])))
+		r.fc.Call(l.glUniform4fv, uintptr(r.progs[progSolid].color), 1, uintptr(unsafe.Pointer(&r.u4[0])))
 		blend = c.c.A != 255
 	case cmdDraw:
 		tex := c.tex
@@ -241,7 +241,7 @@ func (r *Renderer) glCmd(c *cmd, t *target) {
 		r.useProg(idx)
 		p := &r.progs[idx]
 		if r.cur.tex != tex.id {
-			r.fc.call(l.glBindTexture, uintptr(tex.target), uintptr(tex.id))
+			r.fc.Call(l.glBindTexture, uintptr(tex.target), uintptr(tex.id))
 			r.cur.tex = tex.id
 		}
 		filter := int32(glLinear)
@@ -249,26 +249,26 @@ func (r *Renderer) glCmd(c *cmd, t *target) {
 			filter = glNearest // unscaled: exact texels
 		}
 		if tex.filter != filter {
-			r.fc.call(l.glTexParameteri, uintptr(tex.target), glTextureMinFilter, uintptr(filter))
-			r.fc.call(l.glTexParameteri, uintptr(tex.target), glTextureMagFilter, uintptr(filter))
+			r.fc.Call(l.glTexParameteri, uintptr(tex.target), glTextureMinFilter, uintptr(filter))
+			r.fc.Call(l.glTexParameteri, uintptr(tex.target), glTextureMagFilter, uintptr(filter))
 			tex.filter = filter
 		}
 		tw, th := float32(tex.w), float32(tex.h)
 		r.u4 = [4]float32{float32(c.src.Min.X) / tw, float32(c.src.Min.Y) / th, float32(c.src.Dx()) / tw, float32(c.src.Dy()) / th}
-		r.fc.call(l.glUniform4fv, uintptr(p.src), 1, uintptr(unsafe.Pointer(&r.u4[0])))
+		r.fc.Call(l.glUniform4fv, uintptr(p.src), 1, uintptr(unsafe.Pointer(&r.u4[0])))
 		r.u4 = [4]float32{c.alpha, c.alpha, c.alpha, c.alpha}
-		r.fc.call(l.glUniform4fv, uintptr(p.alpha), 1, uintptr(unsafe.Pointer(&r.u4[0])))
+		r.fc.Call(l.glUniform4fv, uintptr(p.alpha), 1, uintptr(unsafe.Pointer(&r.u4[0])))
 		blend = !(tex.opaque && c.alpha >= 1)
 	}
 	p := &r.progs[r.cur.prog]
 	w, h := float32(t.w), float32(t.h)
 	r.u4 = [4]float32{2*float32(c.dst.Min.X)/w - 1, 2*float32(c.dst.Min.Y)/h - 1, 2 * float32(c.dst.Dx()) / w, 2 * float32(c.dst.Dy()) / h}
-	r.fc.call(l.glUniform4fv, uintptr(p.dst), 1, uintptr(unsafe.Pointer(&r.u4[0])))
+	r.fc.Call(l.glUniform4fv, uintptr(p.dst), 1, uintptr(unsafe.Pointer(&r.u4[0])))
 	if blend != r.cur.blend {
 		if blend {
-			r.fc.call(l.glEnable, glBlend)
+			r.fc.Call(l.glEnable, glBlend)
 		} else {
-			r.fc.call(l.glDisable, glBlend)
+			r.fc.Call(l.glDisable, glBlend)
 		}
 		r.cur.blend = blend
 	}
@@ -277,14 +277,14 @@ func (r *Renderer) glCmd(c *cmd, t *target) {
 		if x.Empty() {
 			continue
 		}
-		r.fc.call(l.glScissor, uintptr(x.Min.X), uintptr(x.Min.Y), uintptr(x.Dx()), uintptr(x.Dy()))
-		r.fc.call(l.glDrawArrays, glTriangleStrip, 0, 4)
+		r.fc.Call(l.glScissor, uintptr(x.Min.X), uintptr(x.Min.Y), uintptr(x.Dx()), uintptr(x.Dy()))
+		r.fc.Call(l.glDrawArrays, glTriangleStrip, 0, 4)
 	}
 }
 
 func (r *Renderer) useProg(i int) {
 	if r.cur.prog != i {
-		r.fc.call(r.l.glUseProgram, uintptr(r.progs[i].id))
+		r.fc.Call(r.l.glUseProgram, uintptr(r.progs[i].id))
 		r.cur.prog = i
 	}
 }

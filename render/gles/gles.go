@@ -46,6 +46,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/minicomp/minicomp/internal/dl"
 	"github.com/minicomp/minicomp/render"
 	"github.com/minicomp/minicomp/scanout"
 )
@@ -147,7 +148,7 @@ type Renderer struct {
 	u4         [4]float32 // uniform scratch (heap: no escape per call)
 	u32        [4]uint32  // glGen*/glGetIntegerv scratch
 	fenceAttrs [3]int32
-	fc         fastCall // per-frame calls (GL thread)
+	fc         dl.FastCall // per-frame calls (GL thread)
 	maxTex     int
 	textures   map[*texture]struct{}
 	targets    map[*scanout.Buffer]*target
@@ -250,27 +251,27 @@ func (r *Renderer) glInit() error {
 		if !client.has("EGL_MESA_platform_surfaceless") {
 			return &Error{Call: "eglGetPlatformDisplay", Msg: "EGL_MESA_platform_surfaceless is absent and no render node was given", Err: ErrMissingExtension}
 		}
-		r.dpy = call(l.eglGetPlatformDisplay, eglPlatformSurfacelessMesa, eglDefaultDisplay, 0)
+		r.dpy = dl.Call(l.eglGetPlatformDisplay, eglPlatformSurfacelessMesa, eglDefaultDisplay, 0)
 		if r.dpy == 0 {
 			return l.eglErr("eglGetPlatformDisplay(EGL_PLATFORM_SURFACELESS_MESA)", ErrNoEGL, "")
 		}
 		r.info.Platform = "surfaceless"
 	}
 	var major, minor int32
-	if !isTrue(call(l.eglInitialize, r.dpy, uintptr(unsafe.Pointer(&major)), uintptr(unsafe.Pointer(&minor)))) {
+	if !isTrue(dl.Call(l.eglInitialize, r.dpy, uintptr(unsafe.Pointer(&major)), uintptr(unsafe.Pointer(&minor)))) {
 		err := l.eglErr("eglInitialize", ErrNoEGL, "")
 		r.dpy = 0
 		return err
 	}
-	r.info.EGLVersion = gostr(call(l.eglQueryString, r.dpy, eglVersion))
-	r.info.EGLVendor = gostr(call(l.eglQueryString, r.dpy, eglVendor))
-	r.eglExt = extSet{all: gostr(call(l.eglQueryString, r.dpy, eglExtension)), disabled: r.opts.Disable}
+	r.info.EGLVersion = gostr(dl.Call(l.eglQueryString, r.dpy, eglVersion))
+	r.info.EGLVendor = gostr(dl.Call(l.eglQueryString, r.dpy, eglVendor))
+	r.eglExt = extSet{all: gostr(dl.Call(l.eglQueryString, r.dpy, eglExtension)), disabled: r.opts.Disable}
 	for _, need := range []string{"EGL_KHR_surfaceless_context", "EGL_KHR_no_config_context"} {
 		if !r.eglExt.has(need) {
 			return &Error{Call: "eglQueryString(EGL_EXTENSIONS)", Msg: need + " is absent: no context without a surface", Err: ErrMissingExtension}
 		}
 	}
-	if !isTrue(call(l.eglBindAPI, eglOpenGLESAPI)) {
+	if !isTrue(dl.Call(l.eglBindAPI, eglOpenGLESAPI)) {
 		return l.eglErr("eglBindAPI(EGL_OPENGL_ES_API)", ErrNoEGL, "")
 	}
 	robust := r.eglExt.has("EGL_EXT_create_context_robustness")
@@ -281,7 +282,7 @@ func (r *Renderer) glInit() error {
 				attrs = append(attrs, eglResetNotificationStrategy, eglLoseContextOnReset)
 			}
 			attrs = append(attrs, eglNone)
-			r.ctx = call(l.eglCreateContext, r.dpy, 0, 0, uintptr(unsafe.Pointer(&attrs[0])))
+			r.ctx = dl.Call(l.eglCreateContext, r.dpy, 0, 0, uintptr(unsafe.Pointer(&attrs[0])))
 			if r.ctx != 0 {
 				r.info.Robustness = rb
 				break
@@ -294,19 +295,19 @@ func (r *Renderer) glInit() error {
 	if r.ctx == 0 {
 		return l.eglErr("eglCreateContext(GLES 3 or 2)", ErrNoEGL, "")
 	}
-	if !isTrue(call(l.eglMakeCurrent, r.dpy, 0, 0, r.ctx)) {
+	if !isTrue(dl.Call(l.eglMakeCurrent, r.dpy, 0, 0, r.ctx)) {
 		return l.eglErr("eglMakeCurrent", ErrNoEGL, "")
 	}
-	r.info.GLVersion = gostr(call(l.glGetString, glVersion))
-	r.info.GLRenderer = gostr(call(l.glGetString, glRenderer))
+	r.info.GLVersion = gostr(dl.Call(l.glGetString, glVersion))
+	r.info.GLRenderer = gostr(dl.Call(l.glGetString, glRenderer))
 	r.info.GLES3 = strings.HasPrefix(r.info.GLVersion, "OpenGL ES 3")
-	r.glExt = extSet{all: gostr(call(l.glGetString, glExtensions)), disabled: r.opts.Disable}
-	call(l.glGetIntegerv, glMaxTextureSize, uintptr(unsafe.Pointer(&r.u32[0])))
+	r.glExt = extSet{all: gostr(dl.Call(l.glGetString, glExtensions)), disabled: r.opts.Disable}
+	dl.Call(l.glGetIntegerv, glMaxTextureSize, uintptr(unsafe.Pointer(&r.u32[0])))
 	r.maxTex = int(r.u32[0])
 
 	if r.eglExt.has("EGL_MESA_query_driver") {
 		if p := l.proc("eglGetDisplayDriverName"); p != 0 {
-			r.info.Driver = gostr(call(p, r.dpy))
+			r.info.Driver = gostr(dl.Call(p, r.dpy))
 		}
 	}
 	r.info.Software = softwareGL(r.info.Driver, r.info.GLRenderer)
@@ -360,24 +361,24 @@ func (r *Renderer) glInit() error {
 		r.info.Robustness = false
 	}
 
-	call(l.glDisable, glDither)
-	call(l.glPixelStorei, glUnpackAlignment, 4)
-	call(l.glPixelStorei, glPackAlignment, 4)
-	call(l.glBlendFunc, glOne, glOneMinusSrcAlpha)
+	dl.Call(l.glDisable, glDither)
+	dl.Call(l.glPixelStorei, glUnpackAlignment, 4)
+	dl.Call(l.glPixelStorei, glPackAlignment, 4)
+	dl.Call(l.glBlendFunc, glOne, glOneMinusSrcAlpha)
 	if err := r.buildPrograms(); err != nil {
 		return err
 	}
 	// One unit quad (two triangles as a strip); each draw maps it with
 	// uniforms.
 	quad := []float32{0, 0, 1, 0, 0, 1, 1, 1}
-	call(l.glGenBuffers, 1, uintptr(unsafe.Pointer(&r.u32[0])))
+	dl.Call(l.glGenBuffers, 1, uintptr(unsafe.Pointer(&r.u32[0])))
 	r.quadVBO = r.u32[0]
-	call(l.glBindBuffer, glArrayBuffer, uintptr(r.quadVBO))
-	call(l.glBufferData, glArrayBuffer, uintptr(len(quad)*4), uintptr(unsafe.Pointer(&quad[0])), glStaticDraw)
+	dl.Call(l.glBindBuffer, glArrayBuffer, uintptr(r.quadVBO))
+	dl.Call(l.glBufferData, glArrayBuffer, uintptr(len(quad)*4), uintptr(unsafe.Pointer(&quad[0])), glStaticDraw)
 	runtime.KeepAlive(quad)
-	call(l.glEnableVertexAttribArray, 0)
-	call(l.glVertexAttribPointer, 0, 2, glFloat, 0, 0, 0)
-	call(l.glActiveTexture, glTexture0)
+	dl.Call(l.glEnableVertexAttribArray, 0)
+	dl.Call(l.glVertexAttribPointer, 0, 2, glFloat, 0, 0, 0)
+	dl.Call(l.glActiveTexture, glTexture0)
 	r.cur.prog, r.cur.tex = -1, 0
 	return r.glCheck("init (buffers, state)")
 }
@@ -397,19 +398,19 @@ func (r *Renderer) deviceDisplay(client extSet, path string) (uintptr, error) {
 	}
 	var devs [16]uintptr
 	var n int32
-	if !isTrue(call(l.eglQueryDevicesEXT, uintptr(len(devs)), uintptr(unsafe.Pointer(&devs[0])), uintptr(unsafe.Pointer(&n)))) {
+	if !isTrue(dl.Call(l.eglQueryDevicesEXT, uintptr(len(devs)), uintptr(unsafe.Pointer(&devs[0])), uintptr(unsafe.Pointer(&n)))) {
 		return 0, l.eglErr("eglQueryDevicesEXT", ErrNoEGL, "")
 	}
 	want := sameNode(path)
 	var seen []string
 	for _, d := range devs[:n] {
-		exts := extSet{all: gostr(call(l.eglQueryDeviceStringEXT, d, eglExtension)), disabled: r.opts.Disable}
+		exts := extSet{all: gostr(dl.Call(l.eglQueryDeviceStringEXT, d, eglExtension)), disabled: r.opts.Disable}
 		var files []string
 		if exts.has("EGL_EXT_device_drm_render_node") {
-			files = append(files, gostr(call(l.eglQueryDeviceStringEXT, d, eglDRMRenderNodeFileEXT)))
+			files = append(files, gostr(dl.Call(l.eglQueryDeviceStringEXT, d, eglDRMRenderNodeFileEXT)))
 		}
 		if exts.has("EGL_EXT_device_drm") {
-			files = append(files, gostr(call(l.eglQueryDeviceStringEXT, d, eglDRMDeviceFileEXT)))
+			files = append(files, gostr(dl.Call(l.eglQueryDeviceStringEXT, d, eglDRMDeviceFileEXT)))
 		}
 		named := false
 		for _, f := range files {
@@ -419,7 +420,7 @@ func (r *Renderer) deviceDisplay(client extSet, path string) (uintptr, error) {
 			named = true
 			seen = append(seen, f)
 			if want(f) {
-				dpy := call(l.eglGetPlatformDisplay, eglPlatformDeviceEXT, d, 0)
+				dpy := dl.Call(l.eglGetPlatformDisplay, eglPlatformDeviceEXT, d, 0)
 				if dpy == 0 {
 					return 0, l.eglErr("eglGetPlatformDisplay(EGL_PLATFORM_DEVICE_EXT "+f+")", ErrNoEGL, "")
 				}
@@ -449,12 +450,12 @@ func sameNode(path string) func(string) bool {
 
 // glCheck returns glGetError's error, if any, naming what was done.
 func (r *Renderer) glCheck(what string) error {
-	code := uint32(r.fc.call(r.l.glGetError))
+	code := uint32(r.fc.Call(r.l.glGetError))
 	if code == glNoError {
 		return nil
 	}
 	// Drain the rest (GL keeps one flag per kind).
-	for i := 0; i < 8 && r.fc.call(r.l.glGetError) != glNoError; i++ {
+	for i := 0; i < 8 && r.fc.Call(r.l.glGetError) != glNoError; i++ {
 	}
 	if code == glContextLost {
 		r.lost = true
@@ -469,12 +470,12 @@ func (r *Renderer) checkContext() error {
 	if r.lost {
 		return &Error{Call: "context", Msg: "lost earlier", Err: ErrContextLost}
 	}
-	if r.fc.call(r.l.eglGetCurrentContext) != r.ctx || r.ctx == 0 {
+	if r.fc.Call(r.l.eglGetCurrentContext) != r.ctx || r.ctx == 0 {
 		r.lost = true
 		return &Error{Call: "eglGetCurrentContext", Msg: "the renderer's context is no longer current", Err: ErrContextLost}
 	}
 	if r.l.glGetGraphicsResetStatus != 0 {
-		if st := uint32(r.fc.call(r.l.glGetGraphicsResetStatus)); st != glNoError {
+		if st := uint32(r.fc.Call(r.l.glGetGraphicsResetStatus)); st != glNoError {
 			r.lost = true
 			return &Error{Call: "glGetGraphicsResetStatus", Code: st, Err: ErrContextLost}
 		}
@@ -500,7 +501,7 @@ func (r *Renderer) Close() error {
 // EGL objects are released: GL names died with the context.
 func (r *Renderer) glTeardown() error {
 	l := r.l
-	live := !r.lost && r.ctx != 0 && call(l.eglGetCurrentContext) == r.ctx
+	live := !r.lost && r.ctx != 0 && dl.Call(l.eglGetCurrentContext) == r.ctx
 	for t := range r.textures {
 		r.glDeleteTexture(t, live)
 	}
@@ -512,29 +513,29 @@ func (r *Renderer) glTeardown() error {
 	if live {
 		for i := range r.progs {
 			if r.progs[i].id != 0 {
-				call(l.glDeleteProgram, uintptr(r.progs[i].id))
+				dl.Call(l.glDeleteProgram, uintptr(r.progs[i].id))
 			}
 		}
 		if r.quadVBO != 0 {
 			r.u32[0] = r.quadVBO
-			call(l.glDeleteBuffers, 1, uintptr(unsafe.Pointer(&r.u32[0])))
+			dl.Call(l.glDeleteBuffers, 1, uintptr(unsafe.Pointer(&r.u32[0])))
 		}
 	}
 	r.progs = [progCount]program{}
 	r.quadVBO = 0
 	var err error
 	if r.dpy != 0 {
-		call(l.eglMakeCurrent, r.dpy, 0, 0, 0)
+		dl.Call(l.eglMakeCurrent, r.dpy, 0, 0, 0)
 		if r.ctx != 0 {
-			call(l.eglDestroyContext, r.dpy, r.ctx)
+			dl.Call(l.eglDestroyContext, r.dpy, r.ctx)
 			r.ctx = 0
 		}
-		if !isTrue(call(l.eglTerminate, r.dpy)) {
+		if !isTrue(dl.Call(l.eglTerminate, r.dpy)) {
 			err = l.eglErr("eglTerminate", ErrNoEGL, "")
 		}
 		r.dpy = 0
 	}
-	call(l.eglReleaseThread)
+	dl.Call(l.eglReleaseThread)
 	return err
 }
 

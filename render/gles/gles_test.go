@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/minicomp/minicomp/internal/dl"
 	"github.com/minicomp/minicomp/scanout"
 )
 
@@ -212,8 +213,8 @@ func TestContextLost(t *testing.T) {
 	}
 	// Lose the context behind the renderer's back, as a GPU reset would.
 	r.do(func() error {
-		call(r.l.eglMakeCurrent, r.dpy, 0, 0, 0)
-		call(r.l.eglDestroyContext, r.dpy, r.ctx)
+		dl.Call(r.l.eglMakeCurrent, r.dpy, 0, 0, 0)
+		dl.Call(r.l.eglDestroyContext, r.dpy, r.ctx)
 		return nil
 	})
 	err = frame()

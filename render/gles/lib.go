@@ -5,6 +5,8 @@ import (
 	"strings"
 	"sync"
 	"unsafe"
+
+	"github.com/minicomp/minicomp/internal/dl"
 )
 
 // Library names (the GLVND/Mesa sonames on Debian and Raspberry Pi OS).
@@ -129,10 +131,10 @@ func load() (*lib, error) {
 func loadLibs() (*lib, error) {
 	l := &lib{}
 	var err error
-	if l.egl, err = dlopen(libEGLName); err != nil {
+	if l.egl, err = dl.Open(libEGLName, true); err != nil {
 		return nil, &Error{Call: "dlopen " + libEGLName, Msg: err.Error() + " (install libegl1 and libegl-mesa0)", Err: ErrNoEGL}
 	}
-	if l.gles, err = dlopen(libGLESName); err != nil {
+	if l.gles, err = dl.Open(libGLESName, true); err != nil {
 		return nil, &Error{Call: "dlopen " + libGLESName, Msg: err.Error() + " (install libgles2)", Err: ErrNoEGL}
 	}
 	syms := []struct {
@@ -205,43 +207,18 @@ func loadLibs() (*lib, error) {
 		{l.gles, "glFinish", &l.glFinish},
 	}
 	for _, s := range syms {
-		if *s.p, err = dlsym(s.lib, s.name); err != nil {
+		if *s.p, err = dl.Sym(s.lib, s.name); err != nil {
 			return nil, &Error{Call: "dlsym " + s.name, Msg: err.Error(), Err: ErrNoEGL}
 		}
 	}
 	// EGL 1.5's eglGetPlatformDisplay, else the EXT one (same arguments
 	// when attribs is NULL).
-	if p, err := dlsym(l.egl, "eglGetPlatformDisplay"); err == nil {
+	if p, err := dl.Sym(l.egl, "eglGetPlatformDisplay"); err == nil {
 		l.eglGetPlatformDisplay = p
 	} else if exts := l.clientExtensions(); hasExt(exts, "EGL_EXT_platform_base") {
 		l.eglGetPlatformDisplay = l.proc("eglGetPlatformDisplayEXT")
 	}
 	return l, nil
-}
-
-// call calls a C function with integer/pointer arguments. No float
-// arguments are ever passed: uniforms go through pointers (glUniform4fv)
-// and Clear draws a quad, so the same code runs on arm, arm64 and amd64.
-// Pointers converted to uintptr in the call expression are kept on the
-// heap (uintptrescapes), so pointers to locals are safe; the argument
-// slice is allocated per call: per-frame code uses fastCall.
-//
-//go:uintptrescapes
-func call(fn uintptr, args ...uintptr) uintptr {
-	r := syscallN(fn, args...)
-	return r
-}
-
-// fastCall calls without allocating: the arguments are copied into argv,
-// a buffer owned by one GL thread. Pointer arguments must point to heap
-// or C memory (renderer fields, slices the renderer keeps, mappings),
-// never to a local variable, which could move with its stack.
-type fastCall struct{ argv [16]uintptr }
-
-func (c *fastCall) call(fn uintptr, args ...uintptr) uintptr {
-	n := copy(c.argv[:], args)
-	r := syscallN(fn, c.argv[:n]...)
-	return r
 }
 
 // isTrue reads an EGLBoolean (32 bits: the register's upper half is not
@@ -251,7 +228,7 @@ func isTrue(v uintptr) bool { return uint32(v) == eglTrue }
 // proc returns an extension function's address through eglGetProcAddress.
 func (l *lib) proc(name string) uintptr {
 	b := cstr(name)
-	r := call(l.eglGetProcAddress, uintptr(unsafe.Pointer(&b[0])))
+	r := dl.Call(l.eglGetProcAddress, uintptr(unsafe.Pointer(&b[0])))
 	return r
 }
 
@@ -275,11 +252,11 @@ func gostr(p uintptr) string {
 }
 
 // clientExtensions returns the EGL client extensions (EGL_NO_DISPLAY).
-func (l *lib) clientExtensions() string { return gostr(call(l.eglQueryString, 0, eglExtension)) }
+func (l *lib) clientExtensions() string { return gostr(dl.Call(l.eglQueryString, 0, eglExtension)) }
 
 // eglErr returns an *Error for a failed EGL call with eglGetError's code.
 func (l *lib) eglErr(callName string, sentinel error, msg string) error {
-	code := uint32(call(l.eglGetError))
+	code := uint32(dl.Call(l.eglGetError))
 	return &Error{Call: callName, Code: code, Msg: msg, Err: sentinel}
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unsafe"
 
+	"github.com/minicomp/minicomp/internal/dl"
 	"github.com/minicomp/minicomp/shaders"
 )
 
@@ -45,7 +46,7 @@ func (r *Renderer) buildPrograms() error {
 	if err != nil {
 		return err
 	}
-	defer call(r.l.glDeleteShader, uintptr(vs))
+	defer dl.Call(r.l.glDeleteShader, uintptr(vs))
 	for i := range 4 {
 		if r.progs[progTex+i], err = r.link(vs, shaders.TexFrag, texDefines(i&2 != 0, i&1 != 0)); err != nil {
 			return err
@@ -87,23 +88,23 @@ func (r *Renderer) compile(name string, stage uint32, defines ...string) (uint32
 // compileSource compiles src (prepended lines before the file's line 1).
 func (r *Renderer) compileSource(name string, stage uint32, src string, prepended int, defines []string) (uint32, error) {
 	l := r.l
-	sh := uint32(call(l.glCreateShader, uintptr(stage)))
+	sh := uint32(dl.Call(l.glCreateShader, uintptr(stage)))
 	if sh == 0 {
 		return 0, r.glCheckOr("glCreateShader "+name, ErrShaderCompile)
 	}
 	b := []byte(src)
 	ptrs := []uintptr{uintptr(unsafe.Pointer(&b[0]))}
 	lens := []int32{int32(len(b))}
-	call(l.glShaderSource, uintptr(sh), 1, uintptr(unsafe.Pointer(&ptrs[0])), uintptr(unsafe.Pointer(&lens[0])))
+	dl.Call(l.glShaderSource, uintptr(sh), 1, uintptr(unsafe.Pointer(&ptrs[0])), uintptr(unsafe.Pointer(&lens[0])))
 	runtime.KeepAlive(b)
-	call(l.glCompileShader, uintptr(sh))
+	dl.Call(l.glCompileShader, uintptr(sh))
 	var ok int32
-	call(l.glGetShaderiv, uintptr(sh), glCompileStatus, uintptr(unsafe.Pointer(&ok)))
+	dl.Call(l.glGetShaderiv, uintptr(sh), glCompileStatus, uintptr(unsafe.Pointer(&ok)))
 	if ok != 0 {
 		return sh, nil
 	}
 	log := r.infoLog(l.glGetShaderiv, l.glGetShaderInfoLog, sh)
-	call(l.glDeleteShader, uintptr(sh))
+	dl.Call(l.glDeleteShader, uintptr(sh))
 	variant := ""
 	if len(defines) > 0 {
 		variant = " [" + strings.Join(defines, " ") + "]"
@@ -119,45 +120,45 @@ func (r *Renderer) link(vs uint32, frag string, defines []string) (program, erro
 	if err != nil {
 		return program{}, err
 	}
-	defer call(l.glDeleteShader, uintptr(fs))
-	id := uint32(call(l.glCreateProgram))
-	call(l.glAttachShader, uintptr(id), uintptr(vs))
-	call(l.glAttachShader, uintptr(id), uintptr(fs))
+	defer dl.Call(l.glDeleteShader, uintptr(fs))
+	id := uint32(dl.Call(l.glCreateProgram))
+	dl.Call(l.glAttachShader, uintptr(id), uintptr(vs))
+	dl.Call(l.glAttachShader, uintptr(id), uintptr(fs))
 	attr := cstr("corner")
-	call(l.glBindAttribLocation, uintptr(id), 0, uintptr(unsafe.Pointer(&attr[0])))
+	dl.Call(l.glBindAttribLocation, uintptr(id), 0, uintptr(unsafe.Pointer(&attr[0])))
 	runtime.KeepAlive(attr)
-	call(l.glLinkProgram, uintptr(id))
+	dl.Call(l.glLinkProgram, uintptr(id))
 	var ok int32
-	call(l.glGetProgramiv, uintptr(id), glLinkStatus, uintptr(unsafe.Pointer(&ok)))
+	dl.Call(l.glGetProgramiv, uintptr(id), glLinkStatus, uintptr(unsafe.Pointer(&ok)))
 	if ok == 0 {
 		log := r.infoLog(l.glGetProgramiv, l.glGetProgramInfoLog, id)
-		call(l.glDeleteProgram, uintptr(id))
+		dl.Call(l.glDeleteProgram, uintptr(id))
 		return program{}, &Error{Call: fmt.Sprintf("glLinkProgram %s+%s %v", "quad.vert", frag, defines), Msg: strings.TrimSpace(log), Err: ErrShaderCompile}
 	}
 	p := program{id: id}
 	loc := func(n string) int32 {
 		b := cstr(n)
-		v := int32(call(l.glGetUniformLocation, uintptr(id), uintptr(unsafe.Pointer(&b[0]))))
+		v := int32(dl.Call(l.glGetUniformLocation, uintptr(id), uintptr(unsafe.Pointer(&b[0]))))
 		runtime.KeepAlive(b)
 		return v
 	}
 	p.dst, p.src, p.alpha, p.color, p.tex = loc("dst"), loc("src"), loc("alpha"), loc("color"), loc("tex")
 	if p.tex >= 0 {
-		call(l.glUseProgram, uintptr(id))
-		call(l.glUniform1i, uintptr(p.tex), 0)
-		call(l.glUseProgram, 0)
+		dl.Call(l.glUseProgram, uintptr(id))
+		dl.Call(l.glUniform1i, uintptr(p.tex), 0)
+		dl.Call(l.glUseProgram, 0)
 	}
 	return p, r.glCheck("link " + frag)
 }
 
 func (r *Renderer) infoLog(getiv, getLog uintptr, obj uint32) string {
 	var n int32
-	call(getiv, uintptr(obj), glInfoLogLength, uintptr(unsafe.Pointer(&n)))
+	dl.Call(getiv, uintptr(obj), glInfoLogLength, uintptr(unsafe.Pointer(&n)))
 	if n <= 1 {
 		return "(no info log)"
 	}
 	buf := make([]byte, n)
-	call(getLog, uintptr(obj), uintptr(n), 0, uintptr(unsafe.Pointer(&buf[0])))
+	dl.Call(getLog, uintptr(obj), uintptr(n), 0, uintptr(unsafe.Pointer(&buf[0])))
 	return strings.TrimRight(string(buf), "\x00\n")
 }
 

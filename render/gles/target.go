@@ -6,6 +6,7 @@ import (
 	"os"
 	"unsafe"
 
+	"github.com/minicomp/minicomp/internal/dl"
 	"github.com/minicomp/minicomp/scanout"
 )
 
@@ -48,16 +49,16 @@ func (r *Renderer) glImportTarget(b *scanout.Buffer) (*target, error) {
 		return nil, err
 	}
 	t := &target{buf: b, w: b.Width, h: b.Height, image: img}
-	call(l.glGenRenderbuffers, 1, uintptr(unsafe.Pointer(&r.u32[0])))
+	dl.Call(l.glGenRenderbuffers, 1, uintptr(unsafe.Pointer(&r.u32[0])))
 	t.rb = r.u32[0]
-	call(l.glBindRenderbuffer, glRenderbuffer, uintptr(t.rb))
-	call(l.glEGLImageTargetRenderbufferStorageOES, glRenderbuffer, img)
+	dl.Call(l.glBindRenderbuffer, glRenderbuffer, uintptr(t.rb))
+	dl.Call(l.glEGLImageTargetRenderbufferStorageOES, glRenderbuffer, img)
 	if err := r.glCheck("glEGLImageTargetRenderbufferStorageOES " + b.String()); err != nil {
 		r.glDeleteTarget(t, true)
 		return nil, err
 	}
 	if err := r.glFBO(t, func() {
-		call(l.glFramebufferRenderbuffer, glFramebuffer, glColorAttachment0, glRenderbuffer, uintptr(t.rb))
+		dl.Call(l.glFramebufferRenderbuffer, glFramebuffer, glColorAttachment0, glRenderbuffer, uintptr(t.rb))
 	}); err != nil {
 		r.glDeleteTarget(t, true)
 		return nil, err
@@ -77,12 +78,12 @@ func (r *Renderer) glOffscreenTarget(b *scanout.Buffer) (*target, error) {
 		return nil, err
 	}
 	t := &target{buf: b, w: b.Width, h: b.Height, bgr: true, readback: true}
-	call(l.glGenTextures, 1, uintptr(unsafe.Pointer(&r.u32[0])))
+	dl.Call(l.glGenTextures, 1, uintptr(unsafe.Pointer(&r.u32[0])))
 	t.tex = r.u32[0]
 	r.bindTex2D(t.tex)
-	call(l.glTexParameteri, glTexture2D, glTextureMinFilter, glNearest)
-	call(l.glTexParameteri, glTexture2D, glTextureMagFilter, glNearest)
-	call(l.glTexImage2D, glTexture2D, 0, glRGBA, uintptr(t.w), uintptr(t.h), 0, glRGBA, glUnsignedByte, 0)
+	dl.Call(l.glTexParameteri, glTexture2D, glTextureMinFilter, glNearest)
+	dl.Call(l.glTexParameteri, glTexture2D, glTextureMagFilter, glNearest)
+	dl.Call(l.glTexImage2D, glTexture2D, 0, glRGBA, uintptr(t.w), uintptr(t.h), 0, glRGBA, glUnsignedByte, 0)
 	if err := r.glCheck(fmt.Sprintf("glTexImage2D %dx%d (offscreen target)", t.w, t.h)); err != nil {
 		r.glDeleteTarget(t, true)
 		return nil, err
@@ -97,7 +98,7 @@ func (r *Renderer) glOffscreenTarget(b *scanout.Buffer) (*target, error) {
 		return nil, err
 	}
 	if err := r.glFBO(t, func() {
-		call(l.glFramebufferTexture2D, glFramebuffer, glColorAttachment0, glTexture2D, uintptr(t.tex), 0)
+		dl.Call(l.glFramebufferTexture2D, glFramebuffer, glColorAttachment0, glTexture2D, uintptr(t.tex), 0)
 	}); err != nil {
 		r.glDeleteTarget(t, true)
 		return nil, err
@@ -108,18 +109,18 @@ func (r *Renderer) glOffscreenTarget(b *scanout.Buffer) (*target, error) {
 // glFBO creates t's framebuffer with attach and checks it is complete.
 func (r *Renderer) glFBO(t *target, attach func()) error {
 	l := r.l
-	call(l.glGenFramebuffers, 1, uintptr(unsafe.Pointer(&r.u32[0])))
+	dl.Call(l.glGenFramebuffers, 1, uintptr(unsafe.Pointer(&r.u32[0])))
 	t.fbo = r.u32[0]
-	call(l.glBindFramebuffer, glFramebuffer, uintptr(t.fbo))
+	dl.Call(l.glBindFramebuffer, glFramebuffer, uintptr(t.fbo))
 	attach()
-	if st := uint32(call(l.glCheckFramebufferStatus, glFramebuffer)); st != glFramebufferComplete {
+	if st := uint32(dl.Call(l.glCheckFramebufferStatus, glFramebuffer)); st != glFramebufferComplete {
 		return &Error{Call: "glCheckFramebufferStatus " + t.buf.String(), Code: st, Err: ErrGL}
 	}
 	return r.glCheck("framebuffer " + t.buf.String())
 }
 
 func (r *Renderer) bindTex2D(id uint32) {
-	r.fc.call(r.l.glBindTexture, glTexture2D, uintptr(id))
+	r.fc.Call(r.l.glBindTexture, glTexture2D, uintptr(id))
 	r.cur.tex = id
 }
 
@@ -142,24 +143,24 @@ func (r *Renderer) glDeleteTarget(t *target, live bool) {
 	l := r.l
 	if live {
 		if t.fbo != 0 {
-			call(l.glBindFramebuffer, glFramebuffer, 0)
+			dl.Call(l.glBindFramebuffer, glFramebuffer, 0)
 			r.u32[0] = t.fbo
-			call(l.glDeleteFramebuffers, 1, uintptr(unsafe.Pointer(&r.u32[0])))
+			dl.Call(l.glDeleteFramebuffers, 1, uintptr(unsafe.Pointer(&r.u32[0])))
 		}
 		if t.tex != 0 {
 			r.u32[0] = t.tex
-			call(l.glDeleteTextures, 1, uintptr(unsafe.Pointer(&r.u32[0])))
+			dl.Call(l.glDeleteTextures, 1, uintptr(unsafe.Pointer(&r.u32[0])))
 			if r.cur.tex == t.tex {
 				r.cur.tex = 0
 			}
 		}
 		if t.rb != 0 {
 			r.u32[0] = t.rb
-			call(l.glDeleteRenderbuffers, 1, uintptr(unsafe.Pointer(&r.u32[0])))
+			dl.Call(l.glDeleteRenderbuffers, 1, uintptr(unsafe.Pointer(&r.u32[0])))
 		}
 	}
 	if t.image != 0 && r.dpy != 0 {
-		call(l.eglDestroyImageKHR, r.dpy, t.image)
+		dl.Call(l.eglDestroyImageKHR, r.dpy, t.image)
 	}
 	t.fbo, t.tex, t.rb, t.image = 0, 0, 0, 0
 }
@@ -191,13 +192,13 @@ func (r *Renderer) glReadback(t *target) error {
 	stride := int(b.Stride)
 	rowLen := r.info.GLES3 && stride%4 == 0
 	if rowLen {
-		r.fc.call(l.glPixelStorei, glPackRowLength, uintptr(stride/4))
+		r.fc.Call(l.glPixelStorei, glPackRowLength, uintptr(stride/4))
 	}
 	for _, d := range r.frame.clip {
 		off := d.Min.Y*stride + d.Min.X*4
 		switch {
 		case rowLen, d.Dy() == 1, stride == t.w*4 && d.Min.X == 0 && d.Dx() == t.w:
-			r.fc.call(l.glReadPixels, uintptr(d.Min.X), uintptr(d.Min.Y), uintptr(d.Dx()), uintptr(d.Dy()),
+			r.fc.Call(l.glReadPixels, uintptr(d.Min.X), uintptr(d.Min.Y), uintptr(d.Dx()), uintptr(d.Dy()),
 				glRGBA, glUnsignedByte, uintptr(unsafe.Pointer(&mem[off])))
 		default: // GLES 2 without row length: through scratch
 			n := d.Dx() * d.Dy() * 4
@@ -205,7 +206,7 @@ func (r *Renderer) glReadback(t *target) error {
 				r.scratch = make([]byte, n)
 			}
 			s := r.scratch[:n]
-			r.fc.call(l.glReadPixels, uintptr(d.Min.X), uintptr(d.Min.Y), uintptr(d.Dx()), uintptr(d.Dy()),
+			r.fc.Call(l.glReadPixels, uintptr(d.Min.X), uintptr(d.Min.Y), uintptr(d.Dx()), uintptr(d.Dy()),
 				glRGBA, glUnsignedByte, uintptr(unsafe.Pointer(&s[0])))
 			for y := 0; y < d.Dy(); y++ {
 				copy(mem[off+y*stride:off+y*stride+d.Dx()*4], s[y*d.Dx()*4:])
@@ -213,7 +214,7 @@ func (r *Renderer) glReadback(t *target) error {
 		}
 	}
 	if rowLen {
-		r.fc.call(l.glPixelStorei, glPackRowLength, 0)
+		r.fc.Call(l.glPixelStorei, glPackRowLength, 0)
 	}
 	err = r.glCheck("glReadPixels")
 	return errors.Join(err, b.EndCPUAccess(scanout.Write))
@@ -224,19 +225,19 @@ func (r *Renderer) glReadback(t *target) error {
 func (r *Renderer) glFence() error {
 	l := r.l
 	if !r.info.NativeFence {
-		r.fc.call(l.glFinish)
+		r.fc.Call(l.glFinish)
 		return nil
 	}
 	attrs := &r.fenceAttrs
 	*attrs = [3]int32{eglSyncNativeFenceFDANDROID, eglNoNativeFenceFDANDROID, eglNone}
-	sync := r.fc.call(l.eglCreateSyncKHR, r.dpy, eglSyncNativeFenceANDROID, uintptr(unsafe.Pointer(&attrs[0])))
+	sync := r.fc.Call(l.eglCreateSyncKHR, r.dpy, eglSyncNativeFenceANDROID, uintptr(unsafe.Pointer(&attrs[0])))
 	if sync == 0 {
 		r.noFence(l.eglErr("eglCreateSyncKHR(EGL_SYNC_NATIVE_FENCE_ANDROID)", ErrGL, ""))
 		return nil
 	}
-	r.fc.call(l.glFlush) // the fence fd exists once the commands are flushed
-	fd := int32(r.fc.call(l.eglDupNativeFenceFDANDROID, r.dpy, sync))
-	r.fc.call(l.eglDestroySyncKHR, r.dpy, sync)
+	r.fc.Call(l.glFlush) // the fence fd exists once the commands are flushed
+	fd := int32(r.fc.Call(l.eglDupNativeFenceFDANDROID, r.dpy, sync))
+	r.fc.Call(l.eglDestroySyncKHR, r.dpy, sync)
 	if fd < 0 {
 		r.noFence(l.eglErr("eglDupNativeFenceFDANDROID", ErrGL, ""))
 		return nil
@@ -250,5 +251,5 @@ func (r *Renderer) glFence() error {
 func (r *Renderer) noFence(err error) {
 	r.log.Warn("gles: native fence failed; ending frames with glFinish instead", "err", err)
 	r.info.NativeFence = false
-	call(r.l.glFinish)
+	dl.Call(r.l.glFinish)
 }

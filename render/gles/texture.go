@@ -5,6 +5,7 @@ import (
 	"image"
 	"unsafe"
 
+	"github.com/minicomp/minicomp/internal/dl"
 	"github.com/minicomp/minicomp/render"
 	"github.com/minicomp/minicomp/scanout"
 )
@@ -54,14 +55,14 @@ func (r *Renderer) NewTexture(w, h int, format scanout.Format) (render.Texture, 
 			return err
 		}
 		l := r.l
-		call(l.glGenTextures, 1, uintptr(unsafe.Pointer(&r.u32[0])))
+		dl.Call(l.glGenTextures, 1, uintptr(unsafe.Pointer(&r.u32[0])))
 		t.id = r.u32[0]
 		r.bindTex2D(t.id)
-		call(l.glTexParameteri, glTexture2D, glTextureMinFilter, glNearest)
-		call(l.glTexParameteri, glTexture2D, glTextureMagFilter, glNearest)
-		call(l.glTexParameteri, glTexture2D, glTextureWrapS, glClampToEdge)
-		call(l.glTexParameteri, glTexture2D, glTextureWrapT, glClampToEdge)
-		call(l.glTexImage2D, glTexture2D, 0, glRGBA, uintptr(w), uintptr(h), 0, glRGBA, glUnsignedByte, 0)
+		dl.Call(l.glTexParameteri, glTexture2D, glTextureMinFilter, glNearest)
+		dl.Call(l.glTexParameteri, glTexture2D, glTextureMagFilter, glNearest)
+		dl.Call(l.glTexParameteri, glTexture2D, glTextureWrapS, glClampToEdge)
+		dl.Call(l.glTexParameteri, glTexture2D, glTextureWrapT, glClampToEdge)
+		dl.Call(l.glTexImage2D, glTexture2D, 0, glRGBA, uintptr(w), uintptr(h), 0, glRGBA, glUnsignedByte, 0)
 		if err := r.glCheck(fmt.Sprintf("glTexImage2D %dx%d", w, h)); err != nil {
 			r.glDeleteTexture(t, true)
 			return err
@@ -126,15 +127,15 @@ func (r *Renderer) glUploadRect(pix []byte, stride, texW, x, y, w, h int) {
 	rowLen := (r.info.GLES3 || r.glExt.has("GL_EXT_unpack_subimage")) && stride%4 == 0
 	switch {
 	case rowLen:
-		r.fc.call(l.glPixelStorei, glUnpackRowLength, uintptr(stride/4))
-		r.fc.call(l.glTexSubImage2D, glTexture2D, 0, uintptr(x), uintptr(y), uintptr(w), uintptr(h), glRGBA, glUnsignedByte, uintptr(unsafe.Pointer(&pix[off])))
-		r.fc.call(l.glPixelStorei, glUnpackRowLength, 0)
+		r.fc.Call(l.glPixelStorei, glUnpackRowLength, uintptr(stride/4))
+		r.fc.Call(l.glTexSubImage2D, glTexture2D, 0, uintptr(x), uintptr(y), uintptr(w), uintptr(h), glRGBA, glUnsignedByte, uintptr(unsafe.Pointer(&pix[off])))
+		r.fc.Call(l.glPixelStorei, glUnpackRowLength, 0)
 	case stride == texW*4:
 		// Whole rows are contiguous: upload the damaged rows full width.
-		r.fc.call(l.glTexSubImage2D, glTexture2D, 0, 0, uintptr(y), uintptr(texW), uintptr(h), glRGBA, glUnsignedByte, uintptr(unsafe.Pointer(&pix[y*stride])))
+		r.fc.Call(l.glTexSubImage2D, glTexture2D, 0, 0, uintptr(y), uintptr(texW), uintptr(h), glRGBA, glUnsignedByte, uintptr(unsafe.Pointer(&pix[y*stride])))
 	default:
 		for row := range h {
-			r.fc.call(l.glTexSubImage2D, glTexture2D, 0, uintptr(x), uintptr(y+row), uintptr(w), 1, glRGBA, glUnsignedByte, uintptr(unsafe.Pointer(&pix[off+row*stride])))
+			r.fc.Call(l.glTexSubImage2D, glTexture2D, 0, uintptr(x), uintptr(y+row), uintptr(w), 1, glRGBA, glUnsignedByte, uintptr(unsafe.Pointer(&pix[off+row*stride])))
 		}
 	}
 }
@@ -155,13 +156,13 @@ func (t *texture) Release() {
 func (r *Renderer) glDeleteTexture(t *texture, live bool) {
 	if live && t.id != 0 {
 		r.u32[0] = t.id
-		call(r.l.glDeleteTextures, 1, uintptr(unsafe.Pointer(&r.u32[0])))
+		dl.Call(r.l.glDeleteTextures, 1, uintptr(unsafe.Pointer(&r.u32[0])))
 		if r.cur.tex == t.id {
 			r.cur.tex = 0
 		}
 	}
 	if t.image != 0 && r.dpy != 0 {
-		call(r.l.eglDestroyImageKHR, r.dpy, t.image)
+		dl.Call(r.l.eglDestroyImageKHR, r.dpy, t.image)
 	}
 	t.id, t.image = 0, 0
 	delete(r.textures, t)
@@ -204,15 +205,15 @@ func (r *Renderer) ImportDMABuf(b *scanout.Buffer) (render.Texture, error) {
 		if t.image, err = r.eglImage(b); err != nil {
 			return err
 		}
-		call(l.glGenTextures, 1, uintptr(unsafe.Pointer(&r.u32[0])))
+		dl.Call(l.glGenTextures, 1, uintptr(unsafe.Pointer(&r.u32[0])))
 		t.id = r.u32[0]
-		call(l.glBindTexture, uintptr(t.target), uintptr(t.id))
+		dl.Call(l.glBindTexture, uintptr(t.target), uintptr(t.id))
 		r.cur.tex = t.id
-		call(l.glTexParameteri, uintptr(t.target), glTextureMinFilter, glNearest)
-		call(l.glTexParameteri, uintptr(t.target), glTextureMagFilter, glNearest)
-		call(l.glTexParameteri, uintptr(t.target), glTextureWrapS, glClampToEdge)
-		call(l.glTexParameteri, uintptr(t.target), glTextureWrapT, glClampToEdge)
-		call(l.glEGLImageTargetTexture2DOES, uintptr(t.target), t.image)
+		dl.Call(l.glTexParameteri, uintptr(t.target), glTextureMinFilter, glNearest)
+		dl.Call(l.glTexParameteri, uintptr(t.target), glTextureMagFilter, glNearest)
+		dl.Call(l.glTexParameteri, uintptr(t.target), glTextureWrapS, glClampToEdge)
+		dl.Call(l.glTexParameteri, uintptr(t.target), glTextureWrapT, glClampToEdge)
+		dl.Call(l.glEGLImageTargetTexture2DOES, uintptr(t.target), t.image)
 		r.textures[t] = struct{}{}
 		if err := r.glCheck("glEGLImageTargetTexture2DOES " + b.String()); err != nil {
 			r.glDeleteTexture(t, true)
@@ -240,7 +241,7 @@ func (r *Renderer) externalOnly(b *scanout.Buffer) (bool, error) {
 	var mods [64]uint64
 	var ext [64]uint32
 	var n int32
-	if !isTrue(call(r.l.eglQueryDmaBufModifiersEXT, r.dpy, uintptr(b.Format), uintptr(len(mods)),
+	if !isTrue(dl.Call(r.l.eglQueryDmaBufModifiersEXT, r.dpy, uintptr(b.Format), uintptr(len(mods)),
 		uintptr(unsafe.Pointer(&mods[0])), uintptr(unsafe.Pointer(&ext[0])), uintptr(unsafe.Pointer(&n)))) {
 		return false, r.l.eglErr("eglQueryDmaBufModifiersEXT "+b.Format.String(), ErrNoDMABufImport, "")
 	}
@@ -270,7 +271,7 @@ func (r *Renderer) eglImage(b *scanout.Buffer) (uintptr, error) {
 		}
 	}
 	attrs = append(attrs, eglNone)
-	img := call(l.eglCreateImageKHR, r.dpy, 0, eglLinuxDMABufEXT, 0, uintptr(unsafe.Pointer(&attrs[0])))
+	img := dl.Call(l.eglCreateImageKHR, r.dpy, 0, eglLinuxDMABufEXT, 0, uintptr(unsafe.Pointer(&attrs[0])))
 	if img == 0 {
 		return 0, l.eglErr("eglCreateImageKHR(EGL_LINUX_DMA_BUF_EXT "+b.String()+")", ErrNoDMABufImport, "the driver refused the buffer")
 	}

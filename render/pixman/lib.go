@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"unsafe"
+
+	"github.com/minicomp/minicomp/internal/dl"
 )
 
 // LibName is the shared library New loads (Debian package DebPackage).
@@ -93,10 +95,10 @@ func load() (*lib, error) {
 // open loads the library name and its entry points; a failure says which
 // library and which Debian package provides it.
 func open(name string) (*lib, error) {
-	h, err := dlopen(name)
+	h, err := dl.Open(name, false)
 	if err != nil {
 		hint := "install the Debian package " + DebPackage
-		if staticBuild {
+		if dl.Static {
 			hint = "build without -tags nogles to use the pixman renderer"
 		}
 		return nil, fmt.Errorf("pixman: dlopen %s: %v (%s): %w", name, err, hint, ErrNoPixman)
@@ -120,34 +122,11 @@ func open(name string) (*lib, error) {
 		{"pixman_region32_init_rects", &l.region32InitRects},
 		{"pixman_region32_fini", &l.region32Fini},
 	} {
-		if *s.p, err = dlsym(h, s.name); err != nil {
+		if *s.p, err = dl.Sym(h, s.name); err != nil {
 			return nil, fmt.Errorf("pixman: dlsym %s in %s: %v (install the Debian package %s): %w", s.name, name, err, DebPackage, ErrNoPixman)
 		}
 	}
 	return l, nil
-}
-
-// call calls a C function with integer and pointer arguments (pixman
-// takes no floats here: scales go in as 16.16 fixed point). Pointers
-// converted to uintptr in the call expression stay on the heap and alive
-// for the call (uintptrescapes), so pointers to locals are safe; it is
-// for set-up paths: the argument slice may be allocated.
-//
-//go:uintptrescapes
-func call(fn uintptr, args ...uintptr) uintptr {
-	return syscallN(fn, args...)
-}
-
-// fastCall calls without allocating: the arguments are copied into argv,
-// which belongs to one Renderer (used by one goroutine at a time).
-// Pointer arguments must point to heap memory the caller keeps alive
-// (Renderer and Texture fields), pinned memory, C memory or mappings,
-// never to a local variable, which could move with its stack.
-type fastCall struct{ argv [12]uintptr }
-
-func (c *fastCall) call(fn uintptr, args ...uintptr) uintptr {
-	n := copy(c.argv[:], args)
-	return syscallN(fn, c.argv[:n]...)
 }
 
 // isTrue reads a pixman_bool_t (a C int: the register's upper half is not

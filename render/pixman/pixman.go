@@ -27,6 +27,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/minicomp/minicomp/internal/dl"
 	"github.com/minicomp/minicomp/render"
 	"github.com/minicomp/minicomp/scanout"
 )
@@ -37,7 +38,7 @@ var ErrClosed = errors.New("pixman: renderer closed")
 // Renderer is the pixman renderer for 32-bit XRGB/ARGB targets.
 type Renderer struct {
 	l  *lib
-	fc fastCall
+	fc dl.FastCall
 
 	// live counts the pixman images this renderer made and has not yet
 	// freed (textures, target images, the mask); atomic: a target's
@@ -81,7 +82,7 @@ func New() (*Renderer, error) {
 	if r.mask == 0 {
 		return nil, errors.New("pixman: pixman_image_create_bits (1×1 a8 mask) failed")
 	}
-	call(l.imageSetRepeat, r.mask, repeatNormal)
+	dl.Call(l.imageSetRepeat, r.mask, repeatNormal)
 	return r, nil
 }
 
@@ -91,7 +92,7 @@ func Version() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return gostr(call(l.versionString)), nil
+	return gostr(dl.Call(l.versionString)), nil
 }
 
 // Name returns "pixman".
@@ -100,7 +101,7 @@ func (r *Renderer) Name() string { return "pixman" }
 // createBits wraps pixels at bits (0: pixman allocates them, cleared) as
 // a pixman image, counted in live.
 func (r *Renderer) createBits(format uint32, w, h int, bits uintptr, stride int) uintptr {
-	img := call(r.l.imageCreateBits, uintptr(format), i32(w), i32(h), bits, i32(stride))
+	img := dl.Call(r.l.imageCreateBits, uintptr(format), i32(w), i32(h), bits, i32(stride))
 	if img != 0 {
 		r.live.Add(1)
 	}
@@ -109,7 +110,7 @@ func (r *Renderer) createBits(format uint32, w, h int, bits uintptr, stride int)
 
 // unref drops an image this renderer made.
 func (r *Renderer) unref(img uintptr) {
-	if img != 0 && isTrue(call(r.l.imageUnref, img)) {
+	if img != 0 && isTrue(dl.Call(r.l.imageUnref, img)) {
 		r.live.Add(-1)
 	}
 }
@@ -172,7 +173,7 @@ func (r *Renderer) Begin(target *scanout.Buffer, damage []image.Rectangle) error
 func (r *Renderer) setClip(damage []image.Rectangle) {
 	l, img := r.l, r.target.img
 	if damage == nil {
-		r.fc.call(l.imageSetClipRegion32, img, 0)
+		r.fc.Call(l.imageSetClipRegion32, img, 0)
 		return
 	}
 	r.boxes = r.boxes[:0]
@@ -184,13 +185,13 @@ func (r *Renderer) setClip(damage []image.Rectangle) {
 	if len(r.boxes) == 0 {
 		r.boxes = append(r.boxes, box32{}) // an empty region: draw nothing
 	}
-	r.fc.call(l.region32InitRects, uintptr(unsafe.Pointer(&r.region)), uintptr(unsafe.Pointer(&r.boxes[0])), i32(len(r.boxes)))
+	r.fc.Call(l.region32InitRects, uintptr(unsafe.Pointer(&r.region)), uintptr(unsafe.Pointer(&r.boxes[0])), i32(len(r.boxes)))
 	// set_clip_region32 copies the region; a failure (out of memory)
 	// leaves no clip, which would draw outside the damage: refuse then.
-	if !isTrue(r.fc.call(l.imageSetClipRegion32, img, uintptr(unsafe.Pointer(&r.region)))) {
+	if !isTrue(r.fc.Call(l.imageSetClipRegion32, img, uintptr(unsafe.Pointer(&r.region)))) {
 		r.err, r.noClip = errors.New("pixman: pixman_image_set_clip_region32 failed"), true
 	}
-	r.fc.call(l.region32Fini, uintptr(unsafe.Pointer(&r.region)))
+	r.fc.Call(l.region32Fini, uintptr(unsafe.Pointer(&r.region)))
 }
 
 // Clear fills the damage with c.
@@ -224,7 +225,7 @@ func (r *Renderer) fill(rect image.Rectangle, c color.NRGBA) {
 	if c.A != 255 {
 		op = opOver
 	}
-	if !isTrue(r.fc.call(r.l.imageFillBoxes, op, r.target.img, uintptr(unsafe.Pointer(&r.color)), 1, uintptr(unsafe.Pointer(&r.box)))) && r.err == nil {
+	if !isTrue(r.fc.Call(r.l.imageFillBoxes, op, r.target.img, uintptr(unsafe.Pointer(&r.color)), 1, uintptr(unsafe.Pointer(&r.box)))) && r.err == nil {
 		r.err = errors.New("pixman: pixman_image_fill_boxes failed")
 	}
 }
@@ -269,7 +270,7 @@ func (r *Renderer) Draw(t render.Texture, src, dst image.Rectangle, alpha float3
 	if a8 != 255 {
 		r.color = pcolor{a: uint16(a8 * 257)}
 		r.box = box32{0, 0, 1, 1}
-		r.fc.call(l.imageFillBoxes, opSrc, r.mask, uintptr(unsafe.Pointer(&r.color)), 1, uintptr(unsafe.Pointer(&r.box)))
+		r.fc.Call(l.imageFillBoxes, opSrc, r.mask, uintptr(unsafe.Pointer(&r.color)), 1, uintptr(unsafe.Pointer(&r.box)))
 		mask = r.mask
 	}
 	// The source position of the first drawn pixel, in the texture's
@@ -288,7 +289,7 @@ func (r *Renderer) Draw(t render.Texture, src, dst image.Rectangle, alpha float3
 		tex.sample(r, &r.xform, filterBilinear)
 		sx, sy = x.Min.X-dst.Min.X, x.Min.Y-dst.Min.Y
 	}
-	r.fc.call(l.imageComposite32, op, tex.img, mask, r.target.img,
+	r.fc.Call(l.imageComposite32, op, tex.img, mask, r.target.img,
 		i32(sx), i32(sy), 0, 0, i32(x.Min.X), i32(x.Min.Y), i32(x.Dx()), i32(x.Dy()))
 }
 

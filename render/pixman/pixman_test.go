@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/minicomp/minicomp/internal/dl"
 	"github.com/minicomp/minicomp/render"
 	"github.com/minicomp/minicomp/render/internal/scenes"
 	"github.com/minicomp/minicomp/render/soft"
@@ -57,7 +58,7 @@ func TestMissingLibrary(t *testing.T) {
 		t.Fatalf("open of a missing library: %v, want ErrNoPixman", err)
 	}
 	want := []string{"libpixman-nonexistent.so.0", DebPackage}
-	if staticBuild {
+	if dl.Static {
 		want = []string{"libpixman-nonexistent.so.0", "-tags nogles"}
 	}
 	for _, want := range want {

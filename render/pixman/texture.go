@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"unsafe"
 
+	"github.com/minicomp/minicomp/internal/dl"
 	"github.com/minicomp/minicomp/render"
 	"github.com/minicomp/minicomp/scanout"
 )
@@ -91,14 +92,14 @@ func (r *Renderer) newTexture(view []byte, w, h int, format scanout.Format) (*Te
 		return nil, fmt.Errorf("pixman: pixman_image_create_bits %dx%d failed", w, h)
 	}
 	if view == nil {
-		if stride := int(int32(call(r.l.imageGetStride, t.img))); stride != w*4 {
+		if stride := int(int32(dl.Call(r.l.imageGetStride, t.img))); stride != w*4 {
 			r.unref(t.img)
 			return nil, fmt.Errorf("pixman: texture stride %d, want %d", stride, w*4)
 		}
-		t.pix = cmem(call(r.l.imageGetData, t.img), w*h*4)
+		t.pix = cmem(dl.Call(r.l.imageGetData, t.img), w*h*4)
 	}
-	call(r.l.imageSetRepeat, t.img, repeatPad) // clamp to the edge
-	call(r.l.imageSetFilter, t.img, filterNearest, 0, 0)
+	dl.Call(r.l.imageSetRepeat, t.img, repeatPad) // clamp to the edge
+	dl.Call(r.l.imageSetFilter, t.img, filterNearest, 0, 0)
 	t.filter = filterNearest
 	r.textures[t] = struct{}{}
 	return t, nil
@@ -108,16 +109,16 @@ func (r *Renderer) newTexture(view []byte, w, h int, format scanout.Format) (*Te
 // and filter, when they changed.
 func (t *Texture) sample(r *Renderer, xf *transform, filter int32) {
 	if filter != t.filter {
-		r.fc.call(r.l.imageSetFilter, t.img, uintptr(filter), 0, 0)
+		r.fc.Call(r.l.imageSetFilter, t.img, uintptr(filter), 0, 0)
 		t.filter = filter
 	}
 	switch {
 	case xf == nil && t.scaled:
-		r.fc.call(r.l.imageSetTransform, t.img, 0)
+		r.fc.Call(r.l.imageSetTransform, t.img, 0)
 		t.scaled = false
 	case xf != nil && (!t.scaled || *xf != t.xform):
 		t.xform = *xf
-		r.fc.call(r.l.imageSetTransform, t.img, uintptr(unsafe.Pointer(&t.xform)))
+		r.fc.Call(r.l.imageSetTransform, t.img, uintptr(unsafe.Pointer(&t.xform)))
 		t.scaled = true
 	}
 }
