@@ -9,7 +9,10 @@
 // 32-bit arm.
 package dl
 
-import "errors"
+import (
+	"errors"
+	"unsafe"
+)
 
 // ErrStatic is Open's error in a static (-tags nogles) build.
 var ErrStatic = errors.New("minicomp was built with -tags nogles (a static binary): it cannot load shared libraries")
@@ -34,4 +37,25 @@ type FastCall struct{ argv [16]uintptr }
 func (c *FastCall) Call(fn uintptr, args ...uintptr) uintptr {
 	n := copy(c.argv[:], args)
 	return syscallN(fn, c.argv[:n]...)
+}
+
+// GoString copies a NUL-terminated C string ("" for NULL).
+func GoString(p uintptr) string {
+	if p == 0 {
+		return ""
+	}
+	n := 0
+	for *(*byte)(unsafe.Add(unsafe.Pointer(nil), p+uintptr(n))) != 0 { //nolint:govet // C memory
+		n++
+	}
+	return string(unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(nil), p)), n)) //nolint:govet // C memory
+}
+
+// CString returns s as a NUL-terminated byte slice, for a const char *
+// argument: pass &b[0] in the call expression of Call (or pin it for
+// longer).
+func CString(s string) []byte {
+	b := make([]byte, len(s)+1)
+	copy(b, s)
+	return b
 }

@@ -263,9 +263,9 @@ func (r *Renderer) glInit() error {
 		r.dpy = 0
 		return err
 	}
-	r.info.EGLVersion = gostr(dl.Call(l.eglQueryString, r.dpy, eglVersion))
-	r.info.EGLVendor = gostr(dl.Call(l.eglQueryString, r.dpy, eglVendor))
-	r.eglExt = extSet{all: gostr(dl.Call(l.eglQueryString, r.dpy, eglExtension)), disabled: r.opts.Disable}
+	r.info.EGLVersion = dl.GoString(dl.Call(l.eglQueryString, r.dpy, eglVersion))
+	r.info.EGLVendor = dl.GoString(dl.Call(l.eglQueryString, r.dpy, eglVendor))
+	r.eglExt = extSet{all: dl.GoString(dl.Call(l.eglQueryString, r.dpy, eglExtension)), disabled: r.opts.Disable}
 	for _, need := range []string{"EGL_KHR_surfaceless_context", "EGL_KHR_no_config_context"} {
 		if !r.eglExt.has(need) {
 			return &Error{Call: "eglQueryString(EGL_EXTENSIONS)", Msg: need + " is absent: no context without a surface", Err: ErrMissingExtension}
@@ -298,16 +298,16 @@ func (r *Renderer) glInit() error {
 	if !isTrue(dl.Call(l.eglMakeCurrent, r.dpy, 0, 0, r.ctx)) {
 		return l.eglErr("eglMakeCurrent", ErrNoEGL, "")
 	}
-	r.info.GLVersion = gostr(dl.Call(l.glGetString, glVersion))
-	r.info.GLRenderer = gostr(dl.Call(l.glGetString, glRenderer))
+	r.info.GLVersion = dl.GoString(dl.Call(l.glGetString, glVersion))
+	r.info.GLRenderer = dl.GoString(dl.Call(l.glGetString, glRenderer))
 	r.info.GLES3 = strings.HasPrefix(r.info.GLVersion, "OpenGL ES 3")
-	r.glExt = extSet{all: gostr(dl.Call(l.glGetString, glExtensions)), disabled: r.opts.Disable}
+	r.glExt = extSet{all: dl.GoString(dl.Call(l.glGetString, glExtensions)), disabled: r.opts.Disable}
 	dl.Call(l.glGetIntegerv, glMaxTextureSize, uintptr(unsafe.Pointer(&r.u32[0])))
 	r.maxTex = int(r.u32[0])
 
 	if r.eglExt.has("EGL_MESA_query_driver") {
 		if p := l.proc("eglGetDisplayDriverName"); p != 0 {
-			r.info.Driver = gostr(dl.Call(p, r.dpy))
+			r.info.Driver = dl.GoString(dl.Call(p, r.dpy))
 		}
 	}
 	r.info.Software = softwareGL(r.info.Driver, r.info.GLRenderer)
@@ -404,13 +404,13 @@ func (r *Renderer) deviceDisplay(client extSet, path string) (uintptr, error) {
 	want := sameNode(path)
 	var seen []string
 	for _, d := range devs[:n] {
-		exts := extSet{all: gostr(dl.Call(l.eglQueryDeviceStringEXT, d, eglExtension)), disabled: r.opts.Disable}
+		exts := extSet{all: dl.GoString(dl.Call(l.eglQueryDeviceStringEXT, d, eglExtension)), disabled: r.opts.Disable}
 		var files []string
 		if exts.has("EGL_EXT_device_drm_render_node") {
-			files = append(files, gostr(dl.Call(l.eglQueryDeviceStringEXT, d, eglDRMRenderNodeFileEXT)))
+			files = append(files, dl.GoString(dl.Call(l.eglQueryDeviceStringEXT, d, eglDRMRenderNodeFileEXT)))
 		}
 		if exts.has("EGL_EXT_device_drm") {
-			files = append(files, gostr(dl.Call(l.eglQueryDeviceStringEXT, d, eglDRMDeviceFileEXT)))
+			files = append(files, dl.GoString(dl.Call(l.eglQueryDeviceStringEXT, d, eglDRMDeviceFileEXT)))
 		}
 		named := false
 		for _, f := range files {

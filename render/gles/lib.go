@@ -227,32 +227,15 @@ func isTrue(v uintptr) bool { return uint32(v) == eglTrue }
 
 // proc returns an extension function's address through eglGetProcAddress.
 func (l *lib) proc(name string) uintptr {
-	b := cstr(name)
+	b := dl.CString(name)
 	r := dl.Call(l.eglGetProcAddress, uintptr(unsafe.Pointer(&b[0])))
 	return r
 }
 
-// cstr returns s NUL-terminated.
-func cstr(s string) []byte { return append([]byte(s), 0) }
-
-// gostr copies a NUL-terminated C string.
-func gostr(p uintptr) string {
-	if p == 0 {
-		return ""
-	}
-	var sb strings.Builder
-	for i := uintptr(0); ; i++ {
-		c := *(*byte)(unsafe.Add(unsafe.Pointer(nil), p+i)) //nolint:govet // C memory
-		if c == 0 {
-			break
-		}
-		sb.WriteByte(c)
-	}
-	return sb.String()
-}
-
 // clientExtensions returns the EGL client extensions (EGL_NO_DISPLAY).
-func (l *lib) clientExtensions() string { return gostr(dl.Call(l.eglQueryString, 0, eglExtension)) }
+func (l *lib) clientExtensions() string {
+	return dl.GoString(dl.Call(l.eglQueryString, 0, eglExtension))
+}
 
 // eglErr returns an *Error for a failed EGL call with eglGetError's code.
 func (l *lib) eglErr(callName string, sentinel error, msg string) error {

@@ -124,7 +124,7 @@ func (r *Renderer) link(vs uint32, frag string, defines []string) (program, erro
 	id := uint32(dl.Call(l.glCreateProgram))
 	dl.Call(l.glAttachShader, uintptr(id), uintptr(vs))
 	dl.Call(l.glAttachShader, uintptr(id), uintptr(fs))
-	attr := cstr("corner")
+	attr := dl.CString("corner")
 	dl.Call(l.glBindAttribLocation, uintptr(id), 0, uintptr(unsafe.Pointer(&attr[0])))
 	runtime.KeepAlive(attr)
 	dl.Call(l.glLinkProgram, uintptr(id))
@@ -137,7 +137,7 @@ func (r *Renderer) link(vs uint32, frag string, defines []string) (program, erro
 	}
 	p := program{id: id}
 	loc := func(n string) int32 {
-		b := cstr(n)
+		b := dl.CString(n)
 		v := int32(dl.Call(l.glGetUniformLocation, uintptr(id), uintptr(unsafe.Pointer(&b[0]))))
 		runtime.KeepAlive(b)
 		return v

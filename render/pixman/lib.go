@@ -3,7 +3,6 @@ package pixman
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"unsafe"
 
@@ -140,20 +139,4 @@ func i32(v int) uintptr { return uintptr(v) }
 // cmem is a byte slice over n bytes of C memory at p.
 func cmem(p uintptr, n int) []byte {
 	return unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(nil), p)), n) //nolint:govet // C memory
-}
-
-// gostr copies a NUL-terminated C string.
-func gostr(p uintptr) string {
-	if p == 0 {
-		return ""
-	}
-	var sb strings.Builder
-	for i := uintptr(0); ; i++ {
-		c := *(*byte)(unsafe.Add(unsafe.Pointer(nil), p+i)) //nolint:govet // C memory
-		if c == 0 {
-			break
-		}
-		sb.WriteByte(c)
-	}
-	return sb.String()
 }

@@ -92,7 +92,7 @@ func Version() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return gostr(dl.Call(l.versionString)), nil
+	return dl.GoString(dl.Call(l.versionString)), nil
 }
 
 // Name returns "pixman".
