@@ -12,6 +12,7 @@ pkgs=(
 	libegl-mesa0 libgl1-mesa-dri               # weston-simple-egl on llvmpipe
 	libegl1 libgles2                           # render/gles tests (EGL surfaceless + GLES on llvmpipe, via purego)
 	libpixman-1-0                              # render/pixman (loaded at run time through purego)
+	libxkbcommon0 xkb-data                     # internal/xkb (keymaps through libxkbcommon, loaded at run time)
 	libgbm1                                    # Mesa in the amd64 guest (testdata/rig-mesa): packed by vmexec
 	qemu-system-gui                            # -display gtk,gl=on: virtio-gpu-gl-pci (virgl) on an Xvfb
 	patch                                      # patches/*.patch
