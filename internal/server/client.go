@@ -38,6 +38,7 @@ type Client struct {
 	nextID    uint32
 	// the client's wl_pointer and wl_keyboard objects
 	pointers, keyboards []seatResource
+	dataDevices         []seatResource // the client's wl_data_device objects
 	dec                 wire.Decoder // the request being dispatched
 	// spareCallbacks are destroyed wl_callback objects, reused: a client
 	// makes one or more every frame.
@@ -76,6 +77,16 @@ func (c *Client) add(id uint32, iface *protocol.Interface, version uint32, dispa
 	if id == 0 || id >= serverIDStart {
 		return nil, errorf(1, protocol.WlDisplayErrorInvalidObject, "new id %d out of the client's range", id)
 	}
+	return c.insert(id, iface, version, dispatch)
+}
+
+// addServer registers a new object the server creates (a wl_data_offer,
+// a dma-buf wl_buffer made by create), with an id from serverID.
+func (c *Client) addServer(iface *protocol.Interface, version uint32, dispatch func(uint32, uint16, *wire.Decoder) error) (*object, error) {
+	return c.insert(c.serverID(), iface, version, dispatch)
+}
+
+func (c *Client) insert(id uint32, iface *protocol.Interface, version uint32, dispatch func(uint32, uint16, *wire.Decoder) error) (*object, error) {
 	if _, ok := c.objects[id]; ok {
 		return nil, errorf(1, protocol.WlDisplayErrorInvalidObject, "id %d already in use", id)
 	}
