@@ -39,7 +39,7 @@ type Client struct {
 	// the client's wl_pointer and wl_keyboard objects
 	pointers, keyboards []seatResource
 	dataDevices         []seatResource // the client's wl_data_device objects
-	dec                 wire.Decoder // the request being dispatched
+	dec                 wire.Decoder   // the request being dispatched
 	// spareCallbacks are destroyed wl_callback objects, reused: a client
 	// makes one or more every frame.
 	spareCallbacks []*object

@@ -321,7 +321,9 @@ func (m *dataControlManager) GetDataDevice(id, seat uint32) error {
 	}
 	sel := &c.s.selection
 	sel.controls = append(sel.controls, d)
-	o.onDestroy = func() { sel.controls = slices.DeleteFunc(sel.controls, func(x *dataControlDevice) bool { return x == d }) }
+	o.onDestroy = func() {
+		sel.controls = slices.DeleteFunc(sel.controls, func(x *dataControlDevice) bool { return x == d })
+	}
 	d.offerSelection()
 	d.offerPrimary()
 	return nil
