@@ -63,9 +63,11 @@ func errorf(object uint32, code uint32, format string, a ...any) error {
 
 // serverID allocates an id for an object the server creates.
 func (c *Client) serverID() uint32 {
+	// libwayland clients take server ids in order from serverIDStart
+	// (wl_map_reserve_new refuses a gap): the first is serverIDStart.
 	for {
-		c.nextID++
 		id := serverIDStart + c.nextID
+		c.nextID++
 		if _, used := c.objects[id]; !used {
 			return id
 		}
