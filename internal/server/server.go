@@ -1,6 +1,7 @@
 // Package server is minicomp's Wayland compositor core: the client
 // connections and their objects, the globals (wl_compositor, wl_shm,
-// wl_output, wl_seat, wl_data_device_manager, xdg_wm_base), double-buffered
+// wl_output, wl_seat, wl_data_device_manager, xdg_wm_base, screencopy,
+// virtual pointer and keyboard, output power, data control), double-buffered
 // surface state, and composition of the mapped surfaces into each output's
 // render target once per output frame, with frame callbacks after it.
 //

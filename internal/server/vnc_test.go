@@ -17,8 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/minicomp/minicomp/internal/protocol"
 	"github.com/minicomp/minicomp/internal/rigtest"
 	"github.com/minicomp/minicomp/internal/testenv"
+	"github.com/minicomp/minicomp/internal/wire"
 )
 
 // Remote access with real programs: Debian's wayvnc serves the headless
@@ -429,5 +431,43 @@ func TestWtype(t *testing.T) {
 	want := "h e l l o comma space w odiaeresis r l d"
 	if strings.Join(got, " ") != want {
 		t.Fatalf("keysyms %v, want %s", got, want)
+	}
+}
+
+// Output power on headless: the mode is recorded and every watcher of the
+// output hears it change.
+func TestOutputPowerHeadless(t *testing.T) {
+	s, dir := start(t)
+	pwr := globalName(s, protocol.ZwlrOutputPowerManagerV1Interface)
+	var outName uint32
+	for _, g := range s.globals {
+		if g.iface == protocol.WlOutputInterface {
+			outName = g.name
+		}
+	}
+	watch := func() *raw {
+		r := dial(t, dir)
+		r.bind(outName, "wl_output", 4, 3)
+		r.req(2, 0, func(e *wire.Encoder) { e.Uint(pwr); e.String("zwlr_output_power_manager_v1"); e.Uint(1); e.NewID(4) })
+		r.req(4, 0, func(e *wire.Encoder) { e.NewID(5); e.Object(3) })
+		if ev := r.expect(map[uint32]bool{5: true}, 5, 0); ev.args[0] != protocol.ZwlrOutputPowerV1ModeOn {
+			t.Fatalf("initial mode %v", ev.args)
+		}
+		return r
+	}
+	a, b := watch(), watch()
+	a.req(5, 0, func(e *wire.Encoder) { e.Uint(protocol.ZwlrOutputPowerV1ModeOff) })
+	for _, r := range []*raw{a, b} {
+		if ev := r.expect(map[uint32]bool{5: true}, 5, 0); ev.args[0] != protocol.ZwlrOutputPowerV1ModeOff {
+			t.Fatalf("mode after set_mode(off): %v", ev.args)
+		}
+	}
+	// A new watcher is told the recorded mode.
+	r := dial(t, dir)
+	r.bind(outName, "wl_output", 4, 3)
+	r.req(2, 0, func(e *wire.Encoder) { e.Uint(pwr); e.String("zwlr_output_power_manager_v1"); e.Uint(1); e.NewID(4) })
+	r.req(4, 0, func(e *wire.Encoder) { e.NewID(5); e.Object(3) })
+	if ev := r.expect(map[uint32]bool{5: true}, 5, 0); ev.args[0] != protocol.ZwlrOutputPowerV1ModeOff {
+		t.Fatalf("a new watcher's mode %v, want off", ev.args)
 	}
 }
