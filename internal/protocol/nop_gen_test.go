@@ -583,6 +583,152 @@ func (nopZwlrScreencopyFrameV1) CopyWithDamage(buffer uint32) error {
 	return nil
 }
 
+type nopZwlrVirtualPointerV1 struct{}
+
+func (nopZwlrVirtualPointerV1) Motion(time uint32, dx wire.Fixed, dy wire.Fixed) error {
+	return nil
+}
+
+func (nopZwlrVirtualPointerV1) MotionAbsolute(time uint32, x uint32, y uint32, xExtent uint32, yExtent uint32) error {
+	return nil
+}
+
+func (nopZwlrVirtualPointerV1) Button(time uint32, button uint32, state uint32) error {
+	return nil
+}
+
+func (nopZwlrVirtualPointerV1) Axis(time uint32, axis uint32, value wire.Fixed) error {
+	return nil
+}
+
+func (nopZwlrVirtualPointerV1) Frame() error {
+	return nil
+}
+
+func (nopZwlrVirtualPointerV1) AxisSource(axisSource uint32) error {
+	return nil
+}
+
+func (nopZwlrVirtualPointerV1) AxisStop(time uint32, axis uint32) error {
+	return nil
+}
+
+func (nopZwlrVirtualPointerV1) AxisDiscrete(time uint32, axis uint32, value wire.Fixed, discrete int32) error {
+	return nil
+}
+
+func (nopZwlrVirtualPointerV1) Destroy() error {
+	return nil
+}
+
+type nopZwlrVirtualPointerManagerV1 struct{}
+
+func (nopZwlrVirtualPointerManagerV1) CreateVirtualPointer(seat uint32, id uint32) error {
+	return nil
+}
+
+func (nopZwlrVirtualPointerManagerV1) Destroy() error {
+	return nil
+}
+
+func (nopZwlrVirtualPointerManagerV1) CreateVirtualPointerWithOutput(seat uint32, output uint32, id uint32) error {
+	return nil
+}
+
+type nopZwpVirtualKeyboardV1 struct{}
+
+func (nopZwpVirtualKeyboardV1) Keymap(format uint32, fd int, size uint32) error {
+	closeFD(fd)
+	return nil
+}
+
+func (nopZwpVirtualKeyboardV1) Key(time uint32, key uint32, state uint32) error {
+	return nil
+}
+
+func (nopZwpVirtualKeyboardV1) Modifiers(modsDepressed uint32, modsLatched uint32, modsLocked uint32, group uint32) error {
+	return nil
+}
+
+func (nopZwpVirtualKeyboardV1) Destroy() error {
+	return nil
+}
+
+type nopZwpVirtualKeyboardManagerV1 struct{}
+
+func (nopZwpVirtualKeyboardManagerV1) CreateVirtualKeyboard(seat uint32, id uint32) error {
+	return nil
+}
+
+type nopZwlrOutputPowerManagerV1 struct{}
+
+func (nopZwlrOutputPowerManagerV1) GetOutputPower(id uint32, output uint32) error {
+	return nil
+}
+
+func (nopZwlrOutputPowerManagerV1) Destroy() error {
+	return nil
+}
+
+type nopZwlrOutputPowerV1 struct{}
+
+func (nopZwlrOutputPowerV1) SetMode(mode uint32) error {
+	return nil
+}
+
+func (nopZwlrOutputPowerV1) Destroy() error {
+	return nil
+}
+
+type nopZwlrDataControlManagerV1 struct{}
+
+func (nopZwlrDataControlManagerV1) CreateDataSource(id uint32) error {
+	return nil
+}
+
+func (nopZwlrDataControlManagerV1) GetDataDevice(id uint32, seat uint32) error {
+	return nil
+}
+
+func (nopZwlrDataControlManagerV1) Destroy() error {
+	return nil
+}
+
+type nopZwlrDataControlDeviceV1 struct{}
+
+func (nopZwlrDataControlDeviceV1) SetSelection(source uint32) error {
+	return nil
+}
+
+func (nopZwlrDataControlDeviceV1) Destroy() error {
+	return nil
+}
+
+func (nopZwlrDataControlDeviceV1) SetPrimarySelection(source uint32) error {
+	return nil
+}
+
+type nopZwlrDataControlSourceV1 struct{}
+
+func (nopZwlrDataControlSourceV1) Offer(mimeType string) error {
+	return nil
+}
+
+func (nopZwlrDataControlSourceV1) Destroy() error {
+	return nil
+}
+
+type nopZwlrDataControlOfferV1 struct{}
+
+func (nopZwlrDataControlOfferV1) Receive(mimeType string, fd int) error {
+	closeFD(fd)
+	return nil
+}
+
+func (nopZwlrDataControlOfferV1) Destroy() error {
+	return nil
+}
+
 var nopDispatchers = map[string]func(uint32, uint16, *wire.Decoder) error{
 	"wl_display":  func(v uint32, op uint16, d *wire.Decoder) error { return DispatchWlDisplay(nopWlDisplay{}, v, op, d) },
 	"wl_registry": func(v uint32, op uint16, d *wire.Decoder) error { return DispatchWlRegistry(nopWlRegistry{}, v, op, d) },
@@ -657,5 +803,35 @@ var nopDispatchers = map[string]func(uint32, uint16, *wire.Decoder) error{
 	},
 	"zwlr_screencopy_frame_v1": func(v uint32, op uint16, d *wire.Decoder) error {
 		return DispatchZwlrScreencopyFrameV1(nopZwlrScreencopyFrameV1{}, v, op, d)
+	},
+	"zwlr_virtual_pointer_v1": func(v uint32, op uint16, d *wire.Decoder) error {
+		return DispatchZwlrVirtualPointerV1(nopZwlrVirtualPointerV1{}, v, op, d)
+	},
+	"zwlr_virtual_pointer_manager_v1": func(v uint32, op uint16, d *wire.Decoder) error {
+		return DispatchZwlrVirtualPointerManagerV1(nopZwlrVirtualPointerManagerV1{}, v, op, d)
+	},
+	"zwp_virtual_keyboard_v1": func(v uint32, op uint16, d *wire.Decoder) error {
+		return DispatchZwpVirtualKeyboardV1(nopZwpVirtualKeyboardV1{}, v, op, d)
+	},
+	"zwp_virtual_keyboard_manager_v1": func(v uint32, op uint16, d *wire.Decoder) error {
+		return DispatchZwpVirtualKeyboardManagerV1(nopZwpVirtualKeyboardManagerV1{}, v, op, d)
+	},
+	"zwlr_output_power_manager_v1": func(v uint32, op uint16, d *wire.Decoder) error {
+		return DispatchZwlrOutputPowerManagerV1(nopZwlrOutputPowerManagerV1{}, v, op, d)
+	},
+	"zwlr_output_power_v1": func(v uint32, op uint16, d *wire.Decoder) error {
+		return DispatchZwlrOutputPowerV1(nopZwlrOutputPowerV1{}, v, op, d)
+	},
+	"zwlr_data_control_manager_v1": func(v uint32, op uint16, d *wire.Decoder) error {
+		return DispatchZwlrDataControlManagerV1(nopZwlrDataControlManagerV1{}, v, op, d)
+	},
+	"zwlr_data_control_device_v1": func(v uint32, op uint16, d *wire.Decoder) error {
+		return DispatchZwlrDataControlDeviceV1(nopZwlrDataControlDeviceV1{}, v, op, d)
+	},
+	"zwlr_data_control_source_v1": func(v uint32, op uint16, d *wire.Decoder) error {
+		return DispatchZwlrDataControlSourceV1(nopZwlrDataControlSourceV1{}, v, op, d)
+	},
+	"zwlr_data_control_offer_v1": func(v uint32, op uint16, d *wire.Decoder) error {
+		return DispatchZwlrDataControlOfferV1(nopZwlrDataControlOfferV1{}, v, op, d)
 	},
 }

@@ -38,7 +38,8 @@ type Client struct {
 	nextID    uint32
 	// the client's wl_pointer and wl_keyboard objects
 	pointers, keyboards []seatResource
-	dec                 wire.Decoder // the request being dispatched
+	dataDevices         []seatResource // the client's wl_data_device objects
+	dec                 wire.Decoder   // the request being dispatched
 	// spareCallbacks are destroyed wl_callback objects, reused: a client
 	// makes one or more every frame.
 	spareCallbacks []*object
@@ -62,9 +63,11 @@ func errorf(object uint32, code uint32, format string, a ...any) error {
 
 // serverID allocates an id for an object the server creates.
 func (c *Client) serverID() uint32 {
+	// libwayland clients take server ids in order from serverIDStart
+	// (wl_map_reserve_new refuses a gap): the first is serverIDStart.
 	for {
-		c.nextID++
 		id := serverIDStart + c.nextID
+		c.nextID++
 		if _, used := c.objects[id]; !used {
 			return id
 		}
@@ -76,6 +79,16 @@ func (c *Client) add(id uint32, iface *protocol.Interface, version uint32, dispa
 	if id == 0 || id >= serverIDStart {
 		return nil, errorf(1, protocol.WlDisplayErrorInvalidObject, "new id %d out of the client's range", id)
 	}
+	return c.insert(id, iface, version, dispatch)
+}
+
+// addServer registers a new object the server creates (a wl_data_offer,
+// a dma-buf wl_buffer made by create), with an id from serverID.
+func (c *Client) addServer(iface *protocol.Interface, version uint32, dispatch func(uint32, uint16, *wire.Decoder) error) (*object, error) {
+	return c.insert(c.serverID(), iface, version, dispatch)
+}
+
+func (c *Client) insert(id uint32, iface *protocol.Interface, version uint32, dispatch func(uint32, uint16, *wire.Decoder) error) (*object, error) {
 	if _, ok := c.objects[id]; ok {
 		return nil, errorf(1, protocol.WlDisplayErrorInvalidObject, "id %d already in use", id)
 	}

@@ -48,6 +48,11 @@ type output struct {
 	// commit times of the content drawn into the frame being built and
 	// into the one presented (for the latency stats)
 	drawnCommits, presentedCommits []time.Duration
+	// wlr-output-power-management: the mode and who watches it
+	powerOff bool
+	powerRes []*outputPower
+	// screencopy clients' damage since their last copy_with_damage
+	damageWatch []damageWatch
 }
 
 // outputResource is one client's wl_output object for an output.
@@ -155,6 +160,9 @@ func (o *output) resized() {
 	o.history = [4][]image.Rectangle{}
 	o.damage = o.damage[:0]
 	o.addDamage(o.bounds)
+	for i := range o.damageWatch {
+		o.damageWatch[i].r = o.bounds
+	}
 	for c := range o.s.clients {
 		for _, id := range c.outputIDs[o] {
 			c.send(protocol.WlOutputMode(c.conn, id, protocol.WlOutputModeCurrent|protocol.WlOutputModePreferred, int32(m.Width), int32(m.Height), int32(m.RefreshMilliHz)))
@@ -255,18 +263,20 @@ func (s *Server) render(o *output) {
 		return
 	}
 	o.presentedDirect = nil
-	o.framePresented(target)
+	o.framePresented(target, frameDamage)
 }
 
-// framePresented starts waiting for the frame showing buf: the output is
-// busy until it is on screen, and captures waiting for a frame get it.
-func (o *output) framePresented(buf *scanout.Buffer) {
+// framePresented starts waiting for the frame showing buf (damage: what
+// changed in it): the output is busy until it is on screen, and captures
+// waiting for a frame get it (copy_with_damage ones once their client has
+// damage to see).
+func (o *output) framePresented(buf *scanout.Buffer, damage []image.Rectangle) {
 	o.forceFrame = false
 	o.busy = true
 	o.presentedCommits, o.drawnCommits = o.drawnCommits, o.presentedCommits[:0]
 	o.presentedTarget = buf
-	o.inFlightCaptures = append(o.inFlightCaptures, o.captures...)
-	o.captures = o.captures[:0]
+	o.noteDamage(damage)
+	o.takeCaptures()
 	o.waitReq <- struct{}{}
 }
 
@@ -466,6 +476,6 @@ func (s *Server) presentDirect(o *output, b *dmabufBuffer) bool {
 	b.shown++
 	s.directFrames.Add(1)
 	o.presentedDirect = b
-	o.framePresented(b.buf)
+	o.framePresented(b.buf, damage)
 	return true
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"image"
+	"slices"
 
 	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/internal/protocol"
@@ -9,7 +10,76 @@ import (
 )
 
 // wlr-screencopy: clients (grim) copy what an output shows into a wl_shm
-// buffer. The copy is made when the next frame is on screen.
+// buffer. The copy is made when the next frame is on screen. A
+// copy_with_damage (wayvnc) waits for a frame that changed something in
+// its region since the client's previous copy of that output, and
+// reports that damage: an idle screen draws no frame and sends nothing.
+
+// damageWatch is what changed on an output since a client's last
+// copy_with_damage of it (the bounding box; the whole output at first).
+type damageWatch struct {
+	c *Client
+	r image.Rectangle
+}
+
+// watch returns c's damage since its last copy_with_damage.
+func (o *output) watch(c *Client) *damageWatch {
+	for i := range o.damageWatch {
+		if o.damageWatch[i].c == c {
+			return &o.damageWatch[i]
+		}
+	}
+	o.damageWatch = append(o.damageWatch, damageWatch{c: c, r: o.bounds})
+	return &o.damageWatch[len(o.damageWatch)-1]
+}
+
+// forgetClient drops a disconnected client's damage watch.
+func (o *output) forgetClient(c *Client) {
+	o.damageWatch = slices.DeleteFunc(o.damageWatch, func(w damageWatch) bool { return w.c == c })
+}
+
+// noteDamage adds a presented frame's damage to every watch.
+func (o *output) noteDamage(damage []image.Rectangle) {
+	if len(o.damageWatch) == 0 {
+		return
+	}
+	var u image.Rectangle
+	for _, d := range damage {
+		u = u.Union(d)
+	}
+	u = u.Intersect(o.bounds)
+	if u.Empty() {
+		return
+	}
+	for i := range o.damageWatch {
+		o.damageWatch[i].r = o.damageWatch[i].r.Union(u)
+	}
+}
+
+// takeCaptures moves the captures the frame being presented satisfies
+// into inFlightCaptures: plain copies always, copies with damage when
+// their client's watch has damage in their region (then reset).
+func (o *output) takeCaptures() {
+	keep := o.captures[:0]
+	for _, f := range o.captures {
+		if f.gone || !o.s.clients[f.c] {
+			continue
+		}
+		if f.withDamage {
+			w := o.watch(f.c)
+			d := w.r.Intersect(f.rect)
+			if d.Empty() {
+				keep = append(keep, f)
+				continue
+			}
+			f.damage = d.Sub(f.rect.Min)
+			w.r = image.Rectangle{}
+		}
+		o.inFlightCaptures = append(o.inFlightCaptures, f)
+	}
+	clear(o.captures[len(keep):])
+	o.captures = keep
+}
 
 func (s *Server) bindScreencopy(c *Client, id, version uint32) error {
 	_, err := register[protocol.ZwlrScreencopyManagerV1Handler](c, id, protocol.ZwlrScreencopyManagerV1Interface, version, &screencopyManager{c: c, id: id, version: version}, protocol.DispatchZwlrScreencopyManagerV1)
@@ -73,6 +143,7 @@ type screencopyFrame struct {
 	withDamage bool
 	buffer     *shmBuffer
 	gone       bool
+	damage     image.Rectangle // copy_with_damage: what changed, in rect's coordinates
 }
 
 func (f *screencopyFrame) Destroy() error { return nil }
@@ -95,8 +166,12 @@ func (f *screencopyFrame) copy(bufferID uint32, withDamage bool) error {
 		return errorf(f.id, protocol.ZwlrScreencopyFrameV1ErrorInvalidBuffer, "buffer does not match the advertised %dx%d XRGB8888", f.rect.Dx(), f.rect.Dy())
 	}
 	f.used, f.withDamage, f.buffer = true, withDamage, b
-	f.out.captures = append(f.out.captures, f)
-	f.out.forceFrame = true
+	out := f.out
+	out.captures = append(out.captures, f)
+	if withDamage && !out.watch(f.c).r.Overlaps(f.rect) {
+		return nil // the next frame with damage here completes it
+	}
+	out.forceFrame = true
 	f.c.s.scheduleFrames()
 	return nil
 }
@@ -137,7 +212,8 @@ func (o *output) completeCaptures(shown *scanout.Buffer, fr backend.Presented) {
 		}
 		c.send(protocol.ZwlrScreencopyFrameV1Flags(c.conn, f.id, 0))
 		if f.withDamage {
-			c.send(protocol.ZwlrScreencopyFrameV1Damage(c.conn, f.id, 0, 0, uint32(f.rect.Dx()), uint32(f.rect.Dy())))
+			d := f.damage
+			c.send(protocol.ZwlrScreencopyFrameV1Damage(c.conn, f.id, uint32(d.Min.X), uint32(d.Min.Y), uint32(d.Dx()), uint32(d.Dy())))
 		}
 		c.send(protocol.ZwlrScreencopyFrameV1Ready(c.conn, f.id, uint32(sec>>32), uint32(sec), uint32(fr.Time%1e9)))
 	}

@@ -3,7 +3,6 @@ package server
 import (
 	"encoding/binary"
 	"image"
-	"os"
 	"slices"
 
 	"github.com/minicomp/minicomp/backend"
@@ -21,9 +20,14 @@ type seat struct {
 	s    *Server
 	caps uint32 // wl_seat.capability bits; 0 without an input backend
 
-	keymapFile *os.File
-	keymapSize int
-	mods       keymap.State
+	// defaultKeymap is the backend's keyboard's (nil without input);
+	// current is the one clients were last sent (a virtual keyboard's
+	// after its keys); virt is the virtual keyboard that typed last,
+	// whose held keys and modifiers clients see (nil: the backend's).
+	defaultKeymap, current *keymapBlob
+	virt                   *virtualKeyboard
+	mods                   keymap.State
+	seats                  []seatResource // every client's wl_seat objects
 
 	pointerOutput *output
 	pointerPos    image.Point // in the layout
@@ -51,21 +55,29 @@ func newSeat(s *Server, input bool) (*seat, error) {
 		if err != nil {
 			return nil, err
 		}
-		st.keymapFile, st.keymapSize = f, size
+		st.defaultKeymap = &keymapBlob{f: f, size: size}
+		st.current = st.defaultKeymap
 	}
 	return st, nil
 }
 
 func (st *seat) close() {
-	if st.keymapFile != nil {
-		st.keymapFile.Close()
+	if st.current != nil && st.current.orphan {
+		st.current.close()
 	}
+	st.defaultKeymap.close()
 }
 
 func (s *Server) bindSeat(c *Client, id, version uint32) error {
 	res := &seatObj{st: s.seat, c: c, version: version}
-	if _, err := register[protocol.WlSeatHandler](c, id, protocol.WlSeatInterface, version, res, protocol.DispatchWlSeat); err != nil {
+	obj, err := register[protocol.WlSeatHandler](c, id, protocol.WlSeatInterface, version, res, protocol.DispatchWlSeat)
+	if err != nil {
 		return err
+	}
+	st := s.seat
+	st.seats = append(st.seats, seatResource{c: c, id: id, version: version})
+	obj.onDestroy = func() {
+		st.seats = slices.DeleteFunc(st.seats, func(r seatResource) bool { return r.c == c && r.id == id })
 	}
 	c.send(protocol.WlSeatCapabilities(c.conn, id, s.seat.caps))
 	if version >= 2 {
@@ -111,11 +123,7 @@ func (o *seatObj) GetKeyboard(id uint32) error {
 		o.c.keyboards = slices.DeleteFunc(o.c.keyboards, func(r seatResource) bool { return r.id == id })
 	}
 	st := o.st
-	if st.keymapFile != nil {
-		o.c.send(protocol.WlKeyboardKeymap(o.c.conn, id, protocol.WlKeyboardKeymapFormatXkbV1, int(st.keymapFile.Fd()), uint32(st.keymapSize)))
-	} else {
-		o.c.send(protocol.WlKeyboardKeymap(o.c.conn, id, protocol.WlKeyboardKeymapFormatNoKeymap, int(o.st.s.devNull.Fd()), 0))
-	}
+	st.sendKeymap(r)
 	if o.version >= 4 {
 		o.c.send(protocol.WlKeyboardRepeatInfo(o.c.conn, id, 25, 600))
 	}
@@ -175,7 +183,10 @@ func (st *seat) input(ev backend.Event) {
 				if a.v == 0 {
 					continue
 				}
-				if p.version >= 5 && a.discrete != 0 {
+				switch {
+				case p.version >= 8 && a.discrete != 0:
+					f.c.send(protocol.WlPointerAxisValue120(f.c.conn, p.id, a.axis, a.discrete*120))
+				case p.version >= 5 && a.discrete != 0:
 					f.c.send(protocol.WlPointerAxisDiscrete(f.c.conn, p.id, a.axis, a.discrete))
 				}
 				f.c.send(protocol.WlPointerAxis(f.c.conn, p.id, ms, a.axis, wire.FixedFromFloat(a.v)))
@@ -184,6 +195,11 @@ func (st *seat) input(ev backend.Event) {
 		}
 	case backend.Key:
 		changed := st.mods.Key(ev.Key, ev.Pressed)
+		if st.virt != nil || st.current != st.defaultKeymap {
+			st.virt = nil
+			st.useKeymap(st.defaultKeymap)
+			changed = true
+		}
 		f := st.keyboardFocus
 		if f == nil {
 			return
@@ -308,6 +324,7 @@ func (st *seat) setKeyboardFocus(f *surface) {
 	if f == nil {
 		return
 	}
+	st.s.offerSelection(f.c) // the selection comes just before the keyboard focus
 	for _, k := range f.c.keyboards {
 		st.enterKeyboard(k, f)
 	}
@@ -315,19 +332,113 @@ func (st *seat) setKeyboardFocus(f *surface) {
 
 func (st *seat) enterKeyboard(k seatResource, f *surface) {
 	keys := st.keysArray[:0]
-	for _, key := range st.mods.Held() {
+	held := st.mods.Held()
+	if st.virt != nil {
+		held = st.virt.held
+	}
+	for _, key := range held {
 		keys = binary.NativeEndian.AppendUint32(keys, key)
 	}
 	st.keysArray = keys
 	k.c.send(protocol.WlKeyboardEnter(k.c.conn, k.id, st.s.nextSerial(), f.id, keys))
-	k.c.send(protocol.WlKeyboardModifiers(k.c.conn, k.id, st.s.nextSerial(), st.mods.Depressed, 0, st.mods.Locked, 0))
+	dep, latch, lock, group := st.modifiers()
+	k.c.send(protocol.WlKeyboardModifiers(k.c.conn, k.id, st.s.nextSerial(), dep, latch, lock, group))
+}
+
+// modifiers is the modifier state clients see: the virtual keyboard's
+// that typed last, or the backend keyboard's.
+func (st *seat) modifiers() (depressed, latched, locked, group uint32) {
+	if v := st.virt; v != nil {
+		return v.depressed, v.latched, v.locked, v.grp
+	}
+	return st.mods.Depressed, 0, st.mods.Locked, 0
 }
 
 func (st *seat) sendModifiers(f *surface) {
 	serial := st.s.nextSerial()
+	dep, latch, lock, group := st.modifiers()
 	for _, k := range f.c.keyboards {
-		f.c.send(protocol.WlKeyboardModifiers(f.c.conn, k.id, serial, st.mods.Depressed, 0, st.mods.Locked, 0))
+		f.c.send(protocol.WlKeyboardModifiers(f.c.conn, k.id, serial, dep, latch, lock, group))
 	}
+}
+
+// sendKeymap sends the seat's current keymap to one wl_keyboard.
+func (st *seat) sendKeymap(k seatResource) {
+	if km := st.current; km != nil && km.f != nil {
+		k.c.send(protocol.WlKeyboardKeymap(k.c.conn, k.id, protocol.WlKeyboardKeymapFormatXkbV1, int(km.f.Fd()), uint32(km.size)))
+		return
+	}
+	k.c.send(protocol.WlKeyboardKeymap(k.c.conn, k.id, protocol.WlKeyboardKeymapFormatNoKeymap, int(st.s.devNull.Fd()), 0))
+}
+
+// useKeymap makes km the keymap clients interpret keys with, sending it
+// to every wl_keyboard when it changes.
+func (st *seat) useKeymap(km *keymapBlob) {
+	old := st.current
+	if km == old {
+		return
+	}
+	st.current = km
+	for c := range st.s.clients {
+		for _, k := range c.keyboards {
+			st.sendKeymap(k)
+		}
+	}
+	if old != nil && old.orphan {
+		old.close()
+	}
+}
+
+// addCaps adds capabilities (a virtual device appeared) and tells every
+// wl_seat; the keyboard's focus is given out once there is a keyboard.
+// They stay when the device goes (a remote desktop reconnecting keeps
+// clients' wl_pointer and wl_keyboard).
+func (st *seat) addCaps(bits uint32) {
+	if st.caps&bits == bits {
+		return
+	}
+	st.caps |= bits
+	for _, r := range st.seats {
+		r.c.send(protocol.WlSeatCapabilities(r.c.conn, r.id, st.caps))
+	}
+	if bits&protocol.WlSeatCapabilityKeyboard != 0 {
+		st.refocusKeyboard()
+	}
+}
+
+// virtualKey sends a virtual keyboard's key to the focused client, after
+// its keymap (and modifiers) when the last key came from another keyboard.
+func (st *seat) virtualKey(k *virtualKeyboard, ms, key, state uint32) {
+	switched := st.switchTo(k)
+	f := st.keyboardFocus
+	if f == nil {
+		return
+	}
+	if switched {
+		st.sendModifiers(f)
+	}
+	serial := st.s.nextSerial()
+	for _, kb := range f.c.keyboards {
+		f.c.send(protocol.WlKeyboardKey(f.c.conn, kb.id, serial, ms, key, state))
+	}
+}
+
+func (st *seat) virtualModifiers(k *virtualKeyboard) {
+	st.switchTo(k)
+	if f := st.keyboardFocus; f != nil {
+		st.sendModifiers(f)
+	}
+}
+
+// switchTo makes k the keyboard clients hear from; it reports whether
+// that changed.
+func (st *seat) switchTo(k *virtualKeyboard) bool {
+	if st.virt == k && st.current == k.km {
+		return false
+	}
+	st.virt = k
+	st.useKeymap(k.km)
+	return true
 }
 
 // surfaceGone drops focus from a surface being unmapped or destroyed;

@@ -1,6 +1,7 @@
 // Package server is minicomp's Wayland compositor core: the client
 // connections and their objects, the globals (wl_compositor, wl_shm,
-// wl_output, wl_seat, wl_data_device_manager, xdg_wm_base), double-buffered
+// wl_output, wl_seat, wl_data_device_manager, xdg_wm_base, screencopy,
+// virtual pointer and keyboard, output power, data control), double-buffered
 // surface state, and composition of the mapped surfaces into each output's
 // render target once per output frame, with frame callbacks after it.
 //
@@ -60,6 +61,8 @@ type Server struct {
 	seat          *seat
 	events        <-chan backend.Event // from the backend, nil without input
 	devNull       *os.File             // the fd of a keymap-less wl_keyboard.keymap
+	backendName   string
+	selection     selection
 }
 
 type frameDone struct {
@@ -142,7 +145,7 @@ func New(runtimeDir string, be backend.Backend, opts Options) (*Server, error) {
 	}
 	s := &Server{log: log, listener: l, clients: map[*Client]bool{}, start: time.Now(),
 		loop: lp, byFD: map[int32]*Client{}, renderer: opts.Renderer, mainDevice: opts.MainDevice,
-		recover: opts.RecoverRenderer}
+		recover: opts.RecoverRenderer, backendName: be.Name()}
 	if es, ok := be.(backend.EventSource); ok {
 		s.events = es.Events()
 	}
@@ -158,13 +161,17 @@ func New(runtimeDir string, be backend.Backend, opts Options) (*Server, error) {
 	s.addGlobal(protocol.WlShmInterface, 1, s.bindShm)
 	s.addGlobal(protocol.WlSubcompositorInterface, 1, s.bindSubcompositor)
 	s.addGlobal(protocol.WlDataDeviceManagerInterface, 3, s.bindDataDeviceManager)
-	s.addGlobal(protocol.WlSeatInterface, 7, s.bindSeat)
+	s.addGlobal(protocol.WlSeatInterface, 8, s.bindSeat)
 	s.addGlobal(protocol.XdgWmBaseInterface, 5, s.bindXdgWmBase)
 	s.addGlobal(protocol.WpPresentationInterface, 1, s.bindPresentation)
 	s.addGlobal(protocol.ZxdgOutputManagerV1Interface, 3, s.bindXdgOutputManager)
 	s.addGlobal(protocol.ZwlrScreencopyManagerV1Interface, 3, s.bindScreencopy)
 	s.addGlobal(protocol.ZwpLinuxDmabufV1Interface, 4, s.bindLinuxDmabuf)
 	s.addGlobal(protocol.WpViewporterInterface, 1, s.bindViewporter)
+	s.addGlobal(protocol.ZwlrVirtualPointerManagerV1Interface, 2, s.bindVirtualPointerManager)
+	s.addGlobal(protocol.ZwpVirtualKeyboardManagerV1Interface, 1, s.bindVirtualKeyboardManager)
+	s.addGlobal(protocol.ZwlrOutputPowerManagerV1Interface, 1, s.bindOutputPowerManager)
+	s.addGlobal(protocol.ZwlrDataControlManagerV1Interface, 2, s.bindDataControlManager)
 	for _, o := range be.Outputs() {
 		out := &output{s: s, o: o, bounds: image.Rect(0, 0, o.Mode().Width, o.Mode().Height),
 			waitReq:     make(chan struct{}, 1),
@@ -352,6 +359,9 @@ func (s *Server) removeClient(c *Client, err error) {
 		c.log.Warn("disconnecting client", "err", err)
 	}
 	delete(s.clients, c)
+	for _, o := range s.outputs {
+		o.forgetClient(c)
+	}
 	for id := range c.objects {
 		o := c.objects[id]
 		delete(c.objects, id)

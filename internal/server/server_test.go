@@ -172,7 +172,7 @@ func TestWaylandInfoListsGlobals(t *testing.T) {
 		"'wl_compositor',                              version:  6",
 		"'wl_shm',                                     version:  1",
 		"'wl_subcompositor'", "'wl_data_device_manager',                     version:  3",
-		"'wl_seat',                                    version:  7",
+		"'wl_seat',                                    version:  8",
 		"'xdg_wm_base',                                version:  5",
 		"'wl_output',                                  version:  4",
 		"'wp_presentation',                            version:  1",
@@ -180,6 +180,10 @@ func TestWaylandInfoListsGlobals(t *testing.T) {
 		"'wp_viewporter',                              version:  1",
 		"'zwp_linux_dmabuf_v1',                        version:  4",
 		"'zwlr_screencopy_manager_v1',                 version:  3",
+		"'zwlr_virtual_pointer_manager_v1',            version:  2",
+		"'zwp_virtual_keyboard_manager_v1',            version:  1",
+		"'zwlr_output_power_manager_v1',               version:  1",
+		"'zwlr_data_control_manager_v1',               version:  2",
 		"name: HEADLESS-1", "width: 640 px, height: 480 px, refresh: 60.000 Hz", "'XR24'", "'AR24'",
 	} {
 		if !strings.Contains(string(out), want) {

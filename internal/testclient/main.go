@@ -15,7 +15,7 @@
 //	pointer leave
 //	pointer button 272 pressed
 //	pointer axis 0 10.00
-//	keyboard keymap xkb_v1 <size>
+//	keyboard keymap xkb_v1 <size> [<file>]   (the file with -keymap-dir)
 //	keyboard enter [held keys...]
 //	keyboard key 30 pressed
 //	keyboard modifiers <depressed> <latched> <locked> <group>
@@ -51,6 +51,7 @@ func main() {
 	colorFlag := flag.String("color", "0xff0000", "fill colour, 0xRRGGBB")
 	sizeFlag := flag.String("size", "256x256", "initial size, WIDTHxHEIGHT (a configure with a size replaces it)")
 	title := flag.String("title", "testclient", "xdg_toplevel title")
+	flag.StringVar(&keymapDir, "keymap-dir", "", "save each keymap received there (keymap-N.xkb) and print its path")
 	protoErr := flag.Bool("protocol-error", false, "after the first frame, send a request the compositor must reject (reuses an object id), to test the error path")
 	flag.Parse()
 	col, err := strconv.ParseUint(*colorFlag, 0, 32)
@@ -94,6 +95,29 @@ func main() {
 func fatalf(format string, a ...any) {
 	fmt.Fprintf(os.Stderr, "testclient: "+format+"\n", a...)
 	os.Exit(1)
+}
+
+// keymapDir: where -keymap-dir saves keymaps; keymaps counts them.
+var (
+	keymapDir string
+	keymaps   int
+)
+
+// saveKeymap copies a received keymap to keymapDir and returns its path.
+func saveKeymap(fd int, size uint32) string {
+	if keymapDir == "" || fd < 0 || size == 0 || size > 1<<20 {
+		return ""
+	}
+	buf := make([]byte, size)
+	if n, err := unix.Pread(fd, buf, 0); err != nil || n != int(size) {
+		return ""
+	}
+	keymaps++
+	path := filepath.Join(keymapDir, fmt.Sprintf("keymap-%d.xkb", keymaps))
+	if os.WriteFile(path, buf, 0o600) != nil {
+		return ""
+	}
+	return " " + path
 }
 
 var errHangup = errors.New("connection closed by the compositor")
@@ -344,14 +368,14 @@ func (c *client) event(id uint32, op uint16, body []byte, done uint32) error {
 		fmt.Printf("pointer axis %d %.2f\n", axis, v.Float())
 	case "wl_keyboard.keymap":
 		format, fd, size := d.Uint(), d.FD(), d.Uint()
+		name, saved := "no_keymap", ""
+		if format == protocol.WlKeyboardKeymapFormatXkbV1 {
+			name, saved = "xkb_v1", saveKeymap(fd, size)
+		}
 		if fd >= 0 {
 			unix.Close(fd)
 		}
-		name := "no_keymap"
-		if format == protocol.WlKeyboardKeymapFormatXkbV1 {
-			name = "xkb_v1"
-		}
-		fmt.Printf("keyboard keymap %s %d\n", name, size)
+		fmt.Printf("keyboard keymap %s %d%s\n", name, size, saved)
 	case "wl_keyboard.enter":
 		d.Uint()
 		d.Object()

@@ -1,0 +1,103 @@
+package server
+
+import (
+	"slices"
+
+	"github.com/minicomp/minicomp/internal/protocol"
+)
+
+// wlr-output-power-management: clients (wayvnc, idle daemons) switch an
+// output's power mode. A backend output that can blank its display
+// implements powerSwitch; on the headless backend there is no screen, so
+// the mode is recorded and reported; other outputs answer failed (no
+// blanking yet), as the protocol asks of an output without power control.
+
+// powerSwitch is implemented by backend outputs that can turn their
+// display off and on.
+type powerSwitch interface {
+	SetPower(on bool) error
+}
+
+func (s *Server) bindOutputPowerManager(c *Client, id, version uint32) error {
+	_, err := register[protocol.ZwlrOutputPowerManagerV1Handler](c, id, protocol.ZwlrOutputPowerManagerV1Interface, version,
+		&outputPowerManager{c: c, id: id}, protocol.DispatchZwlrOutputPowerManagerV1)
+	return err
+}
+
+type outputPowerManager struct {
+	c  *Client
+	id uint32
+}
+
+func (m *outputPowerManager) Destroy() error { return nil }
+
+func (m *outputPowerManager) GetOutputPower(id, outputID uint32) error {
+	o, err := m.c.lookup(m.id, outputID, protocol.WlOutputInterface)
+	if err != nil {
+		return err
+	}
+	out := o.handler.(*outputResource).o
+	p := &outputPower{c: m.c, id: id, out: out}
+	obj, err := register[protocol.ZwlrOutputPowerV1Handler](m.c, id, protocol.ZwlrOutputPowerV1Interface, 1, p, protocol.DispatchZwlrOutputPowerV1)
+	if err != nil {
+		return err
+	}
+	if !out.s.powerControl(out) {
+		m.c.send(protocol.ZwlrOutputPowerV1Failed(m.c.conn, id))
+		return nil
+	}
+	out.powerRes = append(out.powerRes, p)
+	obj.onDestroy = func() { out.powerRes = slices.DeleteFunc(out.powerRes, func(x *outputPower) bool { return x == p }) }
+	m.c.send(protocol.ZwlrOutputPowerV1Mode(m.c.conn, id, out.powerMode()))
+	return nil
+}
+
+// powerControl reports whether o's power mode can be set.
+func (s *Server) powerControl(o *output) bool {
+	_, ok := o.o.(powerSwitch)
+	return ok || s.backendName == "headless"
+}
+
+func (o *output) powerMode() uint32 {
+	if o.powerOff {
+		return protocol.ZwlrOutputPowerV1ModeOff
+	}
+	return protocol.ZwlrOutputPowerV1ModeOn
+}
+
+// outputPower is one zwlr_output_power_v1.
+type outputPower struct {
+	c   *Client
+	id  uint32
+	out *output
+}
+
+func (p *outputPower) Destroy() error { return nil }
+
+func (p *outputPower) SetMode(mode uint32) error {
+	if mode != protocol.ZwlrOutputPowerV1ModeOff && mode != protocol.ZwlrOutputPowerV1ModeOn {
+		return errorf(p.id, protocol.ZwlrOutputPowerV1ErrorInvalidMode, "mode %d", mode)
+	}
+	o := p.out
+	if !slices.Contains(o.powerRes, p) {
+		return nil // answered failed already
+	}
+	off := mode == protocol.ZwlrOutputPowerV1ModeOff
+	if off == o.powerOff {
+		p.c.send(protocol.ZwlrOutputPowerV1Mode(p.c.conn, p.id, mode))
+		return nil
+	}
+	if ps, ok := o.o.(powerSwitch); ok {
+		if err := ps.SetPower(!off); err != nil {
+			o.s.log.Warn("output power", "output", o.o.Name(), "off", off, "err", err)
+			p.c.send(protocol.ZwlrOutputPowerV1Failed(p.c.conn, p.id))
+			return nil
+		}
+	}
+	o.powerOff = off
+	o.s.log.Info("output power", "output", o.o.Name(), "mode", map[bool]string{true: "off", false: "on"}[off])
+	for _, r := range o.powerRes {
+		r.c.send(protocol.ZwlrOutputPowerV1Mode(r.c.conn, r.id, mode))
+	}
+	return nil
+}
