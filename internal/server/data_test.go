@@ -228,8 +228,8 @@ func TestRemoteBadRequests(t *testing.T) {
 		r.req(3, 0, func(e *wire.Encoder) { e.Object(0); e.NewID(4) })
 	}
 	small := func(t *testing.T) int {
-		fd := memfd(t, 16)
-		unix.Pwrite(fd, []byte("xkb_keymap {};\x00"), 0)
+		fd := memfd(t, int64(len(validKeymap)))
+		unix.Pwrite(fd, []byte(validKeymap), 0)
 		return fd
 	}
 	cases := []struct {
@@ -255,11 +255,17 @@ func TestRemoteBadRequests(t *testing.T) {
 			keymap(r, 1, small(t), 4096)
 		}, 5, protocol.ZwpVirtualKeyboardV1ErrorNoKeymap},
 		{"keymap size 0", func(t *testing.T, r *raw) { keyboard(r); keymap(r, 1, small(t), 0) }, 5, protocol.ZwpVirtualKeyboardV1ErrorNoKeymap},
+		{"keymap that does not compile", func(t *testing.T, r *raw) {
+			keyboard(r)
+			fd := memfd(t, 15)
+			unix.Pwrite(fd, []byte("xkb_keymap {};\x00"), 0)
+			keymap(r, 1, fd, 15)
+		}, 5, protocol.ZwpVirtualKeyboardV1ErrorNoKeymap},
 		{"keymap size huge", func(t *testing.T, r *raw) { keyboard(r); keymap(r, 1, small(t), 1<<31) }, 5, protocol.ZwpVirtualKeyboardV1ErrorNoKeymap},
-		{"keymap format", func(t *testing.T, r *raw) { keyboard(r); keymap(r, 7, small(t), 16) }, 5, protocol.ZwpVirtualKeyboardV1ErrorNoKeymap},
+		{"keymap format", func(t *testing.T, r *raw) { keyboard(r); keymap(r, 7, small(t), uint32(len(validKeymap))) }, 5, protocol.ZwpVirtualKeyboardV1ErrorNoKeymap},
 		{"key state", func(t *testing.T, r *raw) {
 			keyboard(r)
-			keymap(r, 1, small(t), 16)
+			keymap(r, 1, small(t), uint32(len(validKeymap)))
 			r.req(5, 1, func(e *wire.Encoder) { e.Uint(0); e.Uint(30); e.Uint(9) })
 		}, 5, protocol.WlDisplayErrorInvalidMethod},
 		{"keyboard without a seat", func(t *testing.T, r *raw) {
@@ -344,7 +350,12 @@ func (r *raw) waitErrorObj() (obj, code uint32, msg string) {
 
 // readKeymap takes any bytes of any claimed size without a crash: a
 // keymap or an error.
+// validKeymap is the smallest keymap text libxkbcommon compiles.
+const validKeymap = `xkb_keymap { xkb_keycodes { include "evdev" }; xkb_types { include "complete" }; ` +
+	`xkb_compat { include "complete" }; xkb_symbols { include "pc+us" }; };` + "\x00"
+
 func FuzzReadKeymap(f *testing.F) {
+	f.Add([]byte(validKeymap), uint32(len(validKeymap)), uint32(1))
 	f.Add([]byte("xkb_keymap {};\x00"), uint32(15), uint32(1))
 	f.Add([]byte("x"), uint32(4096), uint32(1))
 	f.Fuzz(func(t *testing.T, text []byte, size, format uint32) {

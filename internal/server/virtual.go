@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"github.com/minicomp/minicomp/internal/keymap"
 	"github.com/minicomp/minicomp/internal/protocol"
 	"github.com/minicomp/minicomp/internal/wire"
+	"github.com/minicomp/minicomp/internal/xkb"
 )
 
 // Virtual input (remote desktops such as wayvnc, and wtype): a client
@@ -260,6 +262,14 @@ func readKeymap(format uint32, fd int, size uint32) (*keymapBlob, error) {
 	text := string(buf)
 	if i := indexNUL(text); i >= 0 {
 		text = text[:i]
+	}
+	// A keymap that does not compile would be passed on to every client
+	// that gets this keyboard's keys: refuse it here. Without libxkbcommon
+	// it cannot be checked, and is passed on as it is.
+	if k, err := xkb.NewKeymapFromString(text); err == nil {
+		k.Close()
+	} else if !errors.Is(err, xkb.ErrNoXKB) {
+		return nil, err
 	}
 	f, n2, err := keymap.File(text)
 	if err != nil {
