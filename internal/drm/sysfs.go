@@ -38,7 +38,17 @@ type Node struct {
 // render-only ones (v3d) have a primary node without KMS resources.
 type GPU struct {
 	SysPath string // resolved sysfs path of the parent device
-	Driver  string // best name from sysfs: the bound driver, else the device's name
+	// Driver is the DRM driver's name as sysfs shows it: the driver
+	// bound to the parent device (or, for virtio-gpu, whose parent is
+	// the PCI function bound to virtio-pci, to its virtio child),
+	// else the device's name. DRM_IOCTL_VERSION on an open node is the
+	// authority (scanout.Device.Driver); this matches it for the
+	// drivers in scope.
+	Driver string
+	// IOMMU: the parent device is behind an IOMMU (it has an
+	// iommu_group), so it can scan out buffers whose pages are not
+	// physically contiguous (the Pi 5's display; not the Pi 4's).
+	IOMMU   bool
 	Primary *Node
 	Render  *Node
 }
@@ -71,7 +81,7 @@ func Scan(sysRoot, devDir string) ([]*GPU, error) {
 		}
 		g := byDev[sysPath]
 		if g == nil {
-			g = &GPU{SysPath: sysPath, Driver: driverName(devLink, sysPath)}
+			g = &GPU{SysPath: sysPath, Driver: driverName(devLink, sysPath), IOMMU: exists(filepath.Join(devLink, "iommu_group"))}
 			byDev[sysPath] = g
 			order = append(order, sysPath)
 		}
@@ -103,9 +113,25 @@ func nodeMinor(g *GPU) int {
 	return v
 }
 
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
 func driverName(devLink, sysPath string) string {
 	if t, err := os.Readlink(filepath.Join(devLink, "driver")); err == nil {
-		return filepath.Base(t)
+		d := filepath.Base(t)
+		if d == "virtio-pci" || d == "virtio-mmio" {
+			// virtio-gpu registers its DRM device on the transport
+			// (the PCI function or MMIO region, for DMA); the DRM
+			// driver is bound to the virtio device below it.
+			if ts, _ := filepath.Glob(filepath.Join(devLink, "virtio*", "driver")); len(ts) > 0 {
+				if t, err := os.Readlink(ts[0]); err == nil {
+					return filepath.Base(t)
+				}
+			}
+		}
+		return d
 	}
 	if b, err := os.ReadFile(filepath.Join(devLink, "uevent")); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
