@@ -3,6 +3,7 @@ package scanout
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -98,6 +99,25 @@ func OpenDisplay(gpus []GPU, path string) (*Device, *GPU, []Pipeline, error) {
 		}
 		return d, g, pipes, nil
 	}
+	if path != "" {
+		// Asked for by name: one paragraph saying what failed and what to try.
+		var others []string
+		for _, g := range gpus {
+			if g.Primary != "" && g.Primary != path {
+				others = append(others, g.Primary+" ("+g.Driver+")")
+			}
+		}
+		why := "it is not a DRM primary node here"
+		if len(reasons) > 0 {
+			why = oneLine(errors.Join(reasons...))
+		}
+		try := "no other primary node exists; run headless"
+		if len(others) > 0 {
+			try = "another primary node (" + strings.Join(others, ", ") + ")"
+		}
+		return nil, nil, nil, &paragraphError{msg: fmt.Sprintf("%v: display %s cannot be used: %s. Try: %s, or leave the display unset to use the first KMS device with a connected screen.",
+			ErrNoDisplay, path, why, try), errs: append([]error{ErrNoDisplay}, reasons...)}
+	}
 	return nil, nil, nil, fmt.Errorf("%w: no KMS device with a connected screen: %w", ErrNoDisplay, errors.Join(reasons...))
 }
 
@@ -177,6 +197,8 @@ type Devices struct {
 	Render *Device
 	// RenderReason says why Render was chosen, or why there is none.
 	RenderReason string
+	// RenderPassed lists render nodes tried and passed over, and why.
+	RenderPassed []Attempt
 }
 
 // DevicesConfig says how to find the Devices.
@@ -191,10 +213,20 @@ type DevicesConfig struct {
 	// SysRoot and DevDir are where sysfs and the device nodes are
 	// ("": /sys and /dev/dri).
 	SysRoot, DevDir string
+	// HeapPreference is the contiguous-heap order the allocator will use
+	// (nil: the default), so the render node is probed with the targets
+	// it will really get.
+	HeapPreference []string
+	// Logger gets a warning for each render node passed over (nil:
+	// slog.Default()).
+	Logger *slog.Logger
 }
 
 // OpenDevices finds and opens the display (when asked for) and the render
-// node paired with it. An embedder that gets device fds from a seat opens
+// node paired with it, chosen by trying (ChooseRender): a render node
+// through which no render target works is passed over, down to none (CPU
+// rendering); one asked for by name that cannot work is an error. An
+// embedder that gets device fds from a seat opens
 // them with NewDevice and fills Devices itself (OpenRender pairs a render
 // node with such a display).
 func OpenDevices(cfg DevicesConfig) (Devices, error) {
@@ -213,17 +245,32 @@ func OpenDevices(cfg DevicesConfig) (Devices, error) {
 		return Devices{RenderReason: "no DRM devices: " + err.Error()}, nil
 	}
 	var d Devices
+	var pipe *Pipeline
 	if cfg.Display {
-		if d.Display, _, _, err = OpenDisplay(gpus, cfg.DisplayPath); err != nil {
+		var pipes []Pipeline
+		if d.Display, _, pipes, err = OpenDisplay(gpus, cfg.DisplayPath); err != nil {
 			return Devices{}, err
 		}
+		pipe = &pipes[0]
 	}
-	if d.Render, d.RenderReason, err = OpenRender(gpus, d.Display, cfg.RenderNode); err != nil {
+	ch, err := ChooseRender(gpus, d.Display, pipe, cfg)
+	if err != nil {
 		d.Display.Close()
 		return Devices{}, err
 	}
+	d.Render, d.RenderReason, d.RenderPassed = ch.Render, ch.Reason, ch.Passed
 	return d, nil
 }
 
 // Close closes both devices (close what uses them first).
 func (d Devices) Close() error { return errors.Join(d.Render.Close(), d.Display.Close()) }
+
+// paragraphError is an error whose message is one paragraph and which
+// still matches (errors.Is, errors.As) each of errs.
+type paragraphError struct {
+	msg  string
+	errs []error
+}
+
+func (e *paragraphError) Error() string   { return e.msg }
+func (e *paragraphError) Unwrap() []error { return e.errs }
