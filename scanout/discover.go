@@ -12,14 +12,19 @@ import (
 	"github.com/minicomp/minicomp/internal/drm"
 )
 
-// GPU is one DRM device found in sysfs, with its nodes. Discovery never
-// opens a node.
+// GPU is one DRM device found in sysfs, with its nodes. Discovery opens a
+// node only to ask the driver's name, and keeps none open.
 type GPU struct {
-	Driver  string // from sysfs: the bound driver, else the device's name
+	// Driver is the DRM driver's name (DRM_IOCTL_VERSION: vc4, pl111,
+	// virtio_gpu) when a node opens, else sysfs' (vc4-drm).
+	Driver  string
 	SysPath string
 	Primary string // /dev/dri/cardN, "" if none
 	Render  string // /dev/dri/renderDN, "" if none (vc4, vkms, pl111)
-	gpu     *drm.GPU
+	// IOMMU: the device sits behind an IOMMU (sysfs iommu_group), so as
+	// a display it can scan out non-contiguous memory (Pi 5, not Pi 4).
+	IOMMU bool
+	gpu   *drm.GPU
 }
 
 // Discover lists the DRM devices in /sys/class/drm.
@@ -33,7 +38,7 @@ func DiscoverIn(sysRoot, devDir string) ([]GPU, error) {
 	}
 	out := make([]GPU, len(gs))
 	for i, g := range gs {
-		out[i] = GPU{Driver: g.Driver, SysPath: g.SysPath, gpu: g}
+		out[i] = GPU{Driver: g.Driver, SysPath: g.SysPath, IOMMU: g.IOMMU, gpu: g}
 		if g.Primary != nil {
 			out[i].Primary = g.Primary.Path
 		}
@@ -199,6 +204,9 @@ type Devices struct {
 	RenderReason string
 	// RenderPassed lists render nodes tried and passed over, and why.
 	RenderPassed []Attempt
+	// Placement is the allocation order the display calls for (give its
+	// RenderNativeFirst to AllocatorConfig).
+	Placement Placement
 }
 
 // DevicesConfig says how to find the Devices.
@@ -252,6 +260,9 @@ func OpenDevices(cfg DevicesConfig) (Devices, error) {
 			return Devices{}, err
 		}
 		pipe = &pipes[0]
+		d.Placement = PlacementFor(gpuOf(gpus, d.Display))
+	} else {
+		d.Placement = PlacementFor(nil)
 	}
 	ch, err := ChooseRender(gpus, d.Display, pipe, cfg)
 	if err != nil {
@@ -274,3 +285,38 @@ type paragraphError struct {
 
 func (e *paragraphError) Error() string   { return e.msg }
 func (e *paragraphError) Unwrap() []error { return e.errs }
+
+// Placement says which allocation order suits the display, and why.
+type Placement struct {
+	// RenderNativeFirst: allocate render targets native to the render
+	// device before trying the contiguous (CMA) heap.
+	RenderNativeFirst bool
+	// Rule names the rule applied: "render-native-first" or "cma-first".
+	Rule string
+	// Reason says why.
+	Reason string
+}
+
+// Placement rules.
+const (
+	RuleCMAFirst          = "cma-first"
+	RuleRenderNativeFirst = "render-native-first"
+)
+
+// PlacementFor returns the allocation order for display (nil: headless).
+// A display behind an IOMMU (sysfs iommu_group: the Pi 5's) scans out
+// non-contiguous memory, so render-native targets come first and the
+// scarce CMA (64 MB by default on a Pi 5) is kept for what needs it;
+// otherwise (the Pi 4's HVS, pl111, vkms here) a contiguous heap comes
+// first, as a display without an IOMMU needs it.
+func PlacementFor(display *GPU) Placement {
+	switch {
+	case display == nil:
+		return Placement{Rule: RuleCMAFirst, Reason: "no display: the default order (a contiguous heap first)"}
+	case display.IOMMU:
+		return Placement{RenderNativeFirst: true, Rule: RuleRenderNativeFirst,
+			Reason: "display " + display.Driver + " is behind an IOMMU (" + display.SysPath + "/iommu_group): it scans out non-contiguous memory, so targets native to the render device come first and CMA is kept for what needs it"}
+	}
+	return Placement{Rule: RuleCMAFirst,
+		Reason: "display " + display.Driver + " has no IOMMU (no iommu_group in sysfs): it needs physically contiguous memory, so a contiguous (CMA) heap comes first"}
+}
