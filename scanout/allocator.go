@@ -23,6 +23,10 @@ type AllocatorConfig struct {
 	HeapDir string
 	// UdmabufPath is the udmabuf device (empty: /dev/udmabuf).
 	UdmabufPath string
+	// RenderNativeFirst puts the render-native strategy before the
+	// contiguous heap (Placement.RenderNativeFirst: a display behind an
+	// IOMMU, where CMA is scarce and not needed).
+	RenderNativeFirst bool
 	// AllowCPUOnly adds the memfd strategy last: CPU-only targets for the
 	// CPU renderer in headless mode when no dma-buf source exists.
 	AllowCPUOnly bool
@@ -31,7 +35,8 @@ type AllocatorConfig struct {
 
 // Allocator makes render targets with the first strategy that works, in
 // the order heap (contiguous) → render-native → kmsro dumb → heap
-// "system" → udmabuf (→ memfd, CPU only, when allowed), and imports each
+// "system" → udmabuf (→ memfd, CPU only, when allowed) — render-native
+// first when the display has an IOMMU (RenderNativeFirst) — and imports each
 // dma-buf into the render device.
 type Allocator struct {
 	Strategies []Strategy
@@ -70,7 +75,11 @@ func NewAllocator(cfg AllocatorConfig) *Allocator {
 		a.Strategies = append(a.Strategies, HeapStrategy{h})
 	}
 	if cfg.Render != nil {
-		a.Strategies = append(a.Strategies, RenderNativeStrategy{cfg.Render})
+		if cfg.RenderNativeFirst {
+			a.Strategies = append([]Strategy{RenderNativeStrategy{cfg.Render}}, a.Strategies...)
+		} else {
+			a.Strategies = append(a.Strategies, RenderNativeStrategy{cfg.Render})
+		}
 	} else {
 		a.Unavailable = append(a.Unavailable, Attempt{Name: "render-native", Err: errors.New("no render device")})
 	}

@@ -52,6 +52,10 @@ func ChooseRender(gpus []GPU, display *Device, pipe *Pipeline, cfg DevicesConfig
 	if first == "" {
 		return RenderChoice{Reason: why}, nil
 	}
+	pl := PlacementFor(nil)
+	if display != nil {
+		pl = PlacementFor(gpuOf(gpus, display))
+	}
 	cands := []string{first}
 	if !explicit {
 		for _, g := range gpus {
@@ -72,7 +76,7 @@ func ChooseRender(gpus []GPU, display *Device, pipe *Pipeline, cfg DevicesConfig
 			continue
 		}
 		name = nodeName(path) + " (" + d.Driver() + ")"
-		how, direct, err := probeRender(display, d, pipe, cfg)
+		how, direct, err := probeRender(display, d, pipe, pl, cfg)
 		if err != nil {
 			d.Close()
 			ch.Passed = append(ch.Passed, Attempt{Name: name, Err: err})
@@ -110,9 +114,10 @@ func ChooseRender(gpus []GPU, display *Device, pipe *Pipeline, cfg DevicesConfig
 // probeRender allocates one render target the way the allocator will,
 // imports it into render and, with a display, tests it on pipe. It says
 // which strategy made it and which path it takes.
-func probeRender(display, render *Device, pipe *Pipeline, cfg DevicesConfig) (how string, direct bool, err error) {
+func probeRender(display, render *Device, pipe *Pipeline, pl Placement, cfg DevicesConfig) (how string, direct bool, err error) {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a := NewAllocator(AllocatorConfig{Render: render, Display: display, HeapPreference: cfg.HeapPreference, Logger: quiet})
+	a := NewAllocator(AllocatorConfig{Render: render, Display: display, HeapPreference: cfg.HeapPreference, Logger: quiet,
+		RenderNativeFirst: pl.RenderNativeFirst})
 	defer a.Close()
 	w, h := 640, 480
 	if pipe != nil {

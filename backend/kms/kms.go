@@ -77,7 +77,10 @@ func New(opts Options) (*Backend, error) {
 	b := &Backend{devs: opts.Devices, alloc: opts.Allocator}
 	if b.alloc == nil {
 		b.alloc = scanout.NewAllocator(scanout.AllocatorConfig{Render: b.devs.Render, Display: display,
-			HeapPreference: opts.HeapPreference, Logger: log})
+			HeapPreference: opts.HeapPreference, RenderNativeFirst: opts.Devices.Placement.RenderNativeFirst, Logger: log})
+		if pl := opts.Devices.Placement; pl.Rule != "" {
+			log.Info("render target placement", "rule", pl.Rule, "why", pl.Reason)
+		}
 		b.ownAlloc = true
 	}
 	displayDev, err := display.Rdev()

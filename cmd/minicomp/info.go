@@ -64,6 +64,8 @@ type decisionReport struct {
 	RenderWhy string `json:"render_why,omitempty"`
 	// RenderPassed: render nodes tried and passed over, and why.
 	RenderPassed []string `json:"render_passed_over,omitempty"`
+	Rule         string   `json:"placement_rule,omitempty"` // which allocation order applied
+	RuleWhy      string   `json:"placement_why,omitempty"`
 	Size         string   `json:"size,omitempty"`
 	Strategy     string   `json:"strategy,omitempty"`
 	Failed       []string `json:"failed_strategies,omitempty"`
@@ -102,7 +104,8 @@ func gatherInfo(heapPrefs []string, renderOverride string, headlessOnly bool) *i
 		rep.Decision.Error = "no DRM devices: " + err.Error()
 	}
 	var display *scanout.Device
-	for _, g := range gpus {
+	var displayGPU *scanout.GPU
+	for i, g := range gpus {
 		dr := deviceReport{Driver: g.Driver, Primary: g.Primary, Render: g.Render}
 		node := g.Render
 		if g.Primary != "" && !headlessOnly {
@@ -119,7 +122,7 @@ func gatherInfo(heapPrefs []string, renderOverride string, headlessOnly bool) *i
 					dr.KMS = true
 					describeKMS(d, &dr)
 					if display == nil && len(dr.Outputs) > 0 {
-						display = d
+						display, displayGPU = d, &gpus[i]
 					}
 				}
 				if display != d {
@@ -141,7 +144,7 @@ func gatherInfo(heapPrefs []string, renderOverride string, headlessOnly bool) *i
 		}
 		rep.Heaps = append(rep.Heaps, hr)
 	}
-	rep.Decision = decide(gpus, display, heapPrefs, renderOverride)
+	rep.Decision = decide(gpus, display, displayGPU, heapPrefs, renderOverride)
 	display.Close()
 	return rep
 }
@@ -180,7 +183,7 @@ func describeKMS(d *scanout.Device, dr *deviceReport) {
 // decide answers the kmsro question on this machine: allocate one render
 // target the way `minicomp run` would and, with a display, ask KMS (with a
 // TEST_ONLY commit that changes nothing on screen) whether it scans it out.
-func decide(gpus []scanout.GPU, display *scanout.Device, heapPrefs []string, renderOverride string) decisionReport {
+func decide(gpus []scanout.GPU, display *scanout.Device, displayGPU *scanout.GPU, heapPrefs []string, renderOverride string) decisionReport {
 	var dec decisionReport
 	w, h := 1920, 1080
 	var pipe *scanout.Pipeline
@@ -209,7 +212,10 @@ func decide(gpus []scanout.GPU, display *scanout.Device, heapPrefs []string, ren
 		dec.Render = render.String()
 		defer render.Close()
 	}
-	a := scanout.NewAllocator(scanout.AllocatorConfig{Render: render, Display: display, HeapPreference: heapPrefs, AllowCPUOnly: display == nil})
+	pl := scanout.PlacementFor(displayGPU)
+	dec.Rule, dec.RuleWhy = pl.Rule, pl.Reason
+	a := scanout.NewAllocator(scanout.AllocatorConfig{Render: render, Display: display, HeapPreference: heapPrefs,
+		RenderNativeFirst: pl.RenderNativeFirst, AllowCPUOnly: display == nil})
 	defer a.Close()
 	for _, u := range a.Unavailable {
 		dec.Unavailable = append(dec.Unavailable, u.Name+": "+u.Err.Error())
@@ -311,6 +317,9 @@ func printInfo(w io.Writer, r *infoReport) {
 	fmt.Fprintf(w, "  render:    %s (%s)\n", orNone(d.Render), d.RenderWhy)
 	for _, p := range d.RenderPassed {
 		fmt.Fprintf(w, "  passed over: %s\n", p)
+	}
+	if d.Rule != "" {
+		fmt.Fprintf(w, "  placement: %s (%s)\n", d.Rule, d.RuleWhy)
 	}
 	for _, u := range d.Unavailable {
 		fmt.Fprintf(w, "  unavailable: %s\n", u)

@@ -144,6 +144,9 @@ func TestRigInfo(t *testing.T) {
 	if d.Path != "direct" || !strings.HasPrefix(d.Strategy, "heap ") {
 		t.Errorf("decision %+v", d)
 	}
+	if d.Rule != "cma-first" || !strings.Contains(d.RuleWhy, "no IOMMU") {
+		t.Errorf("placement %q (%s), want cma-first: the rig's displays have no IOMMU", d.Rule, d.RuleWhy)
+	}
 	var out bytes.Buffer
 	printInfo(&out, rep)
 	t.Logf("minicomp info:\n%s", out.String())
