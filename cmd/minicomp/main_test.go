@@ -100,6 +100,9 @@ func TestRigRunKMSAndHeadless(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(infos) == 0 {
+		t.Fatal("kms: no outputs (the rig's display has a connected connector)")
+	}
 	for _, in := range infos {
 		t.Logf("kms %s %v: targets %s, %+v", in.Output, in.Mode, in.Strategy, in.Stats)
 		if in.Stats.Frames != 30 || in.Stats.DirectFrames == 0 {
