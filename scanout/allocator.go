@@ -23,6 +23,10 @@ type AllocatorConfig struct {
 	HeapDir string
 	// UdmabufPath is the udmabuf device (empty: /dev/udmabuf).
 	UdmabufPath string
+	// RenderNativeFirst puts the render-native strategy before the
+	// contiguous heap (Placement.RenderNativeFirst: a display behind an
+	// IOMMU, where CMA is scarce and not needed).
+	RenderNativeFirst bool
 	// AllowCPUOnly adds the memfd strategy last: CPU-only targets for the
 	// CPU renderer in headless mode when no dma-buf source exists.
 	AllowCPUOnly bool
@@ -31,7 +35,8 @@ type AllocatorConfig struct {
 
 // Allocator makes render targets with the first strategy that works, in
 // the order heap (contiguous) → render-native → kmsro dumb → heap
-// "system" → udmabuf (→ memfd, CPU only, when allowed), and imports each
+// "system" → udmabuf (→ memfd, CPU only, when allowed) — render-native
+// first when the display has an IOMMU (RenderNativeFirst) — and imports each
 // dma-buf into the render device.
 type Allocator struct {
 	Strategies []Strategy
@@ -70,7 +75,11 @@ func NewAllocator(cfg AllocatorConfig) *Allocator {
 		a.Strategies = append(a.Strategies, HeapStrategy{h})
 	}
 	if cfg.Render != nil {
-		a.Strategies = append(a.Strategies, RenderNativeStrategy{cfg.Render})
+		if cfg.RenderNativeFirst {
+			a.Strategies = append([]Strategy{RenderNativeStrategy{cfg.Render}}, a.Strategies...)
+		} else {
+			a.Strategies = append(a.Strategies, RenderNativeStrategy{cfg.Render})
+		}
 	} else {
 		a.Unavailable = append(a.Unavailable, Attempt{Name: "render-native", Err: errors.New("no render device")})
 	}
@@ -151,6 +160,7 @@ type Swapchain struct {
 	Strategy string    // the strategy that made them
 	Attempts []Attempt // strategies that failed first
 
+	alloc *Allocator
 	ages  []int // the frame each buffer was last handed out in (0: never)
 	next  int
 	frame int
@@ -174,7 +184,7 @@ func NewSwapchain(a *Allocator, n, width, height int, format Format) (*Swapchain
 		if err != nil {
 			return nil, err
 		}
-		sc := &Swapchain{Buffers: []*Buffer{first}, Strategy: strategies[idx].Name(), Attempts: attempts}
+		sc := &Swapchain{Buffers: []*Buffer{first}, Strategy: strategies[idx].Name(), Attempts: attempts, alloc: a}
 		ok := true
 		for len(sc.Buffers) < n {
 			b, _, tried, err := a.allocateFrom(strategies[idx:idx+1], width, height, format)
@@ -217,6 +227,52 @@ func (s *Swapchain) Next() (*Buffer, int, error) {
 		return b, age, nil
 	}
 	return nil, 0, fmt.Errorf("%w (%d buffers)", ErrSwapchainExhausted, n)
+}
+
+// Replace swaps old, one of the swapchain's buffers that the display
+// refused, for a new one of the same size and format that accept takes
+// (typically: the Presenter's Decide says direct), trying the allocator's
+// strategies in order but the one that made old. This is what wlroots
+// does after a failed test commit (it re-creates its swapchain), per
+// buffer: a system-heap swapchain whose buffers were contiguous by chance
+// but one keeps the others and replaces that one, instead of blitting
+// one frame in three for ever. old is closed (released once its
+// Presenter lets go of it); its slot starts again at age 0. When no
+// strategy makes a buffer accept takes, old stays and the error says why
+// each was passed over.
+func (s *Swapchain) Replace(old *Buffer, accept func(*Buffer) error) (*Buffer, []Attempt, error) {
+	i := -1
+	for k, b := range s.Buffers {
+		if b == old {
+			i = k
+		}
+	}
+	if i < 0 || s.alloc == nil {
+		return nil, nil, fmt.Errorf("replace %v: not a buffer of this swapchain", old)
+	}
+	var attempts []Attempt
+	for k, st := range s.alloc.Strategies {
+		if st.Name() == old.Origin {
+			continue
+		}
+		b, _, tried, err := s.alloc.allocateFrom(s.alloc.Strategies[k:k+1], old.Width, old.Height, old.Format)
+		attempts = append(attempts, tried...)
+		if err != nil {
+			continue
+		}
+		if err := accept(b); err != nil {
+			attempts = append(attempts, Attempt{Name: st.Name(), Err: err})
+			b.Close()
+			continue
+		}
+		s.Buffers[i], s.ages[i] = b, 0
+		return b, attempts, old.Close()
+	}
+	var errs []error
+	for _, t := range attempts {
+		errs = append(errs, fmt.Errorf("%s: %w", t.Name, t.Err))
+	}
+	return nil, attempts, fmt.Errorf("replace %v: no other strategy made a buffer that is accepted: %w", old, errors.Join(errs...))
 }
 
 // Close gives up every buffer: a buffer still on screen is released when

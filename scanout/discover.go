@@ -3,6 +3,7 @@ package scanout
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -11,14 +12,19 @@ import (
 	"github.com/minicomp/minicomp/internal/drm"
 )
 
-// GPU is one DRM device found in sysfs, with its nodes. Discovery never
-// opens a node.
+// GPU is one DRM device found in sysfs, with its nodes. Discovery opens a
+// node only to ask the driver's name, and keeps none open.
 type GPU struct {
-	Driver  string // from sysfs: the bound driver, else the device's name
+	// Driver is the DRM driver's name (DRM_IOCTL_VERSION: vc4, pl111,
+	// virtio_gpu) when a node opens, else sysfs' (vc4-drm).
+	Driver  string
 	SysPath string
 	Primary string // /dev/dri/cardN, "" if none
 	Render  string // /dev/dri/renderDN, "" if none (vc4, vkms, pl111)
-	gpu     *drm.GPU
+	// IOMMU: the device sits behind an IOMMU (sysfs iommu_group), so as
+	// a display it can scan out non-contiguous memory (Pi 5, not Pi 4).
+	IOMMU bool
+	gpu   *drm.GPU
 }
 
 // Discover lists the DRM devices in /sys/class/drm.
@@ -32,7 +38,7 @@ func DiscoverIn(sysRoot, devDir string) ([]GPU, error) {
 	}
 	out := make([]GPU, len(gs))
 	for i, g := range gs {
-		out[i] = GPU{Driver: g.Driver, SysPath: g.SysPath, gpu: g}
+		out[i] = GPU{Driver: g.Driver, SysPath: g.SysPath, IOMMU: g.IOMMU, gpu: g}
 		if g.Primary != nil {
 			out[i].Primary = g.Primary.Path
 		}
@@ -97,6 +103,25 @@ func OpenDisplay(gpus []GPU, path string) (*Device, *GPU, []Pipeline, error) {
 			continue
 		}
 		return d, g, pipes, nil
+	}
+	if path != "" {
+		// Asked for by name: one paragraph saying what failed and what to try.
+		var others []string
+		for _, g := range gpus {
+			if g.Primary != "" && g.Primary != path {
+				others = append(others, g.Primary+" ("+g.Driver+")")
+			}
+		}
+		why := "it is not a DRM primary node here"
+		if len(reasons) > 0 {
+			why = oneLine(errors.Join(reasons...))
+		}
+		try := "no other primary node exists; run headless"
+		if len(others) > 0 {
+			try = "another primary node (" + strings.Join(others, ", ") + ")"
+		}
+		return nil, nil, nil, &paragraphError{msg: fmt.Sprintf("%v: display %s cannot be used: %s. Try: %s, or leave the display unset to use the first KMS device with a connected screen.",
+			ErrNoDisplay, path, why, try), errs: append([]error{ErrNoDisplay}, reasons...)}
 	}
 	return nil, nil, nil, fmt.Errorf("%w: no KMS device with a connected screen: %w", ErrNoDisplay, errors.Join(reasons...))
 }
@@ -177,6 +202,11 @@ type Devices struct {
 	Render *Device
 	// RenderReason says why Render was chosen, or why there is none.
 	RenderReason string
+	// RenderPassed lists render nodes tried and passed over, and why.
+	RenderPassed []Attempt
+	// Placement is the allocation order the display calls for (give its
+	// RenderNativeFirst to AllocatorConfig).
+	Placement Placement
 }
 
 // DevicesConfig says how to find the Devices.
@@ -191,10 +221,20 @@ type DevicesConfig struct {
 	// SysRoot and DevDir are where sysfs and the device nodes are
 	// ("": /sys and /dev/dri).
 	SysRoot, DevDir string
+	// HeapPreference is the contiguous-heap order the allocator will use
+	// (nil: the default), so the render node is probed with the targets
+	// it will really get.
+	HeapPreference []string
+	// Logger gets a warning for each render node passed over (nil:
+	// slog.Default()).
+	Logger *slog.Logger
 }
 
 // OpenDevices finds and opens the display (when asked for) and the render
-// node paired with it. An embedder that gets device fds from a seat opens
+// node paired with it, chosen by trying (ChooseRender): a render node
+// through which no render target works is passed over, down to none (CPU
+// rendering); one asked for by name that cannot work is an error. An
+// embedder that gets device fds from a seat opens
 // them with NewDevice and fills Devices itself (OpenRender pairs a render
 // node with such a display).
 func OpenDevices(cfg DevicesConfig) (Devices, error) {
@@ -213,17 +253,70 @@ func OpenDevices(cfg DevicesConfig) (Devices, error) {
 		return Devices{RenderReason: "no DRM devices: " + err.Error()}, nil
 	}
 	var d Devices
+	var pipe *Pipeline
 	if cfg.Display {
-		if d.Display, _, _, err = OpenDisplay(gpus, cfg.DisplayPath); err != nil {
+		var pipes []Pipeline
+		if d.Display, _, pipes, err = OpenDisplay(gpus, cfg.DisplayPath); err != nil {
 			return Devices{}, err
 		}
+		pipe = &pipes[0]
+		d.Placement = PlacementFor(gpuOf(gpus, d.Display))
+	} else {
+		d.Placement = PlacementFor(nil)
 	}
-	if d.Render, d.RenderReason, err = OpenRender(gpus, d.Display, cfg.RenderNode); err != nil {
+	ch, err := ChooseRender(gpus, d.Display, pipe, cfg)
+	if err != nil {
 		d.Display.Close()
 		return Devices{}, err
 	}
+	d.Render, d.RenderReason, d.RenderPassed = ch.Render, ch.Reason, ch.Passed
 	return d, nil
 }
 
 // Close closes both devices (close what uses them first).
 func (d Devices) Close() error { return errors.Join(d.Render.Close(), d.Display.Close()) }
+
+// paragraphError is an error whose message is one paragraph and which
+// still matches (errors.Is, errors.As) each of errs.
+type paragraphError struct {
+	msg  string
+	errs []error
+}
+
+func (e *paragraphError) Error() string   { return e.msg }
+func (e *paragraphError) Unwrap() []error { return e.errs }
+
+// Placement says which allocation order suits the display, and why.
+type Placement struct {
+	// RenderNativeFirst: allocate render targets native to the render
+	// device before trying the contiguous (CMA) heap.
+	RenderNativeFirst bool
+	// Rule names the rule applied: "render-native-first" or "cma-first".
+	Rule string
+	// Reason says why.
+	Reason string
+}
+
+// Placement rules.
+const (
+	RuleCMAFirst          = "cma-first"
+	RuleRenderNativeFirst = "render-native-first"
+)
+
+// PlacementFor returns the allocation order for display (nil: headless).
+// A display behind an IOMMU (sysfs iommu_group: the Pi 5's) scans out
+// non-contiguous memory, so render-native targets come first and the
+// scarce CMA (64 MB by default on a Pi 5) is kept for what needs it;
+// otherwise (the Pi 4's HVS, pl111, vkms here) a contiguous heap comes
+// first, as a display without an IOMMU needs it.
+func PlacementFor(display *GPU) Placement {
+	switch {
+	case display == nil:
+		return Placement{Rule: RuleCMAFirst, Reason: "no display: the default order (a contiguous heap first)"}
+	case display.IOMMU:
+		return Placement{RenderNativeFirst: true, Rule: RuleRenderNativeFirst,
+			Reason: "display " + display.Driver + " is behind an IOMMU (" + display.SysPath + "/iommu_group): it scans out non-contiguous memory, so targets native to the render device come first and CMA is kept for what needs it"}
+	}
+	return Placement{Rule: RuleCMAFirst,
+		Reason: "display " + display.Driver + " has no IOMMU (no iommu_group in sysfs): it needs physically contiguous memory, so a contiguous (CMA) heap comes first"}
+}

@@ -7,7 +7,11 @@
 //   - Devices: the display (a KMS primary node, absent when headless) and
 //     the render node paired with it, resolved once by OpenDevices — or
 //     wrapped from fds a seat hands out with NewDevice, and paired with
-//     OpenRender. Every other piece takes these values.
+//     OpenRender. The render node is chosen by trying (ChooseRender): one
+//     through which no render target allocates, imports and tests is
+//     passed over, down to none (CPU rendering). Devices.Placement says
+//     whether the display (behind an IOMMU or not) wants render-native
+//     targets or CMA first. Every other piece takes these values.
 //   - Strategy and Allocator: render targets come from the first
 //     allocation Strategy that works — a DMA-BUF heap (contiguous CMA
 //     memory a display without an IOMMU can scan out), a buffer native to
@@ -16,7 +20,8 @@
 //     the render Device (PRIME). Attempts say what failed and why.
 //   - Swapchain: a few targets of one size, handed out with their age by
 //     Next, which skips buffers that are busy and reports
-//     ErrSwapchainExhausted when all are.
+//     ErrSwapchainExhausted when all are. Replace swaps a buffer the
+//     display refused for one from a strategy it accepts.
 //   - Buffer: one dma-buf with its layout. Its creator Closes it; whoever
 //     else needs it alive holds a Lock (the Presenter while it is on
 //     screen), so a buffer is never freed under the display. Per-owner

@@ -56,6 +56,10 @@ type Output struct {
 	sc         *scanout.Swapchain
 	info       backend.Info
 	fmt        scanout.Format
+	log        *slog.Logger
+
+	triedReplace map[*scanout.Buffer]bool // targets refused and replaced (or tried)
+	replaced     int
 }
 
 // New sets up every connected output of opts.Devices.Display.
@@ -77,7 +81,10 @@ func New(opts Options) (*Backend, error) {
 	b := &Backend{devs: opts.Devices, alloc: opts.Allocator}
 	if b.alloc == nil {
 		b.alloc = scanout.NewAllocator(scanout.AllocatorConfig{Render: b.devs.Render, Display: display,
-			HeapPreference: opts.HeapPreference, Logger: log})
+			HeapPreference: opts.HeapPreference, RenderNativeFirst: opts.Devices.Placement.RenderNativeFirst, Logger: log})
+		if pl := opts.Devices.Placement; pl.Rule != "" {
+			log.Info("render target placement", "rule", pl.Rule, "why", pl.Reason)
+		}
 		b.ownAlloc = true
 	}
 	displayDev, err := display.Rdev()
@@ -112,7 +119,7 @@ func New(opts Options) (*Backend, error) {
 			b.Close()
 			return nil, fmt.Errorf("kms output %s: %w", pipe.ConnectorName, err)
 		}
-		o := &Output{displayDev: displayDev, p: p, sc: sc, fmt: opts.Format, info: backend.Info{Backend: "kms", Output: pipe.ConnectorName,
+		o := &Output{displayDev: displayDev, p: p, sc: sc, fmt: opts.Format, log: log, info: backend.Info{Backend: "kms", Output: pipe.ConnectorName,
 			Mode: mode, Display: display.String(), Strategy: sc.Strategy, Attempts: sc.Attempts, Unavailable: b.alloc.Unavailable}}
 		if b.devs.Render != nil {
 			o.info.Render = b.devs.Render.String()
@@ -158,10 +165,59 @@ func (o *Output) Format() scanout.Format { return o.fmt }
 // Next returns the next render target that is not on screen.
 func (o *Output) Next() (*scanout.Buffer, int, error) { return o.sc.Next() }
 
-// Present hands the frame to the Presenter (direct or blit).
+// Present hands the frame to the Presenter (direct or blit). A target
+// the display refused (import, framebuffer, test or commit: the buffer
+// itself, not the format or a setting) is replaced, once, by one from a
+// strategy the display accepts (scanout.Swapchain.Replace), so one
+// unlucky buffer does not send one frame in three through the blit for
+// ever; when no strategy is accepted the target stays on the blit path.
 func (o *Output) Present(target *scanout.Buffer, damage []image.Rectangle, fence *os.File) (scanout.Verdict, error) {
-	return o.p.Present(scanout.Submission{Buffer: target, Damage: damage, InFence: fence})
+	v, err := o.p.Present(scanout.Submission{Buffer: target, Damage: damage, InFence: fence})
+	if err == nil && v.Path == scanout.PathBlit && replaceable(v.Step) && !o.triedReplace[target] {
+		o.replace(target, v)
+	}
+	return v, err
 }
+
+// replaceable reports whether a refusal at step is about the buffer, so
+// that a buffer from another strategy may be accepted.
+func replaceable(step scanout.Step) bool {
+	switch step {
+	case scanout.StepImport, scanout.StepAddFB, scanout.StepTest, scanout.StepCommit:
+		return true
+	}
+	return false
+}
+
+func (o *Output) replace(target *scanout.Buffer, v scanout.Verdict) {
+	if o.triedReplace == nil {
+		o.triedReplace = map[*scanout.Buffer]bool{}
+	}
+	o.triedReplace[target] = true
+	if bv, ok := target.Verdict(); !ok || bv.Path != scanout.PathBlit {
+		return // a passing condition (not remembered): the next frame asks again
+	}
+	nb, tried, err := o.sc.Replace(target, func(b *scanout.Buffer) error {
+		if v := o.p.Decide(b); v.Path != scanout.PathDirect {
+			return errors.New(v.String())
+		}
+		return nil
+	})
+	if err != nil {
+		o.log.Warn("the display refused a render target and no other strategy makes one it accepts: it stays on the blit path",
+			"output", o.Name(), "target", target.String(), "verdict", v.String(), "err", err)
+		return
+	}
+	delete(o.triedReplace, target)
+	o.triedReplace[nb] = true
+	o.replaced++
+	o.log.Info("replaced a render target the display refused", "output", o.Name(), "old", target.String(),
+		"verdict", v.String(), "new", nb.String(), "passed_over", len(tried))
+}
+
+// Replaced returns how many render targets were replaced because the
+// display refused them.
+func (o *Output) Replaced() int { return o.replaced }
 
 // CanScanOut decides whether a client's buffer can go on the primary
 // plane as it is (see scanout.Presenter.Decide).

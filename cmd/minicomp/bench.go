@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"log/slog"
 	"math"
 	"os"
 	"sort"
@@ -121,14 +122,25 @@ func bench(ctx context.Context, o benchOptions) (*benchReport, error) {
 		}
 	}
 	defer display.Close()
-	var render *scanout.Device
-	if p, _ := scanout.PairRender(gpus, displayGPU, o.renderNode); p != "" {
-		if d, err := scanout.OpenDevice(p); err == nil {
-			render = d
-			rep.Render = d.String()
-			defer d.Close()
-		}
+	// The render node the way `minicomp run` chooses it: by trying each.
+	var pp *scanout.Pipeline
+	if display != nil {
+		pp = &pipe
 	}
+	ch, err := scanout.ChooseRender(gpus, display, pp, scanout.DevicesConfig{RenderNode: o.renderNode, HeapPreference: o.heaps,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range ch.Passed {
+		rep.Notes = append(rep.Notes, "render node passed over: "+t.Name+": "+oneLine(t.Err))
+	}
+	render := ch.Render
+	if render != nil {
+		rep.Render = render.String()
+		defer render.Close()
+	}
+	pl := scanout.PlacementFor(displayGPU)
 	w, h := 1920, 1080
 	if display != nil {
 		rep.Display = display.String()
@@ -141,7 +153,8 @@ func bench(ctx context.Context, o benchOptions) (*benchReport, error) {
 		}
 	}
 	rep.Size = fmt.Sprintf("%dx%d", w, h)
-	a := scanout.NewAllocator(scanout.AllocatorConfig{Render: render, Display: display, HeapPreference: o.heaps, AllowCPUOnly: true})
+	a := scanout.NewAllocator(scanout.AllocatorConfig{Render: render, Display: display, HeapPreference: o.heaps,
+		RenderNativeFirst: pl.RenderNativeFirst, AllowCPUOnly: true})
 	defer a.Close()
 	for _, u := range a.Unavailable {
 		rep.Skipped = append(rep.Skipped, u.Name+": "+u.Err.Error())

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"sort"
 	"strings"
@@ -58,18 +59,22 @@ type heapReport struct {
 }
 
 type decisionReport struct {
-	Display     string   `json:"display,omitempty"`
-	Render      string   `json:"render,omitempty"`
-	RenderWhy   string   `json:"render_why,omitempty"`
-	Size        string   `json:"size,omitempty"`
-	Strategy    string   `json:"strategy,omitempty"`
-	Failed      []string `json:"failed_strategies,omitempty"`
-	Unavailable []string `json:"unavailable_strategies,omitempty"`
-	Path        string   `json:"path,omitempty"`
-	Step        string   `json:"refused_at,omitempty"`
-	Errno       string   `json:"errno,omitempty"`
-	Reason      string   `json:"reason,omitempty"`
-	Error       string   `json:"error,omitempty"`
+	Display   string `json:"display,omitempty"`
+	Render    string `json:"render,omitempty"`
+	RenderWhy string `json:"render_why,omitempty"`
+	// RenderPassed: render nodes tried and passed over, and why.
+	RenderPassed []string `json:"render_passed_over,omitempty"`
+	Rule         string   `json:"placement_rule,omitempty"` // which allocation order applied
+	RuleWhy      string   `json:"placement_why,omitempty"`
+	Size         string   `json:"size,omitempty"`
+	Strategy     string   `json:"strategy,omitempty"`
+	Failed       []string `json:"failed_strategies,omitempty"`
+	Unavailable  []string `json:"unavailable_strategies,omitempty"`
+	Path         string   `json:"path,omitempty"`
+	Step         string   `json:"refused_at,omitempty"`
+	Errno        string   `json:"errno,omitempty"`
+	Reason       string   `json:"reason,omitempty"`
+	Error        string   `json:"error,omitempty"`
 }
 
 func infoCmd(ctx context.Context, args []string) error {
@@ -112,6 +117,7 @@ func gatherInfo(heapPrefs []string, renderOverride string, headlessOnly bool) *i
 				dr.Error = err.Error()
 			} else {
 				dr.Opened = d.Driver()
+				dr.Driver = d.Driver() // DRM_IOCTL_VERSION: the authority
 				if node == g.Primary && d.EnableKMS() == nil && d.IsKMS() {
 					dr.KMS = true
 					describeKMS(d, &dr)
@@ -179,33 +185,40 @@ func describeKMS(d *scanout.Device, dr *deviceReport) {
 // TEST_ONLY commit that changes nothing on screen) whether it scans it out.
 func decide(gpus []scanout.GPU, display *scanout.Device, displayGPU *scanout.GPU, heapPrefs []string, renderOverride string) decisionReport {
 	var dec decisionReport
-	path, why := scanout.PairRender(gpus, displayGPU, renderOverride)
-	dec.RenderWhy = why
-	var render *scanout.Device
-	if path != "" {
-		if d, err := scanout.OpenDevice(path); err == nil {
-			render = d
-			dec.Render = d.String()
-			defer d.Close()
-		} else {
-			dec.RenderWhy = err.Error()
-		}
-	}
-	a := scanout.NewAllocator(scanout.AllocatorConfig{Render: render, Display: display, HeapPreference: heapPrefs, AllowCPUOnly: display == nil})
-	defer a.Close()
-	for _, u := range a.Unavailable {
-		dec.Unavailable = append(dec.Unavailable, u.Name+": "+u.Err.Error())
-	}
 	w, h := 1920, 1080
-	var pipe scanout.Pipeline
+	var pipe *scanout.Pipeline
 	if display != nil {
 		dec.Display = display.String()
 		pipes, err := display.Pipelines(false)
 		if err == nil && len(pipes) > 0 {
-			pipe = pipes[0]
+			pipe = &pipes[0]
 			m := pipe.PreferredMode()
 			w, h = m.Width, m.Height
 		}
+	}
+	// The render node the way `minicomp run` chooses it: by trying each.
+	ch, err := scanout.ChooseRender(gpus, display, pipe, scanout.DevicesConfig{RenderNode: renderOverride,
+		HeapPreference: heapPrefs, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	dec.RenderWhy = ch.Reason
+	for _, t := range ch.Passed {
+		dec.RenderPassed = append(dec.RenderPassed, t.Name+": "+oneLine(t.Err))
+	}
+	if err != nil {
+		dec.Error = err.Error()
+		return dec
+	}
+	render := ch.Render
+	if render != nil {
+		dec.Render = render.String()
+		defer render.Close()
+	}
+	pl := scanout.PlacementFor(displayGPU)
+	dec.Rule, dec.RuleWhy = pl.Rule, pl.Reason
+	a := scanout.NewAllocator(scanout.AllocatorConfig{Render: render, Display: display, HeapPreference: heapPrefs,
+		RenderNativeFirst: pl.RenderNativeFirst, AllowCPUOnly: display == nil})
+	defer a.Close()
+	for _, u := range a.Unavailable {
+		dec.Unavailable = append(dec.Unavailable, u.Name+": "+u.Err.Error())
 	}
 	dec.Size = fmt.Sprintf("%dx%d", w, h)
 	b, attempts, err := a.Allocate(w, h, scanout.XRGB8888)
@@ -223,7 +236,11 @@ func decide(gpus []scanout.GPU, display *scanout.Device, displayGPU *scanout.GPU
 		dec.Reason = "no display (headless): frames stay in the render targets"
 		return dec
 	}
-	p, err := scanout.NewPresenter(display, pipe, scanout.PresenterOptions{})
+	if pipe == nil {
+		dec.Error = display.String() + ": no connected output"
+		return dec
+	}
+	p, err := scanout.NewPresenter(display, *pipe, scanout.PresenterOptions{})
 	if err != nil {
 		dec.Error = err.Error()
 		return dec
@@ -248,7 +265,9 @@ func printInfo(w io.Writer, r *infoReport) {
 	for _, d := range r.Devices {
 		nodes := strings.TrimSpace(d.Primary + " " + d.Render)
 		kind := "render-only"
-		if d.KMS {
+		if d.KMS && d.Render != "" {
+			kind = "GPU with KMS (render + display)"
+		} else if d.KMS {
 			kind = "display (KMS)"
 		} else if d.Render == "" {
 			kind = "display?"
@@ -296,6 +315,12 @@ func printInfo(w io.Writer, r *infoReport) {
 		fmt.Fprintln(w, "  display:   none (headless)")
 	}
 	fmt.Fprintf(w, "  render:    %s (%s)\n", orNone(d.Render), d.RenderWhy)
+	for _, p := range d.RenderPassed {
+		fmt.Fprintf(w, "  passed over: %s\n", p)
+	}
+	if d.Rule != "" {
+		fmt.Fprintf(w, "  placement: %s (%s)\n", d.Rule, d.RuleWhy)
+	}
 	for _, u := range d.Unavailable {
 		fmt.Fprintf(w, "  unavailable: %s\n", u)
 	}
@@ -323,6 +348,9 @@ func printInfo(w io.Writer, r *infoReport) {
 		fmt.Fprintf(w, "  error:     %s\n", d.Error)
 	}
 }
+
+// oneLine folds a joined error onto one line.
+func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }
 
 func orNone(s string) string {
 	if s == "" {

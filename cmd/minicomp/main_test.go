@@ -100,6 +100,9 @@ func TestRigRunKMSAndHeadless(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(infos) == 0 {
+		t.Fatal("kms: no outputs (the rig's display has a connected connector)")
+	}
 	for _, in := range infos {
 		t.Logf("kms %s %v: targets %s, %+v", in.Output, in.Mode, in.Strategy, in.Stats)
 		if in.Stats.Frames != 30 || in.Stats.DirectFrames == 0 {
@@ -143,6 +146,9 @@ func TestRigInfo(t *testing.T) {
 	d := rep.Decision
 	if d.Path != "direct" || !strings.HasPrefix(d.Strategy, "heap ") {
 		t.Errorf("decision %+v", d)
+	}
+	if d.Rule != "cma-first" || !strings.Contains(d.RuleWhy, "no IOMMU") {
+		t.Errorf("placement %q (%s), want cma-first: the rig's displays have no IOMMU", d.Rule, d.RuleWhy)
 	}
 	var out bytes.Buffer
 	printInfo(&out, rep)

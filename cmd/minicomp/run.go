@@ -303,7 +303,8 @@ func openBackend(f runFlags, log *slog.Logger) (backend.Backend, scanout.Devices
 	}
 	for {
 		log.Info("backend", "backend", name, "why", why)
-		devs, err := scanout.OpenDevices(scanout.DevicesConfig{Display: name == "kms", DisplayPath: f.device, RenderNode: f.renderNode})
+		devs, err := scanout.OpenDevices(scanout.DevicesConfig{Display: name == "kms", DisplayPath: f.device, RenderNode: f.renderNode,
+			HeapPreference: heapList(f.heap), Logger: log})
 		var b backend.Backend
 		if err == nil {
 			if devs.Render != nil || devs.RenderReason != "" {

@@ -174,3 +174,39 @@ func TestRigWrappers(t *testing.T) {
 		t.Errorf("atomic with a bogus property: %v", err)
 	}
 }
+
+// Scan's driver names (sysfs) are the names DRM_IOCTL_VERSION reports for
+// every node of every device in the guest, and no rig device has an IOMMU.
+func TestRigScanNamesMatchVersion(t *testing.T) {
+	rigtest.Require(t)
+	rigtest.CheckFDs(t)
+	gpus, err := Scan("/sys", "/dev/dri")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gpus) < 2 {
+		t.Fatalf("want a display and vgem, found %d devices", len(gpus))
+	}
+	for _, g := range gpus {
+		if g.IOMMU {
+			t.Errorf("%s: IOMMU reported; the rig's devices have none", g.SysPath)
+		}
+		for _, n := range []*Node{g.Primary, g.Render} {
+			if n == nil {
+				continue
+			}
+			d, err := Open(n.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := d.Version()
+			d.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.Name != g.Driver || n.Driver != g.Driver {
+				t.Errorf("%s: sysfs says %q, DRM_IOCTL_VERSION %q", n.Path, g.Driver, v.Name)
+			}
+		}
+	}
+}

@@ -1,11 +1,14 @@
 package drm
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // NodeKind tells a primary node (cardN, modesetting and master) from a
@@ -38,13 +41,27 @@ type Node struct {
 // render-only ones (v3d) have a primary node without KMS resources.
 type GPU struct {
 	SysPath string // resolved sysfs path of the parent device
-	Driver  string // best name from sysfs: the bound driver, else the device's name
+	// Driver is the DRM driver's name: what DRM_IOCTL_VERSION reports
+	// (vc4, pl111, virtio_gpu) when one of the device's nodes opens
+	// (the render node first: it needs no seat); else sysfs' name for
+	// it: the driver bound to the parent device (or, for virtio-gpu,
+	// whose parent is the PCI function bound to virtio-pci, to its
+	// virtio child), else the device's name.
+	Driver string
+	// SysfsDriver is sysfs' name when it differs from Driver (vc4-drm,
+	// drm-clcd-pl111).
+	SysfsDriver string
+	// IOMMU: the parent device is behind an IOMMU (it has an
+	// iommu_group), so it can scan out buffers whose pages are not
+	// physically contiguous (the Pi 5's display; not the Pi 4's).
+	IOMMU   bool
 	Primary *Node
 	Render  *Node
 }
 
-// Scan lists DRM devices from sysfs (sysRoot is "/sys" outside tests) and
-// never opens a device node. The order is stable: by primary minor.
+// Scan lists DRM devices from sysfs (sysRoot is "/sys" outside tests). It
+// opens a node of each device only to ask its driver's name, and never
+// keeps one open. The order is stable: by primary minor.
 func Scan(sysRoot, devDir string) ([]*GPU, error) {
 	classDir := filepath.Join(sysRoot, "class", "drm")
 	entries, err := os.ReadDir(classDir)
@@ -71,7 +88,7 @@ func Scan(sysRoot, devDir string) ([]*GPU, error) {
 		}
 		g := byDev[sysPath]
 		if g == nil {
-			g = &GPU{SysPath: sysPath, Driver: driverName(devLink, sysPath)}
+			g = &GPU{SysPath: sysPath, Driver: driverName(devLink, sysPath), IOMMU: exists(filepath.Join(devLink, "iommu_group"))}
 			byDev[sysPath] = g
 			order = append(order, sysPath)
 		}
@@ -84,7 +101,16 @@ func Scan(sysRoot, devDir string) ([]*GPU, error) {
 	}
 	gpus := make([]*GPU, 0, len(order))
 	for _, p := range order {
-		gpus = append(gpus, byDev[p])
+		g := byDev[p]
+		if name := versionName(classDir, g.Render, g.Primary); name != "" && name != g.Driver {
+			g.SysfsDriver, g.Driver = g.Driver, name
+			for _, n := range []*Node{g.Primary, g.Render} {
+				if n != nil {
+					n.Driver = name
+				}
+			}
+		}
+		gpus = append(gpus, g)
 	}
 	sort.SliceStable(gpus, func(i, j int) bool { return nodeMinor(gpus[i]) < nodeMinor(gpus[j]) })
 	return gpus, nil
@@ -103,9 +129,56 @@ func nodeMinor(g *GPU) int {
 	return v
 }
 
+// versionName asks DRM_IOCTL_VERSION for the driver's name on the first of
+// nodes that opens (a render node needs no seat; a primary node may not
+// open without one) and is the device sysfs describes (its major:minor
+// matches sysfs' dev file, so a fake sysfs never opens real nodes). ""
+// when none does.
+func versionName(classDir string, nodes ...*Node) string {
+	for _, n := range nodes {
+		if n == nil {
+			continue
+		}
+		want, err := os.ReadFile(filepath.Join(classDir, n.Name, "dev"))
+		if err != nil {
+			continue
+		}
+		var st unix.Stat_t
+		if unix.Stat(n.Path, &st) != nil || fmt.Sprintf("%d:%d", unix.Major(uint64(st.Rdev)), unix.Minor(uint64(st.Rdev))) != strings.TrimSpace(string(want)) {
+			continue
+		}
+		d, err := Open(n.Path)
+		if err != nil {
+			continue
+		}
+		v, err := d.Version()
+		d.Close()
+		if err == nil && v.Name != "" {
+			return v.Name
+		}
+	}
+	return ""
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
 func driverName(devLink, sysPath string) string {
 	if t, err := os.Readlink(filepath.Join(devLink, "driver")); err == nil {
-		return filepath.Base(t)
+		d := filepath.Base(t)
+		if d == "virtio-pci" || d == "virtio-mmio" {
+			// virtio-gpu registers its DRM device on the transport
+			// (the PCI function or MMIO region, for DMA); the DRM
+			// driver is bound to the virtio device below it.
+			if ts, _ := filepath.Glob(filepath.Join(devLink, "virtio*", "driver")); len(ts) > 0 {
+				if t, err := os.Readlink(ts[0]); err == nil {
+					return filepath.Base(t)
+				}
+			}
+		}
+		return d
 	}
 	if b, err := os.ReadFile(filepath.Join(devLink, "uevent")); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {

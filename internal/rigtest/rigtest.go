@@ -4,6 +4,8 @@
 package rigtest
 
 import (
+	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"sort"
@@ -102,5 +104,22 @@ func RunAsNobody(t testing.TB, test string) ([]byte, error) {
 	cmd.Env = append(os.Environ(), childEnv+"=1")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	cmd.Dir = "/"
-	return cmd.CombinedOutput()
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		err = childRan(out, test)
+	}
+	return out, err
+}
+
+// childRan returns an error unless the child's verbose output shows test
+// ran and passed: a name that matched nothing ("no tests to run") or a
+// child that skipped exits 0 and would pass silently.
+func childRan(out []byte, test string) error {
+	switch {
+	case bytes.Contains(out, []byte("--- PASS: "+test+" ")):
+		return nil
+	case bytes.Contains(out, []byte("--- SKIP: "+test+" ")):
+		return fmt.Errorf("child test %s skipped instead of running", test)
+	}
+	return fmt.Errorf("child ran no test %s (a name that matches nothing passes silently)", test)
 }

@@ -6,7 +6,8 @@
 #   MINICOMP_RIG_ARCHES="arm" bash test/rig/run.sh ./internal/drm/
 #
 # Builds vmexec into the cache, builds (or reuses) the kernels, then for each
-# GOARCH runs: CGO_ENABLED=0 GOARCH=$a go test -count=1 -exec $VMEXEC "$@".
+# GOARCH runs: CGO_ENABLED=0 GOARCH=$a go test -count=1 -exec $VMEXEC "$@"
+# (amd64: CGO_ENABLED=1 and -race, see RACE below).
 # Test binaries that import render/gles are dynamically linked (purego):
 # vmexec packs their loader and libc (test/rig/README.md).
 set -euo pipefail
@@ -15,6 +16,11 @@ RIG=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$RIG/../.." && pwd)
 CACHE=${MINICOMP_RIG_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/minicomp-rig}
 ARCHES=${MINICOMP_RIG_ARCHES:-amd64 arm64 arm}
+# GOARCHes whose guest runs the tests with the race detector (default
+# amd64: -race needs cgo for its runtime, so the test binary is dynamically
+# linked and vmexec packs its loader and libc; the guest runs the host's
+# architecture). MINICOMP_RIG_RACE= turns it off.
+RACE=${MINICOMP_RIG_RACE-amd64}
 [ $# -gt 0 ] || set -- ./test/rig/rigcheck/
 cd "$ROOT"
 
@@ -38,7 +44,10 @@ fail=()
 for a in $ARCHES; do
 	echo "run.sh: === GOARCH=$a ===" >&2
 	t=$SECONDS
-	if CGO_ENABLED=0 GOARCH=$a go test -count=1 -exec "$VMEXEC" "$@"; then
+	race=()
+	cgo=0
+	case " $RACE " in *" $a "*) race=(-race) cgo=1 ;; esac
+	if CGO_ENABLED=$cgo GOARCH=$a go test -count=1 "${race[@]}" -exec "$VMEXEC" "$@"; then
 		echo "run.sh: GOARCH=$a passed ($((SECONDS - t))s)" >&2
 	else
 		echo "run.sh: GOARCH=$a FAILED ($((SECONDS - t))s)" >&2
