@@ -147,3 +147,36 @@ func CheckPixels(pix []byte, stride, w, h int) error {
 	}
 	return nil
 }
+
+// UpdatePixels is Texture.Update for a CPU texture whose pixels are dst
+// (w×h, w*4 bytes a row): it checks pix like every renderer
+// (CheckPixels) and copies the parts of pix inside damage (nil: all).
+// When pix is dst itself (a view), nothing is copied.
+func UpdatePixels(dst []byte, w, h int, pix []byte, stride int, damage []image.Rectangle) error {
+	if err := CheckPixels(pix, stride, w, h); err != nil {
+		return err
+	}
+	if stride == w*4 && &pix[0] == &dst[0] {
+		return nil // a view of this very memory: nothing to copy
+	}
+	bounds := image.Rect(0, 0, w, h)
+	if damage == nil {
+		copyRows(dst, w, pix, stride, bounds)
+	}
+	for _, d := range damage {
+		if d = d.Intersect(bounds); !d.Empty() {
+			copyRows(dst, w, pix, stride, d)
+		}
+	}
+	return nil
+}
+
+func copyRows(dst []byte, w int, pix []byte, stride int, r image.Rectangle) {
+	if stride == w*4 && r.Min.X == 0 && r.Max.X == w {
+		copy(dst[r.Min.Y*stride:r.Max.Y*stride], pix[r.Min.Y*stride:])
+		return
+	}
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		copy(dst[y*w*4+r.Min.X*4:y*w*4+r.Max.X*4], pix[y*stride+r.Min.X*4:y*stride+r.Max.X*4])
+	}
+}

@@ -2,7 +2,6 @@ package scanout
 
 import (
 	"errors"
-	"os"
 	"strings"
 	"testing"
 
@@ -10,6 +9,7 @@ import (
 
 	"github.com/minicomp/minicomp/internal/drm"
 	"github.com/minicomp/minicomp/internal/rigtest"
+	"github.com/minicomp/minicomp/internal/rigtest/rigmesa"
 )
 
 // requireVirtioGPU returns the rig's devices, virtio-gpu's among them (the
@@ -17,12 +17,7 @@ import (
 func requireVirtioGPU(t *testing.T) (gpus []GPU, virtio, vgem, vkms GPU) {
 	t.Helper()
 	rigtest.Require(t, "vkms")
-	if os.Getenv("MINICOMP_RIG_MESA") != "1" {
-		if why := os.Getenv("MINICOMP_RIG_MESA_UNAVAILABLE"); why != "" {
-			t.Skip(why)
-		}
-		t.Fatal("in the rig without virtio-gpu: vmexec attaches it for packages with testdata/rig-mesa")
-	}
+	rigmesa.Require(t) // vmexec attaches virtio-gpu with Mesa
 	gpus, err := Discover()
 	if err != nil {
 		t.Fatal(err)

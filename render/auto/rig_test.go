@@ -9,59 +9,19 @@ package auto
 import (
 	"image"
 	"image/color"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/minicomp/minicomp/heap"
-	"github.com/minicomp/minicomp/internal/drm"
+	"github.com/minicomp/minicomp/internal/rigtest/rigmesa"
 	"github.com/minicomp/minicomp/render"
 	"github.com/minicomp/minicomp/render/gles"
 	"github.com/minicomp/minicomp/scanout"
 )
 
-func requireRigMesa(t *testing.T) {
-	t.Helper()
-	if os.Getenv("MINICOMP_RIG") == "" {
-		t.Skip("needs Mesa and virtio-gpu in the amd64 rig guest: go test -exec vmexec (test/rig, testdata/rig-mesa)")
-	}
-	if os.Getenv("MINICOMP_RIG_MESA") != "1" {
-		if why := os.Getenv("MINICOMP_RIG_MESA_UNAVAILABLE"); why != "" {
-			t.Skip(why)
-		}
-		t.Fatal("in the rig without Mesa: vmexec ships it for packages with testdata/rig-mesa")
-	}
-}
-
-// renderNode returns the render node whose DRM driver (DRM_IOCTL_VERSION)
-// is driver. (sysfs names virtio-gpu's driver "virtio-pci", the bus's.)
-func renderNode(t *testing.T, driver string) string {
-	t.Helper()
-	nodes, _ := filepath.Glob("/dev/dri/renderD*")
-	var seen []string
-	for _, n := range nodes {
-		d, err := drm.Open(n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		v, err := d.Version()
-		d.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if v.Name == driver {
-			return n
-		}
-		seen = append(seen, n+" "+v.Name)
-	}
-	t.Fatalf("no %s render node among %q", driver, seen)
-	return ""
-}
-
 func TestRigAutoPicksGLESOnVirgl(t *testing.T) {
-	requireRigMesa(t)
-	node := renderNode(t, "virtio_gpu")
+	rigmesa.Require(t)
+	node := rigmesa.RenderNode(t, "virtio_gpu")
 	r, why, err := New("auto", Options{Device: node, Log: quiet()})
 	if err != nil {
 		t.Fatal(err)
@@ -81,8 +41,8 @@ func TestRigAutoPicksGLESOnVirgl(t *testing.T) {
 }
 
 func TestRigAutoRefusesKMSSwrast(t *testing.T) {
-	requireRigMesa(t)
-	node := renderNode(t, "vgem")
+	rigmesa.Require(t)
+	node := rigmesa.RenderNode(t, "vgem")
 	r, why, err := New("auto", Options{Device: node, Log: quiet()})
 	if err != nil {
 		t.Fatal(err)

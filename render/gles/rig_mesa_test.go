@@ -17,54 +17,13 @@ import (
 	"image/color"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/minicomp/minicomp/heap"
-	"github.com/minicomp/minicomp/internal/drm"
+	"github.com/minicomp/minicomp/internal/rigtest/rigmesa"
 	"github.com/minicomp/minicomp/scanout"
 )
-
-// requireRigMesa skips outside the rig (and in its guests without Mesa,
-// which say why); in the amd64 guest Mesa must be there.
-func requireRigMesa(t *testing.T) {
-	t.Helper()
-	if os.Getenv("MINICOMP_RIG") == "" {
-		t.Skip("needs Mesa and virtio-gpu in the amd64 rig guest: go test -exec vmexec (test/rig, testdata/rig-mesa)")
-	}
-	if os.Getenv("MINICOMP_RIG_MESA") != "1" {
-		if why := os.Getenv("MINICOMP_RIG_MESA_UNAVAILABLE"); why != "" {
-			t.Skip(why)
-		}
-		t.Fatal("in the rig without Mesa: vmexec ships it for packages with testdata/rig-mesa")
-	}
-}
-
-// renderNode returns the render node whose DRM driver (DRM_IOCTL_VERSION)
-// is driver. (sysfs names virtio-gpu's driver "virtio-pci", the bus's.)
-func renderNode(t *testing.T, driver string) string {
-	t.Helper()
-	nodes, _ := filepath.Glob("/dev/dri/renderD*")
-	var seen []string
-	for _, n := range nodes {
-		d, err := drm.Open(n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		v, err := d.Version()
-		d.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if v.Name == driver {
-			return n
-		}
-		seen = append(seen, n+" "+v.Name)
-	}
-	t.Fatalf("no %s render node among %q", driver, seen)
-	return ""
-}
 
 // heapTarget allocates a w×h XRGB8888 dma-buf from the system heap.
 func heapTarget(t *testing.T, w, h int) *scanout.Buffer {
@@ -116,8 +75,8 @@ func checkFrame(t *testing.T, b *scanout.Buffer) {
 // does not use it, draws offscreen and reads back into the dma-buf, and
 // refuses client dma-bufs with the reason.
 func TestRigKMSSwrastNoImport(t *testing.T) {
-	requireRigMesa(t)
-	node := renderNode(t, "vgem")
+	rigmesa.Require(t)
+	node := rigmesa.RenderNode(t, "vgem")
 	r := newR(t, Options{Device: node})
 	i := r.Info()
 	t.Logf("%s: %+v", node, i)
@@ -153,10 +112,10 @@ const envUnprotectedChild = "MINICOMP_GLES_TEST_TRUST_SOFTWARE_IMPORT"
 // Mesa was fixed and the protection can be narrowed to the versions that
 // crash.
 func TestRigKMSSwrastImportCrashes(t *testing.T) {
-	requireRigMesa(t)
+	rigmesa.Require(t)
 	if os.Getenv(envUnprotectedChild) == "1" {
 		trustSoftwareImport = true
-		r := newR(t, Options{Device: renderNode(t, "vgem")})
+		r := newR(t, Options{Device: rigmesa.RenderNode(t, "vgem")})
 		if !r.Info().DMABufImport {
 			t.Fatalf("import still unused: %s", r.Info().NoDMABufCause)
 		}
@@ -190,8 +149,8 @@ func TestRigKMSSwrastImportCrashes(t *testing.T) {
 // virgl (virtio_gpu's render node) is a GPU: dma-buf import and native
 // fences; a frame into a CPU target draws and reads back correctly.
 func TestRigVirglIsAGPU(t *testing.T) {
-	requireRigMesa(t)
-	node := renderNode(t, "virtio_gpu")
+	rigmesa.Require(t)
+	node := rigmesa.RenderNode(t, "virtio_gpu")
 	r := newR(t, Options{Device: node})
 	i := r.Info()
 	t.Logf("%s: %+v", node, i)

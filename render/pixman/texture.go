@@ -131,32 +131,7 @@ func (t *Texture) Update(pix []byte, stride int, damage []image.Rectangle) error
 	if t.img == 0 {
 		return fmt.Errorf("pixman: Update of a released texture")
 	}
-	if err := render.CheckPixels(pix, stride, t.w, t.h); err != nil {
-		return err
-	}
-	if t.view && stride == t.w*4 && &pix[0] == &t.pix[0] {
-		return nil // a view of this very memory: nothing to copy
-	}
-	bounds := image.Rect(0, 0, t.w, t.h)
-	if damage == nil {
-		t.copyRect(pix, stride, bounds)
-	}
-	for _, d := range damage {
-		if d = d.Intersect(bounds); !d.Empty() {
-			t.copyRect(pix, stride, d)
-		}
-	}
-	return nil
-}
-
-func (t *Texture) copyRect(pix []byte, stride int, r image.Rectangle) {
-	if stride == t.w*4 && r.Min.X == 0 && r.Max.X == t.w {
-		copy(t.pix[r.Min.Y*stride:r.Max.Y*stride], pix[r.Min.Y*stride:])
-		return
-	}
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		copy(t.pix[y*t.w*4+r.Min.X*4:y*t.w*4+r.Max.X*4], pix[y*stride+r.Min.X*4:y*stride+r.Max.X*4])
-	}
+	return render.UpdatePixels(t.pix, t.w, t.h, pix, stride, damage)
 }
 
 // Release frees the pixman image (and the pixels NewTexture allocated; a
