@@ -349,6 +349,7 @@ func (v *rfb) key(down bool, keysym uint32) {
 // client at the right positions and as the right keysyms; an idle screen
 // draws no frame.
 func TestWayvnc(t *testing.T) {
+	realProgram(t, "wayvnc", "wayvnc")
 	s, dir := start(t)
 	out := startTestclient(t, dir)
 	addr := startWayvnc(t, dir)

@@ -204,6 +204,7 @@ func TestProbeChild(t *testing.T) {
 // and a child that crashes is a reason, not a crash of the caller.
 func TestExecProbe(t *testing.T) {
 	requireGLES(t)
+	t.Setenv("LIBGL_ALWAYS_SOFTWARE", "1") // llvmpipe even where a GPU exists (the Mesa rig's virgl)
 	probe := ExecProbe(os.Args[0], "-test.run=^TestProbeChild$", "--")
 	t.Setenv(probeChildEnv, "serve")
 	info, err := probe(gles.Options{})
