@@ -123,6 +123,9 @@ func OpenDisplay(gpus []GPU, path string) (*Device, *GPU, []Pipeline, error) {
 		return nil, nil, nil, &paragraphError{msg: fmt.Sprintf("%v: display %s cannot be used: %s. Try: %s, or leave the display unset to use the first KMS device with a connected screen.",
 			ErrNoDisplay, path, why, try), errs: append([]error{ErrNoDisplay}, reasons...)}
 	}
+	if len(reasons) == 0 {
+		return nil, nil, nil, fmt.Errorf("%w: no DRM primary node (no KMS device) on this machine", ErrNoDisplay)
+	}
 	return nil, nil, nil, fmt.Errorf("%w: no KMS device with a connected screen: %w", ErrNoDisplay, errors.Join(reasons...))
 }
 

@@ -251,3 +251,12 @@ func TestRouteFlipsByCRTC(t *testing.T) {
 		t.Fatal("a kernel without crtc_id in events: the only Presenter gets it")
 	}
 }
+
+// With no DRM device at all, OpenDisplay says so (and formats no nil
+// error into its message).
+func TestOpenDisplayNoDevices(t *testing.T) {
+	_, _, _, err := OpenDisplay(nil, "")
+	if !errors.Is(err, ErrNoDisplay) || strings.Contains(err.Error(), "%!") || !strings.Contains(err.Error(), "no DRM primary node") {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -26,7 +26,7 @@ func usage() {
 	fmt.Fprint(os.Stderr, `usage: minicomp <command> [flags]
 
 commands:
-  run     run the compositor (for now: an animated test pattern through the buffer path)
+  run     run the compositor: serve Wayland clients (or, with --pattern, draw a test pattern through the buffer path)
   info    print DRM devices, heaps, planes and the buffer path a render target would take
   bench   measure allocation, import, TEST_ONLY, blit vs memmove, and flip interval
 

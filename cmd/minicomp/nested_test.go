@@ -987,3 +987,29 @@ func TestAutoProbeLeavesNothingMapped(t *testing.T) {
 	mc.cmd.Process.Signal(os.Interrupt)
 	mc.waitExit(startTimeout)
 }
+
+// TestRunWithoutRuntimeDir: with XDG_RUNTIME_DIR unset (a service, a
+// root shell) minicomp makes a private directory, tells its client, says
+// where, and removes it afterwards.
+func TestRunWithoutRuntimeDir(t *testing.T) {
+	minicomp, _ := e2eBinaries(t)
+	userDir := fmt.Sprintf("/run/user/%d", os.Getuid())
+	haveUserDir := privateDir(userDir, os.Getuid())
+	tmp := t.TempDir()
+	// The client checks that the socket is where its environment says.
+	mc := startProc(t, "minicomp", e2eEnv("TMPDIR="+tmp), minicomp,
+		"run", "--backend=headless", "--size", "320x240", "--render-node", "none", "--renderer=soft",
+		"--", "sh", "-c", `test -S "$XDG_RUNTIME_DIR/$WAYLAND_DISPLAY"`)
+	mc.waitExit(startTimeout)
+	if !mc.state.Success() {
+		t.Fatalf("minicomp failed: %v", mc.state)
+	}
+	if haveUserDir { // a machine with a login session: that one is used
+		mc.waitLogLine(0, "XDG_RUNTIME_DIR was not set", "XDG_RUNTIME_DIR="+userDir)
+		return
+	}
+	mc.waitLogLine(0, "XDG_RUNTIME_DIR was not set", "XDG_RUNTIME_DIR="+tmp+"/minicomp-runtime-")
+	if left, _ := filepath.Glob(filepath.Join(tmp, "minicomp-runtime-*")); len(left) != 0 {
+		t.Errorf("runtime directory left behind: %v", left)
+	}
+}

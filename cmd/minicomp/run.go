@@ -23,6 +23,7 @@ import (
 	"github.com/minicomp/minicomp/render"
 	"github.com/minicomp/minicomp/render/auto"
 	"github.com/minicomp/minicomp/scanout"
+	"golang.org/x/sys/unix"
 )
 
 type runFlags struct {
@@ -66,11 +67,53 @@ func runCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	f.command = fs.Args()
+	log := logger(f.logLevel)
+	cleanup, err := ensureRuntimeDir(log)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
 	f.noDirect = f.noDirect || os.Getenv(envNoDirect) == "1"
 	f.renderNode = renderNodeFlag(f.renderNode)
-	log := logger(f.logLevel)
-	_, err := runMinicomp(ctx, f, log)
+	_, err = runMinicomp(ctx, f, log)
 	return err
+}
+
+// ensureRuntimeDir makes sure $XDG_RUNTIME_DIR names a private directory
+// for the Wayland socket. Unset (a system service, a root shell on a fresh
+// machine), it uses /run/user/UID when that exists, is ours and private,
+// else makes a private directory of its own (removed by the returned
+// cleanup), sets the variable for the clients, and says where.
+func ensureRuntimeDir(log *slog.Logger) (func(), error) {
+	nothing := func() {}
+	if os.Getenv("XDG_RUNTIME_DIR") != "" {
+		return nothing, nil
+	}
+	uid := os.Getuid()
+	if dir := fmt.Sprintf("/run/user/%d", uid); privateDir(dir, uid) {
+		os.Setenv("XDG_RUNTIME_DIR", dir)
+		log.Info("XDG_RUNTIME_DIR was not set: using the user's runtime directory", "XDG_RUNTIME_DIR", dir)
+		return nothing, nil
+	}
+	dir, err := os.MkdirTemp("", fmt.Sprintf("minicomp-runtime-%d-", uid))
+	if err != nil {
+		return nothing, fmt.Errorf("XDG_RUNTIME_DIR is not set and a private one cannot be made: %w", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		os.Remove(dir)
+		return nothing, fmt.Errorf("XDG_RUNTIME_DIR is not set and a private one cannot be made: %w", err)
+	}
+	os.Setenv("XDG_RUNTIME_DIR", dir)
+	log.Warn("XDG_RUNTIME_DIR was not set: made a private one for this run (clients need it too: the command after -- gets it)",
+		"XDG_RUNTIME_DIR", dir)
+	return func() { os.RemoveAll(dir) }, nil
+}
+
+// privateDir reports whether dir is a directory owned by uid that nobody
+// else may enter.
+func privateDir(dir string, uid int) bool {
+	var st unix.Stat_t
+	return unix.Stat(dir, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR && int(st.Uid) == uid && st.Mode&0o077 == 0
 }
 
 // runMinicomp runs the outputs until ctx ends or f.frames are shown and
