@@ -1013,3 +1013,41 @@ func TestRunWithoutRuntimeDir(t *testing.T) {
 		t.Errorf("runtime directory left behind: %v", left)
 	}
 }
+
+// TestRunKeymapFlags: --xkb-layout reaches the clients' keymap (a
+// German one, read back by the test client, nested in Xvfb), and a layout that does not
+// exist is a clear error, not a US keyboard in disguise.
+func TestRunKeymapFlags(t *testing.T) {
+	minicomp, client := e2eBinaries(t)
+	dir := t.TempDir()
+	x := testenv.StartXvfb(t) // a backend with a keyboard
+	mc := startProc(t, "minicomp", e2eEnv("DISPLAY="+x.Display, "XDG_RUNTIME_DIR="+e2eRuntimeDir(t)), minicomp,
+		"run", "--backend=x11", "--size", "320x240", "--render-node", "none", "--renderer=soft",
+		"--xkb-layout", "de", "--", client, "-keymap-dir", dir)
+	mc.waitLogLine(startTimeout, `msg=keymap`, "layout=de", "by=libxkbcommon")
+	deadline := time.Now().Add(startTimeout)
+	for {
+		files, _ := filepath.Glob(filepath.Join(dir, "keymap-*.xkb"))
+		if len(files) > 0 {
+			text, err := os.ReadFile(files[0])
+			if err != nil || !strings.Contains(string(text), `"German"`) {
+				t.Fatalf("the client's keymap is not German (%v)", err)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the client saved no keymap")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	mc.cmd.Process.Signal(os.Interrupt)
+	mc.waitExit(startTimeout)
+
+	bad := startProc(t, "minicomp", e2eEnv("XDG_RUNTIME_DIR="+e2eRuntimeDir(t)), minicomp,
+		"run", "--backend=headless", "--size", "320x240", "--render-node", "none", "--renderer=soft", "--xkb-layout", "no-such-layout")
+	bad.waitExit(startTimeout)
+	if bad.state.Success() {
+		t.Fatal("an unknown layout was accepted")
+	}
+	bad.waitLog(0, "keyboard: xkb: keymap does not compile", "no-such-layout")
+}

@@ -19,7 +19,9 @@ import (
 	"github.com/minicomp/minicomp/backend/kms"
 	"github.com/minicomp/minicomp/backend/wayland"
 	"github.com/minicomp/minicomp/backend/x11"
+	"github.com/minicomp/minicomp/internal/keymap"
 	"github.com/minicomp/minicomp/internal/server"
+	"github.com/minicomp/minicomp/internal/xkb"
 	"github.com/minicomp/minicomp/render"
 	"github.com/minicomp/minicomp/render/auto"
 	"github.com/minicomp/minicomp/scanout"
@@ -39,7 +41,8 @@ type runFlags struct {
 	renderNode string
 	logLevel   string
 	renderer   string
-	pattern    bool     // draw the test pattern instead of serving clients
+	pattern    bool // draw the test pattern instead of serving Wayland clients
+	xkb        xkb.Names
 	command    []string // client to start (after --)
 }
 
@@ -58,6 +61,11 @@ func runCmd(ctx context.Context, args []string) error {
 	fs.StringVar(&f.renderNode, "render-node", "", "render node, or \"none\" (default: paired automatically; $MINICOMP_RENDER_NODE)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.renderer, "renderer", "auto", "auto, gles, pixman or soft (auto: GLES when a GPU can import the render targets, else pixman, else the pure-Go renderer; the log says why)")
+	fs.StringVar(&f.xkb.Layout, "xkb-layout", os.Getenv("XKB_DEFAULT_LAYOUT"), "keyboard layout(s), e.g. de or us,ru (default $XKB_DEFAULT_LAYOUT, else us)")
+	fs.StringVar(&f.xkb.Variant, "xkb-variant", os.Getenv("XKB_DEFAULT_VARIANT"), "layout variant(s), e.g. nodeadkeys (default $XKB_DEFAULT_VARIANT)")
+	fs.StringVar(&f.xkb.Options, "xkb-options", os.Getenv("XKB_DEFAULT_OPTIONS"), "XKB options, e.g. ctrl:nocaps,grp:alt_shift_toggle (default $XKB_DEFAULT_OPTIONS)")
+	fs.StringVar(&f.xkb.Model, "xkb-model", os.Getenv("XKB_DEFAULT_MODEL"), "keyboard model (default $XKB_DEFAULT_MODEL, else pc105)")
+	fs.StringVar(&f.xkb.Rules, "xkb-rules", os.Getenv("XKB_DEFAULT_RULES"), "XKB rules (default $XKB_DEFAULT_RULES, else evdev)")
 	fs.BoolVar(&f.pattern, "pattern", false, "draw an animated test pattern through the buffer path instead of serving Wayland clients")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: minicomp run [flags] [-- command args...]\n\nServes Wayland clients on $XDG_RUNTIME_DIR/wayland-N; a command after -- is started with WAYLAND_DISPLAY set, and minicomp exits when it does.")
@@ -177,6 +185,34 @@ func infosOf(be backend.Backend) []backend.Info {
 	return out
 }
 
+// keyboard compiles the keymap named by the --xkb-* flags (or the
+// XKB_DEFAULT_* variables) with libxkbcommon; without the library it is
+// the built-in US keymap, and the log says so (a warning when another
+// layout was asked for). Names that do not compile are an error.
+func keyboard(names xkb.Names, log *slog.Logger) (keymap.Keyboard, error) {
+	kb, err := keymap.NewXKB(names)
+	switch {
+	case err == nil:
+		log.Info("keymap", "layout", or(names.Layout, "us"), "variant", names.Variant, "options", names.Options, "by", "libxkbcommon")
+		return kb, nil
+	case errors.Is(err, xkb.ErrNoXKB):
+		lvl := slog.LevelInfo
+		if names.Layout != "" || names.Variant != "" || names.Options != "" {
+			lvl = slog.LevelWarn
+		}
+		log.Log(context.Background(), lvl, "keymap: built-in US (libxkbcommon is missing, so --xkb-* and XKB_DEFAULT_* cannot apply)", "err", err)
+		return keymap.NewUS(), nil
+	}
+	return nil, fmt.Errorf("keyboard: %w (see /usr/share/X11/xkb/rules/evdev.lst for layouts, variants and options)", err)
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
 // renderDevice is the device the renderer draws with: the one the
 // backend's targets were imported into, else the render node resolved for
 // the session (window backends draw into CPU memory), or nil (EGL's
@@ -216,7 +252,12 @@ func serve(ctx context.Context, be backend.Backend, devs scanout.Devices, r rend
 	if d := renderDevice(be, devs); d != nil {
 		mainDev, _ = d.Rdev()
 	}
-	srv, err := server.New(os.Getenv("XDG_RUNTIME_DIR"), be, server.Options{Logger: log, Renderer: r, MainDevice: mainDev,
+	kb, err := keyboard(f.xkb, log)
+	if err != nil {
+		r.Close()
+		return err
+	}
+	srv, err := server.New(os.Getenv("XDG_RUNTIME_DIR"), be, server.Options{Logger: log, Renderer: r, MainDevice: mainDev, Keyboard: kb,
 		RecoverRenderer: auto.Recover})
 	if err != nil {
 		r.Close()

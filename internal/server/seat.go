@@ -26,8 +26,8 @@ type seat struct {
 	// whose held keys and modifiers clients see (nil: the backend's).
 	defaultKeymap, current *keymapBlob
 	virt                   *virtualKeyboard
-	mods                   keymap.State
-	seats                  []seatResource // every client's wl_seat objects
+	kb                     keymap.Keyboard // the backend keyboard's keymap and state
+	seats                  []seatResource  // every client's wl_seat objects
 
 	pointerOutput *output
 	pointerPos    image.Point // in the layout
@@ -47,11 +47,14 @@ type seatResource struct {
 	version uint32
 }
 
-func newSeat(s *Server, input bool) (*seat, error) {
-	st := &seat{s: s}
+func newSeat(s *Server, input bool, kb keymap.Keyboard) (*seat, error) {
+	if kb == nil {
+		kb = keymap.NewUS()
+	}
+	st := &seat{s: s, kb: kb}
 	if input {
 		st.caps = protocol.WlSeatCapabilityPointer | protocol.WlSeatCapabilityKeyboard
-		f, size, err := keymap.File(keymap.US)
+		f, size, err := keymap.File(kb.Text())
 		if err != nil {
 			return nil, err
 		}
@@ -194,7 +197,7 @@ func (st *seat) input(ev backend.Event) {
 			st.frame(p)
 		}
 	case backend.Key:
-		changed := st.mods.Key(ev.Key, ev.Pressed)
+		changed := st.kb.Key(ev.Key, ev.Pressed)
 		if st.virt != nil || st.current != st.defaultKeymap {
 			st.virt = nil
 			st.useKeymap(st.defaultKeymap)
@@ -217,14 +220,14 @@ func (st *seat) input(ev backend.Event) {
 		}
 	case backend.KeyboardEnter:
 		st.unfocused = false
-		st.mods.Reset()
+		st.kb.Reset()
 		for _, k := range ev.Keys {
-			st.mods.Key(k, true)
+			st.kb.Key(k, true)
 		}
 		st.refocusKeyboard()
 	case backend.KeyboardLeave:
 		st.unfocused = true
-		st.mods.Reset()
+		st.kb.Reset()
 		st.setKeyboardFocus(nil)
 	}
 }
@@ -332,7 +335,7 @@ func (st *seat) setKeyboardFocus(f *surface) {
 
 func (st *seat) enterKeyboard(k seatResource, f *surface) {
 	keys := st.keysArray[:0]
-	held := st.mods.Held()
+	held := st.kb.Held()
 	if st.virt != nil {
 		held = st.virt.held
 	}
@@ -351,7 +354,7 @@ func (st *seat) modifiers() (depressed, latched, locked, group uint32) {
 	if v := st.virt; v != nil {
 		return v.depressed, v.latched, v.locked, v.grp
 	}
-	return st.mods.Depressed, 0, st.mods.Locked, 0
+	return st.kb.Mods()
 }
 
 func (st *seat) sendModifiers(f *surface) {

@@ -18,6 +18,7 @@ import (
 	"github.com/minicomp/minicomp/internal/keymap"
 	"github.com/minicomp/minicomp/internal/protocol"
 	"github.com/minicomp/minicomp/internal/wire"
+	"github.com/minicomp/minicomp/internal/xkb"
 	"github.com/minicomp/minicomp/scanout"
 )
 
@@ -227,5 +228,59 @@ func TestFailedPresentKeepsCallbacks(t *testing.T) {
 	r.events(func(obj uint32, op uint16, body []byte) bool { return obj == 70 && op == 0 })
 	if n := out.calls.Load(); n <= 4 {
 		t.Errorf("%d presents, want the failing ones retried", n)
+	}
+}
+
+// A keymap compiled by libxkbcommon (here German, Caps Lock as a
+// layout toggle) is what clients get, and its modifier state and groups
+// are what they are told.
+func TestSeatXKBKeymap(t *testing.T) {
+	kb, err := keymap.NewXKB(xkb.Names{Layout: "de,us", Options: "grp:caps_toggle"})
+	if errors.Is(err, xkb.ErrNoXKB) && os.Getenv("MINICOMP_REQUIRE_XKB") != "1" {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	hb, err := headless.New(headless.Options{Outputs: []backend.Size{{Width: 320, Height: 240}}, Logger: testLog(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := make(chan backend.Event)
+	s, dir, _ := startServer(t, inputBackend{hb, events}, Options{Keyboard: kb})
+	out := s.outputs[0].o
+	r := showSolid(t, s, dir, 100, 100, 0x00ff0000)
+	const seatID, kbd = 60, 62
+	r.req(2, 0, func(e *wire.Encoder) {
+		e.Uint(globalName(s, protocol.WlSeatInterface))
+		e.String("wl_seat")
+		e.Uint(7)
+		e.NewID(seatID)
+	})
+	watch := map[uint32]bool{seatID: true, kbd: true}
+	r.expect(watch, seatID, 0)
+	r.expect(watch, seatID, 1)
+	r.req(seatID, 1, func(e *wire.Encoder) { e.NewID(kbd) })
+	km := r.expect(watch, kbd, 0)
+	text, err := os.ReadFile("/proc/self/fd/" + strconv.Itoa(r.fds[len(r.fds)-1]))
+	if err != nil || len(text) != int(km.args[1]) || !strings.Contains(string(text), `name[Group1]="German"`) || !strings.Contains(string(text), `name[Group2]="English (US)"`) {
+		t.Fatalf("keymap: %d bytes (size %d), %v; want the de,us keymap", len(text), km.args[1], err)
+	}
+	r.expect(watch, kbd, 5) // repeat_info
+	r.expect(watch, kbd, 1) // enter
+	r.expect(watch, kbd, 4) // modifiers
+	key := func(code uint32, pressed bool) {
+		events <- backend.Event{Kind: backend.Key, Output: out, Key: code, Pressed: pressed}
+		r.expect(watch, kbd, 3)
+	}
+	key(keymap.KeyLeftShift, true)
+	if m := r.expect(watch, kbd, 4); m.args[1] != keymap.Shift {
+		t.Errorf("modifiers %v, want shift depressed", m.args)
+	}
+	key(keymap.KeyLeftShift, false)
+	r.expect(watch, kbd, 4)
+	key(keymap.KeyCapsLock, true) // grp:caps_toggle: the second layout
+	if m := r.expect(watch, kbd, 4); m.args[4] != 1 {
+		t.Errorf("modifiers %v, want group 1 (us)", m.args)
 	}
 }

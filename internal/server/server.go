@@ -25,6 +25,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/minicomp/minicomp/backend"
+	"github.com/minicomp/minicomp/internal/keymap"
 	"github.com/minicomp/minicomp/internal/protocol"
 	"github.com/minicomp/minicomp/internal/wire"
 	"github.com/minicomp/minicomp/render"
@@ -110,6 +111,10 @@ type Options struct {
 	// renderer fails (auto.Recover: the CPU renderer after a lost GL
 	// context); ok false keeps the renderer.
 	RecoverRenderer func(r render.Renderer, err error) (next render.Renderer, why string, ok bool)
+	// Keyboard is the keymap sent to clients and the modifier state of the
+	// backend's keyboard (nil: the built-in US keymap; keymap.NewXKB
+	// compiles others with libxkbcommon).
+	Keyboard keymap.Keyboard
 	// MainDevice is the dev_t of the render device clients should
 	// allocate for (dma-buf feedback's main device): the device the
 	// backend's targets live on (backend.Backend.RenderDevice). 0: none.
@@ -149,7 +154,7 @@ func New(runtimeDir string, be backend.Backend, opts Options) (*Server, error) {
 	if es, ok := be.(backend.EventSource); ok {
 		s.events = es.Events()
 	}
-	if s.seat, err = newSeat(s, s.events != nil); err == nil {
+	if s.seat, err = newSeat(s, s.events != nil, opts.Keyboard); err == nil {
 		s.devNull, err = os.Open(os.DevNull)
 	}
 	if err != nil {

@@ -422,12 +422,21 @@ func TestWtype(t *testing.T) {
 	bin := realProgram(t, "wtype", "wtype")
 	_, dir := start(t)
 	out := startTestclient(t, dir)
+	// A first, empty run gives the seat its keyboard (headless has none
+	// until a virtual one appears); the client gets its wl_keyboard and
+	// focus before the text is typed, as a user's client would have.
+	first := exec.Command(bin, "-M", "shift", "-m", "shift") // modifiers only: no key event
+	first.Env = append(os.Environ(), "XDG_RUNTIME_DIR="+dir, "WAYLAND_DISPLAY=wayland-0")
+	if b, err := first.CombinedOutput(); err != nil {
+		t.Fatalf("wtype -M shift -m shift: %v\n%s", err, b)
+	}
+	from := 0
+	out.wait(t, &from, prefix("keyboard enter"), "keyboard focus")
 	cmd := exec.Command(bin, "hello, wörld")
 	cmd.Env = append(os.Environ(), "XDG_RUNTIME_DIR="+dir, "WAYLAND_DISPLAY=wayland-0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("wtype: %v\n%s", err, b)
 	}
-	from := 0
 	got := keysFrom(t, out, &from, 12)
 	want := "h e l l o comma space w odiaeresis r l d"
 	if strings.Join(got, " ") != want {

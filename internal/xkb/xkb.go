@@ -44,6 +44,8 @@ const (
 	layoutEffective = 1 << 7 // XKB_STATE_LAYOUT_EFFECTIVE
 
 	evdevOffset = 8 // XKB keycodes are evdev codes + 8
+
+	contextNoEnvironmentNames = 1 << 1 // XKB_CONTEXT_NO_ENVIRONMENT_NAMES
 )
 
 type lib struct {
@@ -53,6 +55,7 @@ type lib struct {
 	stateNew, stateUnref, stateUpdateKey       uintptr
 	stateKeyGetOneSym, stateSerializeMods      uintptr
 	stateSerializeLayout, keysymGetName, free  uintptr
+	stateUpdateMask                            uintptr
 	ctx                                        uintptr // one context for the process
 }
 
@@ -90,20 +93,24 @@ func open() (*lib, error) {
 		{h, &l.stateUpdateKey, "xkb_state_update_key"}, {h, &l.stateKeyGetOneSym, "xkb_state_key_get_one_sym"},
 		{h, &l.stateSerializeMods, "xkb_state_serialize_mods"}, {h, &l.stateSerializeLayout, "xkb_state_serialize_layout"},
 		{h, &l.keysymGetName, "xkb_keysym_get_name"}, {libc, &l.free, "free"},
+		{h, &l.stateUpdateMask, "xkb_state_update_mask"},
 	} {
 		if *s.p, err = dl.Sym(s.lib, s.name); err != nil {
 			return nil, fmt.Errorf("xkb: %s: %v (install the Debian package %s): %w", s.name, err, DebPackage, ErrNoXKB)
 		}
 	}
-	if l.ctx = dl.Call(l.contextNew, 0); l.ctx == 0 {
+	// XKB_CONTEXT_NO_ENVIRONMENT_NAMES: the names are what the caller
+	// passes (the command reads XKB_DEFAULT_*), nothing read behind it.
+	if l.ctx = dl.Call(l.contextNew, contextNoEnvironmentNames); l.ctx == 0 {
 		return nil, fmt.Errorf("xkb: xkb_context_new failed (no XKB data in /usr/share/X11/xkb? install xkb-data): %w", ErrNoXKB)
 	}
 	return l, nil
 }
 
 // Names are the RMLVO names a keymap is compiled from; empty ones take
-// libxkbcommon's defaults (rules "evdev", model "pc105", layout "us"),
-// which also read the XKB_DEFAULT_* environment variables.
+// libxkbcommon's built-in defaults (rules "evdev", model "pc105", layout
+// "us"). The XKB_DEFAULT_* environment variables are the caller's to
+// read.
 type Names struct {
 	Rules, Model, Layout, Variant, Options string
 }
@@ -194,6 +201,7 @@ type Mods struct {
 type State struct {
 	l    *lib
 	p    uintptr
+	km   uintptr // its keymap (the state holds a reference)
 	mods Mods
 }
 
@@ -203,7 +211,7 @@ func (k *Keymap) NewState() (*State, error) {
 	if p == 0 {
 		return nil, errors.New("xkb: xkb_state_new failed")
 	}
-	return &State{l: k.l, p: p}, nil
+	return &State{l: k.l, p: p, km: k.p}, nil
 }
 
 // UpdateKey records a key (an evdev code) pressed or released and returns
@@ -223,6 +231,19 @@ func (s *State) UpdateKey(key uint32, pressed bool) (Mods, bool) {
 	changed := m != s.mods
 	s.mods = m
 	return m, changed
+}
+
+// Release forgets every key held (the keyboard left minicomp's window)
+// and keeps the locks and the layout group.
+func (s *State) Release() Mods {
+	m := Mods{Locked: s.mods.Locked, Group: s.mods.Group}
+	if p := dl.Call(s.l.stateNew, s.km); p != 0 { // a fresh state: no key held
+		dl.Call(s.l.stateUnref, s.p)
+		s.p = p
+	}
+	dl.Call(s.l.stateUpdateMask, s.p, 0, 0, uintptr(m.Locked), 0, 0, uintptr(m.Group))
+	s.mods = m
+	return m
 }
 
 // Keysym returns the keysym the key (an evdev code) produces now (0:

@@ -133,3 +133,24 @@ func FuzzKeymapFromString(f *testing.F) {
 		}
 	})
 }
+
+// Release forgets held keys and keeps Caps Lock.
+func TestRelease(t *testing.T) {
+	requireXKB(t)
+	_, s := keymap(t, Names{Layout: "us"})
+	s.UpdateKey(keyCapsLock, true)
+	m, _ := s.UpdateKey(keyCapsLock, false)
+	if m.Locked == 0 {
+		t.Fatal("caps lock not locked")
+	}
+	s.UpdateKey(keyLeftShift, true)
+	if m := s.Release(); m.Depressed != 0 || m.Locked == 0 {
+		t.Fatalf("after release: %+v", m)
+	}
+	if m, _ := s.UpdateKey(keyLeftShift, false); m.Depressed != 0 || m.Locked == 0 {
+		t.Fatalf("a stale shift release: %+v", m)
+	}
+	if sym := s.Keysym(keyA); sym != 'A' {
+		t.Fatalf("caps lock kept: KEY_A = %#x, want A", sym)
+	}
+}
