@@ -33,9 +33,10 @@ func allocTimed(s Strategy, n, w, h int) (time.Duration, error) {
 // direct on its primary plane; frames are shown and nothing leaks. The
 // fallbacks are compared: a dumb buffer on the card node (kmsro) also
 // imports and scans out — but it is a 2D resource whose guest pages the
-// kernel copies to the host on every plane update (render/gles's rig test
-// shows what that does to a virgl drawing); a heap dma-buf does not
-// import at all (ENODEV).
+// kernel copies to the host on every plane update, so a virgl drawing in
+// it never reaches the screen (render/gles's TestRigVirglDumbTarget), and
+// the allocator leaves it out; a heap dma-buf does not import at all
+// (ENODEV), so the allocator's chain ends at the render-native target.
 func TestRigVirtioGPUNativeTarget(t *testing.T) {
 	gpus, virtio, _, _ := requireVirtioGPU(t)
 	fds0 := rigtest.OpenFDs(t)
@@ -71,6 +72,23 @@ func TestRigVirtioGPUNativeTarget(t *testing.T) {
 		b.Close()
 		hp.Close()
 	}
+
+	a := NewAllocator(AllocatorConfig{Render: render, Display: display, Logger: quietLog()})
+	var names []string
+	for _, s := range a.Strategies {
+		names = append(names, s.Name())
+	}
+	if len(a.Unavailable) == 0 || a.Unavailable[len(a.Unavailable)-1].Name != "kmsro-dumb" ||
+		!errors.Is(a.Unavailable[len(a.Unavailable)-1].Err, errDumbHostRendered) {
+		t.Errorf("allocator chain %v, unavailable %v: want kmsro-dumb left out (host-rendered)", names, a.Unavailable)
+	}
+	ab, attempts, err := a.Allocate(mode.Width, mode.Height, XRGB8888)
+	if err != nil || ab.Origin != native.Name() {
+		t.Fatalf("allocator (%v): %v %v after %v", names, ab, err, attempts)
+	}
+	t.Logf("allocator %v: %s after %v", names, ab.Origin, attempts)
+	ab.Close()
+	a.Close()
 
 	nb, err := native.Allocate(mode.Width, mode.Height, XRGB8888)
 	if err != nil {
