@@ -11,6 +11,8 @@ import (
 	"image"
 	"image/color"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 	"unsafe"
@@ -19,6 +21,8 @@ import (
 	"github.com/minicomp/minicomp/internal/dmabuf"
 	"github.com/minicomp/minicomp/internal/rigtest/rigmesa"
 	"github.com/minicomp/minicomp/scanout"
+
+	"golang.org/x/sys/unix"
 )
 
 // virglRig is virtio-gpu's render node (as a scanout.Device, for the
@@ -192,6 +196,8 @@ func TestRigVirglNativeTarget(t *testing.T) {
 	}
 	checkGL(t, r, b, 0x00b4ff)
 	t.Logf("%d frames direct: draw (record + submit) %v, commit with IN_FENCE_FD to flip %v per frame", frames, draw/frames, show/frames)
+	checkScreen(t, w, h, "render-native target, direct", map[image.Point]uint32{
+		{0, 0}: 0x00b4ff, {16, 16}: 0xff0000, {16, h - 16}: 0x00b4ff, {w - 1, h - 1}: 0x00b4ff})
 	p.Close()
 
 	// Blit: the CPU copy waits for the fence (what it copies are the
@@ -225,9 +231,9 @@ func TestRigVirglNativeTarget(t *testing.T) {
 // resource. QEMU makes those Y_0_TOP, so virgl draws it upside down
 // relative to a render-native target (checked here through the GPU), and
 // what the screen shows is its guest pages, which the kernel copies to the
-// host on plane updates: measured with an xwd of the rig's Xvfb, all black
-// where the render-native target showed the frame (see the allocator,
-// which never pairs kmsro-dumb with a host-rendered device).
+// host on plane updates: all black (checked on the screen, an xwd of
+// QEMU's window) where the render-native target shows the frame. The
+// allocator never pairs kmsro-dumb with a host-rendered device.
 func TestRigVirglDumbTarget(t *testing.T) {
 	v := newVirglRig(t)
 	r := v.r
@@ -261,4 +267,106 @@ func TestRigVirglDumbTarget(t *testing.T) {
 		t.Fatalf("dumb buffer on virtio-gpu: %v %v", vd, err)
 	}
 	flip(t, p)
+	w := b.Width
+	// Black: neither the square (either way up) nor the background. (The
+	// screen's pixel (0,0) was measured blue, the rest black.)
+	checkScreen(t, w, h, "dumb target drawn by virgl, direct", map[image.Point]uint32{
+		{16, 16}: 0, {16, h - 16}: 0, {w / 2, h / 2}: 0, {w - 1, h - 1}: 0})
+}
+
+// screenAt asks vmexec what the screen (QEMU's window on the rig's Xvfb:
+// virtio-gpu's scanout) shows at pts, as 0xRRGGBB: a request on the
+// console, the answer on the console tty's input (test/rig/cmd/vmexec's
+// screen.go).
+func screenAt(t *testing.T, w, h int, pts ...image.Point) []uint32 {
+	t.Helper()
+	tty := os.Getenv("MINICOMP_RIG_SCREEN")
+	if tty == "" {
+		t.Fatal("MINICOMP_RIG_SCREEN unset: vmexec sets it in the Mesa guest")
+	}
+	fd, err := unix.Open(tty, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	old, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := *old // input raw and not echoed; output (the console) as it was
+	raw.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
+	raw.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
+	raw.Cc[unix.VMIN], raw.Cc[unix.VTIME] = 1, 0
+	if err := unix.IoctlSetTermios(fd, unix.TCSETS, &raw); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.IoctlSetTermios(fd, unix.TCSETS, old)
+	unix.IoctlSetInt(fd, unix.TCFLSH, unix.TCIFLUSH)
+	req := fmt.Sprintf("%dx%d", w, h)
+	for _, p := range pts {
+		req += fmt.Sprintf(" %d,%d", p.X, p.Y)
+	}
+	fmt.Printf("\n@@MINICOMP-RIG-SCREEN %s@@\n", req)
+	os.Stdout.Sync()
+	const prefix = "@@MINICOMP-RIG-SCREEN-REPLY "
+	var got []byte
+	deadline := time.Now().Add(30 * time.Second)
+	buf := make([]byte, 256)
+	for {
+		i := strings.Index(string(got), prefix)
+		if i >= 0 {
+			if j := strings.Index(string(got[i+len(prefix):]), "@@"); j >= 0 {
+				got = got[i+len(prefix) : i+len(prefix)+j]
+				break
+			}
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			t.Fatalf("no screen reply from vmexec within 30s (got %q)", got)
+		}
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		if n, err := unix.Poll(fds, int(left/time.Millisecond)+1); err != nil && err != unix.EINTR {
+			t.Fatal(err)
+		} else if n == 0 {
+			continue
+		}
+		n, err := unix.Read(fd, buf)
+		if err != nil && err != unix.EINTR && err != unix.EAGAIN {
+			t.Fatal(err)
+		}
+		got = append(got, buf[:max(n, 0)]...)
+	}
+	reply := string(got)
+	if strings.HasPrefix(reply, "error: ") {
+		t.Fatalf("screen request %q: %s", req, reply)
+	}
+	f := strings.Fields(reply)
+	if len(f) != len(pts) {
+		t.Fatalf("screen request %q: reply %q", req, reply)
+	}
+	out := make([]uint32, len(f))
+	for i, s := range f {
+		v, err := strconv.ParseUint(s, 16, 32)
+		if err != nil {
+			t.Fatalf("screen reply %q: %v", reply, err)
+		}
+		out[i] = uint32(v)
+	}
+	return out
+}
+
+// checkScreen checks what the screen shows at points against want.
+func checkScreen(t *testing.T, w, h int, what string, want map[image.Point]uint32) {
+	t.Helper()
+	var pts []image.Point
+	for p := range want {
+		pts = append(pts, p)
+	}
+	got := screenAt(t, w, h, pts...)
+	for i, p := range pts {
+		if got[i] != want[p] {
+			t.Errorf("%s: the screen shows %06x at %v, want %06x", what, got[i], p, want[p])
+		}
+	}
+	t.Logf("%s: the screen (an xwd of QEMU's window) shows %06x at %v", what, got, pts)
 }
