@@ -171,6 +171,35 @@ func TestRigVirglNativeTarget(t *testing.T) {
 	t.Logf("first frame (EGLImage import + draw): End after %v; fence pending at End %v, signalled %v later", first, pending, wait)
 	checkGL(t, r, b, 0x0000ff)
 
+	// The same buffer as a client texture (virgl lists no modifiers for
+	// XR24; LINEAR imports all the same), drawn into a second target.
+	t0 = time.Now()
+	tex, err := r.ImportDMABuf(b)
+	if err != nil {
+		t.Fatalf("ImportDMABuf of a render-native buffer: %v", err)
+	}
+	t.Logf("client texture import (EGLImage): %v", time.Since(t0))
+	b2, err := scanout.RenderNativeStrategy{Render: v.dev}.Allocate(64, 64, scanout.XRGB8888)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b2.Close()
+	if err := r.Begin(b2, nil); err != nil {
+		t.Fatal(err)
+	}
+	r.Draw(tex, image.Rect(0, 0, 32, 32), image.Rect(0, 0, 32, 32), 1)
+	if f, err := r.End(); err != nil {
+		t.Fatal(err)
+	} else if f != nil {
+		checkSyncFile(t, f)
+		f.Close()
+	}
+	if got := [2]uint32{glPixel(t, r, b2, 2, 2), glPixel(t, r, b2, 12, 12)}; got != [2]uint32{0x0000ff, 0xff0000} {
+		t.Errorf("the client texture drew %06x, want [0000ff ff0000]", got)
+	}
+	tex.Release()
+	r.Forget(b2)
+
 	// Direct, with the render fence as IN_FENCE_FD.
 	p, err := scanout.NewPresenter(v.display, v.pipe, scanout.PresenterOptions{Logger: quiet()})
 	if err != nil {
