@@ -83,9 +83,12 @@ func NewAllocator(cfg AllocatorConfig) *Allocator {
 	} else {
 		a.Unavailable = append(a.Unavailable, Attempt{Name: "render-native", Err: errors.New("no render device")})
 	}
-	if cfg.Display != nil {
+	switch {
+	case cfg.Display != nil && cfg.Render != nil && hostRendered(cfg.Render.Driver()):
+		a.Unavailable = append(a.Unavailable, Attempt{Name: "kmsro-dumb", Err: errDumbHostRendered})
+	case cfg.Display != nil:
 		a.Strategies = append(a.Strategies, KMSRODumbStrategy{cfg.Display})
-	} else {
+	default:
 		a.Unavailable = append(a.Unavailable, Attempt{Name: "kmsro-dumb", Err: errors.New("no display device (headless): the primary node is never opened")})
 	}
 	if h == nil || h.Name != "system" {
@@ -102,6 +105,9 @@ func NewAllocator(cfg AllocatorConfig) *Allocator {
 	}
 	return a
 }
+
+// errDumbHostRendered says why kmsro-dumb is not used with virgl.
+var errDumbHostRendered = errors.New("not with a host-rendered device (virgl): a dumb buffer is a 2D resource whose guest pages the display copies to the host on each update, over what virgl drew (the screen shows them: black)")
 
 // Render returns the render device targets are imported into, or nil.
 func (a *Allocator) Render() *Device { return a.render }

@@ -11,11 +11,15 @@
 //     through which no render target allocates, imports and tests is
 //     passed over, down to none (CPU rendering). Devices.Placement says
 //     whether the display (behind an IOMMU or not) wants render-native
-//     targets or CMA first. Every other piece takes these values.
+//     targets or CMA first. Every other piece takes these values. A
+//     host-rendered device (virtio-gpu with virgl: it draws in the host's
+//     GL, so its buffers' guest pages are stale for a CPU copy or another
+//     device) is kept only in the single-device shape, its own display
+//     scanning its targets out directly (ErrHostRendered).
 //   - Strategy and Allocator: render targets come from the first
 //     allocation Strategy that works — a DMA-BUF heap (contiguous CMA
 //     memory a display without an IOMMU can scan out), a buffer native to
-//     the render device, the legacy kmsro dumb buffer on the display, the
+//     the render device (V3D_CREATE_BO, VIRTGPU_RESOURCE_CREATE), the legacy kmsro dumb buffer on the display, the
 //     system heap, udmabuf, or CPU-only memfd — and each is imported into
 //     the render Device (PRIME). Attempts say what failed and why.
 //   - Swapchain: a few targets of one size, handed out with their age by

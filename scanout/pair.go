@@ -1,6 +1,7 @@
 package scanout
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -77,6 +78,9 @@ func ChooseRender(gpus []GPU, display *Device, pipe *Pipeline, cfg DevicesConfig
 		}
 		name = nodeName(path) + " (" + d.Driver() + ")"
 		how, direct, err := probeRender(display, d, pipe, pl, cfg)
+		if err == nil && hostRendered(d.Driver()) && !(direct && ownDisplay(gpus, display, path)) {
+			err = fmt.Errorf("%w (probe: %s)", ErrHostRendered, how)
+		}
 		if err != nil {
 			d.Close()
 			ch.Passed = append(ch.Passed, Attempt{Name: name, Err: err})
@@ -109,6 +113,22 @@ func ChooseRender(gpus []GPU, display *Device, pipe *Pipeline, cfg DevicesConfig
 	ch.Reason = "no render node works" + withDisplay(display) + ": CPU rendering (" + joinAttempts(ch.Passed) + ")"
 	log.Warn("no render node works: CPU rendering", "display", display.String(), "tried", len(ch.Passed))
 	return ch, nil
+}
+
+// ErrHostRendered says why a virtio-gpu render node is used only with its
+// own display scanning out directly.
+var ErrHostRendered = errors.New("virtio-gpu (virgl) renders in the host's GL, so its buffers' guest pages are stale for a CPU copy (blit, screencopy) or another device; it is used only when its own display scans its targets out directly")
+
+// hostRendered reports whether driver renders outside the guest's view of
+// its buffers (virgl: in the host's GL, guest pages change only through
+// transfers).
+func hostRendered(driver string) bool { return driver == "virtio_gpu" }
+
+// ownDisplay reports whether display is the KMS side of the render node at
+// path (the single-device shape).
+func ownDisplay(gpus []GPU, display *Device, path string) bool {
+	g := gpuOf(gpus, display)
+	return display != nil && g != nil && g.Render == path
 }
 
 // probeRender allocates one render target the way the allocator will,

@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/minicomp/minicomp/internal/drm"
 	"github.com/minicomp/minicomp/internal/rigtest"
 	"github.com/minicomp/minicomp/internal/rigtest/rigmesa"
@@ -50,10 +48,12 @@ func asUnknownGPU(g GPU) GPU {
 	return g
 }
 
-// virtio-gpu's render node comes first in pairing order, and no render
-// target works through it (PRIME import ENODEV, dumb EACCES): ChooseRender
-// passes it over, saying why, and keeps the next render node (with vkms as
-// the display) or none (headless, when it is the only one). Nothing leaks.
+// virtio-gpu's render node comes first in pairing order. Its own
+// buffers (render-native) allocate and import, but virgl renders in the
+// host's GL, so they are only right when virtio-gpu's own display scans
+// them out directly (ErrHostRendered): ChooseRender passes it over, saying
+// why, and keeps the next render node (with vkms as the display) or none
+// (headless, when it is the only one). Nothing leaks.
 func TestRigChooseRenderPassesOverVirtioGPU(t *testing.T) {
 	gpus, virtio, vgem, vkms := requireVirtioGPU(t)
 	rigtest.CheckFDs(t)
@@ -70,8 +70,8 @@ func TestRigChooseRenderPassesOverVirtioGPU(t *testing.T) {
 	if err != nil || ch.Render != nil {
 		t.Fatalf("headless with only virtio-gpu: %v (%s) %v, want no render device", ch.Render, ch.Reason, err)
 	}
-	if len(ch.Passed) != 1 || !errors.Is(ch.Passed[0].Err, unix.ENODEV) || !strings.Contains(ch.Reason, "CPU rendering") {
-		t.Fatalf("headless: passed %v, reason %q; want virtio-gpu passed over with ENODEV and CPU rendering", ch.Passed, ch.Reason)
+	if len(ch.Passed) != 1 || !errors.Is(ch.Passed[0].Err, ErrHostRendered) || !strings.Contains(ch.Reason, "CPU rendering") {
+		t.Fatalf("headless: passed %v, reason %q; want virtio-gpu passed over (host-rendered) and CPU rendering", ch.Passed, ch.Reason)
 	}
 	t.Logf("headless: %s", ch.Reason)
 
@@ -85,7 +85,7 @@ func TestRigChooseRenderPassesOverVirtioGPU(t *testing.T) {
 		t.Fatalf("vkms: chose %v (%s) %v, want vgem", ch.Render, ch.Reason, err)
 	}
 	if len(ch.Passed) != 1 || !strings.HasPrefix(ch.Passed[0].Name, "renderD") || !strings.Contains(ch.Passed[0].Name, "virtio_gpu") ||
-		!errors.Is(ch.Passed[0].Err, unix.ENODEV) || !strings.Contains(ch.Reason, "direct scanout") {
+		!errors.Is(ch.Passed[0].Err, ErrHostRendered) || !strings.Contains(ch.Reason, "direct scanout") {
 		t.Fatalf("vkms: passed %v, reason %q", ch.Passed, ch.Reason)
 	}
 	t.Logf("vkms: %s; passed over %s: %v", ch.Reason, ch.Passed[0].Name, ch.Passed[0].Err)
@@ -101,7 +101,7 @@ func TestRigChooseRenderPassesOverVirtioGPU(t *testing.T) {
 	// matching the errno.
 	_, err = ChooseRender(gpus, display, &pipes[0], DevicesConfig{RenderNode: virtio.Render, Logger: quietLog()})
 	var re *RenderError
-	if !errors.As(err, &re) || !errors.Is(err, unix.ENODEV) || strings.Contains(err.Error(), "\n") ||
+	if !errors.As(err, &re) || !errors.Is(err, ErrHostRendered) || strings.Contains(err.Error(), "\n") ||
 		!strings.Contains(err.Error(), "renderD128 (vgem)") || !strings.Contains(err.Error(), NoRender) {
 		t.Fatalf("explicit virtio-gpu render node with vkms: %v", err)
 	}
@@ -114,7 +114,8 @@ func TestRigChooseRenderPassesOverVirtioGPU(t *testing.T) {
 }
 
 // virtio-gpu alone (display and its own render node, the single-device
-// shape): its own buffers work, so the pair is kept.
+// shape): its own buffers (VIRTGPU_RESOURCE_CREATE) scan out directly, so
+// the pair is kept.
 func TestRigOpenDevicesVirtioGPUAlone(t *testing.T) {
 	_, virtio, _, _ := requireVirtioGPU(t)
 	rigtest.CheckFDs(t)
@@ -125,6 +126,9 @@ func TestRigOpenDevicesVirtioGPUAlone(t *testing.T) {
 	defer devs.Close()
 	if devs.Display.Driver() != "virtio_gpu" || devs.Render == nil || devs.Render.Path() != virtio.Render {
 		t.Fatalf("got %v + %v (%s), want virtio-gpu's own render node", devs.Display, devs.Render, devs.RenderReason)
+	}
+	if !strings.Contains(devs.RenderReason, "render-native virtio_gpu") || !strings.Contains(devs.RenderReason, "direct") {
+		t.Errorf("reason %q: want a render-native target scanned out directly", devs.RenderReason)
 	}
 	t.Logf("virtio-gpu alone: %s (passed over %v)", devs.RenderReason, devs.RenderPassed)
 }

@@ -67,9 +67,10 @@ func (s HeapStrategy) Allocate(width, height int, format Format) (*Buffer, error
 }
 
 // RenderNativeStrategy allocates a buffer object native to the render
-// device (V3D_CREATE_BO on v3d) and exports it. Devices without a native
-// allocator known to minicomp try CREATE_DUMB on the render node, which
-// render nodes refuse by design (EACCES).
+// device (V3D_CREATE_BO on v3d, VIRTGPU_RESOURCE_CREATE on virtio-gpu) and
+// exports it. Devices without a native allocator known to minicomp try
+// CREATE_DUMB on the render node, which render nodes refuse by design
+// (EACCES).
 type RenderNativeStrategy struct{ Render *Device }
 
 // Name returns "render-native DRIVER".
@@ -87,6 +88,77 @@ type v3dCreateBO struct {
 // DRM_IOCTL_V3D_CREATE_BO: DRM_COMMAND_BASE (0x40) + 0x02.
 var ioctlV3DCreateBO = ioc.IOWR('d', 0x42, unsafe.Sizeof(v3dCreateBO{}))
 
+// struct drm_virtgpu_resource_create (drm/virtgpu_drm.h): a 3D resource
+// (with virgl, a texture in the host's GL) and its guest backing pages.
+type virtgpuResourceCreate struct {
+	_         structs.HostLayout
+	Target    uint32
+	Format    uint32
+	Bind      uint32
+	Width     uint32
+	Height    uint32
+	Depth     uint32
+	ArraySize uint32
+	LastLevel uint32
+	NrSamples uint32
+	Flags     uint32
+	BOHandle  uint32 // returned: the GEM handle
+	ResHandle uint32 // returned: the host resource
+	Size      uint32
+	Stride    uint32
+}
+
+// DRM_IOCTL_VIRTGPU_RESOURCE_CREATE: DRM_COMMAND_BASE (0x40) + 0x04.
+var ioctlVirtgpuResourceCreate = ioc.IOWR('d', 0x44, unsafe.Sizeof(virtgpuResourceCreate{}))
+
+// virgl's names (virglrenderer's virgl_hw.h, Mesa's virgl winsys).
+const (
+	pipeTexture2D = 2 // enum pipe_texture_target PIPE_TEXTURE_2D
+
+	virglFormatB8G8R8A8 = 1 // DRM_FORMAT_ARGB8888 (little endian)
+	virglFormatB8G8R8X8 = 2 // DRM_FORMAT_XRGB8888
+
+	virglBindRenderTarget = 1 << 1
+	virglBindSamplerView  = 1 << 3
+	virglBindScanout      = 1 << 18
+	virglBindShared       = 1 << 20
+)
+
+// virglFormat is format's virgl format, or 0.
+func virglFormat(format Format) uint32 {
+	switch format {
+	case XRGB8888:
+		return virglFormatB8G8R8X8
+	case ARGB8888:
+		return virglFormatB8G8R8A8
+	}
+	return 0
+}
+
+// virtgpuCreate creates a 2D resource to render into and scan out, with
+// the binds Mesa's virgl gives a GBM scanout buffer (render target,
+// sampler view, scanout, shared). The stride is Mesa's (width × cpp): the
+// host's texture has no layout of its own, the stride only describes the
+// guest backing pages for transfers.
+func virtgpuCreate(d *Device, width, height int, format Format) (handle, stride uint32, size int64, err error) {
+	vf := virglFormat(format)
+	if vf == 0 {
+		return 0, 0, 0, fmt.Errorf("VIRTGPU_RESOURCE_CREATE on %s: no virgl format for %v", d, format)
+	}
+	if _, _, err := linearLayout(width, height, format); err != nil {
+		return 0, 0, 0, err
+	}
+	stride = uint32(width * format.BytesPerPixel())
+	c := virtgpuResourceCreate{Target: pipeTexture2D, Format: vf,
+		Bind:  virglBindRenderTarget | virglBindSamplerView | virglBindScanout | virglBindShared,
+		Width: uint32(width), Height: uint32(height), Depth: 1, ArraySize: 1,
+		Size: stride * uint32(height), Stride: stride}
+	if err := ioc.Call(d.dev.FD(), ioctlVirtgpuResourceCreate, unsafe.Pointer(&c)); err != nil {
+		return 0, 0, 0, fmt.Errorf("VIRTGPU_RESOURCE_CREATE on %s: %w", d, err)
+	}
+	return c.BOHandle, stride, int64(c.Size), nil
+}
+
 // Allocate allocates and exports a native LINEAR buffer.
 func (s RenderNativeStrategy) Allocate(width, height int, format Format) (*Buffer, error) {
 	stride, size, err := linearLayout(width, height, format)
@@ -102,6 +174,10 @@ func (s RenderNativeStrategy) Allocate(width, height int, format Format) (*Buffe
 			return nil, fmt.Errorf("V3D_CREATE_BO on %s: %w", d, err)
 		}
 		handle = c.Handle
+	case "virtio_gpu":
+		if handle, stride, size, err = virtgpuCreate(d, width, height, format); err != nil {
+			return nil, err
+		}
 	default:
 		cpp := format.BytesPerPixel()
 		dumb, err := d.dev.CreateDumb(uint32(width), uint32(height), uint32(cpp*8))

@@ -3,17 +3,22 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"image"
+	"image/color"
 	"io"
 	"log/slog"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/minicomp/minicomp/internal/dmabuf"
+	"github.com/minicomp/minicomp/render/gles"
 	"github.com/minicomp/minicomp/scanout"
 )
 
@@ -26,6 +31,7 @@ type benchReport struct {
 	Alloc      []stratResult `json:"allocation"`
 	Copy       *copyResult   `json:"copy,omitempty"`
 	Flip       *flipResult   `json:"flip,omitempty"`
+	GPU        string        `json:"gpu,omitempty"`
 	Notes      []string      `json:"notes,omitempty"`
 	Skipped    []string      `json:"unavailable_strategies,omitempty"`
 }
@@ -43,6 +49,13 @@ type stratResult struct {
 	AddFBUS        float64 `json:"addfb_us,omitempty"`
 	TestOnlyUS     float64 `json:"test_only_us,omitempty"`
 	Error          string  `json:"error,omitempty"`
+	// The GLES renderer on the render node, with this strategy's buffer
+	// as its target (and as a client buffer).
+	GPUFirstUS  float64 `json:"gpu_first_frame_us,omitempty"` // target import (EGLImage) + draw + fence
+	GPUFrameUS  float64 `json:"gpu_frame_us,omitempty"`       // draw + fence, mean
+	GPUTarget   string  `json:"gpu_target,omitempty"`         // "EGLImage" or "offscreen + read back"
+	EGLImportUS float64 `json:"egl_import_us,omitempty"`      // ImportDMABuf: a client texture
+	GPUError    string  `json:"gpu_error,omitempty"`
 }
 
 type copyResult struct {
@@ -76,13 +89,15 @@ func benchCmd(ctx context.Context, args []string) error {
 	iters := fs.Int("iterations", 10, "allocations and copies per measurement")
 	frames := fs.Int("frames", 120, "page flips to time")
 	heapFlag := fs.String("heap", "", "heaps to try, separated by ':'")
+	displayPath := fs.String("display", "", "KMS primary node to use (default: the first with a connected screen)")
+	gpu := fs.Bool("gpu", true, "time the GLES renderer on the render node with each strategy's buffer")
 	renderNode := fs.String("render-node", "", "render node override")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	logger("error")
 	rep, err := bench(ctx, benchOptions{headless: *headlessOnly, size: *size, iters: *iters, frames: *frames,
-		heaps: heapList(*heapFlag), renderNode: renderNodeFlag(*renderNode), progress: os.Stderr})
+		heaps: heapList(*heapFlag), renderNode: renderNodeFlag(*renderNode), display: *displayPath, gpu: *gpu, progress: os.Stderr})
 	if err != nil {
 		return err
 	}
@@ -101,6 +116,8 @@ type benchOptions struct {
 	iters, frames int
 	heaps         []string
 	renderNode    string
+	display       string // primary node ("": the first with a screen)
+	gpu           bool   // time the GLES renderer too
 	progress      io.Writer
 }
 
@@ -115,7 +132,7 @@ func bench(ctx context.Context, o benchOptions) (*benchReport, error) {
 	if !o.headless {
 		var pipes []scanout.Pipeline
 		var err error
-		if display, displayGPU, pipes, err = scanout.OpenDisplay(gpus, ""); err != nil {
+		if display, displayGPU, pipes, err = scanout.OpenDisplay(gpus, o.display); err != nil {
 			rep.Notes = append(rep.Notes, "display: "+err.Error())
 		} else {
 			pipe = pipes[0]
@@ -238,6 +255,9 @@ func bench(ctx context.Context, o benchOptions) (*benchReport, error) {
 		keep = append(keep, last)
 		keepStrat = append(keepStrat, s)
 	}
+	if o.gpu && render != nil {
+		rep.GPU = benchGPU(render, keep, rep.Alloc, o.iters, progress)
+	}
 	if len(keep) == 1 { // a second buffer to copy into
 		if b, err := keepStrat[0].Allocate(w, h, scanout.XRGB8888); err == nil {
 			keep = append(keep, b)
@@ -252,6 +272,85 @@ func bench(ctx context.Context, o benchOptions) (*benchReport, error) {
 		rep.Notes = append(rep.Notes, "flip interval: no display (headless)")
 	}
 	return rep, nil
+}
+
+// benchGPU times the GLES renderer on render with each kept buffer: the
+// first frame into it (the target's import as an EGLImage, or an
+// offscreen texture, plus the draw and its fence), the next frames, and
+// its import as a client texture (ImportDMABuf). It fills the results of
+// the strategies the buffers came from and describes the renderer.
+func benchGPU(render *scanout.Device, bufs []*scanout.Buffer, res []stratResult, iters int, progress func(string, ...any)) string {
+	r, err := gles.New(gles.Options{Device: render.Path(), Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return "unavailable: " + oneLine(err)
+	}
+	defer r.Close()
+	i := r.Info()
+	desc := fmt.Sprintf("%s on %s (driver %s", i.GLRenderer, render.Path(), orNone(i.Driver))
+	if i.Software {
+		desc += ", software"
+	}
+	desc += fmt.Sprintf(", dma-buf import %v, native fences %v)", i.DMABufImport, i.NativeFence)
+	if !i.DMABufImport && i.NoDMABufCause != "" {
+		desc += ": " + i.NoDMABufCause
+	}
+	frame := func(b *scanout.Buffer, n int) (time.Duration, error) {
+		t0 := time.Now()
+		if err := r.Begin(b, nil); err != nil {
+			return 0, err
+		}
+		r.Clear(color.NRGBA{B: 0xff, A: 0xff})
+		r.FillRect(image.Rect(n%64, 0, n%64+64, 64), color.NRGBA{R: 0xff, A: 0xff})
+		fence, err := r.End()
+		if fence != nil {
+			err = errors.Join(err, dmabuf.WaitFence(int(fence.Fd()), 5*time.Second))
+			fence.Close()
+		}
+		return time.Since(t0), err
+	}
+	for _, b := range bufs {
+		k := slices.IndexFunc(res, func(s stratResult) bool { return s.Strategy == b.Origin })
+		if k < 0 {
+			continue
+		}
+		s := &res[k]
+		progress("drawing into the %s buffer with %s", b.Origin, i.GLRenderer)
+		first, err := frame(b, 0)
+		if err != nil {
+			s.GPUError = oneLine(err)
+			r.Forget(b)
+			continue
+		}
+		s.GPUFirstUS = us(first)
+		s.GPUTarget = "offscreen + read back"
+		var ts []time.Duration
+		for n := 1; n <= max(iters, 1); n++ {
+			d, err := frame(b, n)
+			if err != nil {
+				s.GPUError = oneLine(err)
+				break
+			}
+			ts = append(ts, d)
+		}
+		if len(ts) > 0 {
+			s.GPUFrameUS = meanUS(ts)
+		}
+		if r.Stats().EGLImages > 0 { // the only target: b's
+			s.GPUTarget = "EGLImage"
+		}
+		r.Forget(b)
+		if i.DMABufImport && b.IsDmabuf() {
+			t0 := time.Now()
+			tex, err := r.ImportDMABuf(b)
+			if err != nil {
+				s.GPUError = "client import: " + oneLine(err)
+			} else {
+				s.EGLImportUS = us(time.Since(t0))
+				tex.Release()
+			}
+		}
+	}
+	return desc
 }
 
 // benchCopy times the fallback blit (CopyDamage, CPU access bracketed) and a
@@ -401,6 +500,25 @@ func printBench(w io.Writer, r *benchReport) {
 	}
 	for _, s := range r.Skipped {
 		fmt.Fprintf(w, "unavailable: %s\n", s)
+	}
+	if r.GPU != "" {
+		fmt.Fprintf(w, "\ngpu: %s\n", r.GPU)
+		for _, a := range r.Alloc {
+			switch {
+			case a.GPUTarget != "":
+				imp := fmt.Sprintf("import %.0f µs", a.EGLImportUS)
+				switch {
+				case a.GPUError != "":
+					imp = a.GPUError
+				case a.EGLImportUS == 0:
+					imp = "none (CPU memory)"
+				}
+				fmt.Fprintf(w, "  %-22s target %s: first frame %.0f µs, then %.0f µs a frame; as a client texture: %s\n",
+					a.Strategy, a.GPUTarget, a.GPUFirstUS, a.GPUFrameUS, imp)
+			case a.GPUError != "":
+				fmt.Fprintf(w, "  %-22s %s\n", a.Strategy, a.GPUError)
+			}
+		}
 	}
 	if c := r.Copy; c != nil && c.Note != "" {
 		fmt.Fprintf(w, "\ncopy %s -> %s: %s\n", c.Src, c.Dst, c.Note)

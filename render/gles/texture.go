@@ -228,15 +228,19 @@ func (r *Renderer) ImportDMABuf(b *scanout.Buffer) (render.Texture, error) {
 }
 
 // externalOnly asks EGL whether b's format+modifier can only be sampled
-// as an external texture; without the modifiers extension, non-RGB
-// formats are.
+// as an external texture; without the modifiers extension, or when the
+// driver lists no modifiers for the format (virgl in Mesa 22.3: it takes
+// LINEAR buffers all the same), non-RGB formats are.
 func (r *Renderer) externalOnly(b *scanout.Buffer) (bool, error) {
-	if r.l.eglQueryDmaBufModifiersEXT == 0 || b.Modifier == scanout.ModInvalid {
+	byFormat := func() bool {
 		switch b.Format {
 		case scanout.XRGB8888, scanout.ARGB8888, scanout.XBGR8888, scanout.ABGR8888, scanout.RGB565:
-			return false, nil
+			return false
 		}
-		return true, nil
+		return true
+	}
+	if r.l.eglQueryDmaBufModifiersEXT == 0 || b.Modifier == scanout.ModInvalid {
+		return byFormat(), nil
 	}
 	var mods [64]uint64
 	var ext [64]uint32
@@ -249,6 +253,9 @@ func (r *Renderer) externalOnly(b *scanout.Buffer) (bool, error) {
 		if mods[i] == b.Modifier {
 			return ext[i] != 0, nil
 		}
+	}
+	if n == 0 && b.Modifier == scanout.ModLinear {
+		return byFormat(), nil
 	}
 	return false, &Error{Call: "eglQueryDmaBufModifiersEXT", Msg: fmt.Sprintf("%v with %s is not importable (%d modifiers listed)", b.Format, scanout.ModifierName(b.Modifier), n), Err: ErrNoDMABufImport}
 }

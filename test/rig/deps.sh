@@ -18,6 +18,7 @@ pkgs=(
 	qemu-system-gui                            # -display gtk,gl=on: virtio-gpu-gl-pci (virgl) on an Xvfb
 	patch                                      # patches/*.patch
 	xvfb                                       # a real X server for backend/x11's tests
+	x11-apps x11-utils                         # xwd, xwininfo: vmexec's screen check (QEMU's window is virtio-gpu's scanout)
 )
 case "$(uname -m)" in
 x86_64)  pkgs+=(gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf) ;;

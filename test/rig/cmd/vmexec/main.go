@@ -242,6 +242,10 @@ func run(binary string, args []string) int {
 		// The shader cache would live in the guest's tmpfs for one boot:
 		// writing it is pure cost.
 		sp.Env = append(sp.Env, envMesa+"=1", "MESA_SHADER_CACHE_DISABLE=true")
+		if err := screenTools(); err != nil {
+			return setupErr("%v", err)
+		}
+		sp.Env = append(sp.Env, envScreen+"=/dev/"+r.console)
 	}
 
 	tmp, err := os.MkdirTemp("", "vmexec-")
@@ -271,6 +275,7 @@ func run(binary string, args []string) int {
 		qargs = append(qargs, "-dtb", filepath.Join(kdir, r.dtb))
 	}
 	var qenv []string // QEMU's environment, when not vmexec's
+	var screen func(string) string
 	if mesa {
 		x, err := startXvfb()
 		if err != nil {
@@ -281,6 +286,7 @@ func run(binary string, args []string) int {
 		qargs = append(qargs, "-device", mesaDevice, "-display", mesaDisplay)
 		// GTK without a session bus or accessibility bus: no warnings.
 		qenv = append(os.Environ(), "DISPLAY="+x.display, "GDK_BACKEND=x11", "NO_AT_BRIDGE=1")
+		screen = func(req string) string { return answerScreen(x.display, req) }
 	} else {
 		qargs = append(qargs, "-display", "none")
 	}
@@ -292,7 +298,7 @@ func run(binary string, args []string) int {
 			return setupErr("MINICOMP_RIG_TIMEOUT: %v", err)
 		}
 	}
-	return boot(r, &sp, qargs, qenv, timeout, t0)
+	return boot(r, &sp, qargs, qenv, screen, timeout, t0)
 }
 
 // findRigDir returns $MINICOMP_RIG_DIR or <module root>/test/rig, the module
@@ -455,7 +461,9 @@ func isOutput(sp *spec, path string) bool {
 	return false
 }
 
-func boot(r rig, sp *spec, qargs, env []string, timeout time.Duration, t0 time.Time) int {
+// boot runs QEMU and streams the test's output. screen, when not nil,
+// answers the guest's screen requests (screen.go) on its serial input.
+func boot(r rig, sp *spec, qargs, env []string, screen func(string) string, timeout time.Duration, t0 time.Time) int {
 	if verbose {
 		fmt.Fprintf(os.Stderr, "vmexec: %s %s\n", r.qemu, shellJoin(qargs))
 	}
@@ -466,6 +474,13 @@ func boot(r rig, sp *spec, qargs, env []string, timeout time.Duration, t0 time.T
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return setupErr("%v", err)
+	}
+	var stdin io.WriteCloser
+	if screen != nil {
+		if stdin, err = cmd.StdinPipe(); err != nil {
+			return setupErr("%v", err)
+		}
+		defer stdin.Close()
 	}
 	if err := cmd.Start(); err != nil {
 		return setupErr("starting %s: %v (run test/rig/deps.sh)", r.qemu, err)
@@ -540,6 +555,13 @@ func boot(r rig, sp *spec, qargs, env []string, timeout time.Duration, t0 time.T
 				vlog("verdict %d after %v (test ran %v)", status, time.Since(t0).Round(time.Millisecond),
 					time.Since(tStart).Round(time.Millisecond))
 				break
+			}
+			if i := strings.Index(line, screenMarker); i >= 0 && stdin != nil {
+				out.WriteString(line[:i])
+				reply := screen(strings.TrimSuffix(strings.TrimSpace(line[i+len(screenMarker):]), "@@"))
+				vlog("screen request %q: %s", strings.TrimSpace(line[i:]), strings.TrimSpace(reply))
+				io.WriteString(stdin, reply)
+				continue
 			}
 			if i := strings.Index(line, fileMarker); i >= 0 {
 				out.WriteString(line[:i])

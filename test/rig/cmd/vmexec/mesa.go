@@ -17,7 +17,9 @@ package main
 //     stops (sdl,gl=on aborts in libepoxy; egl-headless needs a host
 //     render node, which these machines lack);
 //   - the guest gets MINICOMP_RIG_MESA=1: EGL must work there, and a
-//     virtio_gpu render node exists (tests fail, not skip, without them).
+//     virtio_gpu render node exists (tests fail, not skip, without them);
+//   - and MINICOMP_RIG_SCREEN=/dev/<console>: a test can ask what the
+//     screen shows (screen.go).
 //
 // Elsewhere nothing is shipped and the guest gets
 // MINICOMP_RIG_MESA_UNAVAILABLE=<why>. Packing (not a 9p share) keeps the
