@@ -69,7 +69,12 @@ func frameDrawn(r *raw, c *countingRenderer, surface, cb uint32, d image.Rectang
 	for i := range uint32(5) {
 		before := c.drawn.Load()
 		r.req(surface, 3, func(e *wire.Encoder) { e.NewID(cb + 1000*i) })
-		r.req(surface, 2, func(e *wire.Encoder) { e.Int(int32(d.Min.X)); e.Int(int32(d.Min.Y)); e.Int(int32(d.Dx())); e.Int(int32(d.Dy())) })
+		r.req(surface, 2, func(e *wire.Encoder) {
+			e.Int(int32(d.Min.X))
+			e.Int(int32(d.Min.Y))
+			e.Int(int32(d.Dx()))
+			e.Int(int32(d.Dy()))
+		})
 		r.commit(surface)
 		r.events(func(obj uint32, op uint16, body []byte) bool { return obj == cb+1000*i && op == 0 })
 		n = c.drawn.Load() - before
