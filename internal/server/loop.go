@@ -6,6 +6,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -106,9 +107,9 @@ func (l *loop) wait() ([]unix.EpollEvent, error) {
 // try collects ready events without blocking; false sends RawConn.Read
 // back to the netpoller to wait.
 func (l *loop) try(fd uintptr) bool {
-	n, err := unix.EpollWait(int(fd), l.events[:], 0)
+	n, err := epollWaitNow(int(fd), l.events[:])
 	for err == unix.EINTR {
-		n, err = unix.EpollWait(int(fd), l.events[:], 0)
+		n, err = epollWaitNow(int(fd), l.events[:])
 	}
 	l.ready, l.err = n, err
 	return err != nil || n > 0
@@ -119,7 +120,7 @@ func (l *loop) wake() {
 	one := [8]byte{1}
 	l.mu.Lock()
 	if !l.closed {
-		unix.Write(l.wakeFD, one[:])
+		unix.RawSyscall(unix.SYS_WRITE, uintptr(l.wakeFD), uintptr(unsafe.Pointer(&one[0])), 8)
 	}
 	l.mu.Unlock()
 }
@@ -127,7 +128,18 @@ func (l *loop) wake() {
 // drainWake resets the eventfd after a wake.
 func (l *loop) drainWake() {
 	var buf [8]byte
-	unix.Read(l.wakeFD, buf[:])
+	unix.RawSyscall(unix.SYS_READ, uintptr(l.wakeFD), uintptr(unsafe.Pointer(&buf[0])), 8)
+}
+
+// epollWaitNow is epoll_wait with no timeout as a raw system call: it
+// never blocks, and a goroutine's ordinary system call wakes the
+// runtime's sysmon thread, which then polls every 20 µs for a while.
+func epollWaitNow(epfd int, events []unix.EpollEvent) (int, error) {
+	r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
 }
 
 // postFrame hands a shown frame to the loop (from a frame goroutine).
