@@ -52,15 +52,9 @@ func (l *latency) summary() Latency {
 		P50: l.sorted[k/2], P99: l.sorted[min(k-1, k*99/100)]}
 }
 
-// monotonic is CLOCK_MONOTONIC, the clock of frame times, read without a
-// system call: Go's monotonic clock is CLOCK_MONOTONIC (read through the
-// vDSO), so the time since a reading of both is added to the first.
+// monotonic is CLOCK_MONOTONIC, the clock of frame times.
 func monotonic() time.Duration {
-	return monoAtStart + time.Since(timeAtStart)
-}
-
-var monoAtStart, timeAtStart = func() (time.Duration, time.Time) {
 	var ts unix.Timespec
 	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
-	return time.Duration(ts.Nano()), time.Now()
-}()
+	return time.Duration(ts.Nano())
+}

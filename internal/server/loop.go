@@ -6,7 +6,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -107,9 +106,9 @@ func (l *loop) wait() ([]unix.EpollEvent, error) {
 // try collects ready events without blocking; false sends RawConn.Read
 // back to the netpoller to wait.
 func (l *loop) try(fd uintptr) bool {
-	n, err := epollWaitNow(int(fd), l.events[:])
+	n, err := unix.EpollWait(int(fd), l.events[:], 0)
 	for err == unix.EINTR {
-		n, err = epollWaitNow(int(fd), l.events[:])
+		n, err = unix.EpollWait(int(fd), l.events[:], 0)
 	}
 	l.ready, l.err = n, err
 	return err != nil || n > 0
@@ -120,7 +119,7 @@ func (l *loop) wake() {
 	one := [8]byte{1}
 	l.mu.Lock()
 	if !l.closed {
-		unix.RawSyscall(unix.SYS_WRITE, uintptr(l.wakeFD), uintptr(unsafe.Pointer(&one[0])), 8)
+		unix.Write(l.wakeFD, one[:])
 	}
 	l.mu.Unlock()
 }
@@ -128,18 +127,7 @@ func (l *loop) wake() {
 // drainWake resets the eventfd after a wake.
 func (l *loop) drainWake() {
 	var buf [8]byte
-	unix.RawSyscall(unix.SYS_READ, uintptr(l.wakeFD), uintptr(unsafe.Pointer(&buf[0])), 8)
-}
-
-// epollWaitNow is epoll_wait with no timeout as a raw system call: it
-// never blocks, and a goroutine's ordinary system call wakes the
-// runtime's sysmon thread, which then polls every 20 µs for a while.
-func epollWaitNow(epfd int, events []unix.EpollEvent) (int, error) {
-	r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
-	if e != 0 {
-		return 0, e
-	}
-	return int(r), nil
+	unix.Read(l.wakeFD, buf[:])
 }
 
 // postFrame hands a shown frame to the loop (from a frame goroutine).
