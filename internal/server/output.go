@@ -34,7 +34,11 @@ type output struct {
 	pendingFeedback, shownFeedback []feedbackCB
 	captures, inFlightCaptures     []*screencopyFrame // waiting for a frame; in the frame being shown
 	frameDamage, drawDamage        []image.Rectangle
-	presentedTarget, shownTarget   *scanout.Buffer
+	// scratch of compose: the scene, the pieces each surface is drawn in,
+	// the opaque part of the output above the surface being looked at
+	scene                        []sceneItem
+	pieces, covered              []image.Rectangle
+	presentedTarget, shownTarget *scanout.Buffer
 	// Client buffers shown directly: the output's ClientScanout (nil
 	// when it has none), the buffer presented and the one on screen, and
 	// the damage of direct frames the render targets have not seen.
@@ -242,10 +246,7 @@ func (s *Server) render(o *output) {
 		o.frameFailed(frameDamage)
 		return
 	}
-	r.Clear(background)
-	for _, sf := range s.surfaces {
-		o.drawTree(sf, sf.role.pos)
-	}
+	o.compose(draw)
 	fence, err := r.End()
 	if err != nil {
 		s.log.Error("render", "output", o.o.Name(), "renderer", r.Name(), "err", err)
@@ -294,24 +295,53 @@ func (o *output) frameFailed(frameDamage []image.Rectangle) {
 	o.s.loop.armTimer(o.repaintAt)
 }
 
-// drawTree draws a surface at the layout position at with its
-// subsurfaces, in stacking order, and takes their frame callbacks and
-// presentation feedback for this frame. A surface without content hides
-// its subsurfaces too.
-func (o *output) drawTree(sf *surface, at image.Point) {
-	if sf.content == nil {
-		return
+// compose draws the frame (draw: its damage): the scene is flattened,
+// each surface's visible pieces are found top to bottom (the damage in
+// its rectangle minus the opaque content above it), then the background
+// and the surfaces are drawn bottom to top in those pieces only, and the
+// shown surfaces' frame callbacks and presentation feedback are taken for
+// this frame.
+func (o *output) compose(draw []image.Rectangle) {
+	r := o.s.renderer
+	scene := o.scene[:0]
+	for _, sf := range o.s.surfaces {
+		scene = appendScene(scene, sf, sf.role.pos)
 	}
-	for _, x := range sf.stack {
-		if x != sf {
-			o.drawTree(x, at.Add(x.sub.pos))
-			continue
+	pieces, covered := o.pieces[:0], o.covered[:0]
+	for i := len(scene) - 1; i >= 0; i-- {
+		it := &scene[i]
+		it.first = len(pieces)
+		if it.sf.tex != nil {
+			pieces = visiblePieces(pieces, draw, it.dst.Intersect(o.bounds), covered)
 		}
-		if sf.tex != nil {
-			o.s.renderer.Draw(sf.tex, sf.source(), image.Rectangle{Min: at, Max: at.Add(sf.size())}, 1)
+		it.end = len(pieces)
+		covered = it.sf.appendOpaque(covered, it.dst, o.bounds)
+	}
+	bg := len(pieces)
+	pieces = visiblePieces(pieces, draw, o.bounds, covered)
+	for _, p := range pieces[bg:] {
+		r.FillRect(p, background)
+	}
+	for i := range scene {
+		it := &scene[i]
+		sf := it.sf
+		if it.end > it.first {
+			src := sf.source()
+			if src.Size() == it.dst.Size() {
+				// Unscaled: each visible piece is its own copy.
+				for _, p := range pieces[it.first:it.end] {
+					r.Draw(sf.tex, p.Sub(it.dst.Min).Add(src.Min), p, 1)
+				}
+			} else {
+				// Scaled: drawn whole (clipped to the damage); what the
+				// opaque content above hides is drawn over again.
+				r.Draw(sf.tex, src, it.dst, 1)
+			}
 		}
 		o.takeFrameWork(sf)
 	}
+	clear(scene) // no surface kept alive by the scratch
+	o.scene, o.pieces, o.covered = scene[:0], pieces[:0], covered[:0]
 }
 
 // takeFrameWork moves what a shown surface waits for into this frame:

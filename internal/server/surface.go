@@ -3,6 +3,7 @@ package server
 import (
 	"image"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/minicomp/minicomp/render"
@@ -40,12 +41,18 @@ type region struct{ rects []image.Rectangle }
 
 func (r *region) Destroy() error { return nil }
 func (r *region) Add(x, y, w, h int32) error {
-	if len(r.rects) < 256 {
-		r.rects = append(r.rects, image.Rect(int(x), int(y), int(x+w), int(y+h)))
-	}
+	r.rects = regionAdd(r.rects, regionRect(x, y, w, h))
 	return nil
 }
-func (r *region) Subtract(x, y, w, h int32) error { return nil }
+func (r *region) Subtract(x, y, w, h int32) error {
+	r.rects = regionSubtract(r.rects, regionRect(x, y, w, h))
+	return nil
+}
+
+// regionRect is a wl_region rectangle (a negative size: empty).
+func regionRect(x, y, w, h int32) image.Rectangle {
+	return image.Rect(int(x), int(y), int(x)+int(max(w, 0)), int(y)+int(max(h, 0)))
+}
 
 // surfaceState is what a commit applies (or, for a synchronized
 // subsurface, caches until its parent's commit).
@@ -58,6 +65,10 @@ type surfaceState struct {
 	feedback  []uint32 // wp_presentation_feedback ids
 	scale     int32
 	vp        viewport
+	// opaqueSet: set_opaque_region was called; opaqueRegion is then the
+	// region's rectangles (surface coordinates; none: nothing opaque)
+	opaqueSet    bool
+	opaqueRegion []image.Rectangle
 }
 
 // surface is a wl_surface: double-buffered state, the content of the last
@@ -75,12 +86,15 @@ type surface struct {
 	content  []byte   // XRGB8888/ARGB8888, stride width*4
 	width    int      // buffer size
 	height   int
-	opaque   bool
-	scale    int32
-	vp       viewport
-	viewport *viewportObj // the wp_viewport, nil if none
-	role     *xdgSurface
-	sub      *subsurface // when the surface is a subsurface
+	opaque   bool // the buffer's format has no alpha
+	// opaqueRegion is the committed wl_surface.set_opaque_region
+	// (surface coordinates), where the client promises opaque pixels
+	opaqueRegion []image.Rectangle
+	scale        int32
+	vp           viewport
+	viewport     *viewportObj // the wp_viewport, nil if none
+	role         *xdgSurface
+	sub          *subsurface // when the surface is a subsurface
 	// stack is the surface and its subsurfaces, bottom to top (the
 	// surface itself is one entry); pendingStack takes place_above/below
 	// and becomes stack on this surface's commit.
@@ -270,8 +284,24 @@ func (sf *surface) Frame(callback uint32) error {
 	return nil
 }
 
-func (sf *surface) SetOpaqueRegion(region uint32) error { return nil }
-func (sf *surface) SetInputRegion(region uint32) error  { return nil }
+// SetOpaqueRegion sets the pending opaque region: a copy of the region's
+// rectangles now (later changes to the wl_region do not count), applied
+// on commit. 0: nothing is opaque (but an opaque buffer still is).
+func (sf *surface) SetOpaqueRegion(regionID uint32) error {
+	sf.pending.opaqueSet = true
+	sf.pending.opaqueRegion = sf.pending.opaqueRegion[:0]
+	if regionID == 0 {
+		return nil
+	}
+	o, err := sf.c.lookup(sf.id, regionID, protocol.WlRegionInterface)
+	if err != nil {
+		return err
+	}
+	sf.pending.opaqueRegion = append(sf.pending.opaqueRegion, o.handler.(*region).rects...)
+	return nil
+}
+
+func (sf *surface) SetInputRegion(region uint32) error { return nil }
 func (sf *surface) SetBufferTransform(t int32) error {
 	if t < 0 || t > 7 {
 		return errorf(sf.id, protocol.WlSurfaceErrorInvalidTransform, "transform %d", t)
@@ -328,6 +358,9 @@ func (sf *surface) cache() {
 	discard(sf.c, c.feedback) // replaced before it was shown
 	c.feedback = append(c.feedback[:0], p.feedback...)
 	c.scale, c.vp = p.scale, p.vp
+	if p.opaqueSet {
+		c.opaqueSet, c.opaqueRegion = true, append(c.opaqueRegion[:0], p.opaqueRegion...)
+	}
 	sf.hasCache = true
 	sf.resetPending(p)
 }
@@ -335,7 +368,7 @@ func (sf *surface) cache() {
 // resetPending clears what a commit consumed; scale and viewport stay.
 func (sf *surface) resetPending(p *surfaceState) {
 	*p = surfaceState{frames: p.frames[:0], feedback: p.feedback[:0], damage: p.damage[:0],
-		bufDamage: p.bufDamage[:0], scale: p.scale, vp: p.vp}
+		bufDamage: p.bufDamage[:0], scale: p.scale, vp: p.vp, opaqueRegion: p.opaqueRegion[:0]}
 }
 
 // apply makes st the surface's current state, damages what changed, then
@@ -384,6 +417,11 @@ func (sf *surface) apply(st *surfaceState) error {
 	}
 	mappingChanged := sf.scale != st.scale || sf.vp != st.vp
 	sf.scale, sf.vp = st.scale, st.vp
+	if st.opaqueSet && !slices.Equal(sf.opaqueRegion, st.opaqueRegion) {
+		// What was drawn under the old region may be stale: redraw it.
+		mappingChanged = true
+		sf.opaqueRegion = append(sf.opaqueRegion[:0], st.opaqueRegion...)
+	}
 	if origin, placed := sf.origin(); placed {
 		newRect, hasContent := sf.layoutRect()
 		if mappingChanged || newRect != oldRect || hadContent != hasContent {
