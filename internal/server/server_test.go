@@ -440,7 +440,8 @@ func (r *raw) req(obj uint32, op uint16, build func(e *wire.Encoder), fds ...int
 // false when the server hung up.
 func (r *raw) next() (obj uint32, op uint16, body []byte, ok bool) {
 	r.t.Helper()
-	unix.SetsockoptTimeval(r.fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Sec: 5})
+	// Generous: the suite runs beside QEMU guests on two cores.
+	unix.SetsockoptTimeval(r.fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Sec: 15})
 	tmp := make([]byte, 4096)
 	for {
 		if len(r.buf) >= 8 {
@@ -452,6 +453,9 @@ func (r *raw) next() (obj uint32, op uint16, body []byte, ok bool) {
 		}
 		oob := make([]byte, unix.CmsgSpace(28*4))
 		n, oobn, _, _, err := unix.Recvmsg(r.fd, tmp, oob, unix.MSG_CMSG_CLOEXEC)
+		if err == unix.EAGAIN {
+			r.t.Log("no event from the server within 15 s")
+		}
 		if err != nil || n == 0 {
 			return 0, 0, nil, false
 		}
