@@ -121,8 +121,8 @@ func New(opts Options) (*Backend, error) {
 		}
 		o := &Output{displayDev: displayDev, p: p, sc: sc, fmt: opts.Format, log: log, info: backend.Info{Backend: "kms", Output: pipe.ConnectorName,
 			Mode: mode, Display: display.String(), Strategy: sc.Strategy, Attempts: sc.Attempts, Unavailable: b.alloc.Unavailable}}
-		if b.devs.Render != nil {
-			o.info.Render = b.devs.Render.String()
+		if b.alloc.Render() != nil {
+			o.info.Render = b.alloc.Render().String()
 		}
 		b.outputs = append(b.outputs, o)
 		log.Info("kms output", "output", pipe.ConnectorName, "mode", mode.String(), "targets", sc.Strategy)
@@ -193,10 +193,10 @@ func (o *Output) replace(target *scanout.Buffer, v scanout.Verdict) {
 	if o.triedReplace == nil {
 		o.triedReplace = map[*scanout.Buffer]bool{}
 	}
-	o.triedReplace[target] = true
 	if bv, ok := target.Verdict(); !ok || bv.Path != scanout.PathBlit {
 		return // a passing condition (not remembered): the next frame asks again
 	}
+	o.triedReplace[target] = true
 	nb, tried, err := o.sc.Replace(target, func(b *scanout.Buffer) error {
 		if v := o.p.Decide(b); v.Path != scanout.PathDirect {
 			return errors.New(v.String())

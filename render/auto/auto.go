@@ -67,8 +67,7 @@ func New(kind string, opts Options) (render.Renderer, string, error) {
 		if err != nil {
 			return nil, "", fmt.Errorf("--renderer=pixman: %w", err)
 		}
-		v, _ := pixman.Version()
-		return r, "pixman " + v + ": CPU renderer (--renderer=pixman)", nil
+		return r, pixmanName() + " (--renderer=pixman)", nil
 	case "gles":
 		r, err := gles.New(g)
 		if err != nil {
@@ -109,8 +108,13 @@ func cpu() (render.Renderer, string) {
 	if err != nil {
 		return soft.New(), "soft: pure-Go CPU renderer (pixman: " + err.Error() + ")"
 	}
+	return r, pixmanName()
+}
+
+// pixmanName names the pixman renderer with its library version.
+func pixmanName() string {
 	v, _ := pixman.Version()
-	return r, "pixman " + v + ": CPU renderer"
+	return "pixman " + v + ": CPU renderer"
 }
 
 // usable reports whether auto runs GLES on what gles.New found, and if

@@ -149,12 +149,9 @@ func TestRecover(t *testing.T) {
 // libpixman-1 loads (the host suite requires it: MINICOMP_REQUIRE_PIXMAN),
 // else soft (the rig guests ship no pixman).
 func cpuName() string {
-	r, err := pixman.New()
-	if err != nil {
-		return "soft"
-	}
-	r.Close()
-	return "pixman"
+	r, _ := cpu()
+	defer r.Close()
+	return r.Name()
 }
 
 // pixman is a kind of its own; auto's CPU fallback names what it runs.

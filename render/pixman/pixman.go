@@ -59,6 +59,9 @@ type Renderer struct {
 	// Arguments handed to pixman by pointer: fields, so that they are on
 	// the heap and calls allocate nothing.
 	mask   uintptr // 1×1 a8 image, repeated: the alpha of a Draw
+	// maskAlpha is the alpha the mask holds (valid once maskSet).
+	maskAlpha uint32
+	maskSet   bool
 	region region32
 	boxes  []box32
 	box    box32
@@ -159,7 +162,7 @@ func (r *Renderer) Begin(target *scanout.Buffer, damage []image.Rectangle) error
 	if err != nil {
 		return err
 	}
-	if err := target.BeginCPUAccess(scanout.Write); err != nil {
+	if err := target.BeginCPUAccess(scanout.ReadWrite); err != nil {
 		return err
 	}
 	r.target, r.err, r.noClip = t, nil, false
@@ -268,9 +271,12 @@ func (r *Renderer) Draw(t render.Texture, src, dst image.Rectangle, alpha float3
 	}
 	var mask uintptr
 	if a8 != 255 {
-		r.color = pcolor{a: uint16(a8 * 257)}
-		r.box = box32{0, 0, 1, 1}
-		r.fc.Call(l.imageFillBoxes, opSrc, r.mask, uintptr(unsafe.Pointer(&r.color)), 1, uintptr(unsafe.Pointer(&r.box)))
+		if !r.maskSet || r.maskAlpha != a8 { // refill the 1×1 mask only when the alpha changes
+			r.color = pcolor{a: uint16(a8 * 257)}
+			r.box = box32{0, 0, 1, 1}
+			r.fc.Call(l.imageFillBoxes, opSrc, r.mask, uintptr(unsafe.Pointer(&r.color)), 1, uintptr(unsafe.Pointer(&r.box)))
+			r.maskSet, r.maskAlpha = true, a8
+		}
 		mask = r.mask
 	}
 	// The source position of the first drawn pixel, in the texture's
@@ -334,7 +340,7 @@ func (r *Renderer) End() (*os.File, error) {
 	if r.target == nil {
 		return nil, errors.New("pixman: End outside a frame")
 	}
-	err := r.target.buf.EndCPUAccess(scanout.Write)
+	err := r.target.buf.EndCPUAccess(scanout.ReadWrite)
 	r.target = nil
 	return nil, errors.Join(r.err, err)
 }

@@ -21,13 +21,8 @@ func (r *Renderer) targetFor(b *scanout.Buffer) (*target, error) {
 	if a, ok := b.Addon(r).(*target); ok {
 		return a, nil
 	}
-	var format uint32
-	switch b.Format {
-	case scanout.XRGB8888:
-		format = fmtX8R8G8B8
-	case scanout.ARGB8888:
-		format = fmtA8R8G8B8
-	default:
+	format, _, err := pixmanFormat(b.Format)
+	if err != nil {
 		return nil, fmt.Errorf("pixman: cannot draw into %v", b.Format)
 	}
 	if b.Modifier != scanout.ModLinear {
@@ -92,11 +87,6 @@ func (r *Renderer) dropTarget(t *target) {
 // buffer is released or the renderer closed (as gles.Renderer.Forget).
 func (r *Renderer) Forget(b *scanout.Buffer) {
 	if t, ok := b.RemoveAddon(r).(*target); ok {
-		r.mu.Lock()
-		if r.targets[b] == t {
-			delete(r.targets, b)
-		}
-		r.mu.Unlock()
-		r.dropTarget(t)
+		t.DetachBuffer(b)
 	}
 }

@@ -16,11 +16,9 @@ import (
 type Texture struct {
 	r      *Renderer
 	w, h   int
-	format scanout.Format
 	opaque bool
 	img    uintptr // 0 once released
 	pix    []byte  // w*4 bytes a row: C memory, or the caller's (view)
-	view   bool
 	pin    runtime.Pinner // a view's memory, while pixman holds it
 
 	// The sampling set on img, so that a Draw like the last one sets
@@ -73,7 +71,7 @@ func (r *Renderer) newTexture(view []byte, w, h int, format scanout.Format) (*Te
 	if err != nil {
 		return nil, err
 	}
-	t := &Texture{r: r, w: w, h: h, format: format, opaque: opaque, view: view != nil}
+	t := &Texture{r: r, w: w, h: h, opaque: opaque}
 	if view != nil {
 		if len(view) < w*h*4 {
 			return nil, fmt.Errorf("pixman: %d bytes for a %dx%d texture", len(view), w, h)

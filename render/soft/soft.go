@@ -83,7 +83,7 @@ func (r *Renderer) Begin(target *scanout.Buffer, damage []image.Rectangle) error
 	if err != nil {
 		return err
 	}
-	if err := target.BeginCPUAccess(scanout.Write); err != nil {
+	if err := target.BeginCPUAccess(scanout.ReadWrite); err != nil {
 		return err
 	}
 	r.target, r.mem, r.err = target, mem[target.Offset:], nil
@@ -332,7 +332,7 @@ func (r *Renderer) End() (*os.File, error) {
 	if r.target == nil {
 		return nil, errors.New("soft: End outside a frame")
 	}
-	err := r.target.EndCPUAccess(scanout.Write)
+	err := r.target.EndCPUAccess(scanout.ReadWrite)
 	r.target, r.mem = nil, nil
 	return nil, errors.Join(r.err, err)
 }

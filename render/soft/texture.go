@@ -11,10 +11,8 @@ import (
 // Texture is a CPU texture: the renderer's own copy of a picture's pixels.
 type Texture struct {
 	w, h   int
-	format scanout.Format
 	opaque bool
-	pix    []byte // w*4 bytes a row; nil once released
-	view   bool   // pix is the caller's (NewTextureView)
+	pix    []byte // w*4 bytes a row (the caller's for NewTextureView); nil once released
 }
 
 var _ render.Texture = (*Texture)(nil)
@@ -53,7 +51,7 @@ func newTexture(w, h int, format scanout.Format, pix []byte) (*Texture, error) {
 	default:
 		return nil, fmt.Errorf("soft: texture format %v (want ARGB8888 or XRGB8888)", format)
 	}
-	return &Texture{w: w, h: h, format: format, opaque: opaque, pix: pix}, nil
+	return &Texture{w: w, h: h, opaque: opaque, pix: pix}, nil
 }
 
 // NewTextureView makes a texture that draws straight from pix (w*4 bytes a
@@ -66,7 +64,6 @@ func (r *Renderer) NewTextureView(pix []byte, w, h int, format scanout.Format) (
 	if err != nil {
 		return nil, err
 	}
-	t.view = true
 	return t, nil
 }
 

@@ -11,7 +11,7 @@ import (
 	"github.com/minicomp/minicomp/internal/rigtest"
 )
 
-// RequireMesa skips outside the rig (and in its guests without Mesa,
+// Require skips outside the rig (and in its guests without Mesa,
 // which say why); in the amd64 guest, where vmexec ships the host's Mesa
 // and virtio-gpu for packages with testdata/rig-mesa, Mesa must be there.
 func Require(t testing.TB) {
