@@ -58,15 +58,15 @@ type Renderer struct {
 
 	// Arguments handed to pixman by pointer: fields, so that they are on
 	// the heap and calls allocate nothing.
-	mask   uintptr // 1×1 a8 image, repeated: the alpha of a Draw
+	mask uintptr // 1×1 a8 image, repeated: the alpha of a Draw
 	// maskAlpha is the alpha the mask holds (valid once maskSet).
 	maskAlpha uint32
 	maskSet   bool
-	region region32
-	boxes  []box32
-	box    box32
-	color  pcolor
-	xform  transform
+	region    region32
+	boxes     []box32
+	box       box32
+	color     pcolor
+	xform     transform
 }
 
 var (

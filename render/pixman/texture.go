@@ -17,8 +17,8 @@ type Texture struct {
 	r      *Renderer
 	w, h   int
 	opaque bool
-	img    uintptr // 0 once released
-	pix    []byte  // w*4 bytes a row: C memory, or the caller's (view)
+	img    uintptr        // 0 once released
+	pix    []byte         // w*4 bytes a row: C memory, or the caller's (view)
 	pin    runtime.Pinner // a view's memory, while pixman holds it
 
 	// The sampling set on img, so that a Draw like the last one sets
