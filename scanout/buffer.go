@@ -340,6 +340,9 @@ func (b *Buffer) release() error {
 		b.mu.Unlock()
 		return nil
 	}
+	// Marked released with the addons taken: no new addon, import or
+	// mapping can slip in while the old ones are detached.
+	b.released = true
 	addons := b.addons
 	b.addons = nil
 	b.mu.Unlock()
@@ -348,7 +351,6 @@ func (b *Buffer) release() error {
 		errs = append(errs, ad.a.DetachBuffer(b))
 	}
 	b.mu.Lock()
-	b.released = true
 	imports, m := b.imports, b.mapping
 	b.imports, b.mapping = nil, nil
 	b.mu.Unlock()

@@ -283,9 +283,14 @@ func (p *Presenter) Pending() bool { return p.pending != nil }
 // Decide returns the verdict for buf, trying direct scanout on first sight
 // (import, ADDFB2, TEST_ONLY) and remembering the answer: a refused buffer
 // is never retried. Present calls it; it is exported for `minicomp info`.
-func (p *Presenter) Decide(buf *Buffer) Verdict {
+func (p *Presenter) Decide(buf *Buffer) Verdict { return p.decide(buf).verdict }
+
+// decide returns buf's state with this Presenter, trying direct scanout
+// on first sight. A state that was not remembered (a passing failure)
+// comes back without a framebuffer.
+func (p *Presenter) decide(buf *Buffer) *scanState {
 	if st := p.stateFor(buf); st != nil {
-		return st.verdict
+		return st
 	}
 	st := &scanState{presenter: p}
 	st.verdict = p.tryDirect(buf, st)
@@ -294,17 +299,17 @@ func (p *Presenter) Decide(buf *Buffer) Verdict {
 		// master on another VT, EBUSY): nothing to remember, ask again.
 		p.log.Debug("scanout test failed for a passing reason; not remembered", "output", p.pipe.ConnectorName,
 			"buffer", buf.String(), "errno", errnoName(st.verdict.Errno))
-		return st.verdict
+		return st
 	}
 	if err := buf.SetAddon(p, st); err != nil {
 		st.DetachBuffer(buf)
-		return Verdict{Path: PathBlit, Step: StepImport, Reason: err.Error()}
+		return &scanState{presenter: p, verdict: Verdict{Path: PathBlit, Step: StepImport, Reason: err.Error()}}
 	}
 	p.mu.Lock()
 	p.states[buf] = st
 	p.mu.Unlock()
 	p.note(buf, st.verdict, "decided")
-	return st.verdict
+	return st
 }
 
 func (p *Presenter) tryDirect(buf *Buffer, st *scanState) Verdict {
@@ -404,13 +409,17 @@ func (p *Presenter) Present(f Submission) (Verdict, error) {
 		return Verdict{}, ErrFlipPending
 	}
 	buf := f.Buffer
-	v := p.Decide(buf)
+	st := p.decide(buf)
+	v := st.verdict
 	if v.Path == PathDirect {
-		st := p.stateFor(buf)
+		// Locked before the commit: the display reads it from then on,
+		// whoever closes it meanwhile.
+		buf.Lock()
 		if f.InFence != nil && p.prop.inFence == 0 {
 			// No IN_FENCE_FD on this plane: the kernel cannot wait, so
 			// the CPU does, rather than scanning out a half-drawn frame.
 			if err := dmabuf.WaitFence(int(f.InFence.Fd()), fenceTimeout); err != nil {
+				buf.Unlock()
 				return v, fmt.Errorf("wait for render fence (plane %d has no IN_FENCE_FD): %w", p.pipe.Primary.ID, err)
 			}
 		}
@@ -421,6 +430,7 @@ func (p *Presenter) Present(f Submission) (Verdict, error) {
 			p.flipped(st.fb, buf, PathDirect, 0)
 			return v, nil
 		}
+		buf.Unlock()
 		if !refusal(err) {
 			// Not about this buffer (EACCES on another VT, EBUSY, ENOMEM):
 			// report it and keep the verdict.
@@ -474,10 +484,7 @@ func (p *Presenter) flipped(fb uint32, buf *Buffer, path Path, copied int) {
 	if p.onScreen == s {
 		s = &p.shownB
 	}
-	*s = shown{seq: p.seq, fb: fb, buffer: buf, path: path}
-	if path == PathDirect {
-		buf.Lock() // the display reads it until a later frame replaces it
-	}
+	*s = shown{seq: p.seq, fb: fb, buffer: buf, path: path} // direct: locked by Present until replaced
 	p.pending = s
 	p.mu.Lock()
 	defer p.mu.Unlock()
