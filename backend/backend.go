@@ -220,6 +220,13 @@ type ClientScanout interface {
 	ScanoutFormats() (device uint64, formats map[scanout.Format][]uint64)
 }
 
+// PowerControl is implemented by outputs whose display can be turned off
+// and on (wlr-output-power-management); a virtual output accepts both
+// and has nothing to blank.
+type PowerControl interface {
+	SetPower(on bool) error
+}
+
 // OutputList returns a backend's outputs as the Output interface, for
 // Backend.Outputs.
 func OutputList[O Output](outputs []O) []Output {

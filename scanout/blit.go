@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"image"
 	"runtime"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -184,7 +183,7 @@ func (p *Presenter) blitFrame(f Submission) (int, uint32, error) {
 		return 0, 0, err
 	}
 	if f.InFence != nil {
-		err := dmabuf.WaitFence(int(f.InFence.Fd()), time.Second)
+		err := dmabuf.WaitFence(int(f.InFence.Fd()), dmabuf.RenderFenceTimeout)
 		runtime.KeepAlive(f.InFence)
 		if err != nil {
 			return 0, 0, fmt.Errorf("blit fallback: render fence: %w", err)

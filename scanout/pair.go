@@ -3,7 +3,6 @@ package scanout
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -135,7 +134,7 @@ func ownDisplay(gpus []GPU, display *Device, path string) bool {
 // imports it into render and, with a display, tests it on pipe. It says
 // which strategy made it and which path it takes.
 func probeRender(display, render *Device, pipe *Pipeline, pl Placement, cfg DevicesConfig) (how string, direct bool, err error) {
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	quiet := slog.New(slog.DiscardHandler)
 	a := NewAllocator(AllocatorConfig{Render: render, Display: display, HeapPreference: cfg.HeapPreference, Logger: quiet,
 		RenderNativeFirst: pl.RenderNativeFirst})
 	defer a.Close()

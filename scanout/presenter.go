@@ -418,7 +418,7 @@ func (p *Presenter) Present(f Submission) (Verdict, error) {
 		if f.InFence != nil && p.prop.inFence == 0 {
 			// No IN_FENCE_FD on this plane: the kernel cannot wait, so
 			// the CPU does, rather than scanning out a half-drawn frame.
-			if err := dmabuf.WaitFence(int(f.InFence.Fd()), fenceTimeout); err != nil {
+			if err := dmabuf.WaitFence(int(f.InFence.Fd()), dmabuf.RenderFenceTimeout); err != nil {
 				buf.Unlock()
 				return v, fmt.Errorf("wait for render fence (plane %d has no IN_FENCE_FD): %w", p.pipe.Primary.ID, err)
 			}
@@ -456,9 +456,6 @@ func (p *Presenter) Present(f Submission) (Verdict, error) {
 	p.flipped(fb, buf, PathBlit, n)
 	return v, nil
 }
-
-// fenceTimeout bounds a CPU wait for a render fence.
-const fenceTimeout = 2 * time.Second
 
 // refusal reports whether a failed commit says the buffer itself cannot
 // be shown (as opposed to a passing condition).

@@ -170,9 +170,6 @@ func (o *Output) Present(target *scanout.Buffer, damage []image.Rectangle, fence
 	return scanout.Verdict{Path: scanout.PathNone, Reason: "headless: nothing scans out"}, nil
 }
 
-// fenceTimeout bounds the wait for a render fence.
-const fenceTimeout = 2 * time.Second
-
 func (o *Output) dropFence() error {
 	if o.fence == nil {
 		return nil
@@ -189,7 +186,7 @@ func (o *Output) WaitFrame(ctx context.Context) (backend.Presented, error) {
 		return backend.Presented{Sequence: o.seq, Path: scanout.PathNone}, nil
 	}
 	if o.fence != nil {
-		err := dmabuf.WaitFence(int(o.fence.Fd()), fenceTimeout)
+		err := dmabuf.WaitFence(int(o.fence.Fd()), dmabuf.RenderFenceTimeout)
 		o.dropFence()
 		if err != nil {
 			o.pending = false
@@ -203,6 +200,10 @@ func (o *Output) WaitFrame(ctx context.Context) (backend.Presented, error) {
 	o.seq++
 	return backend.Presented{Sequence: o.seq, Time: backend.Monotonic(), Path: scanout.PathNone}, nil
 }
+
+// SetPower accepts the power mode: a virtual output has no screen to
+// blank (backend.PowerControl).
+func (o *Output) SetPower(on bool) error { return nil }
 
 // Info describes the output.
 func (o *Output) Info() backend.Info {

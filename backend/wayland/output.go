@@ -437,7 +437,7 @@ func (o *Output) goneErr(op string) error {
 // nothing of it); the caller keeps it.
 func (o *Output) Present(target *scanout.Buffer, damage []image.Rectangle, fence *os.File) (scanout.Verdict, error) {
 	if fence != nil {
-		if err := dmabuf.WaitFence(int(fence.Fd()), time.Second); err != nil {
+		if err := dmabuf.WaitFence(int(fence.Fd()), dmabuf.RenderFenceTimeout); err != nil {
 			return scanout.Verdict{}, fmt.Errorf("wayland: %s present: render fence: %w", o.name, err)
 		}
 	}

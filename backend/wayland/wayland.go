@@ -36,10 +36,6 @@ import (
 // reached (no socket, nothing listening, a required global missing).
 var errNoParent = fmt.Errorf("wayland: %w (no parent compositor)", backend.ErrNoDisplay)
 
-// The errors of an output whose parent compositor went away wrap
-// went away.
-// backend.ErrLost.
-
 // ErrClosed is wrapped by the errors of a closed backend's outputs.
 var ErrClosed = errors.New("wayland: backend closed")
 

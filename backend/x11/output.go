@@ -56,9 +56,6 @@ type Output struct {
 // merged into their bounding box.
 const maxDamageRects = 32
 
-// renderFenceTimeout bounds the wait for a render fence in Present.
-const renderFenceTimeout = 2 * time.Second
-
 var errClosed = errors.New("x11: backend closed")
 
 func (b *Backend) newOutput(i int, sz backend.Size, x int, title string) (*Output, error) {
@@ -224,7 +221,7 @@ func (o *Output) Present(target *scanout.Buffer, damage []image.Rectangle, fence
 		return scanout.Verdict{}, scanout.ErrFlipPending
 	}
 	if fence != nil {
-		if err := dmabuf.WaitFence(int(fence.Fd()), renderFenceTimeout); err != nil {
+		if err := dmabuf.WaitFence(int(fence.Fd()), dmabuf.RenderFenceTimeout); err != nil {
 			return scanout.Verdict{}, fmt.Errorf("x11 %s: present: render fence: %w", o.name, err)
 		}
 	}

@@ -55,11 +55,6 @@ type Options struct {
 	Logger    *slog.Logger
 }
 
-// New fails with an error wrapping backend.ErrNoDisplay when there is no
-// X server to connect to (no display given, or dialing it failed; the
-// dial error is wrapped too). Errors from a backend whose server went
-// away (it exited, or closed the connection) wrap backend.ErrLost.
-
 // ErrUnsupported reports an X server whose screen this backend cannot
 // draw on (no 24-bit TrueColor visual in BGRX layout).
 var ErrUnsupported = errors.New("unsupported X server")
@@ -117,7 +112,11 @@ func (xgbWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// New connects to the X server and opens a window per output.
+// New connects to the X server and opens a window per output. It fails
+// with an error wrapping backend.ErrNoDisplay when there is no X server to
+// connect to (no display given, or dialing it failed; the dial error is
+// wrapped too); errors from a backend whose server went away wrap
+// backend.ErrLost.
 func New(opts Options) (*Backend, error) {
 	log := opts.Logger
 	if log == nil {

@@ -145,7 +145,7 @@ func bench(ctx context.Context, o benchOptions) (*benchReport, error) {
 		pp = &pipe
 	}
 	ch, err := scanout.ChooseRender(gpus, display, pp, scanout.DevicesConfig{RenderNode: o.renderNode, HeapPreference: o.heaps,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return nil, err
 	}

@@ -198,7 +198,7 @@ func decide(gpus []scanout.GPU, display *scanout.Device, displayGPU *scanout.GPU
 	}
 	// The render node the way `minicomp run` chooses it: by trying each.
 	ch, err := scanout.ChooseRender(gpus, display, pipe, scanout.DevicesConfig{RenderNode: renderOverride,
-		HeapPreference: heapPrefs, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		HeapPreference: heapPrefs, Logger: slog.New(slog.DiscardHandler)})
 	dec.RenderWhy = ch.Reason
 	for _, t := range ch.Passed {
 		dec.RenderPassed = append(dec.RenderPassed, t.Name+": "+oneLine(t.Err))

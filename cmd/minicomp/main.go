@@ -15,9 +15,9 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
-	"strings"
 	"syscall"
 
+	"github.com/minicomp/minicomp/heap"
 	"github.com/minicomp/minicomp/render/auto"
 	"github.com/minicomp/minicomp/render/gles"
 )
@@ -85,7 +85,6 @@ func logger(level string) *slog.Logger {
 	return log
 }
 
-// heapList parses a --heap value (names separated by colons or spaces).
 // The environment knobs; only this command reads the environment, and
 // hands what it found to the library packages as values.
 const (
@@ -117,9 +116,9 @@ func heapList(s string) []string {
 		s = os.Getenv(envHeap)
 	}
 	if s == "" {
-		return nil
+		return nil // the library's default order
 	}
-	return strings.FieldsFunc(s, func(r rune) bool { return r == ':' || r == ' ' })
+	return heap.Preference(s, false)
 }
 
 // renderNodeFlag is --render-node, else $MINICOMP_RENDER_NODE.

@@ -117,6 +117,10 @@ func ImportSyncFile(fd, syncFD int, access uint32) error {
 	return nil
 }
 
+// RenderFenceTimeout bounds a CPU wait for a render fence (a GPU frame):
+// longer means a hung GPU, reported as an error rather than waited out.
+const RenderFenceTimeout = 2 * time.Second
+
 // WaitFence waits for a sync_file (or any pollable fence fd) to signal. A
 // negative timeout waits forever. It returns unix.ETIMEDOUT on timeout.
 func WaitFence(fd int, timeout time.Duration) error {

@@ -218,9 +218,10 @@ func (s *Server) render(o *output) {
 	target, age, err := o.o.Next()
 	if err != nil {
 		// Every target is on screen or held (a parent compositor that has
-		// not released one): keep the damage, try again shortly.
-		s.log.Warn("no free render target", "output", o.o.Name(), "err", err)
-		o.frameFailed(nil)
+		// not released one): nothing was drawn, the damage stays; try
+		// again at the next refresh.
+		s.log.Debug("no free render target", "output", o.o.Name(), "err", err)
+		o.retryLater()
 		return
 	}
 	frameDamage := o.takeDamage()
@@ -291,6 +292,11 @@ func (o *output) frameFailed(frameDamage []image.Rectangle) {
 	}
 	o.history = [4][]image.Rectangle{} // the target may be half drawn: draw it all
 	o.addDamage(o.bounds)
+	o.retryLater()
+}
+
+// retryLater asks for a repaint a refresh from now.
+func (o *output) retryLater() {
 	o.repaintAt = time.Now().Add(16 * time.Millisecond)
 	o.s.loop.armTimer(o.repaintAt)
 }

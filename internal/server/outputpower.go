@@ -3,20 +3,15 @@ package server
 import (
 	"slices"
 
+	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/internal/protocol"
 )
 
 // wlr-output-power-management: clients (wayvnc, idle daemons) switch an
-// output's power mode. A backend output that can blank its display
-// implements powerSwitch; on the headless backend there is no screen, so
-// the mode is recorded and reported; other outputs answer failed (no
-// blanking yet), as the protocol asks of an output without power control.
-
-// powerSwitch is implemented by backend outputs that can turn their
-// display off and on.
-type powerSwitch interface {
-	SetPower(on bool) error
-}
+// output's power mode, for backend outputs that implement
+// backend.PowerControl (headless: recorded and reported); other outputs
+// answer failed (no blanking yet), as the protocol asks of an output
+// without power control.
 
 func (s *Server) bindOutputPowerManager(c *Client, id, version uint32) error {
 	_, err := register[protocol.ZwlrOutputPowerManagerV1Handler](c, id, protocol.ZwlrOutputPowerManagerV1Interface, version,
@@ -42,7 +37,7 @@ func (m *outputPowerManager) GetOutputPower(id, outputID uint32) error {
 	if err != nil {
 		return err
 	}
-	if !out.s.powerControl(out) {
+	if _, ok := out.o.(backend.PowerControl); !ok {
 		m.c.send(protocol.ZwlrOutputPowerV1Failed(m.c.conn, id))
 		return nil
 	}
@@ -50,12 +45,6 @@ func (m *outputPowerManager) GetOutputPower(id, outputID uint32) error {
 	obj.onDestroy = func() { out.powerRes = slices.DeleteFunc(out.powerRes, func(x *outputPower) bool { return x == p }) }
 	m.c.send(protocol.ZwlrOutputPowerV1Mode(m.c.conn, id, out.powerMode()))
 	return nil
-}
-
-// powerControl reports whether o's power mode can be set.
-func (s *Server) powerControl(o *output) bool {
-	_, ok := o.o.(powerSwitch)
-	return ok || s.backendName == "headless"
 }
 
 func (o *output) powerMode() uint32 {
@@ -87,12 +76,10 @@ func (p *outputPower) SetMode(mode uint32) error {
 		p.c.send(protocol.ZwlrOutputPowerV1Mode(p.c.conn, p.id, mode))
 		return nil
 	}
-	if ps, ok := o.o.(powerSwitch); ok {
-		if err := ps.SetPower(!off); err != nil {
-			o.s.log.Warn("output power", "output", o.o.Name(), "off", off, "err", err)
-			p.c.send(protocol.ZwlrOutputPowerV1Failed(p.c.conn, p.id))
-			return nil
-		}
+	if err := o.o.(backend.PowerControl).SetPower(!off); err != nil {
+		o.s.log.Warn("output power", "output", o.o.Name(), "off", off, "err", err)
+		p.c.send(protocol.ZwlrOutputPowerV1Failed(p.c.conn, p.id))
+		return nil
 	}
 	o.powerOff = off
 	o.s.log.Info("output power", "output", o.o.Name(), "mode", map[bool]string{true: "off", false: "on"}[off])

@@ -62,7 +62,6 @@ type Server struct {
 	seat          *seat
 	events        <-chan backend.Event // from the backend, nil without input
 	devNull       *os.File             // the fd of a keymap-less wl_keyboard.keymap
-	backendName   string
 	selection     selection
 }
 
@@ -150,7 +149,7 @@ func New(runtimeDir string, be backend.Backend, opts Options) (*Server, error) {
 	}
 	s := &Server{log: log, listener: l, clients: map[*Client]bool{}, start: time.Now(),
 		loop: lp, byFD: map[int32]*Client{}, renderer: opts.Renderer, mainDevice: opts.MainDevice,
-		recover: opts.RecoverRenderer, backendName: be.Name()}
+		recover: opts.RecoverRenderer}
 	if es, ok := be.(backend.EventSource); ok {
 		s.events = es.Events()
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -260,7 +261,7 @@ func readKeymap(format uint32, fd int, size uint32) (*keymapBlob, error) {
 		return nil, fmt.Errorf("read %d of %d bytes", n, size)
 	}
 	text := string(buf)
-	if i := indexNUL(text); i >= 0 {
+	if i := strings.IndexByte(text, 0); i >= 0 {
 		text = text[:i]
 	}
 	// A keymap that does not compile would be passed on to every client
@@ -276,15 +277,6 @@ func readKeymap(format uint32, fd int, size uint32) (*keymapBlob, error) {
 		return nil, err
 	}
 	return &keymapBlob{f: f, size: n2}, nil
-}
-
-func indexNUL(s string) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == 0 {
-			return i
-		}
-	}
-	return -1
 }
 
 func (k *virtualKeyboard) Key(ms, key, state uint32) error {
