@@ -60,7 +60,6 @@ func NewXKB(names xkb.Names) (Keyboard, error) {
 type xkbKeyboard struct {
 	text string
 	st   *xkb.State
-	mods xkb.Mods
 	held map[uint32]bool
 }
 
@@ -75,18 +74,18 @@ func (k *xkbKeyboard) Key(code uint32, pressed bool) bool {
 	} else {
 		delete(k.held, code)
 	}
-	m, changed := k.st.UpdateKey(code, pressed)
-	k.mods = m
+	_, changed := k.st.UpdateKey(code, pressed)
 	return changed
 }
 
 func (k *xkbKeyboard) Mods() (uint32, uint32, uint32, uint32) {
-	return k.mods.Depressed, k.mods.Latched, k.mods.Locked, k.mods.Group
+	m := k.st.Mods()
+	return m.Depressed, m.Latched, m.Locked, m.Group
 }
 
 func (k *xkbKeyboard) Held() []uint32 { return slices.Collect(maps.Keys(k.held)) }
 
 func (k *xkbKeyboard) Reset() {
 	clear(k.held)
-	k.mods = k.st.Release()
+	k.st.Release()
 }

@@ -197,13 +197,18 @@ func (st *seat) input(ev backend.Event) {
 			st.frame(p)
 		}
 	case backend.Key:
-		changed := st.kb.Key(ev.Key, ev.Pressed)
+		f := st.keyboardFocus
 		if st.virt != nil || st.current != st.defaultKeymap {
+			// Back from a virtual keyboard: clients get this keyboard's
+			// keymap and modifiers before its key, which they read with
+			// them.
 			st.virt = nil
 			st.useKeymap(st.defaultKeymap)
-			changed = true
+			if f != nil {
+				st.sendModifiers(f)
+			}
 		}
-		f := st.keyboardFocus
+		changed := st.kb.Key(ev.Key, ev.Pressed)
 		if f == nil {
 			return
 		}

@@ -246,6 +246,9 @@ func (s *State) Release() Mods {
 	return m
 }
 
+// Mods returns the modifiers after the last UpdateKey or Release.
+func (s *State) Mods() Mods { return s.mods }
+
 // Keysym returns the keysym the key (an evdev code) produces now (0:
 // none, or several).
 func (s *State) Keysym(key uint32) uint32 {
