@@ -42,6 +42,7 @@ type Server struct {
 	surfaces []*surface // mapped toplevels, bottom to top
 	start    time.Time
 	waiters  sync.WaitGroup // the outputs' waitFrames goroutines
+	paused   bool           // the seat's session is away (session.go)
 
 	// counters behind Stats, read from other goroutines
 	clientCount, disconnectCount, protocolErrorCount atomic.Int64
@@ -453,6 +454,8 @@ func (s *Server) backendEvent(ev backend.Event) error {
 		if o := s.outputOf(ev.Output); o != nil {
 			o.resized()
 		}
+	case backend.SessionPaused, backend.SessionActive:
+		s.sessionEvent(ev)
 	default:
 		s.seat.input(ev)
 	}
