@@ -5,6 +5,7 @@ import (
 	"image"
 
 	"github.com/minicomp/minicomp/backend"
+	"github.com/minicomp/minicomp/internal/keymap"
 )
 
 // SessionChanged tells the server that the seat's session was disabled
@@ -44,3 +45,52 @@ func (s *Server) sessionEvent(ev backend.Event) {
 // paused (the event may not have reached Run yet): the damage stays and
 // nothing is retried until SessionActive.
 func pausedFailure(err error) bool { return errors.Is(err, backend.ErrPaused) }
+
+// vtKey handles Ctrl+Alt+F1..F12 (Options.SwitchVT): the press switches
+// VT, and neither it nor its release reaches clients. It reports whether
+// it took the key.
+func (s *Server) vtKey(ev backend.Event) bool {
+	if s.switchVT == nil {
+		return false
+	}
+	if !ev.Pressed {
+		if s.vtHeld != 0 && ev.Key == s.vtHeld {
+			s.vtHeld = 0
+			return true
+		}
+		return false
+	}
+	vt := functionKeyVT(ev.Key)
+	if vt == 0 {
+		return false
+	}
+	const ctrlAlt = keymap.Control | keymap.Mod1
+	if dep, _, _, _ := s.seat.kb.Mods(); dep&ctrlAlt != ctrlAlt {
+		return false
+	}
+	s.vtHeld = ev.Key
+	s.log.Info("VT switch key", "vt", vt)
+	s.switchVT(vt)
+	return true
+}
+
+// functionKeyVT returns n for the evdev code of F<n> (F1..F12), else 0.
+func functionKeyVT(code uint32) int {
+	switch {
+	case code >= keyF1 && code <= keyF10:
+		return int(code-keyF1) + 1
+	case code == keyF11:
+		return 11
+	case code == keyF12:
+		return 12
+	}
+	return 0
+}
+
+// Linux evdev codes (input-event-codes.h) of the function keys.
+const (
+	keyF1  = 59
+	keyF10 = 68
+	keyF11 = 87
+	keyF12 = 88
+)
