@@ -84,14 +84,14 @@ var (
 )
 
 func load() (*lib, error) {
-	loadOnce.Do(func() { loaded, loadErr = open() })
+	loadOnce.Do(func() { loaded, loadErr = open(LibName) })
 	return loaded, loadErr
 }
 
-func open() (*lib, error) {
-	h, err := dl.Open(LibName, false)
+func open(name string) (*lib, error) {
+	h, err := dl.Open(name, false)
 	if err != nil {
-		return nil, fmt.Errorf("seat: load %s: %v (install the Debian package %s): %w", LibName, err, DebPackage, ErrNoLibseat)
+		return nil, fmt.Errorf("seat: load %s: %v (install the Debian package %s): %w", name, err, DebPackage, ErrNoLibseat)
 	}
 	l := &lib{}
 	for _, s := range []struct {

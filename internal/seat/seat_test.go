@@ -206,3 +206,12 @@ func waitLog(t *testing.T, sd *testenv.Seatd, want string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// Without the library the error names it and the Debian package, and
+// wraps ErrNoLibseat (the command falls back or says what to install).
+func TestMissingLibseat(t *testing.T) {
+	_, err := open("libseat-minicomp-missing.so.1")
+	if !errors.Is(err, ErrNoLibseat) || !strings.Contains(err.Error(), "libseat-minicomp-missing.so.1") || !strings.Contains(err.Error(), DebPackage) {
+		t.Fatalf("missing library: %v", err)
+	}
+}
