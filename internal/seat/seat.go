@@ -111,6 +111,14 @@ func open(name string) (*lib, error) {
 	return l, nil
 }
 
+// Available reports whether libseat can be loaded (nil) or why not (an
+// error wrapping ErrNoLibseat that names the Debian package), without
+// opening a seat.
+func Available() error {
+	_, err := load()
+	return err
+}
+
 // listener is struct libseat_seat_listener: two function pointers.
 type listener struct{ enable, disable uintptr }
 
