@@ -38,8 +38,10 @@ const (
 	vtActivate   = 0x5606
 	vtWaitActive = 0x5607
 	kdGetMode    = 0x4B3B
+	kdGetKbMode  = 0x4B44
 	kdText       = 0
 	kdGraphics   = 1
+	kbOff        = 4 // K_OFF: the VT's keyboard is the compositor's (through evdev)
 )
 
 // background is the server's background, as an XRGB8888 pixel.
@@ -115,6 +117,22 @@ func kdMode(t *testing.T, n int) int {
 	return m
 }
 
+// kbMode returns the keyboard mode of VT n (K_OFF while a compositor
+// owns it; K_UNICODE, K_XLATE... when it is a console again).
+func kbMode(t *testing.T, n int) int {
+	t.Helper()
+	f, err := os.OpenFile(fmt.Sprintf("/dev/tty%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	m, err := unix.IoctlGetInt(int(f.Fd()), kdGetKbMode)
+	if err != nil {
+		t.Fatalf("KDGKBMODE tty%d: %v", n, err)
+	}
+	return m
+}
+
 // waitKDMode waits until VT n is in mode want.
 func waitKDMode(t *testing.T, n, want int, what string) {
 	t.Helper()
@@ -175,7 +193,10 @@ func openScreen(t *testing.T) (*screen, string) {
 
 // pixel returns the framebuffer on the primary plane (0: none) and its
 // center pixel.
-func (s *screen) pixel() (uint32, uint32, error) {
+func (s *screen) pixel() (uint32, uint32, error) { return s.pixelAt(-1, -1) }
+
+// pixelAt is pixel at x, y (-1, -1: the center).
+func (s *screen) pixelAt(x, y int) (uint32, uint32, error) {
 	p, err := s.d.Plane(s.plane)
 	if err != nil || p.FBID == 0 {
 		return 0, 0, err
@@ -202,7 +223,10 @@ func (s *screen) pixel() (uint32, uint32, error) {
 		return p.FBID, 0, fmt.Errorf("map framebuffer %d: %w", p.FBID, err)
 	}
 	defer unix.Munmap(m)
-	off := int(fb.Offsets[0] + fb.Height/2*fb.Pitches[0] + fb.Width/2*4)
+	if x < 0 {
+		x, y = int(fb.Width/2), int(fb.Height/2)
+	}
+	off := int(fb.Offsets[0]) + y*int(fb.Pitches[0]) + x*4
 	return p.FBID, binary.LittleEndian.Uint32(m[off:]) & 0xffffff, nil
 }
 
@@ -379,6 +403,9 @@ func TestRigSeatdVTSwitch(t *testing.T) {
 	mc := startMinicomp(t, env, "--backend=kms", "--session=libseat", "--log-level=debug")
 	mc.waitLog(t, "serving Wayland clients")
 	waitKDMode(t, vt, kdGraphics, "minicomp running on the seat")
+	if m := kbMode(t, vt); m != kbOff {
+		t.Errorf("tty%d keyboard mode %d while minicomp runs, want K_OFF", vt, m)
+	}
 	s.waitPixel(t, background, "minicomp's first frame")
 
 	start := time.Now()
@@ -402,12 +429,18 @@ func TestRigSeatdVTSwitch(t *testing.T) {
 		t.Errorf("minicomp exited %d after SIGTERM, want 0", st.ExitCode())
 	}
 	waitKDMode(t, vt, kdText, "after minicomp's SIGTERM")
+	if m := kbMode(t, vt); m == kbOff {
+		t.Errorf("tty%d keyboard still off after minicomp's SIGTERM", vt)
+	}
 
 	mc = startMinicomp(t, env, "--backend=kms", "--session=libseat")
 	mc.waitLog(t, "serving Wayland clients")
 	waitKDMode(t, vt, kdGraphics, "minicomp running again")
 	mc.stop(t, syscall.SIGKILL)
 	waitKDMode(t, vt, kdText, "after minicomp was SIGKILLed")
+	if m := kbMode(t, vt); m == kbOff {
+		t.Errorf("tty%d keyboard still off after minicomp was SIGKILLed", vt)
+	}
 	if !strings.Contains(sd.LogText(), "Closed client") {
 		t.Errorf("seatd never closed the client:\n%s", sd.LogText())
 	}
@@ -444,5 +477,94 @@ func TestRigNoLibseat(t *testing.T) {
 	infos, err := runMinicomp(context.Background(), runFlags{backend: "kms", session: sessionAuto, frames: 3, pattern: true}, quiet())
 	if err != nil || len(infos) == 0 || infos[0].Stats.Frames != 3 {
 		t.Fatalf("--session=auto without libseat: %v %+v", err, infos)
+	}
+}
+
+// A client keeps running while its compositor's VT is away, and its
+// frames come back with the VT: weston-simple-shm's animation is on the
+// display again (its pixels change), not a frozen or foreign frame.
+func TestRigSeatdClientAcrossVTSwitch(t *testing.T) {
+	requireSeatRig(t)
+	if !strings.Contains(" "+os.Getenv("MINICOMP_RIG_PROGRAMS")+" ", " weston-simple-shm ") {
+		t.Fatal("weston-simple-shm was not shipped into the guest (testdata/rig-programs lists it)")
+	}
+	vt := activeVT(t)
+	other := vt%6 + 1
+	testenv.StartSeatd(t, true)
+	s, path := openScreen(t)
+	mc := startMinicomp(t, []string{"LIBSEAT_BACKEND=seatd"}, "--backend=kms", "--session=libseat", "--", "weston-simple-shm")
+	mc.waitLog(t, "serving Wayland clients")
+	// weston-simple-shm's 250x250 window at the origin: its pixels change
+	// every frame.
+	animating := func(what string) {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		seen := map[uint32]bool{}
+		for len(seen) < 3 {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the client's pixel took %d values in 15 s, want it animating", what, len(seen))
+			}
+			if fb, px, err := s.pixelAt(100, 100); err == nil && fb != 0 && px != background && px != 0xff00ff {
+				seen[px] = true
+			}
+			time.Sleep(30 * time.Millisecond)
+		}
+	}
+	animating("before the switch")
+	switchVT(t, other)
+	mc.waitLog(t, "session paused")
+	takeDisplay(t, path, s, color.NRGBA{R: 0xff, B: 0xff, A: 0xff})
+	switchVT(t, vt)
+	mc.waitLog(t, "session active")
+	animating("after the switch back")
+	if st := mc.stop(t, syscall.SIGTERM); st.ExitCode() != 0 {
+		t.Errorf("exit %d after SIGTERM", st.ExitCode())
+	}
+	waitKDMode(t, vt, kdText, "after SIGTERM")
+}
+
+// libseat_switch_session on a VT-bound seatd (what Ctrl+Alt+Fn calls):
+// the VT changes, the session hears it is disabled; switched back (by
+// the kernel, as another session's switch would), it is enabled.
+func TestRigSeatdSwitchSession(t *testing.T) {
+	requireSeatRig(t)
+	vt := activeVT(t)
+	other := vt%6 + 1
+	testenv.StartSeatd(t, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	sess, err := seat.Open(ctx, seat.Options{Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	changes := make(chan bool, 4)
+	sess.Watch(func(active bool) { changes <- active })
+	want := func(active bool) {
+		t.Helper()
+		select {
+		case got := <-changes:
+			if got != active {
+				t.Fatalf("session change %v, want %v", got, active)
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatalf("no session change (want active=%v)", active)
+		}
+	}
+	if err := sess.SwitchSession(other); err != nil {
+		t.Fatal(err)
+	}
+	want(false)
+	deadline := time.Now().Add(10 * time.Second)
+	for activeVT(t) != other {
+		if time.Now().After(deadline) {
+			t.Fatalf("VT %d in front after SwitchSession(%d)", activeVT(t), other)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	switchVT(t, vt)
+	want(true)
+	if !sess.Active() {
+		t.Fatal("not active after the switch back")
 	}
 }
