@@ -103,32 +103,23 @@ func switchVT(t *testing.T, n int) {
 }
 
 // kdMode returns the KD mode (kdText, kdGraphics) of VT n.
-func kdMode(t *testing.T, n int) int {
-	t.Helper()
-	f, err := os.OpenFile(fmt.Sprintf("/dev/tty%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	m, err := unix.IoctlGetInt(int(f.Fd()), kdGetMode)
-	if err != nil {
-		t.Fatalf("KDGETMODE tty%d: %v", n, err)
-	}
-	return m
-}
+func kdMode(t *testing.T, n int) int { return ttyGet(t, n, kdGetMode, "KDGETMODE") }
 
 // kbMode returns the keyboard mode of VT n (K_OFF while a compositor
 // owns it; K_UNICODE, K_XLATE... when it is a console again).
-func kbMode(t *testing.T, n int) int {
+func kbMode(t *testing.T, n int) int { return ttyGet(t, n, kdGetKbMode, "KDGKBMODE") }
+
+// ttyGet reads an int with ioctl req from VT n.
+func ttyGet(t *testing.T, n int, req uint, name string) int {
 	t.Helper()
 	f, err := os.OpenFile(fmt.Sprintf("/dev/tty%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	m, err := unix.IoctlGetInt(int(f.Fd()), kdGetKbMode)
+	m, err := unix.IoctlGetInt(int(f.Fd()), req)
 	if err != nil {
-		t.Fatalf("KDGKBMODE tty%d: %v", n, err)
+		t.Fatalf("%s tty%d: %v", name, n, err)
 	}
 	return m
 }

@@ -15,7 +15,8 @@ import (
 )
 
 // openOrSkip opens a session on the test's seatd, or skips (fails with
-// MINICOMP_REQUIRE_SEAT=1) when libseat is missing.
+// MINICOMP_REQUIRE_SEAT=1) when libseat is missing; the session closes
+// at cleanup.
 func openOrSkip(t *testing.T, ctx context.Context) *Session {
 	t.Helper()
 	s, err := Open(ctx, Options{Debug: testing.Verbose()})
@@ -25,7 +26,18 @@ func openOrSkip(t *testing.T, ctx context.Context) *Session {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// seatdSession starts a seatd of the test's own (not VT-bound) and opens
+// a session on it.
+func seatdSession(t *testing.T) (*Session, *testenv.Seatd, context.Context) {
+	t.Helper()
+	sd := testenv.StartSeatd(t, false)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return openOrSkip(t, ctx), sd, ctx
 }
 
 // recorder collects a session's changes.
@@ -62,11 +74,7 @@ func (r *recorder) wait(t *testing.T, want bool) {
 // enables the second after it), closing the second enables the first
 // again. Exercises libseat's callbacks through purego both ways.
 func TestSeatdSwitchSessions(t *testing.T) {
-	sd := testenv.StartSeatd(t, false)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	a := openOrSkip(t, ctx)
-	defer a.Close()
+	a, sd, ctx := seatdSession(t)
 	if !a.Active() || a.Name() != "seat0" {
 		t.Fatalf("first session: active %v, name %q", a.Active(), a.Name())
 	}
@@ -136,11 +144,7 @@ func TestSeatdSwitchSessions(t *testing.T) {
 // A device seatd does not hand out is an error with the path and errno; a
 // file that is not the session's is refused by CloseDevice.
 func TestSeatdOpenDeviceErrors(t *testing.T) {
-	testenv.StartSeatd(t, false)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	s := openOrSkip(t, ctx)
-	defer s.Close()
+	s, _, _ := seatdSession(t)
 	_, err := s.OpenDevice("/dev/null")
 	if err == nil || !strings.Contains(err.Error(), "/dev/null") || !errors.Is(err, unix.ENOENT) {
 		t.Errorf("OpenDevice(/dev/null): %v, want ENOENT naming the path", err)
@@ -155,11 +159,7 @@ func TestSeatdOpenDeviceErrors(t *testing.T) {
 
 // When seatd goes away, Lost is closed with the reason.
 func TestSeatdLost(t *testing.T) {
-	sd := testenv.StartSeatd(t, false)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	s := openOrSkip(t, ctx)
-	defer s.Close()
+	s, sd, _ := seatdSession(t)
 	if s.LostErr() != nil {
 		t.Fatal("lost before seatd stopped")
 	}
