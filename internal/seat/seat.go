@@ -186,6 +186,7 @@ type Session struct {
 
 	wake      int  // eventfd that stops the dispatch goroutine
 	serving   bool // serve runs (Open succeeded)
+	closing   atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
 	done      chan struct{}
@@ -373,7 +374,17 @@ func (s *Session) serve() {
 			return
 		}
 		if pfd[1].Revents != 0 {
-			return
+			var b [8]byte
+			unix.Read(s.wake, b[:])
+			if s.closing.Load() {
+				return
+			}
+			// kicked: a request may have left changes behind.
+			if err := s.dispatch(); err != nil && !errors.Is(err, ErrClosed) {
+				s.fail(err)
+				return
+			}
+			continue
 		}
 		if pfd[0].Revents&(unix.POLLERR|unix.POLLNVAL) != 0 {
 			s.fail(errors.New("the seat's connection failed"))
@@ -451,6 +462,7 @@ func (s *Session) Watch(h Handler) (remove func()) {
 func (s *Session) OpenDevice(path string) (*os.File, error) {
 	p := dl.CString(path)
 	var fd int32 = -1
+	defer s.kick() // after the unlock
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.seat == 0 {
@@ -483,6 +495,7 @@ func (s *Session) CloseDevice(f *os.File) error {
 		}
 	}
 	s.mu.Unlock()
+	s.kick()
 	if !ok {
 		return fmt.Errorf("seat: close %s: not a device of this session: %w", f.Name(), os.ErrInvalid)
 	}
@@ -499,6 +512,7 @@ func (s *Session) SwitchSession(vt int) error {
 	if vt <= 0 {
 		return fmt.Errorf("seat: switch to session %d: %w", vt, os.ErrInvalid)
 	}
+	defer s.kick() // after the unlock
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.seat == 0 {
@@ -511,13 +525,23 @@ func (s *Session) SwitchSession(vt int) error {
 	return nil
 }
 
+// kick wakes the session's goroutine to dispatch: a request (opening a
+// device, switching) may have read an enable or disable from the seat's
+// connection, which libseat runs at the next dispatch, not at once.
+func (s *Session) kick() {
+	if s.serving {
+		unix.Write(s.wake, []byte{1, 0, 0, 0, 0, 0, 0, 0})
+	}
+}
+
 // Close gives every device back and closes the seat: the seat provider
 // restores the VT. It is safe to call more than once, but not from a
 // Handler.
 func (s *Session) Close() error {
 	s.closeOnce.Do(func() {
 		if s.serving {
-			unix.Write(s.wake, []byte{1, 0, 0, 0, 0, 0, 0, 0})
+			s.closing.Store(true)
+			s.kick()
 			<-s.done
 		}
 		s.closeErr = s.closeSeat()
