@@ -437,8 +437,8 @@ func TestRigSeatdVTSwitch(t *testing.T) {
 	}
 }
 
-// The builtin backend (an in-process seatd for root): the same VT
-// handling without a daemon.
+// The builtin backend (libseat's own seatd server in a child process,
+// for root): the same VT handling without a daemon, also after SIGKILL.
 func TestRigBuiltinSeat(t *testing.T) {
 	requireSeatRig(t)
 	vt := activeVT(t)
@@ -451,6 +451,13 @@ func TestRigBuiltinSeat(t *testing.T) {
 		t.Errorf("exit %d after SIGTERM", st.ExitCode())
 	}
 	waitKDMode(t, vt, kdText, "after minicomp's SIGTERM")
+	// Killed, minicomp cannot clean up: libseat's builtin server (a
+	// child process) sees the connection drop and restores the VT.
+	mc = startMinicomp(t, []string{"LIBSEAT_BACKEND=builtin"}, "--backend=kms", "--session=libseat")
+	mc.waitLog(t, "serving Wayland clients")
+	waitKDMode(t, vt, kdGraphics, "minicomp on the builtin seat again")
+	mc.stop(t, syscall.SIGKILL)
+	waitKDMode(t, vt, kdText, "after minicomp on the builtin seat was SIGKILLed")
 }
 
 // Where libseat is not installed (the arm64 and arm guests ship no host
