@@ -184,8 +184,9 @@ type Session struct {
 	hmu      sync.Mutex
 	handlers []*Handler
 
-	wake      int  // eventfd that stops the dispatch goroutine
-	serving   bool // serve runs (Open succeeded)
+	wakeMu    sync.Mutex // guards wake against Close: a late kick must not write to a reused fd number
+	wake      int        // eventfd that stops the dispatch goroutine, -1 once closed
+	serving   bool       // serve runs (Open succeeded)
 	closing   atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
@@ -273,6 +274,11 @@ func openHint(errno unix.Errno) string {
 		return "not allowed on the seat: with seatd, join the group seatd was started with (-g video or _seatd)"
 	case unix.EBUSY:
 		return "the seat already has an active session on this VT"
+	case unix.ENOSYS:
+		// libseat's own errno when none of seatd, logind, builtin opened one.
+		return "no seat backend opened a seat: start seatd (Debian package seatd), run from a logind session on a console, or as root; LIBSEAT_BACKEND=seatd|logind|builtin names one"
+	case unix.EINVAL:
+		return "LIBSEAT_BACKEND names no backend this libseat has (seatd, logind, builtin)"
 	}
 	return "libseat's reason is on stderr"
 }
@@ -529,7 +535,12 @@ func (s *Session) SwitchSession(vt int) error {
 // device, switching) may have read an enable or disable from the seat's
 // connection, which libseat runs at the next dispatch, not at once.
 func (s *Session) kick() {
-	if s.serving {
+	if !s.serving {
+		return
+	}
+	s.wakeMu.Lock()
+	defer s.wakeMu.Unlock()
+	if s.wake >= 0 {
 		unix.Write(s.wake, []byte{1, 0, 0, 0, 0, 0, 0, 0})
 	}
 }
@@ -545,9 +556,12 @@ func (s *Session) Close() error {
 			<-s.done
 		}
 		s.closeErr = s.closeSeat()
+		s.wakeMu.Lock()
 		if s.wake >= 0 {
 			unix.Close(s.wake)
+			s.wake = -1
 		}
+		s.wakeMu.Unlock()
 	})
 	return s.closeErr
 }

@@ -215,3 +215,58 @@ func TestMissingLibseat(t *testing.T) {
 		t.Fatalf("missing library: %v", err)
 	}
 }
+
+// After Close, a request (a late CloseDevice or SwitchSession from
+// another goroutine) must not write to the session's wake-up eventfd:
+// its number is free again and may be another file by then.
+func TestRequestAfterCloseWritesNothing(t *testing.T) {
+	s, _, _ := seatdSession(t)
+	old := s.wake
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Another file takes the closed eventfd's number.
+	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if efd != old {
+		if err := unix.Dup3(efd, old, unix.O_CLOEXEC); err != nil {
+			t.Fatal(err)
+		}
+		unix.Close(efd)
+	}
+	defer unix.Close(old)
+	if err := s.SwitchSession(2); !errors.Is(err, ErrClosed) {
+		t.Errorf("SwitchSession after Close: %v, want ErrClosed", err)
+	}
+	if _, err := s.OpenDevice("/dev/null"); !errors.Is(err, ErrClosed) {
+		t.Errorf("OpenDevice after Close: %v, want ErrClosed", err)
+	}
+	s.CloseDevice(os.Stdin)
+	var b [8]byte
+	if n, err := unix.Read(old, b[:]); !errors.Is(err, unix.EAGAIN) {
+		t.Fatalf("the file that took the closed eventfd's number was written to (%d bytes, %v)", n, err)
+	}
+}
+
+// libseat's own failures get a hint that says what to do: an unknown
+// LIBSEAT_BACKEND (EINVAL) names the variable.
+func TestOpenUnknownBackend(t *testing.T) {
+	t.Setenv("LIBSEAT_BACKEND", "minicomp-no-such-backend")
+	s, err := Open(context.Background(), Options{})
+	if errors.Is(err, ErrNoLibseat) {
+		testenv.SkipOrFail(t, err.Error())
+	}
+	if err == nil {
+		s.Close()
+		t.Fatal("Open succeeded with an unknown backend")
+	}
+	if !errors.Is(err, ErrNoSeat) || !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "LIBSEAT_BACKEND names no backend") {
+		t.Errorf("Open: %v, want ErrNoSeat, EINVAL and a hint naming LIBSEAT_BACKEND", err)
+	}
+	// libseat's errno when every backend of the automatic choice failed.
+	if h := openHint(unix.ENOSYS); !strings.Contains(h, "seatd") || !strings.Contains(h, "logind") {
+		t.Errorf("hint for ENOSYS: %q", h)
+	}
+}
