@@ -513,7 +513,8 @@ func (s *Session) CloseDevice(f *os.File) error {
 
 // SwitchSession asks the seat to switch to session vt (on a VT-bound
 // seat, the VT of that number: Ctrl+Alt+F<vt>). The switch happens
-// later, if at all: this session is disabled first.
+// later, if at all: this session is disabled first. Only an active
+// session switches (ErrInactive otherwise).
 func (s *Session) SwitchSession(vt int) error {
 	if vt <= 0 {
 		return fmt.Errorf("seat: switch to session %d: %w", vt, os.ErrInvalid)
@@ -523,6 +524,14 @@ func (s *Session) SwitchSession(vt int) error {
 	defer s.mu.Unlock()
 	if s.seat == 0 {
 		return ErrClosed
+	}
+	if !s.active.Load() {
+		// seatd would refuse (EPERM), and libseat (0.7, 0.8) sends a
+		// switch without waiting for the answer: the refusal would stay
+		// unread in front of the next enable or disable, which then
+		// never reaches the handlers (and the next request would take
+		// the refusal for its own answer).
+		return fmt.Errorf("seat %s: switch to session %d: %w", s.name, vt, ErrInactive)
 	}
 	if r, errno := dl.CallErrno(s.l.switchSession, s.seat, uintptr(vt)); int32(r) < 0 {
 		return fmt.Errorf("seat %s: switch to session %d: %w", s.name, vt, errno)
