@@ -130,6 +130,10 @@ func privateDir(dir string, uid int) bool {
 // returns what each output did.
 func runMinicomp(ctx context.Context, f runFlags, log *slog.Logger) ([]backend.Info, error) {
 	be, devs, st, err := openBackend(ctx, f, log)
+	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		log.Info("stopped before the display was opened", "why", err)
+		return nil, nil // stopped, as asked (exit status 0)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -427,7 +431,7 @@ func openBackend(ctx context.Context, f runFlags, log *slog.Logger) (backend.Bac
 			st.close()
 			st = nil
 		}
-		if err == nil || f.backend != "auto" || fallbackOf[name] == "" {
+		if err == nil || f.backend != "auto" || fallbackOf[name] == "" || ctx.Err() != nil {
 			return b, devs, st, err
 		}
 		next := fallbackOf[name]

@@ -52,7 +52,22 @@ type seated struct {
 
 	mu    sync.Mutex
 	files []*os.File // opened through the session, not yet given back
+
+	// The session's handler (registered at open, so no change is missed
+	// while the backend and the server start) and what it pauses.
+	wmu    sync.Mutex
+	target pausable
+	srv    *server.Server
+	missed bool // disabled while nothing was attached: the display may have changed
 }
+
+// pausable is what the session pauses and resumes: the KMS backend.
+type pausable interface {
+	Pause()
+	Resume() error
+}
+
+var _ pausable = (*kms.Backend)(nil)
 
 // openSeat opens the session for --session=mode (nil for none; for auto
 // also when libseat cannot open a seat, and the log says why). It waits,
@@ -68,13 +83,20 @@ func openSeat(ctx context.Context, mode string, log *slog.Logger) (*seated, erro
 	log.Info("opening the seat through libseat (waits until this session's VT is in front)", "LIBSEAT_BACKEND", os.Getenv("LIBSEAT_BACKEND"))
 	sess, err := seat.Open(ctx, seat.Options{Logger: log, Debug: log.Enabled(ctx, slog.LevelDebug)})
 	if err != nil {
+		if ctx.Err() != nil {
+			// Stopped (SIGTERM) while waiting for the VT: not a reason
+			// to open the display without the session.
+			return nil, fmt.Errorf("stopped while waiting for the seat: %w", err)
+		}
 		if mode == sessionAuto {
 			log.Warn("no session: opening the display directly (needs root or group video; no VT switching)", "err", err)
 			return nil, nil
 		}
 		return nil, fmt.Errorf("--session=libseat: %w", err)
 	}
-	return &seated{sess: sess, log: log}, nil
+	st := &seated{sess: sess, log: log}
+	sess.Watch(st.changed)
+	return st, nil
 }
 
 // openDisplay is scanout.DevicesConfig.OpenDisplay through the session
@@ -150,27 +172,63 @@ func (s *seated) switchVT() func(int) {
 // watch pauses the KMS backend (and tells the server, nil for the
 // pattern) when the session is disabled, and resumes both when it is
 // enabled: the backend first takes the display back, then the server
-// redraws. The returned function stops watching.
+// redraws. A change while nothing was attached (the backend and the
+// server starting) is caught up at once: paused if the session is away
+// now, a full modeset at the next frame if it was away meanwhile. The
+// returned function stops watching.
 func (s *seated) watch(be backend.Backend, srv *server.Server) func() {
-	kb, ok := be.(*kms.Backend)
+	p, ok := be.(pausable)
 	if s == nil || !ok {
 		return func() {}
 	}
-	return s.sess.Watch(func(active bool) {
-		if !active {
-			if srv != nil {
-				srv.SessionChanged(false)
-			}
-			kb.Pause()
-			return
-		}
-		if err := kb.Resume(); err != nil {
-			s.log.Error("resuming the display", "err", err)
-		}
-		if srv != nil {
-			srv.SessionChanged(true)
-		}
-	})
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	s.target, s.srv = p, srv
+	switch {
+	case !s.sess.Active():
+		s.log.Info("the session went away while minicomp started: paused until it is back")
+		s.pause()
+	case s.missed:
+		s.log.Info("the session was away while minicomp started: setting the mode again")
+		p.Pause()
+		s.resume()
+	}
+	s.missed = false
+	return func() {
+		s.wmu.Lock()
+		s.target, s.srv = nil, nil
+		s.wmu.Unlock()
+	}
+}
+
+// changed is the session's handler (on its goroutine).
+func (s *seated) changed(active bool) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	switch {
+	case s.target == nil:
+		s.missed = s.missed || !active
+	case active:
+		s.resume()
+	default:
+		s.pause()
+	}
+}
+
+func (s *seated) pause() {
+	if s.srv != nil {
+		s.srv.SessionChanged(false)
+	}
+	s.target.Pause()
+}
+
+func (s *seated) resume() {
+	if err := s.target.Resume(); err != nil {
+		s.log.Error("resuming the display", "err", err)
+	}
+	if s.srv != nil {
+		s.srv.SessionChanged(true)
+	}
 }
 
 // untilSeatLost cancels ctx when the seat provider goes away, with the
