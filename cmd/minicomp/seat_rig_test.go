@@ -566,3 +566,38 @@ func TestRigSeatdSwitchSession(t *testing.T) {
 		t.Fatal("not active after the switch back")
 	}
 }
+
+// The seat lost mid-run (seatd stops): minicomp exits 1 with the reason
+// on stderr (what a unit's Restart= acts on), and the VT is a console
+// again (seatd restores it as it goes).
+func TestRigSeatdLost(t *testing.T) {
+	requireSeatRig(t)
+	vt := activeVT(t)
+	sd := testenv.StartSeatd(t, true)
+	mc := startMinicomp(t, []string{"LIBSEAT_BACKEND=seatd"}, "--backend=kms", "--session=libseat")
+	mc.waitLog(t, "serving Wayland clients")
+	waitKDMode(t, vt, kdGraphics, "minicomp running on the seat")
+	sd.Stop()
+	select {
+	case <-mc.exited:
+	case <-time.After(20 * time.Second):
+		t.Fatal("minicomp still running 20 s after seatd stopped")
+	}
+	if c := mc.cmd.ProcessState.ExitCode(); c != 1 {
+		t.Errorf("minicomp exited %d after losing its seat, want 1", c)
+	}
+	log := mc.logText()
+	if !strings.Contains(log, "minicomp: seat seat0 lost") {
+		t.Errorf("stderr does not say the seat was lost")
+	}
+	// Nothing else is an error: no device given back to a seat provider
+	// that is gone, no attempt to turn the display off without DRM master.
+	// (A frame being presented as seatd goes may still fail: seatd takes
+	// master back before minicomp hears it is gone.)
+	for _, noise := range []string{"giving a device back", "Could not flush connection", "turn pipeline off"} {
+		if strings.Contains(log, noise) {
+			t.Errorf("after the seat was lost, minicomp logged %q", noise)
+		}
+	}
+	waitKDMode(t, vt, kdText, "after seatd stopped")
+}

@@ -241,6 +241,14 @@ func untilSeatLost(ctx context.Context, s *seated) (context.Context, context.Can
 	go func() {
 		select {
 		case <-s.lost():
+			// The seat provider took DRM master back as it went: stop
+			// presenting (no failing commits, and closing the backend
+			// does not try to turn the display off).
+			s.wmu.Lock()
+			if s.target != nil {
+				s.pause()
+			}
+			s.wmu.Unlock()
 			cancel(s.sess.LostErr())
 		case <-ctx.Done():
 		}

@@ -167,10 +167,11 @@ type Handler func(active bool)
 
 // Session is an open libseat seat.
 type Session struct {
-	l    *lib
-	log  *slog.Logger
-	id   uintptr
-	name string
+	l     *lib
+	log   *slog.Logger
+	level uintptr // libseat's log level (Options.Debug)
+	id    uintptr
+	name  string
 
 	mu      sync.Mutex // libseat is not thread-safe: every call holds mu
 	seat    uintptr    // struct libseat *, 0 once closed
@@ -218,7 +219,7 @@ func Open(ctx context.Context, opts Options) (*Session, error) {
 	if cb.enable == 0 {
 		return nil, fmt.Errorf("seat: no callbacks in a static build: %w", ErrNoLibseat)
 	}
-	s := &Session{l: l, log: log, devices: map[*os.File]int32{}, done: make(chan struct{}), lost: make(chan struct{}), wake: -1}
+	s := &Session{l: l, log: log, level: level, devices: map[*os.File]int32{}, done: make(chan struct{}), lost: make(chan struct{}), wake: -1}
 	s.lis = &listener{enable: cb.enable, disable: cb.disable}
 	s.pinner.Pin(s.lis) // libseat keeps the listener's address for the seat's life
 	sessMu.Lock()
@@ -420,6 +421,15 @@ func (s *Session) fail(err error) {
 	})
 }
 
+func (s *Session) isLost() bool {
+	select {
+	case <-s.lost:
+		return true
+	default:
+		return false
+	}
+}
+
 // Lost is closed when the seat's connection fails (the seatd daemon
 // exited): the devices are gone and will not come back; LostErr says
 // why. A compositor exits then.
@@ -495,7 +505,7 @@ func (s *Session) CloseDevice(f *os.File) error {
 	id, ok := s.devices[f]
 	delete(s.devices, f)
 	var err error
-	if ok && s.seat != 0 {
+	if ok && s.seat != 0 && !s.isLost() { // lost: the seat provider took its devices back as it went
 		if r, errno := dl.CallErrno(s.l.closeDevice, s.seat, uintptr(id)); int32(r) < 0 {
 			err = fmt.Errorf("seat %s: close %s: %w", s.name, f.Name(), errno)
 		}
@@ -579,14 +589,23 @@ func (s *Session) closeSeat() error {
 	s.mu.Lock()
 	var errs []error
 	if s.seat != 0 {
+		lost := s.isLost()
 		for f, id := range s.devices {
-			dl.Call(s.l.closeDevice, s.seat, uintptr(id))
+			if !lost {
+				dl.Call(s.l.closeDevice, s.seat, uintptr(id))
+			}
 			if err := f.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
 				errs = append(errs, err)
 			}
 		}
 		clear(s.devices)
-		if r, errno := dl.CallErrno(s.l.closeSeat, s.seat); int32(r) < 0 {
+		if lost {
+			// Only to free libseat's memory: the connection is gone, and
+			// libseat would log that it cannot send the request.
+			dl.Call(s.l.setLogLevel, logSilent)
+			dl.Call(s.l.closeSeat, s.seat)
+			dl.Call(s.l.setLogLevel, s.level)
+		} else if r, errno := dl.CallErrno(s.l.closeSeat, s.seat); int32(r) < 0 {
 			errs = append(errs, fmt.Errorf("seat %s: libseat_close_seat: %w", s.name, errno))
 		}
 		s.seat = 0
