@@ -60,6 +60,12 @@ func (s *Server) vtKey(ev backend.Event) bool {
 		}
 		return false
 	}
+	if ev.Key == s.vtHeld {
+		// Pressed again: the release of the switch's key never came (the
+		// session went away with the key down and its input with it), so
+		// this press and its release are the client's.
+		s.vtHeld = 0
+	}
 	vt := functionKeyVT(ev.Key)
 	if vt == 0 {
 		return false

@@ -94,6 +94,27 @@ func TestCtrlAltFnSwitchesVT(t *testing.T) {
 	if len(switched) != 0 {
 		t.Fatalf("Ctrl+F12 switched VT %d", <-switched)
 	}
+	// Ctrl+Alt+F3 whose release never comes (the session went away with
+	// the key down): F3 pressed later is the client's, press and release.
+	key(keymap.KeyLeftAlt, true)
+	wantKey(keymap.KeyLeftAlt)
+	r.expect(watch, kbd, 4)
+	key(keyF1+2, true)
+	if vt := <-switched; vt != 3 {
+		t.Fatalf("switched to VT %d, want 3", vt)
+	}
+	key(keymap.KeyLeftAlt, false)
+	wantKey(keymap.KeyLeftAlt)
+	r.expect(watch, kbd, 4)
+	key(keymap.KeyLeftCtrl, false)
+	wantKey(keymap.KeyLeftCtrl)
+	r.expect(watch, kbd, 4)
+	key(keyF1+2, true)
+	wantKey(keyF1 + 2)
+	key(keyF1+2, false)
+	if k := r.expect(watch, kbd, 3); k.args[2] != keyF1+2 || k.args[3] != 0 {
+		t.Fatalf("client got key %d state %d, want F3's release", k.args[2], k.args[3])
+	}
 	for code, vt := range map[uint32]int{keyF1: 1, keyF10: 10, keyF11: 11, keyF12: 12, keyF1 - 1: 0, keyF12 + 1: 0} {
 		if got := functionKeyVT(code); got != vt {
 			t.Errorf("functionKeyVT(%d) = %d, want %d", code, got, vt)
