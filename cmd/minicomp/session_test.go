@@ -47,6 +47,7 @@ func TestOpenSeatModes(t *testing.T) {
 	if _, err := openSeat(ctx, "logind", quiet()); err == nil || !strings.Contains(err.Error(), "want auto, libseat or none") {
 		t.Fatalf("bad mode: %v", err)
 	}
+	testenv.LockSeat(t)
 	if _, err := os.Stat(testenv.SeatdSocket); err == nil {
 		t.Skip("a seatd runs on this machine")
 	}

@@ -182,6 +182,7 @@ func TestSeatdLost(t *testing.T) {
 // With no seat backend reachable (seatd asked for, none running), Open
 // fails with ErrNoSeat and a hint, not a hang.
 func TestOpenNoSeatd(t *testing.T) {
+	testenv.LockSeat(t)
 	if _, err := os.Stat(testenv.SeatdSocket); err == nil {
 		t.Skip("a seatd socket exists on this machine")
 	}

@@ -5,9 +5,12 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // EnvRequireSeat makes a missing seatd (or libseat, or not being root,
@@ -41,6 +44,7 @@ func SkipOrFail(tb testing.TB, why string) {
 // process is pointed at it with LIBSEAT_BACKEND=seatd.
 func StartSeatd(tb testing.TB, vtBound bool) *Seatd {
 	tb.Helper()
+	LockSeat(tb)
 	bin, err := exec.LookPath("seatd")
 	if err != nil {
 		SkipOrFail(tb, "seatd not installed (Debian package seatd)")
@@ -98,6 +102,25 @@ func StartSeatd(tb testing.TB, vtBound bool) *Seatd {
 	}
 	tb.Setenv("LIBSEAT_BACKEND", "seatd")
 	return s
+}
+
+// LockSeat makes the test the only one of this machine's test processes
+// that uses SeatdSocket until it ends: go test runs packages in parallel,
+// and a test of one package would otherwise connect to the seatd
+// another package's test started (or find its socket there). StartSeatd
+// takes it; a test that needs no seatd to be running takes it too.
+func LockSeat(tb testing.TB) {
+	tb.Helper()
+	path := filepath.Join(os.TempDir(), "minicomp-test-seatd.lock")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o666)
+	if err != nil {
+		tb.Fatalf("seat test lock: %v", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		f.Close()
+		tb.Fatalf("seat test lock %s: %v", path, err)
+	}
+	tb.Cleanup(func() { f.Close() }) // registered first: released after seatd stopped
 }
 
 // LogText returns what seatd logged so far.
