@@ -159,7 +159,8 @@ func runMinicomp(ctx context.Context, f runFlags, log *slog.Logger) ([]backend.I
 		return infosOf(be), errors.Join(err, be.Close(), seatLostErr(ctx))
 	}
 	defer r.Close()
-	defer st.watch(be, nil)()
+	unwatch := st.watch(be, nil)
+	defer unwatch()
 	var wg sync.WaitGroup
 	var drawing sync.Mutex // one renderer, one goroutine at a time
 	errs := make([]error, len(be.Outputs()))
@@ -182,6 +183,7 @@ func runMinicomp(ctx context.Context, f runFlags, log *slog.Logger) ([]backend.I
 			"targets", in.Strategy, "frames", in.Stats.Frames, "direct", in.Stats.DirectFrames,
 			"blit", in.Stats.BlitFrames, "bytes_copied", in.Stats.BytesCopied, "fps", fmt.Sprintf("%.1f", fps))
 	}
+	unwatch() // no Pause from the session's goroutine while the backend closes
 	cerr := errors.Join(be.Close(), seatLostErr(ctx))
 	for _, e := range errs {
 		if e != nil && !errors.Is(e, context.Canceled) && !errors.Is(e, context.DeadlineExceeded) {
