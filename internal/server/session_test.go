@@ -70,12 +70,15 @@ func TestCtrlAltFnSwitchesVT(t *testing.T) {
 			t.Fatalf("client got key %d, want %d", k.args[2], code)
 		}
 	}
-	key(keymap.KeyLeftCtrl, true)
-	wantKey(keymap.KeyLeftCtrl)
-	r.expect(watch, kbd, 4)
-	key(keymap.KeyLeftAlt, true)
-	wantKey(keymap.KeyLeftAlt)
-	r.expect(watch, kbd, 4)
+	// A modifier key reaches the client, then the modifiers it changes.
+	modKey := func(code uint32, pressed bool) {
+		t.Helper()
+		key(code, pressed)
+		wantKey(code)
+		r.expect(watch, kbd, 4)
+	}
+	modKey(keymap.KeyLeftCtrl, true)
+	modKey(keymap.KeyLeftAlt, true)
 	key(keyF1+1, true)
 	key(keyF1+1, false)
 	select {
@@ -86,9 +89,7 @@ func TestCtrlAltFnSwitchesVT(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Ctrl+Alt+F2 did not switch VT")
 	}
-	key(keymap.KeyLeftAlt, false)
-	wantKey(keymap.KeyLeftAlt) // not F2: its press and release were taken
-	r.expect(watch, kbd, 4)
+	modKey(keymap.KeyLeftAlt, false) // not F2: its press and release were taken
 	key(keyF12, true)
 	wantKey(keyF12) // Ctrl+F12 is the client's
 	if len(switched) != 0 {
@@ -96,19 +97,13 @@ func TestCtrlAltFnSwitchesVT(t *testing.T) {
 	}
 	// Ctrl+Alt+F3 whose release never comes (the session went away with
 	// the key down): F3 pressed later is the client's, press and release.
-	key(keymap.KeyLeftAlt, true)
-	wantKey(keymap.KeyLeftAlt)
-	r.expect(watch, kbd, 4)
+	modKey(keymap.KeyLeftAlt, true)
 	key(keyF1+2, true)
 	if vt := <-switched; vt != 3 {
 		t.Fatalf("switched to VT %d, want 3", vt)
 	}
-	key(keymap.KeyLeftAlt, false)
-	wantKey(keymap.KeyLeftAlt)
-	r.expect(watch, kbd, 4)
-	key(keymap.KeyLeftCtrl, false)
-	wantKey(keymap.KeyLeftCtrl)
-	r.expect(watch, kbd, 4)
+	modKey(keymap.KeyLeftAlt, false)
+	modKey(keymap.KeyLeftCtrl, false)
 	key(keyF1+2, true)
 	wantKey(keyF1 + 2)
 	key(keyF1+2, false)
