@@ -180,6 +180,7 @@ func (o *output) resized() {
 			sf.role.configure()
 		}
 	}
+	o.s.arrangeLayers()
 	o.s.scheduleFrames()
 }
 

@@ -299,20 +299,21 @@ func (st *seat) focusToplevelOf(f *surface) {
 	for f.role != nil && f.role.parent != nil {
 		f = f.role.parent.surface
 	}
-	if f.role != nil && f.role.toplevel != 0 && f.mapped && f != st.keyboardFocus {
+	if f.takesKeyboard(false) && f != st.keyboardFocus {
 		st.setKeyboardFocus(f)
 	}
 }
 
 // refocusKeyboard gives keyboard focus to the top-most toplevel (the
-// active one in the kiosk layout), when the backend's window has focus.
+// active one in the kiosk layout) or exclusive layer surface above it,
+// when the backend's window has focus.
 func (st *seat) refocusKeyboard() {
 	if st.caps == 0 || st.unfocused {
 		return
 	}
 	var top *surface
 	for _, sf := range st.s.surfaces {
-		if sf.role != nil && sf.role.toplevel != 0 {
+		if sf.takesKeyboard(true) {
 			top = sf
 		}
 	}

@@ -63,6 +63,10 @@ type Server struct {
 	events        <-chan backend.Event // from the backend, nil without input
 	devNull       *os.File             // the fd of a keymap-less wl_keyboard.keymap
 	selection     selection
+	// layer-shell (layershell.go): the layer surfaces, and the area
+	// toplevels were last configured to
+	layers       []*layerSurface
+	toplevelArea image.Rectangle
 }
 
 type frameDone struct {
@@ -176,6 +180,7 @@ func New(runtimeDir string, be backend.Backend, opts Options) (*Server, error) {
 	s.addGlobal(protocol.ZwpVirtualKeyboardManagerV1Interface, 1, s.bindVirtualKeyboardManager)
 	s.addGlobal(protocol.ZwlrOutputPowerManagerV1Interface, 1, s.bindOutputPowerManager)
 	s.addGlobal(protocol.ZwlrDataControlManagerV1Interface, 2, s.bindDataControlManager)
+	s.addGlobal(protocol.ZwlrLayerShellV1Interface, 4, s.bindLayerShell)
 	for _, o := range be.Outputs() {
 		out := &output{s: s, o: o, bounds: image.Rect(0, 0, o.Mode().Width, o.Mode().Height),
 			waitReq:     make(chan struct{}, 1),

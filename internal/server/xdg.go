@@ -84,6 +84,7 @@ type xdgSurface struct {
 	dismissed   bool // popup_done was sent: never shown again
 	positioner  positioner
 	popups      []*xdgSurface
+	layer       *layerSurface // a zwlr_layer_surface_v1, not an xdg_surface
 }
 
 func (x *xdgSurface) Destroy() error { return nil }
@@ -154,7 +155,11 @@ func (x *xdgSurface) unmapped() {
 // without a buffer gets the initial configure; a buffer before the
 // configure was acked is an error.
 func (x *xdgSurface) commit() error {
-	if x.toplevel == 0 && x.popup == 0 {
+	if x.layer != nil {
+		if err := x.layer.commit(); err != nil {
+			return err
+		}
+	} else if x.toplevel == 0 && x.popup == 0 {
 		return errorf(x.id, protocol.XdgSurfaceErrorNotConstructed, "commit before get_toplevel/get_popup")
 	}
 	if !x.configured && x.surface.pending.buffer != nil {
@@ -185,11 +190,15 @@ func (x *xdgSurface) windowGeometry() image.Rectangle {
 // place sets the surface's position in the layout: a toplevel's window
 // at the output's origin (kiosk), a popup where its positioner put it.
 func (x *xdgSurface) place() {
+	if x.layer != nil {
+		x.pos = x.layer.place()
+		return
+	}
 	if x.popup != 0 {
 		x.pos = x.parentOrigin().Add(x.popupRect.Min).Sub(x.windowGeometry().Min)
 		return
 	}
-	x.pos = x.windowGeometry().Min.Mul(-1)
+	x.pos = x.c.s.usableArea().Min.Sub(x.windowGeometry().Min)
 }
 
 // parentOrigin is where the popup parent's window geometry starts in the
@@ -266,15 +275,16 @@ func (p *popup) Reposition(positionerID, token uint32) error {
 	return nil
 }
 
-// configure sends the kiosk layout: every toplevel maximized on the first
-// output, activated.
+// configure sends the kiosk layout: every toplevel maximized in the first
+// output's area that layer surfaces' exclusive zones leave, activated.
 func (x *xdgSurface) configure() {
-	c := x.c
-	w, h := 0, 0
-	if len(c.s.outputs) > 0 {
-		m := c.s.outputs[0].o.Mode()
-		w, h = m.Width, m.Height
+	if x.layer != nil {
+		x.layer.configure()
+		return
 	}
+	c := x.c
+	area := c.s.usableArea()
+	w, h := area.Dx(), area.Dy()
 	if x.toplevel != 0 {
 		states := binary.NativeEndian.AppendUint32(nil, protocol.XdgToplevelStateMaximized)
 		states = binary.NativeEndian.AppendUint32(states, protocol.XdgToplevelStateActivated)
