@@ -9,7 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/minicomp/minicomp/internal/protocol"
+	"github.com/minicomp/minicomp/internal/rigtest"
 	"github.com/minicomp/minicomp/internal/wire"
 )
 
@@ -86,4 +89,263 @@ func TestWvkbdTypesIntoClient(t *testing.T) {
 func rgbAt(img image.Image, x, y int) [3]uint8 {
 	r, g, b, _ := img.At(x, y).RGBA()
 	return [3]uint8{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8)}
+}
+
+// badCase is one malformed request sequence and the protocol error it
+// must get (on object obj, with code).
+type badCase struct {
+	name string
+	run  func(t *testing.T, r *raw)
+	obj  uint32
+	code uint32
+}
+
+// checkBadRequests runs each case on a fresh connection: the client gets
+// the error, the server counts each and keeps serving.
+func checkBadRequests(t *testing.T, s *Server, dir string, cases []badCase) {
+	t.Helper()
+	before := s.Stats().ProtocolErrors
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := dial(t, dir)
+			c.run(t, r)
+			obj, code, msg := r.waitErrorObj()
+			if obj != c.obj || code != c.code {
+				t.Fatalf("error on %d code %d (%s), want on %d code %d", obj, code, msg, c.obj, c.code)
+			}
+			t.Logf("%s", msg)
+		})
+	}
+	r := dial(t, dir)
+	r.roundtrip(3)
+	if got := s.Stats().ProtocolErrors - before; got != len(cases) {
+		t.Errorf("%d protocol errors counted, want %d", got, len(cases))
+	}
+}
+
+// layerClient binds wl_compositor (3), wl_shm (4), xdg_wm_base (5) and
+// zwlr_layer_shell_v1 (11).
+func layerClient(t *testing.T, s *Server, dir string) *raw {
+	r := dial(t, dir)
+	r.bindAll(s, map[uint32]*protocol.Interface{3: protocol.WlCompositorInterface, 4: protocol.WlShmInterface,
+		5: protocol.XdgWmBaseInterface, 11: protocol.ZwlrLayerShellV1Interface})
+	return r
+}
+
+// layerConfigure reads events until layer surface id's configure, and
+// returns its serial and size.
+func (r *raw) layerConfigure(id uint32) (serial uint32, size image.Point) {
+	r.t.Helper()
+	r.events(func(obj uint32, op uint16, body []byte) bool {
+		if obj != id || op != 0 {
+			return false
+		}
+		d := wire.NewDecoder(body, nil)
+		serial, size = d.Uint(), image.Pt(int(d.Uint()), int(d.Uint()))
+		return true
+	})
+	return serial, size
+}
+
+// mapLayer maps surface sid as layer surface lid with a solid w×h XRGB
+// buffer (pool and buffer ids from base): set up by setup before the
+// initial commit; returns the configured size.
+func (r *raw) mapLayer(sid, lid, base uint32, layer uint32, w, h int, px uint32, setup func()) image.Point {
+	r.t.Helper()
+	r.req(3, 0, func(e *wire.Encoder) { e.NewID(sid) })
+	r.req(11, 0, func(e *wire.Encoder) { e.NewID(lid); e.Object(sid); e.Object(0); e.Uint(layer); e.String("test") })
+	setup()
+	r.req(sid, 6, nil)
+	serial, size := r.layerConfigure(lid)
+	r.req(lid, 6, func(e *wire.Encoder) { e.Uint(serial) })
+	fd := memfd(r.t, int64(w*h*4))
+	pix := make([]byte, w*h*4)
+	for i := 0; i < len(pix); i += 4 {
+		pix[i], pix[i+1], pix[i+2] = byte(px), byte(px>>8), byte(px>>16)
+	}
+	unix.Pwrite(fd, pix, 0)
+	r.shmBuffer(base, base+1, fd, w, h, w*4)
+	unix.Close(fd)
+	r.req(sid, 1, func(e *wire.Encoder) { e.Object(base + 1); e.Int(0); e.Int(0) })
+	r.req(sid, 6, nil)
+	r.roundtrip(base + 2)
+	return size
+}
+
+// A top panel's exclusive zone moves and shrinks the toplevel; an overlay
+// layer surface is drawn above it, a background one under everything;
+// unmapping the panel gives the toplevel its area back.
+func TestLayerShellLayout(t *testing.T) {
+	if rigtest.Name() != "" {
+		t.Skip("grim runs on the host")
+	}
+	s, dir := start(t)
+	const (
+		top   = protocol.ZwlrLayerSurfaceV1AnchorTop
+		left  = protocol.ZwlrLayerSurfaceV1AnchorLeft
+		right = protocol.ZwlrLayerSurfaceV1AnchorRight
+	)
+	panel := layerClient(t, s, dir)
+	size := panel.mapLayer(20, 21, 30, protocol.ZwlrLayerShellV1LayerTop, 640, 40, 0x00ff00, func() {
+		panel.req(21, 0, func(e *wire.Encoder) { e.Uint(0); e.Uint(40) })
+		panel.req(21, 1, func(e *wire.Encoder) { e.Uint(top | left | right) })
+		panel.req(21, 2, func(e *wire.Encoder) { e.Int(40) })
+	})
+	if size != image.Pt(640, 40) {
+		t.Fatalf("panel configured %v, want 640x40 (stretched between left and right)", size)
+	}
+	// The toplevel maps into the area below the panel.
+	win := layerClient(t, s, dir)
+	var cfg image.Point
+	win.req(3, 0, func(e *wire.Encoder) { e.NewID(6) })
+	win.req(5, 2, func(e *wire.Encoder) { e.NewID(7); e.Object(6) })
+	win.req(7, 1, func(e *wire.Encoder) { e.NewID(8) })
+	win.req(6, 6, nil)
+	var serial uint32
+	win.events(func(obj uint32, op uint16, body []byte) bool {
+		d := wire.NewDecoder(body, nil)
+		switch {
+		case obj == 8 && op == 0:
+			cfg = image.Pt(int(d.Int()), int(d.Int()))
+		case obj == 7 && op == 0:
+			serial = d.Uint()
+			return true
+		}
+		return false
+	})
+	if cfg != image.Pt(640, 440) {
+		t.Fatalf("toplevel configured %v, want 640x440", cfg)
+	}
+	win.req(7, 4, func(e *wire.Encoder) { e.Uint(serial) })
+	fd := memfd(t, 640*440*4)
+	pix := make([]byte, 640*440*4)
+	for i := 0; i < len(pix); i += 4 {
+		pix[i+2] = 0xff // red
+	}
+	unix.Pwrite(fd, pix, 0)
+	win.shmBuffer(9, 10, fd, 640, 440, 640*4)
+	unix.Close(fd)
+	win.req(6, 1, func(e *wire.Encoder) { e.Object(10); e.Int(0); e.Int(0) })
+	win.req(6, 6, nil)
+	win.roundtrip(12)
+	// An overlay square in the middle (no anchors: centred), and a
+	// background that must stay hidden under the toplevel.
+	over := layerClient(t, s, dir)
+	over.mapLayer(20, 21, 30, protocol.ZwlrLayerShellV1LayerOverlay, 100, 100, 0x0000ff, func() {
+		over.req(21, 0, func(e *wire.Encoder) { e.Uint(100); e.Uint(100) })
+	})
+	bg := layerClient(t, s, dir)
+	bg.mapLayer(20, 21, 30, protocol.ZwlrLayerShellV1LayerBackground, 640, 480, 0xffff00, func() {
+		bg.req(21, 1, func(e *wire.Encoder) { e.Uint(anchorAll) })
+		bg.req(21, 2, func(e *wire.Encoder) { e.Int(-1) })
+	})
+	expectPixels(t, "layers", grimShot(t, dir), map[image.Point]uint32{
+		{0, 0}: 0x00ff00, {639, 39}: 0x00ff00, // panel
+		{0, 40}: 0xff0000, {639, 479}: 0xff0000, // toplevel below it
+		{270, 210}: 0x0000ff, {369, 309}: 0x0000ff, {269, 209}: 0xff0000, // overlay centred in the usable area
+	})
+	// The panel unmaps (null buffer): the toplevel gets the whole output.
+	panel.req(20, 1, func(e *wire.Encoder) { e.Object(0); e.Int(0); e.Int(0) })
+	panel.req(20, 6, nil)
+	win.events(func(obj uint32, op uint16, body []byte) bool {
+		if obj == 8 && op == 0 {
+			d := wire.NewDecoder(body, nil)
+			cfg = image.Pt(int(d.Int()), int(d.Int()))
+			return true
+		}
+		return false
+	})
+	if cfg != image.Pt(640, 480) {
+		t.Fatalf("toplevel configured %v after the panel went, want 640x480", cfg)
+	}
+	// Until the client redraws, the old buffer is at the top and the
+	// background shows below it.
+	expectPixels(t, "panel gone", grimShot(t, dir), map[image.Point]uint32{{0, 0}: 0xff0000, {0, 439}: 0xff0000, {0, 440}: 0xffff00})
+}
+
+func TestLayerShellBadRequests(t *testing.T) {
+	s, dir := start(t)
+	getLayer := func(r *raw, layer uint32) {
+		r.req(3, 0, func(e *wire.Encoder) { e.NewID(20) })
+		r.req(11, 0, func(e *wire.Encoder) { e.NewID(21); e.Object(20); e.Object(0); e.Uint(layer); e.String("bad") })
+	}
+	bind := func(r *raw) {
+		r.bindAll(s, map[uint32]*protocol.Interface{3: protocol.WlCompositorInterface, 4: protocol.WlShmInterface,
+			5: protocol.XdgWmBaseInterface, 11: protocol.ZwlrLayerShellV1Interface})
+	}
+	checkBadRequests(t, s, dir, []badCase{
+		{"layer out of range", func(t *testing.T, r *raw) { bind(r); getLayer(r, 4) }, 11, protocol.ZwlrLayerShellV1ErrorInvalidLayer},
+		{"surface is not a surface", func(t *testing.T, r *raw) {
+			bind(r)
+			r.req(11, 0, func(e *wire.Encoder) { e.NewID(21); e.Object(5); e.Object(0); e.Uint(0); e.String("x") })
+		}, 11, protocol.WlDisplayErrorInvalidObject},
+		{"output is not an output", func(t *testing.T, r *raw) {
+			bind(r)
+			r.req(3, 0, func(e *wire.Encoder) { e.NewID(20) })
+			r.req(11, 0, func(e *wire.Encoder) { e.NewID(21); e.Object(20); e.Object(20); e.Uint(0); e.String("x") })
+		}, 11, protocol.WlDisplayErrorInvalidObject},
+		{"surface with a role", func(t *testing.T, r *raw) {
+			bind(r)
+			r.req(3, 0, func(e *wire.Encoder) { e.NewID(20) })
+			r.req(5, 2, func(e *wire.Encoder) { e.NewID(22); e.Object(20) })
+			r.req(11, 0, func(e *wire.Encoder) { e.NewID(21); e.Object(20); e.Object(0); e.Uint(0); e.String("x") })
+		}, 11, protocol.ZwlrLayerShellV1ErrorRole},
+		{"twice on one surface", func(t *testing.T, r *raw) {
+			bind(r)
+			getLayer(r, 0)
+			r.req(11, 0, func(e *wire.Encoder) { e.NewID(22); e.Object(20); e.Object(0); e.Uint(0); e.String("x") })
+		}, 11, protocol.ZwlrLayerShellV1ErrorRole},
+		{"bad anchor", func(t *testing.T, r *raw) {
+			bind(r)
+			getLayer(r, 0)
+			r.req(21, 1, func(e *wire.Encoder) { e.Uint(16) })
+		}, 21, protocol.ZwlrLayerSurfaceV1ErrorInvalidAnchor},
+		{"bad keyboard interactivity", func(t *testing.T, r *raw) {
+			bind(r)
+			getLayer(r, 0)
+			r.req(21, 4, func(e *wire.Encoder) { e.Uint(3) })
+		}, 21, protocol.ZwlrLayerSurfaceV1ErrorInvalidKeyboardInteractivity},
+		{"set_layer out of range", func(t *testing.T, r *raw) {
+			bind(r)
+			getLayer(r, 0)
+			r.req(21, 8, func(e *wire.Encoder) { e.Uint(9) })
+		}, 21, protocol.ZwlrLayerShellV1ErrorInvalidLayer},
+		{"huge size", func(t *testing.T, r *raw) {
+			bind(r)
+			getLayer(r, 0)
+			r.req(21, 0, func(e *wire.Encoder) { e.Uint(1 << 31); e.Uint(10) })
+		}, 21, protocol.ZwlrLayerSurfaceV1ErrorInvalidSize},
+		{"huge margin", func(t *testing.T, r *raw) {
+			bind(r)
+			getLayer(r, 0)
+			r.req(21, 3, func(e *wire.Encoder) { e.Int(0); e.Int(-1 << 30); e.Int(0); e.Int(0) })
+		}, 21, protocol.ZwlrLayerSurfaceV1ErrorInvalidSize},
+		{"width 0 without both side anchors", func(t *testing.T, r *raw) {
+			bind(r)
+			getLayer(r, 0)
+			r.req(21, 0, func(e *wire.Encoder) { e.Uint(0); e.Uint(10) })
+			r.req(21, 1, func(e *wire.Encoder) { e.Uint(protocol.ZwlrLayerSurfaceV1AnchorLeft) })
+			r.req(20, 6, nil)
+		}, 21, protocol.ZwlrLayerSurfaceV1ErrorInvalidSize},
+		{"ack of a serial never sent", func(t *testing.T, r *raw) {
+			bind(r)
+			getLayer(r, 0)
+			r.req(21, 6, func(e *wire.Encoder) { e.Uint(77) })
+		}, 21, protocol.ZwlrLayerSurfaceV1ErrorInvalidSurfaceState},
+		{"buffer before the configure", func(t *testing.T, r *raw) {
+			bind(r)
+			getLayer(r, 0)
+			r.req(21, 0, func(e *wire.Encoder) { e.Uint(10); e.Uint(10) })
+			fd := memfd(t, 400)
+			r.shmBuffer(30, 31, fd, 10, 10, 40)
+			unix.Close(fd)
+			r.req(20, 1, func(e *wire.Encoder) { e.Object(31); e.Int(0); e.Int(0) })
+			r.req(20, 6, nil)
+		}, 21, protocol.ZwlrLayerSurfaceV1ErrorInvalidSurfaceState},
+		{"get_popup of a non-popup", func(t *testing.T, r *raw) {
+			bind(r)
+			getLayer(r, 0)
+			r.req(21, 5, func(e *wire.Encoder) { e.Object(20) })
+		}, 21, protocol.WlDisplayErrorInvalidObject},
+	})
 }
