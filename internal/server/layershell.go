@@ -424,6 +424,7 @@ func (s *Server) surfaceMapped(sf *surface) {
 
 // surfaceUnmapped is told of every surface unmapped.
 func (s *Server) surfaceUnmapped(sf *surface) {
+	s.inhibitorHidden(sf)
 	if sf.role != nil && sf.role.layer != nil {
 		s.arrangeLayers()
 	}

@@ -144,6 +144,7 @@ func (o *seatObj) Release() error { return nil }
 
 // input routes one backend event.
 func (st *seat) input(ev backend.Event) {
+	st.s.inputActivity()
 	ms := uint32(ev.Time.Milliseconds())
 	switch ev.Kind {
 	case backend.PointerEnter, backend.PointerMotion:
@@ -418,6 +419,7 @@ func (st *seat) addCaps(bits uint32) {
 // virtualKey sends a virtual keyboard's key to the focused client, after
 // its keymap (and modifiers) when the last key came from another keyboard.
 func (st *seat) virtualKey(k *virtualKeyboard, ms, key, state uint32) {
+	st.s.inputActivity()
 	switched := st.switchTo(k)
 	f := st.keyboardFocus
 	if f == nil {

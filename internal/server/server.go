@@ -67,6 +67,7 @@ type Server struct {
 	// toplevels were last configured to
 	layers       []*layerSurface
 	toplevelArea image.Rectangle
+	idle         idleState // idle.go
 }
 
 type frameDone struct {
@@ -181,6 +182,8 @@ func New(runtimeDir string, be backend.Backend, opts Options) (*Server, error) {
 	s.addGlobal(protocol.ZwlrOutputPowerManagerV1Interface, 1, s.bindOutputPowerManager)
 	s.addGlobal(protocol.ZwlrDataControlManagerV1Interface, 2, s.bindDataControlManager)
 	s.addGlobal(protocol.ZwlrLayerShellV1Interface, 4, s.bindLayerShell)
+	s.addGlobal(protocol.ExtIdleNotifierV1Interface, 1, s.bindIdleNotifier)
+	s.addGlobal(protocol.ZwpIdleInhibitManagerV1Interface, 1, s.bindIdleInhibitManager)
 	for _, o := range be.Outputs() {
 		out := &output{s: s, o: o, bounds: image.Rect(0, 0, o.Mode().Width, o.Mode().Height),
 			waitReq:     make(chan struct{}, 1),
@@ -270,6 +273,7 @@ func (s *Server) Run(ctx context.Context) error {
 			case s.loop.timeFD:
 				s.loop.timerFired()
 				s.scheduleFrames()
+				s.idleTick()
 			case s.listener.FD():
 				s.acceptAll()
 			default:
