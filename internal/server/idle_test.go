@@ -62,7 +62,12 @@ func TestSwayidle(t *testing.T) {
 	// well past the timeout; idle a timeout after it is destroyed.
 	win := showSolid(t, s, dir, 64, 64, 0x00ff00)
 	inhibit := globalName(s, protocol.ZwpIdleInhibitManagerV1Interface)
-	win.req(2, 0, func(e *wire.Encoder) { e.Uint(inhibit); e.String("zwp_idle_inhibit_manager_v1"); e.Uint(1); e.NewID(20) })
+	win.req(2, 0, func(e *wire.Encoder) {
+		e.Uint(inhibit)
+		e.String("zwp_idle_inhibit_manager_v1")
+		e.Uint(1)
+		e.NewID(20)
+	})
 	win.req(20, 1, func(e *wire.Encoder) { e.NewID(21); e.Object(6) })
 	win.roundtrip(22)
 	move(20)
