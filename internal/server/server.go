@@ -67,7 +67,8 @@ type Server struct {
 	// toplevels were last configured to
 	layers       []*layerSurface
 	toplevelArea image.Rectangle
-	idle         idleState // idle.go
+	idle         idleState        // idle.go
+	outMgmt      outputManagement // outputmgmt.go
 }
 
 type frameDone struct {
@@ -183,6 +184,7 @@ func New(runtimeDir string, be backend.Backend, opts Options) (*Server, error) {
 	s.addGlobal(protocol.ZwlrDataControlManagerV1Interface, 2, s.bindDataControlManager)
 	s.addGlobal(protocol.ZwlrLayerShellV1Interface, 4, s.bindLayerShell)
 	s.addGlobal(protocol.ExtIdleNotifierV1Interface, 1, s.bindIdleNotifier)
+	s.addGlobal(protocol.ZwlrOutputManagerV1Interface, 2, s.bindOutputManager)
 	s.addGlobal(protocol.ZwpIdleInhibitManagerV1Interface, 1, s.bindIdleInhibitManager)
 	for _, o := range be.Outputs() {
 		out := &output{s: s, o: o, bounds: image.Rect(0, 0, o.Mode().Width, o.Mode().Height),

@@ -184,6 +184,10 @@ func TestWaylandInfoListsGlobals(t *testing.T) {
 		"'zwp_virtual_keyboard_manager_v1',            version:  1",
 		"'zwlr_output_power_manager_v1',               version:  1",
 		"'zwlr_data_control_manager_v1',               version:  2",
+		"'zwlr_layer_shell_v1',                        version:  4",
+		"'ext_idle_notifier_v1',                       version:  1",
+		"'zwp_idle_inhibit_manager_v1',                version:  1",
+		"'zwlr_output_manager_v1',                     version:  2",
 		"name: HEADLESS-1", "width: 640 px, height: 480 px, refresh: 60.000 Hz", "'XR24'", "'AR24'",
 	} {
 		if !strings.Contains(string(out), want) {
