@@ -69,6 +69,7 @@ type Server struct {
 	toplevelArea image.Rectangle
 	idle         idleState        // idle.go
 	outMgmt      outputManagement // outputmgmt.go
+	withhold     Privileged       // trust.go
 }
 
 type frameDone struct {
@@ -124,6 +125,10 @@ type Options struct {
 	// allocate for (dma-buf feedback's main device): the device the
 	// backend's targets live on (backend.Backend.RenderDevice). 0: none.
 	MainDevice uint64
+	// Withhold leaves these groups of powerful globals out of the
+	// registry (screen capture, virtual input, data control, output
+	// control; see Privileged). 0: every client may use them all.
+	Withhold Privileged
 }
 
 // ErrNoRenderer is returned by New without Options.Renderer.
@@ -155,7 +160,7 @@ func New(runtimeDir string, be backend.Backend, opts Options) (*Server, error) {
 	}
 	s := &Server{log: log, listener: l, clients: map[*Client]bool{}, start: time.Now(),
 		loop: lp, byFD: map[int32]*Client{}, renderer: opts.Renderer, mainDevice: opts.MainDevice,
-		recover: opts.RecoverRenderer}
+		recover: opts.RecoverRenderer, withhold: opts.Withhold}
 	if es, ok := be.(backend.EventSource); ok {
 		s.events = es.Events()
 	}
@@ -204,6 +209,10 @@ func New(runtimeDir string, be backend.Backend, opts Options) (*Server, error) {
 func (s *Server) Name() string { return s.listener.Name }
 
 func (s *Server) addGlobal(iface *protocol.Interface, version uint32, bind func(*Client, uint32, uint32) error) {
+	if p := privilegeOf(iface); p&s.withhold != 0 {
+		s.log.Debug("global withheld", "interface", iface.Name, "group", p.String())
+		return
+	}
 	s.globals = append(s.globals, &global{name: uint32(len(s.globals) + 1), iface: iface, version: version, bind: bind})
 }
 
