@@ -70,6 +70,7 @@ type Server struct {
 	idle         idleState        // idle.go
 	outMgmt      outputManagement // outputmgmt.go
 	withhold     Privileged       // trust.go
+	xdgx         xdgExtras        // xdgextra.go
 }
 
 type frameDone struct {
@@ -129,6 +130,10 @@ type Options struct {
 	// registry (screen capture, virtual input, data control, output
 	// control; see Privileged). 0: every client may use them all.
 	Withhold Privileged
+	// PingInterval is how often clients with a window are pinged (one
+	// that has not answered by the next ping is logged as not
+	// responding). 0: DefaultPingInterval; negative: never.
+	PingInterval time.Duration
 }
 
 // ErrNoRenderer is returned by New without Options.Renderer.
@@ -161,6 +166,10 @@ func New(runtimeDir string, be backend.Backend, opts Options) (*Server, error) {
 	s := &Server{log: log, listener: l, clients: map[*Client]bool{}, start: time.Now(),
 		loop: lp, byFD: map[int32]*Client{}, renderer: opts.Renderer, mainDevice: opts.MainDevice,
 		recover: opts.RecoverRenderer, withhold: opts.Withhold}
+	s.xdgx.pingEvery = opts.PingInterval
+	if s.xdgx.pingEvery == 0 {
+		s.xdgx.pingEvery = DefaultPingInterval
+	}
 	if es, ok := be.(backend.EventSource); ok {
 		s.events = es.Events()
 	}
@@ -190,6 +199,7 @@ func New(runtimeDir string, be backend.Backend, opts Options) (*Server, error) {
 	s.addGlobal(protocol.ZwlrLayerShellV1Interface, 4, s.bindLayerShell)
 	s.addGlobal(protocol.ExtIdleNotifierV1Interface, 1, s.bindIdleNotifier)
 	s.addGlobal(protocol.ZwlrOutputManagerV1Interface, 2, s.bindOutputManager)
+	s.addGlobal(protocol.XdgActivationV1Interface, 1, s.bindXdgActivation)
 	s.addGlobal(protocol.ZwpIdleInhibitManagerV1Interface, 1, s.bindIdleInhibitManager)
 	for _, o := range be.Outputs() {
 		out := &output{s: s, o: o, bounds: image.Rect(0, 0, o.Mode().Width, o.Mode().Height),
@@ -285,6 +295,7 @@ func (s *Server) Run(ctx context.Context) error {
 				s.loop.timerFired()
 				s.scheduleFrames()
 				s.idleTick()
+				s.pingTick()
 			case s.listener.FD():
 				s.acceptAll()
 			default:

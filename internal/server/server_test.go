@@ -117,7 +117,10 @@ func startServer(t *testing.T, be backend.Backend, opts Options) (s *Server, dir
 	if opts.Renderer == nil {
 		opts.Renderer = soft.New()
 	}
-	opts.Logger, opts.MainDevice = testLog(t), mainDevice(be)
+	if opts.Logger == nil {
+		opts.Logger = testLog(t)
+	}
+	opts.MainDevice = mainDevice(be)
 	s, err = New(dir, be, opts)
 	if err != nil {
 		t.Fatal(err)

@@ -3,24 +3,30 @@ package server
 import (
 	"encoding/binary"
 	"image"
+	"time"
 
 	"github.com/minicomp/minicomp/internal/protocol"
 )
 
 func (s *Server) bindXdgWmBase(c *Client, id, version uint32) error {
-	_, err := register[protocol.XdgWmBaseHandler](c, id, protocol.XdgWmBaseInterface, version, &wmBase{c: c, id: id, version: version}, protocol.DispatchXdgWmBase)
+	w := &wmBase{c: c, id: id, version: version}
+	o, err := register[protocol.XdgWmBaseHandler](c, id, protocol.XdgWmBaseInterface, version, w, protocol.DispatchXdgWmBase)
+	if err == nil {
+		s.wmBaseBound(w, o)
+	}
 	return err
 }
 
 type wmBase struct {
-	c       *Client
-	id      uint32
-	version uint32
-}
-
-func (w *wmBase) Destroy() error { return nil }
-func (w *wmBase) Pong(serial uint32) error {
-	return nil
+	c        *Client
+	id       uint32
+	version  uint32
+	surfaces int // xdg_surfaces made from it and not destroyed
+	// the ping not yet answered (0: none), when it was sent, and whether
+	// the client was logged as not responding
+	pingSerial   uint32
+	pingSent     time.Time
+	unresponsive bool
 }
 
 func (w *wmBase) CreatePositioner(id uint32) error {
@@ -46,7 +52,9 @@ func (w *wmBase) GetXdgSurface(id, surfaceID uint32) error {
 		return err
 	}
 	sf.role = x
+	w.surfaces++
 	xo.onDestroy = func() {
+		w.surfaces--
 		x.dismissPopups()
 		if x.parent != nil {
 			x.parent.popups = without(x.parent.popups, x)
