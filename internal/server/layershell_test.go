@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/internal/protocol"
 	"github.com/minicomp/minicomp/internal/rigtest"
 	"github.com/minicomp/minicomp/internal/wire"
@@ -348,4 +349,47 @@ func TestLayerShellBadRequests(t *testing.T) {
 			r.req(21, 5, func(e *wire.Encoder) { e.Object(20) })
 		}, 21, protocol.WlDisplayErrorInvalidObject},
 	})
+}
+
+// Keyboard interactivity: an overlay layer surface asking for exclusive
+// keyboard focus takes it from the toplevel while it is mapped and so
+// asks; dropping the request gives the toplevel the keyboard back.
+func TestLayerShellKeyboardExclusive(t *testing.T) {
+	events := make(chan backend.Event)
+	s, dir, _ := startWith(t, events)
+	seatName := globalName(s, protocol.WlSeatInterface)
+	keyboard := func(r *raw) map[uint32]bool {
+		r.req(2, 0, func(e *wire.Encoder) { e.Uint(seatName); e.String("wl_seat"); e.Uint(7); e.NewID(60) })
+		r.req(60, 1, func(e *wire.Encoder) { e.NewID(62) })
+		return map[uint32]bool{62: true}
+	}
+	win := showSolid(t, s, dir, 100, 100, 0xff0000) // surface 6
+	ww := keyboard(win)
+	win.expect(ww, 62, 0) // keymap
+	win.expect(ww, 62, 5) // repeat_info
+	if enter := win.expect(ww, 62, 1); enter.args[1] != 6 {
+		t.Fatalf("keyboard enter on %d, want the toplevel", enter.args[1])
+	}
+	osk := layerClient(t, s, dir)
+	osk.mapLayer(20, 21, 30, protocol.ZwlrLayerShellV1LayerOverlay, 50, 50, 0x0000ff, func() {
+		osk.req(21, 0, func(e *wire.Encoder) { e.Uint(50); e.Uint(50) })
+		osk.req(21, 4, func(e *wire.Encoder) { e.Uint(protocol.ZwlrLayerSurfaceV1KeyboardInteractivityExclusive) })
+	})
+	win.expect(ww, 62, 4) // modifiers
+	win.expect(ww, 62, 2) // leave
+	// Its keyboard (made now: mapLayer read past earlier events) enters
+	// the focused layer surface.
+	ow := keyboard(osk)
+	osk.expect(ow, 62, 0)
+	osk.expect(ow, 62, 5)
+	if enter := osk.expect(ow, 62, 1); enter.args[1] != 20 {
+		t.Fatalf("keyboard enter on %d, want the layer surface", enter.args[1])
+	}
+	osk.req(21, 4, func(e *wire.Encoder) { e.Uint(protocol.ZwlrLayerSurfaceV1KeyboardInteractivityNone) })
+	osk.req(20, 6, nil)
+	osk.expect(ow, 62, 4)
+	osk.expect(ow, 62, 2)
+	if enter := win.expect(ww, 62, 1); enter.args[1] != 6 {
+		t.Fatalf("keyboard back on %d, want the toplevel", enter.args[1])
+	}
 }

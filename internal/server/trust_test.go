@@ -99,3 +99,23 @@ func TestSocketPrivate(t *testing.T) {
 	}
 	t.Logf("uid 65534: %v: %s", err, strings.TrimSpace(string(out)))
 }
+
+// ParsePrivileged takes any text without a panic; what it accepts
+// prints back as a list it reads the same way.
+func FuzzParsePrivileged(f *testing.F) {
+	for _, s := range []string{"", "all", "capture,input", " outputs , clipboard", ",,", "capture,x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := ParsePrivileged(s)
+		if err != nil {
+			return
+		}
+		if p&^PrivAll != 0 {
+			t.Fatalf("%q: bits %b outside PrivAll", s, p)
+		}
+		if q, err := ParsePrivileged(p.String()); err != nil || q != p {
+			t.Fatalf("%q → %v → %q → %v, %v", s, p, p.String(), q, err)
+		}
+	})
+}
