@@ -1,7 +1,9 @@
 // Package server is minicomp's Wayland compositor core: the client
 // connections and their objects, the globals (wl_compositor, wl_shm,
 // wl_output, wl_seat, wl_data_device_manager, xdg_wm_base, screencopy,
-// virtual pointer and keyboard, output power, data control), double-buffered
+// virtual pointer and keyboard, output power, data control, layer-shell,
+// output management, idle notify and inhibit, xdg-activation; the
+// powerful ones can be withheld, see Privileged), double-buffered
 // surface state, and composition of the mapped surfaces into each output's
 // render target once per output frame, with frame callbacks after it.
 //
