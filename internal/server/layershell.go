@@ -29,16 +29,9 @@ type layerShell struct {
 func (l *layerShell) Destroy() error { return nil }
 
 func (l *layerShell) GetLayerSurface(id, surfaceID, outputID, layer uint32, namespace string) error {
-	o, err := l.c.lookup(l.id, surfaceID, protocol.WlSurfaceInterface)
+	sf, err := l.c.roleless(l.id, surfaceID, protocol.ZwlrLayerShellV1ErrorRole, protocol.ZwlrLayerShellV1ErrorAlreadyConstructed)
 	if err != nil {
 		return err
-	}
-	sf := o.handler.(*surface)
-	if sf.role != nil || sf.sub != nil {
-		return errorf(l.id, protocol.ZwlrLayerShellV1ErrorRole, "surface %d already has a role", surfaceID)
-	}
-	if sf.content != nil || sf.pending.buffer != nil {
-		return errorf(l.id, protocol.ZwlrLayerShellV1ErrorAlreadyConstructed, "surface %d already has a buffer", surfaceID)
 	}
 	if layer > protocol.ZwlrLayerShellV1LayerOverlay {
 		return errorf(l.id, protocol.ZwlrLayerShellV1ErrorInvalidLayer, "layer %d", layer)

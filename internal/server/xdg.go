@@ -35,16 +35,9 @@ func (w *wmBase) CreatePositioner(id uint32) error {
 }
 
 func (w *wmBase) GetXdgSurface(id, surfaceID uint32) error {
-	o, err := w.c.lookup(w.id, surfaceID, protocol.WlSurfaceInterface)
+	sf, err := w.c.roleless(w.id, surfaceID, protocol.XdgWmBaseErrorRole, protocol.XdgWmBaseErrorInvalidSurfaceState)
 	if err != nil {
 		return err
-	}
-	sf := o.handler.(*surface)
-	if sf.role != nil || sf.sub != nil {
-		return errorf(w.id, protocol.XdgWmBaseErrorRole, "surface %d already has a role", surfaceID)
-	}
-	if sf.content != nil || sf.pending.buffer != nil {
-		return errorf(w.id, protocol.XdgWmBaseErrorInvalidSurfaceState, "surface %d already has a buffer", surfaceID)
 	}
 	x := &xdgSurface{c: w.c, id: id, surface: sf, version: w.version, wmBase: w.id}
 	xo, err := register[protocol.XdgSurfaceHandler](w.c, id, protocol.XdgSurfaceInterface, w.version, x, protocol.DispatchXdgSurface)
@@ -65,6 +58,24 @@ func (w *wmBase) GetXdgSurface(id, surfaceID uint32) error {
 		}
 	}
 	return nil
+}
+
+// roleless looks up a wl_surface named in a request to object from that
+// gives it a role: one with a role already is error roleErr, one with a
+// buffer bufferErr (the interface's codes).
+func (c *Client) roleless(from, id, roleErr, bufferErr uint32) (*surface, error) {
+	o, err := c.lookup(from, id, protocol.WlSurfaceInterface)
+	if err != nil {
+		return nil, err
+	}
+	sf := o.handler.(*surface)
+	if sf.role != nil || sf.sub != nil {
+		return nil, errorf(from, roleErr, "surface %d already has a role", id)
+	}
+	if sf.content != nil || sf.pending.buffer != nil {
+		return nil, errorf(from, bufferErr, "surface %d already has a buffer", id)
+	}
+	return sf, nil
 }
 
 // xdgSurface is an xdg_surface with its toplevel or popup.
