@@ -13,6 +13,7 @@ import (
 	"image"
 	"log/slog"
 	"os"
+	"sync"
 
 	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/scanout"
@@ -60,6 +61,17 @@ type Output struct {
 
 	triedReplace map[*scanout.Buffer]bool // targets refused and replaced (or tried)
 	replaced     int
+
+	// Mode changes (modes.go): what the Presenter is made again from,
+	// the mode asked for and not yet set, and the frames of the
+	// Presenters before. mu guards info, p, wantMode and statsBase
+	// against Mode and Info from other goroutines.
+	mu        sync.Mutex
+	dev       *scanout.Device
+	alloc     *scanout.Allocator
+	noDirect  bool
+	wantMode  *scanout.Mode
+	statsBase scanout.Stats
 }
 
 // New sets up every connected output of opts.Devices.Display.
@@ -119,7 +131,7 @@ func New(opts Options) (*Backend, error) {
 			b.Close()
 			return nil, fmt.Errorf("kms output %s: %w", pipe.ConnectorName, err)
 		}
-		o := &Output{displayDev: displayDev, p: p, sc: sc, fmt: opts.Format, log: log, info: backend.Info{Backend: "kms", Output: pipe.ConnectorName,
+		o := &Output{displayDev: displayDev, p: p, sc: sc, fmt: opts.Format, log: log, dev: display, alloc: b.alloc, noDirect: opts.DisableDirect, info: backend.Info{Backend: "kms", Output: pipe.ConnectorName,
 			Mode: mode, Display: display.String(), Strategy: sc.Strategy, Attempts: sc.Attempts, Unavailable: b.alloc.Unavailable}}
 		if b.alloc.Render() != nil {
 			o.info.Render = b.alloc.Render().String()
@@ -156,14 +168,24 @@ func (b *Backend) Close() error {
 // Name returns the connector's name.
 func (o *Output) Name() string { return o.info.Output }
 
-// Mode returns the mode set on the connector.
-func (o *Output) Mode() scanout.Mode { return o.info.Mode }
+// Mode returns the mode set on the connector (or asked for by SetMode).
+func (o *Output) Mode() scanout.Mode {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.info.Mode
+}
 
 // Format returns the targets' format.
 func (o *Output) Format() scanout.Format { return o.fmt }
 
-// Next returns the next render target that is not on screen.
-func (o *Output) Next() (*scanout.Buffer, int, error) { return o.sc.Next() }
+// Next returns the next render target that is not on screen (after a
+// SetMode, from new targets on the new mode).
+func (o *Output) Next() (*scanout.Buffer, int, error) {
+	if err := o.applyMode(); err != nil {
+		return nil, 0, err
+	}
+	return o.sc.Next()
+}
 
 // Present hands the frame to the Presenter (direct or blit). A target
 // the display refused (import, framebuffer, test or commit: the buffer
@@ -221,7 +243,12 @@ func (o *Output) Replaced() int { return o.replaced }
 
 // CanScanOut decides whether a client's buffer can go on the primary
 // plane as it is (see scanout.Presenter.Decide).
-func (o *Output) CanScanOut(buf *scanout.Buffer) scanout.Verdict { return o.p.Decide(buf) }
+func (o *Output) CanScanOut(buf *scanout.Buffer) scanout.Verdict {
+	if err := o.applyMode(); err != nil {
+		return scanout.Verdict{Path: scanout.PathBlit, Reason: err.Error()}
+	}
+	return o.p.Decide(buf)
+}
 
 // PresentBuffer shows a buffer that did not come from Next (a client's).
 // The Presenter locks it while it is on screen.
@@ -250,7 +277,9 @@ func (o *Output) WaitFrame(ctx context.Context) (backend.Presented, error) {
 
 // Info describes the output's buffer path.
 func (o *Output) Info() backend.Info {
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	i := o.info
-	i.Stats = o.p.Stats()
+	i.Stats = addStats(o.statsBase, o.p.Stats())
 	return i
 }
