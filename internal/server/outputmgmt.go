@@ -14,11 +14,12 @@ import (
 // wlr-output-management: clients (wlr-randr, kanshi) list the outputs as
 // heads with their modes and change them with a configuration that is
 // tested or applied as a whole. What minicomp can change: the mode of an
-// output that implements backend.ModeSetter (headless: any size). The
-// kiosk layout shows every output from the layout's origin, unscaled and
-// untransformed, and keeps every output on: a configuration asking for
-// another position, transform, scale, or a disabled output fails (the
-// client is told, nothing changes).
+// output that implements backend.ModeSetter (KMS: the connector's modes;
+// headless: any size). The outputs stand side by side in their order (as
+// xdg-output says), every one showing the kiosk layout from its origin,
+// unscaled and untransformed, and every one stays on: a configuration
+// asking for another position, a transform, a scale, or a disabled output
+// fails (the client is told, nothing changes).
 
 // outputManagement is the server's side: the managers bound, and the
 // serial of the current output state (a configuration made for an older
@@ -101,7 +102,7 @@ func (m *outputManager) addHead(out *output) {
 	}
 	c.send(protocol.ZwlrOutputHeadV1Enabled(c.conn, h.id, 1))
 	m.sendCurrent(h)
-	c.send(protocol.ZwlrOutputHeadV1Position(c.conn, h.id, 0, 0))
+	c.send(protocol.ZwlrOutputHeadV1Position(c.conn, h.id, int32(out.s.outputX(out)), 0))
 	c.send(protocol.ZwlrOutputHeadV1Transform(c.conn, h.id, protocol.WlOutputTransformNormal))
 	c.send(protocol.ZwlrOutputHeadV1Scale(c.conn, h.id, wire.FixedFromFloat(1)))
 	if m.version >= 2 {
@@ -269,8 +270,8 @@ func (cfg *outputConfig) check() error {
 		switch {
 		case ch == nil:
 			return fmt.Errorf("disable %s: every output stays on in the kiosk layout: %w", name, errUnsupported)
-		case ch.pos != nil && *ch.pos != (image.Point{}):
-			return fmt.Errorf("position %v for %s: every output shows the layout from 0,0: %w", *ch.pos, name, errUnsupported)
+		case ch.pos != nil && *ch.pos != image.Pt(out.s.outputX(out), 0):
+			return fmt.Errorf("position %v for %s: the outputs stand side by side in their order: %w", *ch.pos, name, errUnsupported)
 		case ch.transform != nil && *ch.transform != protocol.WlOutputTransformNormal:
 			return fmt.Errorf("transform %d for %s: %w", *ch.transform, name, errUnsupported)
 		case ch.scale != nil && *ch.scale != wire.FixedFromFloat(1):
@@ -333,6 +334,9 @@ func (cfg *outputConfig) apply() error {
 			if h := m.heads[d.out]; h != nil {
 				m.sendCurrent(h)
 			}
+		}
+		for out, h := range m.heads { // the outputs after a resized one moved
+			m.c.send(protocol.ZwlrOutputHeadV1Position(m.c.conn, h.id, int32(s.outputX(out)), 0))
 		}
 		m.c.send(protocol.ZwlrOutputManagerV1Done(m.c.conn, m.id, s.outMgmt.serial))
 	}

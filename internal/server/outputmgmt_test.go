@@ -1,9 +1,12 @@
 package server
 
 import (
+	"image"
 	"strings"
 	"testing"
 
+	"github.com/minicomp/minicomp/backend"
+	"github.com/minicomp/minicomp/backend/headless"
 	"github.com/minicomp/minicomp/internal/protocol"
 	"github.com/minicomp/minicomp/internal/wire"
 )
@@ -15,7 +18,7 @@ import (
 // and changes nothing.
 func TestWlrRandr(t *testing.T) {
 	bin := realProgram(t, "wlr-randr", "wlr-randr")
-	_, dir := start(t)
+	s, dir := start(t)
 	out := startTestclient(t, dir)
 	from := 0
 	randr := func(args ...string) (string, error) {
@@ -32,10 +35,39 @@ func TestWlrRandr(t *testing.T) {
 			t.Errorf("wlr-randr lacks %q:\n%s", want, list)
 		}
 	}
+	// A client that stays (as wayvnc does) hears the new size through
+	// xdg-output.
+	xo := dial(t, dir)
+	xo.bind(globalName(s, protocol.WlOutputInterface), "wl_output", 4, 3)
+	xo.req(2, 0, func(e *wire.Encoder) {
+		e.Uint(globalName(s, protocol.ZxdgOutputManagerV1Interface))
+		e.String("zxdg_output_manager_v1")
+		e.Uint(3)
+		e.NewID(4)
+	})
+	xo.req(4, 1, func(e *wire.Encoder) { e.NewID(5); e.Object(3) })
+	logicalSize := func() image.Point {
+		var p image.Point
+		xo.events(func(obj uint32, op uint16, body []byte) bool {
+			if obj == 5 && op == 1 {
+				d := wire.NewDecoder(body, nil)
+				p = image.Pt(int(d.Int()), int(d.Int()))
+				return true
+			}
+			return false
+		})
+		return p
+	}
+	if p := logicalSize(); p != image.Pt(640, 480) {
+		t.Fatalf("xdg_output logical size %v", p)
+	}
 	if b, err := randr("--output", "HEADLESS-1", "--mode", "1280x720"); err != nil {
 		t.Fatalf("wlr-randr --mode 1280x720: %v\n%s", err, b)
 	}
 	out.wait(t, &from, prefix("configure 1280 720"), "the toplevel configured to the new mode")
+	if p := logicalSize(); p != image.Pt(1280, 720) {
+		t.Fatalf("xdg_output logical size %v after the mode change", p)
+	}
 	if img := grimShot(t, dir); img.Bounds().Dx() != 1280 || img.Bounds().Dy() != 720 {
 		t.Fatalf("grim's picture is %v after --mode 1280x720", img.Bounds())
 	}
@@ -145,4 +177,38 @@ func TestOutputManagementBadRequests(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// Two outputs stand side by side: wlr-randr sees the second at the
+// first's width, and when the first changes size the second moves.
+func TestWlrRandrTwoOutputs(t *testing.T) {
+	bin := realProgram(t, "wlr-randr", "wlr-randr")
+	hb, err := headless.New(headless.Options{Outputs: []backend.Size{{Width: 640, Height: 480}, {Width: 320, Height: 240}}, Logger: testLog(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, dir, _ := startServer(t, hb, Options{})
+	randr := func(args ...string) string {
+		t.Helper()
+		b, err := client(t, dir, bin, args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("wlr-randr %v: %v\n%s", args, err, b)
+		}
+		return string(b)
+	}
+	second := func(list string) string {
+		_, rest, _ := strings.Cut(list, "HEADLESS-2")
+		return rest
+	}
+	if l := randr(); !strings.Contains(second(l), "Position: 640,0") {
+		t.Fatalf("second output not at 640,0:\n%s", l)
+	}
+	randr("--output", "HEADLESS-1", "--mode", "800x600")
+	if l := randr(); !strings.Contains(second(l), "Position: 800,0") {
+		t.Fatalf("second output not moved to 800,0:\n%s", l)
+	}
+	randr("--output", "HEADLESS-2", "--pos", "800,0") // where it is: fine
+	if b, err := client(t, dir, bin, "--output", "HEADLESS-2", "--pos", "0,0").CombinedOutput(); err == nil {
+		t.Fatalf("moving the second output onto the first succeeded: %s", b)
+	}
 }
