@@ -10,7 +10,9 @@ import (
 // wlr-layer-shell: panels, on-screen keyboards, backgrounds and overlays.
 // A layer surface is an xdgSurface whose layer field is set (so mapping,
 // unmapping, popups and the scene treat it like a window); it is placed
-// on the first output by its anchors and margins, stacked in its layer
+// by its anchors and margins in the bounds of the output it asked for
+// (the first by default; every output shows the layout from its own
+// origin, as for the toplevels), stacked in its layer
 // (background and bottom under the windows, top and overlay above), and
 // its exclusive zone shrinks the area the kiosk's toplevels fill.
 
@@ -317,13 +319,18 @@ func (s *Server) layerBounds(ls *layerSurface) image.Rectangle {
 }
 
 func (s *Server) layerAreas(of *layerSurface) (area, bounds image.Rectangle) {
+	if of != nil && of.elsewhere() {
+		// On another output than the toplevels': its bounds, and its
+		// zone keeps nothing from the windows.
+		return image.Rectangle{}, of.out.bounds
+	}
 	full := s.layoutBounds()
 	area = full
 	bounds = full
 	for layer := int(protocol.ZwlrLayerShellV1LayerOverlay); layer >= 0; layer-- {
 		for _, ls := range s.layers {
 			st := &ls.current
-			if int(st.layer) != layer || st.zone <= 0 {
+			if int(st.layer) != layer || st.zone <= 0 || ls.elsewhere() {
 				continue
 			}
 			if ls == of {
@@ -338,6 +345,13 @@ func (s *Server) layerAreas(of *layerSurface) (area, bounds image.Rectangle) {
 		bounds = area
 	}
 	return area, bounds
+}
+
+// elsewhere reports whether the surface asked for an output (still
+// there) other than the first, which the toplevels fill.
+func (ls *layerSurface) elsewhere() bool {
+	s := ls.x.c.s
+	return ls.out != nil && len(s.outputs) > 0 && ls.out != s.outputs[0] && slices.Contains(s.outputs, ls.out)
 }
 
 // arrangeLayers lays every layer surface out again (a layer surface

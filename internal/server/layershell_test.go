@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/minicomp/minicomp/backend"
+	"github.com/minicomp/minicomp/backend/headless"
 	"github.com/minicomp/minicomp/internal/protocol"
 	"github.com/minicomp/minicomp/internal/rigtest"
 	"github.com/minicomp/minicomp/internal/wire"
@@ -391,5 +392,63 @@ func TestLayerShellKeyboardExclusive(t *testing.T) {
 	osk.expect(ow, 62, 2)
 	if enter := win.expect(ww, 62, 1); enter.args[1] != 6 {
 		t.Fatalf("keyboard back on %d, want the toplevel", enter.args[1])
+	}
+}
+
+// A layer surface asking for the second output is anchored to that
+// output's edges, and its exclusive zone leaves the toplevels (on the
+// first output) alone.
+func TestLayerShellOtherOutput(t *testing.T) {
+	if rigtest.Name() != "" {
+		t.Skip("grim runs on the host")
+	}
+	hb, err := headless.New(headless.Options{Outputs: []backend.Size{{Width: 640, Height: 480}, {Width: 320, Height: 240}}, Logger: testLog(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, dir, _ := startServer(t, hb, Options{})
+	var second uint32
+	for _, g := range s.globals {
+		if g.iface == protocol.WlOutputInterface {
+			second = g.name // the last one
+		}
+	}
+	r := layerClient(t, s, dir)
+	r.req(2, 0, func(e *wire.Encoder) { e.Uint(second); e.String("wl_output"); e.Uint(4); e.NewID(12) })
+	r.req(3, 0, func(e *wire.Encoder) { e.NewID(20) })
+	r.req(11, 0, func(e *wire.Encoder) { e.NewID(21); e.Object(20); e.Object(12); e.Uint(protocol.ZwlrLayerShellV1LayerTop); e.String("corner") })
+	r.req(21, 0, func(e *wire.Encoder) { e.Uint(50); e.Uint(50) })
+	r.req(21, 1, func(e *wire.Encoder) {
+		e.Uint(protocol.ZwlrLayerSurfaceV1AnchorBottom | protocol.ZwlrLayerSurfaceV1AnchorRight)
+	})
+	r.req(21, 2, func(e *wire.Encoder) { e.Int(50) })
+	r.req(20, 6, nil)
+	serial, size := r.layerConfigure(21)
+	if size != image.Pt(50, 50) {
+		t.Fatalf("configured %v", size)
+	}
+	r.req(21, 6, func(e *wire.Encoder) { e.Uint(serial) })
+	fd := memfd(t, 50*50*4)
+	pix := make([]byte, 50*50*4)
+	for i := 0; i < len(pix); i += 4 {
+		pix[i+1] = 0xff // green
+	}
+	unix.Pwrite(fd, pix, 0)
+	r.shmBuffer(30, 31, fd, 50, 50, 200)
+	unix.Close(fd)
+	r.req(20, 1, func(e *wire.Encoder) { e.Object(31); e.Int(0); e.Int(0) })
+	r.req(20, 6, nil)
+	r.roundtrip(32)
+	// Its corner is the second output's (320×240), not the first's; grim
+	// puts the second output right of the first.
+	expectPixels(t, "corner of output 2", grimShot(t, dir), map[image.Point]uint32{
+		{640 + 270, 190}: 0x00ff00, {640 + 319, 239}: 0x00ff00,
+		{640 + 269, 189}: uint32(background.R)<<16 | uint32(background.G)<<8 | uint32(background.B),
+	})
+	// A toplevel still gets the whole first output.
+	out := startTestclient(t, dir)
+	from := 0
+	if l := out.wait(t, &from, prefix("configure "), "the toplevel's configure"); l != "configure 640 480" {
+		t.Fatalf("toplevel %q, want the whole first output", l)
 	}
 }
