@@ -416,7 +416,13 @@ func TestLayerShellOtherOutput(t *testing.T) {
 	r := layerClient(t, s, dir)
 	r.req(2, 0, func(e *wire.Encoder) { e.Uint(second); e.String("wl_output"); e.Uint(4); e.NewID(12) })
 	r.req(3, 0, func(e *wire.Encoder) { e.NewID(20) })
-	r.req(11, 0, func(e *wire.Encoder) { e.NewID(21); e.Object(20); e.Object(12); e.Uint(protocol.ZwlrLayerShellV1LayerTop); e.String("corner") })
+	r.req(11, 0, func(e *wire.Encoder) {
+		e.NewID(21)
+		e.Object(20)
+		e.Object(12)
+		e.Uint(protocol.ZwlrLayerShellV1LayerTop)
+		e.String("corner")
+	})
 	r.req(21, 0, func(e *wire.Encoder) { e.Uint(50); e.Uint(50) })
 	r.req(21, 1, func(e *wire.Encoder) {
 		e.Uint(protocol.ZwlrLayerSurfaceV1AnchorBottom | protocol.ZwlrLayerSurfaceV1AnchorRight)
