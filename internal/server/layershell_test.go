@@ -458,3 +458,68 @@ func TestLayerShellOtherOutput(t *testing.T) {
 		t.Fatalf("toplevel %q, want the whole first output", l)
 	}
 }
+
+// A layer surface's popup (xdg_popup made without a parent, then
+// zwlr_layer_surface_v1.get_popup) is placed from the layer surface and
+// drawn above the toplevels with it.
+func TestLayerShellPopup(t *testing.T) {
+	if rigtest.Name() != "" {
+		t.Skip("grim runs on the host")
+	}
+	s, dir := start(t)
+	showSolid(t, s, dir, 640, 480, 0xff0000) // a toplevel under everything here
+	r := layerClient(t, s, dir)
+	r.mapLayer(20, 21, 30, protocol.ZwlrLayerShellV1LayerTop, 640, 40, 0x00ff00, func() {
+		r.req(21, 0, func(e *wire.Encoder) { e.Uint(0); e.Uint(40) })
+		r.req(21, 1, func(e *wire.Encoder) {
+			e.Uint(protocol.ZwlrLayerSurfaceV1AnchorTop | protocol.ZwlrLayerSurfaceV1AnchorLeft | protocol.ZwlrLayerSurfaceV1AnchorRight)
+		})
+	})
+	// Positioner 40: 100×100 below the panel's left end.
+	r.req(5, 1, func(e *wire.Encoder) { e.NewID(40) })
+	r.req(40, 1, func(e *wire.Encoder) { e.Int(100); e.Int(100) })
+	r.req(40, 2, func(e *wire.Encoder) { e.Int(0); e.Int(0); e.Int(640); e.Int(40) })
+	r.req(40, 3, func(e *wire.Encoder) { e.Uint(protocol.XdgPositionerAnchorBottomLeft) })
+	r.req(40, 4, func(e *wire.Encoder) { e.Uint(protocol.XdgPositionerGravityBottomRight) })
+	r.req(3, 0, func(e *wire.Encoder) { e.NewID(41) })                             // wl_surface 41
+	r.req(5, 2, func(e *wire.Encoder) { e.NewID(42); e.Object(41) })               // xdg_surface 42
+	r.req(42, 2, func(e *wire.Encoder) { e.NewID(43); e.Object(0); e.Object(40) }) // xdg_popup 43, no parent
+	r.req(21, 5, func(e *wire.Encoder) { e.Object(43) })                           // the layer surface's popup
+	r.req(41, 6, nil)
+	var at image.Point
+	var serial uint32
+	r.events(func(obj uint32, op uint16, body []byte) bool {
+		d := wire.NewDecoder(body, nil)
+		switch {
+		case obj == 43 && op == 0:
+			at = image.Pt(int(d.Int()), int(d.Int()))
+		case obj == 42 && op == 0:
+			serial = d.Uint()
+			return true
+		}
+		return false
+	})
+	if at != image.Pt(0, 40) {
+		t.Fatalf("popup configured at %v relative to the panel, want 0,40", at)
+	}
+	r.req(42, 4, func(e *wire.Encoder) { e.Uint(serial) })
+	fd := memfd(t, 100*100*4)
+	pix := make([]byte, 100*100*4)
+	for i := 0; i < len(pix); i += 4 {
+		pix[i] = 0xff // blue
+	}
+	unix.Pwrite(fd, pix, 0)
+	r.shmBuffer(44, 45, fd, 100, 100, 400)
+	unix.Close(fd)
+	r.req(41, 1, func(e *wire.Encoder) { e.Object(45); e.Int(0); e.Int(0) })
+	r.req(41, 6, nil)
+	r.roundtrip(46)
+	expectPixels(t, "panel popup", grimShot(t, dir), map[image.Point]uint32{
+		{0, 0}: 0x00ff00, {0, 40}: 0x0000ff, {99, 139}: 0x0000ff, {100, 140}: 0xff0000,
+	})
+	// A popup with a parent cannot be given another.
+	r.req(21, 5, func(e *wire.Encoder) { e.Object(43) })
+	if obj, code, msg := r.waitErrorObj(); obj != 21 || code != protocol.ZwlrLayerSurfaceV1ErrorInvalidSurfaceState {
+		t.Fatalf("get_popup of a parented popup: error on %d code %d (%s)", obj, code, msg)
+	}
+}
