@@ -57,6 +57,9 @@ func (l *layerShell) GetLayerSurface(id, surfaceID, outputID, layer uint32, name
 	sf.role = x
 	s := l.c.s
 	s.layers = append(s.layers, ls)
+	if out != nil && out.closed {
+		s.layersOutputGone(out)
+	}
 	lo.onDestroy = func() {
 		s.layers = without(s.layers, ls)
 		x.dismissPopups()
@@ -92,6 +95,7 @@ type layerSurface struct {
 	// sentSize the size in its last configure
 	bounds   image.Rectangle
 	sentSize image.Point
+	closed   bool // its output went away
 }
 
 func (ls *layerSurface) SetSize(w, h uint32) error {
@@ -351,7 +355,24 @@ func (s *Server) layerAreas(of *layerSurface) (area, bounds image.Rectangle) {
 // there) other than the first, which the toplevels fill.
 func (ls *layerSurface) elsewhere() bool {
 	s := ls.x.c.s
-	return ls.out != nil && len(s.outputs) > 0 && ls.out != s.outputs[0] && slices.Contains(s.outputs, ls.out)
+	return ls.out != nil && len(s.outputs) > 0 && ls.out != s.outputs[0] && slices.Contains(s.outputs, ls.out) && !ls.out.closed
+}
+
+// layersOutputGone closes the layer surfaces that asked for an output
+// that went away (zwlr_layer_surface_v1.closed: the client destroys
+// them); they are unmapped at once.
+func (s *Server) layersOutputGone(o *output) {
+	for _, ls := range s.layers {
+		if ls.out != o || ls.closed {
+			continue
+		}
+		ls.closed = true
+		ls.x.dismissed = true // never mapped again
+		ls.x.c.send(protocol.ZwlrLayerSurfaceV1Closed(ls.x.c.conn, ls.id))
+		if !ls.x.surface.gone {
+			ls.x.surface.unmap()
+		}
+	}
 }
 
 // arrangeLayers lays every layer surface out again (a layer surface

@@ -523,3 +523,33 @@ func TestLayerShellPopup(t *testing.T) {
 		t.Fatalf("get_popup of a parented popup: error on %d code %d (%s)", obj, code, msg)
 	}
 }
+
+// A layer surface on an output that closes (a nested window closed) is
+// told closed and leaves the screen; one asking for the closed output
+// later is closed at once.
+func TestLayerShellOutputClosed(t *testing.T) {
+	events := make(chan backend.Event)
+	hb, err := headless.New(headless.Options{Outputs: []backend.Size{{Width: 64, Height: 64}, {Width: 64, Height: 64}}, Logger: testLog(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, dir, _ := startServer(t, inputBackend{hb, events}, Options{})
+	var second uint32
+	for _, g := range s.globals {
+		if g.iface == protocol.WlOutputInterface {
+			second = g.name
+		}
+	}
+	r := layerClient(t, s, dir)
+	r.req(2, 0, func(e *wire.Encoder) { e.Uint(second); e.String("wl_output"); e.Uint(4); e.NewID(12) })
+	r.req(3, 0, func(e *wire.Encoder) { e.NewID(20) })
+	r.req(11, 0, func(e *wire.Encoder) { e.NewID(21); e.Object(20); e.Object(12); e.Uint(0); e.String("bg") })
+	r.req(21, 0, func(e *wire.Encoder) { e.Uint(10); e.Uint(10) })
+	r.req(20, 6, nil)
+	r.layerConfigure(21)
+	events <- backend.Event{Kind: backend.OutputClosed, Output: hb.Outputs()[1]}
+	r.events(func(obj uint32, op uint16, body []byte) bool { return obj == 21 && op == 1 })
+	r.req(3, 0, func(e *wire.Encoder) { e.NewID(22) })
+	r.req(11, 0, func(e *wire.Encoder) { e.NewID(23); e.Object(22); e.Object(12); e.Uint(0); e.String("late") })
+	r.events(func(obj uint32, op uint16, body []byte) bool { return obj == 23 && op == 1 })
+}

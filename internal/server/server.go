@@ -475,6 +475,7 @@ func (s *Server) backendEvent(ev backend.Event) error {
 		if o != nil && !o.closed {
 			o.closed = true
 			s.log.Info("output closed", "output", o.o.Name())
+			s.layersOutputGone(o)
 		}
 		for _, o := range s.outputs {
 			if !o.closed {
