@@ -410,6 +410,14 @@ func (s *Server) arrangeLayers() {
 			sf.damageTree()
 		}
 	}
+	// Popups follow their windows (parents are mapped, so listed, first).
+	for _, sf := range s.surfaces {
+		if x := sf.role; x != nil && x.popup != 0 && x.parent != nil {
+			sf.damageTree()
+			x.place()
+			sf.damageTree()
+		}
+	}
 }
 
 // layerRank orders the scene: background, bottom, windows (and their

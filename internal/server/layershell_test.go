@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/binary"
 	"image"
 	"os"
 	"os/exec"
@@ -552,4 +553,56 @@ func TestLayerShellOutputClosed(t *testing.T) {
 	r.req(3, 0, func(e *wire.Encoder) { e.NewID(22) })
 	r.req(11, 0, func(e *wire.Encoder) { e.NewID(23); e.Object(22); e.Object(12); e.Uint(0); e.String("late") })
 	r.events(func(obj uint32, op uint16, body []byte) bool { return obj == 23 && op == 1 })
+}
+
+// A panel appearing moves the toplevel down, and its open popup with it.
+func TestLayerShellMovesPopups(t *testing.T) {
+	if rigtest.Name() != "" {
+		t.Skip("grim runs on the host")
+	}
+	s, dir := start(t)
+	win := showSolid(t, s, dir, 640, 480, 0xff0000) // toplevel: xdg_surface 7
+	win.req(5, 1, func(e *wire.Encoder) { e.NewID(40) })
+	win.req(40, 1, func(e *wire.Encoder) { e.Int(50); e.Int(50) })
+	win.req(40, 2, func(e *wire.Encoder) { e.Int(10); e.Int(10); e.Int(1); e.Int(1) })
+	win.req(40, 3, func(e *wire.Encoder) { e.Uint(protocol.XdgPositionerAnchorTopLeft) })
+	win.req(40, 4, func(e *wire.Encoder) { e.Uint(protocol.XdgPositionerGravityBottomRight) })
+	win.req(3, 0, func(e *wire.Encoder) { e.NewID(41) })
+	win.req(5, 2, func(e *wire.Encoder) { e.NewID(42); e.Object(41) })
+	win.req(42, 2, func(e *wire.Encoder) { e.NewID(43); e.Object(7); e.Object(40) })
+	win.req(41, 6, nil)
+	var serial uint32
+	win.events(func(obj uint32, op uint16, body []byte) bool {
+		if obj == 42 && op == 0 {
+			serial = binary.NativeEndian.Uint32(body)
+			return true
+		}
+		return false
+	})
+	win.req(42, 4, func(e *wire.Encoder) { e.Uint(serial) })
+	fd := memfd(t, 50*50*4)
+	pix := make([]byte, 50*50*4)
+	for i := 0; i < len(pix); i += 4 {
+		pix[i] = 0xff // blue
+	}
+	unix.Pwrite(fd, pix, 0)
+	win.shmBuffer(44, 45, fd, 50, 50, 200)
+	unix.Close(fd)
+	win.req(41, 1, func(e *wire.Encoder) { e.Object(45); e.Int(0); e.Int(0) })
+	win.req(41, 6, nil)
+	win.roundtrip(46)
+	expectPixels(t, "popup", grimShot(t, dir), map[image.Point]uint32{{10, 10}: 0x0000ff, {59, 59}: 0x0000ff, {60, 60}: 0xff0000})
+	panel := layerClient(t, s, dir)
+	panel.mapLayer(20, 21, 30, protocol.ZwlrLayerShellV1LayerTop, 640, 40, 0x00ff00, func() {
+		panel.req(21, 0, func(e *wire.Encoder) { e.Uint(0); e.Uint(40) })
+		panel.req(21, 1, func(e *wire.Encoder) {
+			e.Uint(protocol.ZwlrLayerSurfaceV1AnchorTop | protocol.ZwlrLayerSurfaceV1AnchorLeft | protocol.ZwlrLayerSurfaceV1AnchorRight)
+		})
+		panel.req(21, 2, func(e *wire.Encoder) { e.Int(40) })
+	})
+	// The window (not yet redrawn at its new size) starts at y 40, its
+	// popup at 40+10.
+	expectPixels(t, "moved", grimShot(t, dir), map[image.Point]uint32{
+		{10, 10}: 0x00ff00, {10, 45}: 0xff0000, {10, 50}: 0x0000ff, {59, 99}: 0x0000ff, {60, 100}: 0xff0000,
+	})
 }
