@@ -48,6 +48,8 @@ type Backend struct {
 	alloc    *scanout.Allocator
 	ownAlloc bool
 	outputs  []*Output
+	log      *slog.Logger
+	sess     session // paused while the seat is away (session.go)
 }
 
 // Output is one connector with its CRTC, primary plane and swapchain.
@@ -58,6 +60,7 @@ type Output struct {
 	info       backend.Info
 	fmt        scanout.Format
 	log        *slog.Logger
+	sess       *session
 
 	triedReplace map[*scanout.Buffer]bool // targets refused and replaced (or tried)
 	replaced     int
@@ -90,7 +93,7 @@ func New(opts Options) (*Backend, error) {
 	if display == nil {
 		return nil, fmt.Errorf("kms: %w: no display device given (scanout.OpenDevices with Display: true finds one)", backend.ErrNoDisplay)
 	}
-	b := &Backend{devs: opts.Devices, alloc: opts.Allocator}
+	b := &Backend{devs: opts.Devices, alloc: opts.Allocator, log: log}
 	if b.alloc == nil {
 		b.alloc = scanout.NewAllocator(scanout.AllocatorConfig{Render: b.devs.Render, Display: display,
 			HeapPreference: opts.HeapPreference, RenderNativeFirst: opts.Devices.Placement.RenderNativeFirst, Logger: log})
@@ -131,8 +134,9 @@ func New(opts Options) (*Backend, error) {
 			b.Close()
 			return nil, fmt.Errorf("kms output %s: %w", pipe.ConnectorName, err)
 		}
-		o := &Output{displayDev: displayDev, p: p, sc: sc, fmt: opts.Format, log: log, dev: display, alloc: b.alloc, noDirect: opts.DisableDirect, info: backend.Info{Backend: "kms", Output: pipe.ConnectorName,
-			Mode: mode, Display: display.String(), Strategy: sc.Strategy, Attempts: sc.Attempts, Unavailable: b.alloc.Unavailable}}
+		o := &Output{displayDev: displayDev, p: p, sc: sc, fmt: opts.Format, log: log, sess: &b.sess,
+			dev: display, alloc: b.alloc, noDirect: opts.DisableDirect, info: backend.Info{Backend: "kms", Output: pipe.ConnectorName,
+				Mode: mode, Display: display.String(), Strategy: sc.Strategy, Attempts: sc.Attempts, Unavailable: b.alloc.Unavailable}}
 		if b.alloc.Render() != nil {
 			o.info.Render = b.alloc.Render().String()
 		}
@@ -179,8 +183,13 @@ func (o *Output) Mode() scanout.Mode {
 func (o *Output) Format() scanout.Format { return o.fmt }
 
 // Next returns the next render target that is not on screen (after a
-// SetMode, from new targets on the new mode).
+// SetMode, from new targets on the new mode). While the session is
+// paused it fails with backend.ErrPaused.
 func (o *Output) Next() (*scanout.Buffer, int, error) {
+	if err := o.sess.enter(o.Name()); err != nil {
+		return nil, 0, err
+	}
+	defer o.sess.leave()
 	if err := o.applyMode(); err != nil {
 		return nil, 0, err
 	}
@@ -194,6 +203,10 @@ func (o *Output) Next() (*scanout.Buffer, int, error) {
 // unlucky buffer does not send one frame in three through the blit for
 // ever; when no strategy is accepted the target stays on the blit path.
 func (o *Output) Present(target *scanout.Buffer, damage []image.Rectangle, fence *os.File) (scanout.Verdict, error) {
+	if err := o.sess.enter(o.Name()); err != nil {
+		return scanout.Verdict{}, err
+	}
+	defer o.sess.leave()
 	v, err := o.p.Present(scanout.Submission{Buffer: target, Damage: damage, InFence: fence})
 	if err == nil && v.Path == scanout.PathBlit && replaceable(v.Step) && !o.triedReplace[target] {
 		o.replace(target, v)
@@ -244,6 +257,10 @@ func (o *Output) Replaced() int { return o.replaced }
 // CanScanOut decides whether a client's buffer can go on the primary
 // plane as it is (see scanout.Presenter.Decide).
 func (o *Output) CanScanOut(buf *scanout.Buffer) scanout.Verdict {
+	if err := o.sess.enter(o.Name()); err != nil {
+		return pausedVerdict()
+	}
+	defer o.sess.leave()
 	if err := o.applyMode(); err != nil {
 		return scanout.Verdict{Path: scanout.PathBlit, Reason: err.Error()}
 	}
@@ -253,6 +270,10 @@ func (o *Output) CanScanOut(buf *scanout.Buffer) scanout.Verdict {
 // PresentBuffer shows a buffer that did not come from Next (a client's).
 // The Presenter locks it while it is on screen.
 func (o *Output) PresentBuffer(buf *scanout.Buffer, damage []image.Rectangle, fence *os.File) (scanout.Verdict, error) {
+	if err := o.sess.enter(o.Name()); err != nil {
+		return scanout.Verdict{}, err
+	}
+	defer o.sess.leave()
 	return o.p.Present(scanout.Submission{Buffer: buf, Damage: damage, InFence: fence})
 }
 

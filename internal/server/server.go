@@ -44,6 +44,9 @@ type Server struct {
 	surfaces []*surface // mapped toplevels, bottom to top
 	start    time.Time
 	waiters  sync.WaitGroup // the outputs' waitFrames goroutines
+	paused   bool           // the seat's session is away (session.go)
+	switchVT func(vt int)   // Options.SwitchVT
+	vtHeld   uint32         // the VT switch key held: its release is not for clients
 
 	// counters behind Stats, read from other goroutines
 	clientCount, disconnectCount, protocolErrorCount atomic.Int64
@@ -128,6 +131,10 @@ type Options struct {
 	// allocate for (dma-buf feedback's main device): the device the
 	// backend's targets live on (backend.Backend.RenderDevice). 0: none.
 	MainDevice uint64
+	// SwitchVT, when set, is called for Ctrl+Alt+F1..F12 from the
+	// backend's keyboard (with the VT number; the keys do not reach
+	// clients): a seated compositor switches VT through its session.
+	SwitchVT func(vt int)
 	// Withhold leaves these groups of powerful globals out of the
 	// registry (screen capture, virtual input, data control, output
 	// control; see Privileged). 0: every client may use them all.
@@ -167,7 +174,7 @@ func New(runtimeDir string, be backend.Backend, opts Options) (*Server, error) {
 	}
 	s := &Server{log: log, listener: l, clients: map[*Client]bool{}, start: time.Now(),
 		loop: lp, byFD: map[int32]*Client{}, renderer: opts.Renderer, mainDevice: opts.MainDevice,
-		recover: opts.RecoverRenderer, withhold: opts.Withhold}
+		recover: opts.RecoverRenderer, switchVT: opts.SwitchVT, withhold: opts.Withhold}
 	s.xdgx.pingEvery = opts.PingInterval
 	if s.xdgx.pingEvery == 0 {
 		s.xdgx.pingEvery = DefaultPingInterval
@@ -487,7 +494,12 @@ func (s *Server) backendEvent(ev backend.Event) error {
 		if o := s.outputOf(ev.Output); o != nil {
 			o.resized()
 		}
+	case backend.SessionPaused, backend.SessionActive:
+		s.sessionEvent(ev)
 	default:
+		if ev.Kind == backend.Key && s.vtKey(ev) {
+			return nil
+		}
 		s.seat.input(ev)
 	}
 	return nil
