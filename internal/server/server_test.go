@@ -460,6 +460,9 @@ func (r *raw) next() (obj uint32, op uint16, body []byte, ok bool) {
 		}
 		oob := make([]byte, unix.CmsgSpace(28*4))
 		n, oobn, _, _, err := unix.Recvmsg(r.fd, tmp, oob, unix.MSG_CMSG_CLOEXEC)
+		if err == unix.EINTR {
+			continue // a signal (the Go runtime's preemption) interrupted the wait
+		}
 		if err == unix.EAGAIN {
 			r.t.Log("no event from the server within 15 s")
 		}
