@@ -161,18 +161,68 @@ func (r *raw) mapLayer(sid, lid, base uint32, layer uint32, w, h int, px uint32,
 	r.req(sid, 6, nil)
 	serial, size := r.layerConfigure(lid)
 	r.req(lid, 6, func(e *wire.Encoder) { e.Uint(serial) })
+	r.attachSolid(sid, base, w, h, px)
+	return size
+}
+
+// attachSolid commits to surface sid a w×h XRGB buffer of one colour
+// (pool id pool, buffer pool+1; wl_shm bound at 4) and waits for the
+// server to take it.
+func (r *raw) attachSolid(sid, pool uint32, w, h int, px uint32) {
+	r.t.Helper()
 	fd := memfd(r.t, int64(w*h*4))
 	pix := make([]byte, w*h*4)
 	for i := 0; i < len(pix); i += 4 {
-		pix[i], pix[i+1], pix[i+2] = byte(px), byte(px>>8), byte(px>>16)
+		binary.LittleEndian.PutUint32(pix[i:], px)
 	}
 	unix.Pwrite(fd, pix, 0)
-	r.shmBuffer(base, base+1, fd, w, h, w*4)
+	r.shmBuffer(pool, pool+1, fd, w, h, w*4)
 	unix.Close(fd)
-	r.req(sid, 1, func(e *wire.Encoder) { e.Object(base + 1); e.Int(0); e.Int(0) })
+	r.req(sid, 1, func(e *wire.Encoder) { e.Object(pool + 1); e.Int(0); e.Int(0) })
 	r.req(sid, 6, nil)
-	r.roundtrip(base + 2)
-	return size
+	r.roundtrip(pool + 2)
+}
+
+// openPopup maps a w×h popup of one colour (positioner 40, wl_surface
+// 41, xdg_surface 42, xdg_popup 43, buffer from 44) placed by anchor
+// rectangle, edge and gravity; its parent is the xdg_surface parent, or,
+// with parent 0, the layer surface layer. It returns the position the
+// popup was configured at.
+func (r *raw) openPopup(parent, layer uint32, anchor image.Rectangle, edge, gravity uint32, w, h int, px uint32) image.Point {
+	r.t.Helper()
+	r.req(5, 1, func(e *wire.Encoder) { e.NewID(40) })
+	r.req(40, 1, func(e *wire.Encoder) { e.Int(int32(w)); e.Int(int32(h)) })
+	r.req(40, 2, func(e *wire.Encoder) {
+		e.Int(int32(anchor.Min.X))
+		e.Int(int32(anchor.Min.Y))
+		e.Int(int32(anchor.Dx()))
+		e.Int(int32(anchor.Dy()))
+	})
+	r.req(40, 3, func(e *wire.Encoder) { e.Uint(edge) })
+	r.req(40, 4, func(e *wire.Encoder) { e.Uint(gravity) })
+	r.req(3, 0, func(e *wire.Encoder) { e.NewID(41) })
+	r.req(5, 2, func(e *wire.Encoder) { e.NewID(42); e.Object(41) })
+	r.req(42, 2, func(e *wire.Encoder) { e.NewID(43); e.Object(parent); e.Object(40) })
+	if parent == 0 {
+		r.req(layer, 5, func(e *wire.Encoder) { e.Object(43) }) // get_popup
+	}
+	r.req(41, 6, nil)
+	var at image.Point
+	var serial uint32
+	r.events(func(obj uint32, op uint16, body []byte) bool {
+		d := wire.NewDecoder(body, nil)
+		switch {
+		case obj == 43 && op == 0:
+			at = image.Pt(int(d.Int()), int(d.Int()))
+		case obj == 42 && op == 0:
+			serial = d.Uint()
+			return true
+		}
+		return false
+	})
+	r.req(42, 4, func(e *wire.Encoder) { e.Uint(serial) })
+	r.attachSolid(41, 44, w, h, px)
+	return at
 }
 
 // A top panel's exclusive zone moves and shrinks the toplevel; an overlay
@@ -220,17 +270,7 @@ func TestLayerShellLayout(t *testing.T) {
 		t.Fatalf("toplevel configured %v, want 640x440", cfg)
 	}
 	win.req(7, 4, func(e *wire.Encoder) { e.Uint(serial) })
-	fd := memfd(t, 640*440*4)
-	pix := make([]byte, 640*440*4)
-	for i := 0; i < len(pix); i += 4 {
-		pix[i+2] = 0xff // red
-	}
-	unix.Pwrite(fd, pix, 0)
-	win.shmBuffer(9, 10, fd, 640, 440, 640*4)
-	unix.Close(fd)
-	win.req(6, 1, func(e *wire.Encoder) { e.Object(10); e.Int(0); e.Int(0) })
-	win.req(6, 6, nil)
-	win.roundtrip(12)
+	win.attachSolid(6, 12, 640, 440, 0xff0000)
 	// An overlay square in the middle (no anchors: centred), and a
 	// background that must stay hidden under the toplevel.
 	over := layerClient(t, s, dir)
@@ -435,17 +475,7 @@ func TestLayerShellOtherOutput(t *testing.T) {
 		t.Fatalf("configured %v", size)
 	}
 	r.req(21, 6, func(e *wire.Encoder) { e.Uint(serial) })
-	fd := memfd(t, 50*50*4)
-	pix := make([]byte, 50*50*4)
-	for i := 0; i < len(pix); i += 4 {
-		pix[i+1] = 0xff // green
-	}
-	unix.Pwrite(fd, pix, 0)
-	r.shmBuffer(30, 31, fd, 50, 50, 200)
-	unix.Close(fd)
-	r.req(20, 1, func(e *wire.Encoder) { e.Object(31); e.Int(0); e.Int(0) })
-	r.req(20, 6, nil)
-	r.roundtrip(32)
+	r.attachSolid(20, 30, 50, 50, 0x00ff00)
 	// Its corner is the second output's (320×240), not the first's; grim
 	// puts the second output right of the first.
 	expectPixels(t, "corner of output 2", grimShot(t, dir), map[image.Point]uint32{
@@ -476,45 +506,11 @@ func TestLayerShellPopup(t *testing.T) {
 			e.Uint(protocol.ZwlrLayerSurfaceV1AnchorTop | protocol.ZwlrLayerSurfaceV1AnchorLeft | protocol.ZwlrLayerSurfaceV1AnchorRight)
 		})
 	})
-	// Positioner 40: 100×100 below the panel's left end.
-	r.req(5, 1, func(e *wire.Encoder) { e.NewID(40) })
-	r.req(40, 1, func(e *wire.Encoder) { e.Int(100); e.Int(100) })
-	r.req(40, 2, func(e *wire.Encoder) { e.Int(0); e.Int(0); e.Int(640); e.Int(40) })
-	r.req(40, 3, func(e *wire.Encoder) { e.Uint(protocol.XdgPositionerAnchorBottomLeft) })
-	r.req(40, 4, func(e *wire.Encoder) { e.Uint(protocol.XdgPositionerGravityBottomRight) })
-	r.req(3, 0, func(e *wire.Encoder) { e.NewID(41) })                             // wl_surface 41
-	r.req(5, 2, func(e *wire.Encoder) { e.NewID(42); e.Object(41) })               // xdg_surface 42
-	r.req(42, 2, func(e *wire.Encoder) { e.NewID(43); e.Object(0); e.Object(40) }) // xdg_popup 43, no parent
-	r.req(21, 5, func(e *wire.Encoder) { e.Object(43) })                           // the layer surface's popup
-	r.req(41, 6, nil)
-	var at image.Point
-	var serial uint32
-	r.events(func(obj uint32, op uint16, body []byte) bool {
-		d := wire.NewDecoder(body, nil)
-		switch {
-		case obj == 43 && op == 0:
-			at = image.Pt(int(d.Int()), int(d.Int()))
-		case obj == 42 && op == 0:
-			serial = d.Uint()
-			return true
-		}
-		return false
-	})
-	if at != image.Pt(0, 40) {
+	// 100×100 below the panel's left end.
+	if at := r.openPopup(0, 21, image.Rect(0, 0, 640, 40), protocol.XdgPositionerAnchorBottomLeft, protocol.XdgPositionerGravityBottomRight,
+		100, 100, 0x0000ff); at != image.Pt(0, 40) {
 		t.Fatalf("popup configured at %v relative to the panel, want 0,40", at)
 	}
-	r.req(42, 4, func(e *wire.Encoder) { e.Uint(serial) })
-	fd := memfd(t, 100*100*4)
-	pix := make([]byte, 100*100*4)
-	for i := 0; i < len(pix); i += 4 {
-		pix[i] = 0xff // blue
-	}
-	unix.Pwrite(fd, pix, 0)
-	r.shmBuffer(44, 45, fd, 100, 100, 400)
-	unix.Close(fd)
-	r.req(41, 1, func(e *wire.Encoder) { e.Object(45); e.Int(0); e.Int(0) })
-	r.req(41, 6, nil)
-	r.roundtrip(46)
 	expectPixels(t, "panel popup", grimShot(t, dir), map[image.Point]uint32{
 		{0, 0}: 0x00ff00, {0, 40}: 0x0000ff, {99, 139}: 0x0000ff, {100, 140}: 0xff0000,
 	})
@@ -562,35 +558,7 @@ func TestLayerShellMovesPopups(t *testing.T) {
 	}
 	s, dir := start(t)
 	win := showSolid(t, s, dir, 640, 480, 0xff0000) // toplevel: xdg_surface 7
-	win.req(5, 1, func(e *wire.Encoder) { e.NewID(40) })
-	win.req(40, 1, func(e *wire.Encoder) { e.Int(50); e.Int(50) })
-	win.req(40, 2, func(e *wire.Encoder) { e.Int(10); e.Int(10); e.Int(1); e.Int(1) })
-	win.req(40, 3, func(e *wire.Encoder) { e.Uint(protocol.XdgPositionerAnchorTopLeft) })
-	win.req(40, 4, func(e *wire.Encoder) { e.Uint(protocol.XdgPositionerGravityBottomRight) })
-	win.req(3, 0, func(e *wire.Encoder) { e.NewID(41) })
-	win.req(5, 2, func(e *wire.Encoder) { e.NewID(42); e.Object(41) })
-	win.req(42, 2, func(e *wire.Encoder) { e.NewID(43); e.Object(7); e.Object(40) })
-	win.req(41, 6, nil)
-	var serial uint32
-	win.events(func(obj uint32, op uint16, body []byte) bool {
-		if obj == 42 && op == 0 {
-			serial = binary.NativeEndian.Uint32(body)
-			return true
-		}
-		return false
-	})
-	win.req(42, 4, func(e *wire.Encoder) { e.Uint(serial) })
-	fd := memfd(t, 50*50*4)
-	pix := make([]byte, 50*50*4)
-	for i := 0; i < len(pix); i += 4 {
-		pix[i] = 0xff // blue
-	}
-	unix.Pwrite(fd, pix, 0)
-	win.shmBuffer(44, 45, fd, 50, 50, 200)
-	unix.Close(fd)
-	win.req(41, 1, func(e *wire.Encoder) { e.Object(45); e.Int(0); e.Int(0) })
-	win.req(41, 6, nil)
-	win.roundtrip(46)
+	win.openPopup(7, 0, image.Rect(10, 10, 11, 11), protocol.XdgPositionerAnchorTopLeft, protocol.XdgPositionerGravityBottomRight, 50, 50, 0x0000ff)
 	expectPixels(t, "popup", grimShot(t, dir), map[image.Point]uint32{{10, 10}: 0x0000ff, {59, 59}: 0x0000ff, {60, 60}: 0xff0000})
 	panel := layerClient(t, s, dir)
 	panel.mapLayer(20, 21, 30, protocol.ZwlrLayerShellV1LayerTop, 640, 40, 0x00ff00, func() {
