@@ -61,7 +61,7 @@ go test -count=1 -run 'TestFrameLoopAllocations|AllocatesNothing|NoAlloc' -v ./i
 
 step "fuzzing (bounded)"
 for target in internal/drm:FuzzParseInFormats internal/drm:FuzzParseEvents \
-	internal/wire:FuzzNext internal/protocol:FuzzDispatch internal/server:FuzzReadKeymap \
+	internal/wire:FuzzNext internal/protocol:FuzzDispatch internal/server:FuzzReadKeymap internal/server:FuzzParsePrivileged \
 	internal/xkb:FuzzKeymapFromString; do
 	go test -run '^$' -fuzz "^${target#*:}\$" -fuzztime "${FUZZTIME:-15s}" "./${target%%:*}/"
 done

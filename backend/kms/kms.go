@@ -13,6 +13,7 @@ import (
 	"image"
 	"log/slog"
 	"os"
+	"sync"
 
 	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/scanout"
@@ -63,6 +64,17 @@ type Output struct {
 
 	triedReplace map[*scanout.Buffer]bool // targets refused and replaced (or tried)
 	replaced     int
+
+	// Mode changes (modes.go): what the Presenter is made again from,
+	// the mode asked for and not yet set, and the frames of the
+	// Presenters before. mu guards info, p, wantMode and statsBase
+	// against Mode and Info from other goroutines.
+	mu        sync.Mutex
+	dev       *scanout.Device
+	alloc     *scanout.Allocator
+	noDirect  bool
+	wantMode  *scanout.Mode
+	statsBase scanout.Stats
 }
 
 // New sets up every connected output of opts.Devices.Display.
@@ -122,8 +134,9 @@ func New(opts Options) (*Backend, error) {
 			b.Close()
 			return nil, fmt.Errorf("kms output %s: %w", pipe.ConnectorName, err)
 		}
-		o := &Output{displayDev: displayDev, p: p, sc: sc, fmt: opts.Format, log: log, sess: &b.sess, info: backend.Info{Backend: "kms", Output: pipe.ConnectorName,
-			Mode: mode, Display: display.String(), Strategy: sc.Strategy, Attempts: sc.Attempts, Unavailable: b.alloc.Unavailable}}
+		o := &Output{displayDev: displayDev, p: p, sc: sc, fmt: opts.Format, log: log, sess: &b.sess,
+			dev: display, alloc: b.alloc, noDirect: opts.DisableDirect, info: backend.Info{Backend: "kms", Output: pipe.ConnectorName,
+				Mode: mode, Display: display.String(), Strategy: sc.Strategy, Attempts: sc.Attempts, Unavailable: b.alloc.Unavailable}}
 		if b.alloc.Render() != nil {
 			o.info.Render = b.alloc.Render().String()
 		}
@@ -159,19 +172,27 @@ func (b *Backend) Close() error {
 // Name returns the connector's name.
 func (o *Output) Name() string { return o.info.Output }
 
-// Mode returns the mode set on the connector.
-func (o *Output) Mode() scanout.Mode { return o.info.Mode }
+// Mode returns the mode set on the connector (or asked for by SetMode).
+func (o *Output) Mode() scanout.Mode {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.info.Mode
+}
 
 // Format returns the targets' format.
 func (o *Output) Format() scanout.Format { return o.fmt }
 
-// Next returns the next render target that is not on screen.
-// While the session is paused it fails with backend.ErrPaused.
+// Next returns the next render target that is not on screen (after a
+// SetMode, from new targets on the new mode). While the session is
+// paused it fails with backend.ErrPaused.
 func (o *Output) Next() (*scanout.Buffer, int, error) {
 	if err := o.sess.enter(o.Name()); err != nil {
 		return nil, 0, err
 	}
 	defer o.sess.leave()
+	if err := o.applyMode(); err != nil {
+		return nil, 0, err
+	}
 	return o.sc.Next()
 }
 
@@ -240,6 +261,9 @@ func (o *Output) CanScanOut(buf *scanout.Buffer) scanout.Verdict {
 		return pausedVerdict()
 	}
 	defer o.sess.leave()
+	if err := o.applyMode(); err != nil {
+		return scanout.Verdict{Path: scanout.PathBlit, Reason: err.Error()}
+	}
 	return o.p.Decide(buf)
 }
 
@@ -274,7 +298,9 @@ func (o *Output) WaitFrame(ctx context.Context) (backend.Presented, error) {
 
 // Info describes the output's buffer path.
 func (o *Output) Info() backend.Info {
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	i := o.info
-	i.Stats = o.p.Stats()
+	i.Stats = addStats(o.statsBase, o.p.Stats())
 	return i
 }

@@ -88,10 +88,11 @@ func (b *Backend) Resume() error {
 		case i < 0:
 			b.log.Warn("kms: session resumed: the output's connector is no longer connected", "output", o.Name())
 		case !slices.ContainsFunc(pipes[i].Modes, func(m scanout.Mode) bool {
-			return m.Width == o.info.Mode.Width && m.Height == o.info.Mode.Height && m.RefreshMilliHz == o.info.Mode.RefreshMilliHz
+			cur := o.Mode()
+			return m.Width == cur.Width && m.Height == cur.Height && m.RefreshMilliHz == cur.RefreshMilliHz
 		}):
 			b.log.Warn("kms: session resumed: the output's connector no longer offers its mode; setting it anyway", "output", o.Name(),
-				"mode", o.info.Mode.String())
+				"mode", o.Mode().String())
 		}
 	}
 	b.log.Info("kms: session resumed: every output sets its mode again at its next frame", "outputs", len(b.outputs))

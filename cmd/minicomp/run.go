@@ -44,7 +44,8 @@ type runFlags struct {
 	session    string // auto, libseat or none ("" is none: tests)
 	pattern    bool   // draw the test pattern instead of serving Wayland clients
 	xkb        xkb.Names
-	command    []string // client to start (after --)
+	withhold   server.Privileged // powerful globals not offered
+	command    []string          // client to start (after --)
 }
 
 func runCmd(ctx context.Context, args []string) error {
@@ -69,6 +70,11 @@ func runCmd(ctx context.Context, args []string) error {
 	fs.StringVar(&f.xkb.Rules, "xkb-rules", os.Getenv("XKB_DEFAULT_RULES"), "XKB rules (default $XKB_DEFAULT_RULES, else evdev)")
 	fs.StringVar(&f.session, "session", sessionAuto, "KMS: how to get the display: libseat (seatd, logind or builtin; VT switching with Ctrl+Alt+Fn), none (open it directly: root or group video), or auto (libseat when it opens a seat, else none)")
 	fs.BoolVar(&f.pattern, "pattern", false, "draw an animated test pattern through the buffer path instead of serving Wayland clients")
+	fs.Func("withhold", "powerful protocols no client gets, comma-separated: capture (screencopy), input (virtual pointer and keyboard), clipboard (data control), outputs (output management and power), or all (default: none; any client of this user may use them)", func(v string) error {
+		p, err := server.ParsePrivileged(v)
+		f.withhold |= p
+		return err
+	})
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: minicomp run [flags] [-- command args...]\n\nServes Wayland clients on $XDG_RUNTIME_DIR/wayland-N; a command after -- is started with WAYLAND_DISPLAY set, and minicomp exits when it does.")
 		fs.PrintDefaults()
@@ -274,7 +280,7 @@ func serve(ctx context.Context, be backend.Backend, devs scanout.Devices, r rend
 		return err
 	}
 	srv, err := server.New(os.Getenv("XDG_RUNTIME_DIR"), be, server.Options{Logger: log, Renderer: r, MainDevice: mainDev, Keyboard: kb,
-		RecoverRenderer: auto.Recover, SwitchVT: sess.switchVT()})
+		RecoverRenderer: auto.Recover, SwitchVT: sess.switchVT(), Withhold: f.withhold})
 	if err != nil {
 		r.Close()
 		return fmt.Errorf("wayland socket: %w (is XDG_RUNTIME_DIR set?)", err)

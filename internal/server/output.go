@@ -57,6 +57,7 @@ type output struct {
 	powerRes []*outputPower
 	// screencopy clients' damage since their last copy_with_damage
 	damageWatch []damageWatch
+	xdgOutputs  []xdgOutputRef // clients' zxdg_output_v1 objects of it
 }
 
 // outputResource is one client's wl_output object for an output.
@@ -180,6 +181,8 @@ func (o *output) resized() {
 			sf.role.configure()
 		}
 	}
+	o.s.arrangeLayers()
+	o.s.xdgOutputsChanged()
 	o.s.scheduleFrames()
 }
 

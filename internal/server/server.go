@@ -1,7 +1,9 @@
 // Package server is minicomp's Wayland compositor core: the client
 // connections and their objects, the globals (wl_compositor, wl_shm,
 // wl_output, wl_seat, wl_data_device_manager, xdg_wm_base, screencopy,
-// virtual pointer and keyboard, output power, data control), double-buffered
+// virtual pointer and keyboard, output power, data control, layer-shell,
+// output management, idle notify and inhibit, xdg-activation; the
+// powerful ones can be withheld, see Privileged), double-buffered
 // surface state, and composition of the mapped surfaces into each output's
 // render target once per output frame, with frame callbacks after it.
 //
@@ -66,6 +68,14 @@ type Server struct {
 	events        <-chan backend.Event // from the backend, nil without input
 	devNull       *os.File             // the fd of a keymap-less wl_keyboard.keymap
 	selection     selection
+	// layer-shell (layershell.go): the layer surfaces, and the area
+	// toplevels were last configured to
+	layers       []*layerSurface
+	toplevelArea image.Rectangle
+	idle         idleState        // idle.go
+	outMgmt      outputManagement // outputmgmt.go
+	withhold     Privileged       // trust.go
+	xdgx         xdgExtras        // xdgextra.go
 }
 
 type frameDone struct {
@@ -125,6 +135,14 @@ type Options struct {
 	// backend's keyboard (with the VT number; the keys do not reach
 	// clients): a seated compositor switches VT through its session.
 	SwitchVT func(vt int)
+	// Withhold leaves these groups of powerful globals out of the
+	// registry (screen capture, virtual input, data control, output
+	// control; see Privileged). 0: every client may use them all.
+	Withhold Privileged
+	// PingInterval is how often clients with a window are pinged (one
+	// that has not answered by the next ping is logged as not
+	// responding). 0: DefaultPingInterval; negative: never.
+	PingInterval time.Duration
 }
 
 // ErrNoRenderer is returned by New without Options.Renderer.
@@ -156,7 +174,11 @@ func New(runtimeDir string, be backend.Backend, opts Options) (*Server, error) {
 	}
 	s := &Server{log: log, listener: l, clients: map[*Client]bool{}, start: time.Now(),
 		loop: lp, byFD: map[int32]*Client{}, renderer: opts.Renderer, mainDevice: opts.MainDevice,
-		recover: opts.RecoverRenderer, switchVT: opts.SwitchVT}
+		recover: opts.RecoverRenderer, switchVT: opts.SwitchVT, withhold: opts.Withhold}
+	s.xdgx.pingEvery = opts.PingInterval
+	if s.xdgx.pingEvery == 0 {
+		s.xdgx.pingEvery = DefaultPingInterval
+	}
 	if es, ok := be.(backend.EventSource); ok {
 		s.events = es.Events()
 	}
@@ -183,6 +205,11 @@ func New(runtimeDir string, be backend.Backend, opts Options) (*Server, error) {
 	s.addGlobal(protocol.ZwpVirtualKeyboardManagerV1Interface, 1, s.bindVirtualKeyboardManager)
 	s.addGlobal(protocol.ZwlrOutputPowerManagerV1Interface, 1, s.bindOutputPowerManager)
 	s.addGlobal(protocol.ZwlrDataControlManagerV1Interface, 2, s.bindDataControlManager)
+	s.addGlobal(protocol.ZwlrLayerShellV1Interface, 4, s.bindLayerShell)
+	s.addGlobal(protocol.ExtIdleNotifierV1Interface, 1, s.bindIdleNotifier)
+	s.addGlobal(protocol.ZwlrOutputManagerV1Interface, 2, s.bindOutputManager)
+	s.addGlobal(protocol.XdgActivationV1Interface, 1, s.bindXdgActivation)
+	s.addGlobal(protocol.ZwpIdleInhibitManagerV1Interface, 1, s.bindIdleInhibitManager)
 	for _, o := range be.Outputs() {
 		out := &output{s: s, o: o, bounds: image.Rect(0, 0, o.Mode().Width, o.Mode().Height),
 			waitReq:     make(chan struct{}, 1),
@@ -201,6 +228,10 @@ func New(runtimeDir string, be backend.Backend, opts Options) (*Server, error) {
 func (s *Server) Name() string { return s.listener.Name }
 
 func (s *Server) addGlobal(iface *protocol.Interface, version uint32, bind func(*Client, uint32, uint32) error) {
+	if p := privilegeOf(iface); p&s.withhold != 0 {
+		s.log.Debug("global withheld", "interface", iface.Name, "group", p.String())
+		return
+	}
 	s.globals = append(s.globals, &global{name: uint32(len(s.globals) + 1), iface: iface, version: version, bind: bind})
 }
 
@@ -272,6 +303,8 @@ func (s *Server) Run(ctx context.Context) error {
 			case s.loop.timeFD:
 				s.loop.timerFired()
 				s.scheduleFrames()
+				s.idleTick()
+				s.pingTick()
 			case s.listener.FD():
 				s.acceptAll()
 			default:
@@ -449,6 +482,7 @@ func (s *Server) backendEvent(ev backend.Event) error {
 		if o != nil && !o.closed {
 			o.closed = true
 			s.log.Info("output closed", "output", o.o.Name())
+			s.layersOutputGone(o)
 		}
 		for _, o := range s.outputs {
 			if !o.closed {
