@@ -181,6 +181,24 @@ const (
 	// EventLost: the backend lost its parent (X server gone, Wayland
 	// compositor exited); Err says why. No event follows.
 	EventLost
+
+	// Seated input (libinput on KMS). Touch events carry the touch
+	// point's ID; TouchFrame ends a set of them.
+	TouchDown   // ID touched Output at X, Y
+	TouchUp     // ID lifted
+	TouchMotion // ID moved to X, Y on Output
+	TouchFrame
+	TouchCancel // every touch point is void (the device went away)
+	// SeatChanged: the input devices changed; Caps says what the seat
+	// has now.
+	SeatChanged
+)
+
+// Capability bits of a seat's devices (Event.Caps).
+const (
+	CapPointer  = 1 << 0
+	CapKeyboard = 1 << 1
+	CapTouch    = 1 << 2
 )
 
 // Event is input or a change to an output. Coordinates are in the
@@ -201,6 +219,13 @@ type Event struct {
 	DiscreteY     int32
 	Width, Height int // OutputResized: the new size
 	Err           error
+	// Seated input: the touch point (Touch*), the seat's capabilities
+	// (SeatChanged), a scroll's source (a wl_pointer axis_source, 0:
+	// wheel) and high-resolution wheel steps in 120ths of a detent.
+	ID           int32
+	Caps         uint32
+	AxisSource   uint32
+	V120X, V120Y int32
 }
 
 // ClientScanout is implemented by outputs that can put a client's buffer

@@ -43,7 +43,7 @@ done
 step "unit tests (-race)"
 # Real programs are part of the suite: a missing Xvfb, weston or EGL is a
 # failure here, not a skip (deps.sh installs them).
-export MINICOMP_REQUIRE_GLES=1 MINICOMP_REQUIRE_X11=1 MINICOMP_REQUIRE_WESTON=1 MINICOMP_REQUIRE_PIXMAN=1 MINICOMP_REQUIRE_XKB=1
+export MINICOMP_REQUIRE_GLES=1 MINICOMP_REQUIRE_X11=1 MINICOMP_REQUIRE_WESTON=1 MINICOMP_REQUIRE_PIXMAN=1 MINICOMP_REQUIRE_XKB=1 MINICOMP_REQUIRE_LIBINPUT=1
 # internal/seat runs a real seatd (root: its socket is /run/seatd.sock).
 export MINICOMP_REQUIRE_SEAT=1
 CGO_ENABLED=1 go test -race -count=1 ./...
@@ -62,7 +62,7 @@ go test -count=1 -run 'TestFrameLoopAllocations|AllocatesNothing|NoAlloc' -v ./i
 step "fuzzing (bounded)"
 for target in internal/drm:FuzzParseInFormats internal/drm:FuzzParseEvents \
 	internal/wire:FuzzNext internal/protocol:FuzzDispatch internal/server:FuzzReadKeymap internal/server:FuzzParsePrivileged \
-	internal/xkb:FuzzKeymapFromString; do
+	internal/xkb:FuzzKeymapFromString internal/libinput:FuzzParseUevent internal/libinput:FuzzParseBitmap; do
 	go test -run '^$' -fuzz "^${target#*:}\$" -fuzztime "${FUZZTIME:-15s}" "./${target%%:*}/"
 done
 
@@ -82,7 +82,7 @@ fi
 step "real kernels (QEMU rigs: vkms+vgem x86_64/arm64, pl111+vgem arm)"
 # The guests have no X server or weston: those tests skip there. Packages with
 # testdata/rig-mesa get the host's Mesa and virtio-gpu (virgl) in the amd64 guest.
-unset MINICOMP_REQUIRE_GLES MINICOMP_REQUIRE_X11 MINICOMP_REQUIRE_WESTON MINICOMP_REQUIRE_PIXMAN MINICOMP_REQUIRE_XKB MINICOMP_REQUIRE_SEAT
+unset MINICOMP_REQUIRE_GLES MINICOMP_REQUIRE_X11 MINICOMP_REQUIRE_WESTON MINICOMP_REQUIRE_PIXMAN MINICOMP_REQUIRE_XKB MINICOMP_REQUIRE_SEAT MINICOMP_REQUIRE_LIBINPUT
 # (The seat tests in the amd64 guest fail, not skip, without seatd: cmd/minicomp/testdata/rig-programs ships it.)
 bash test/rig/run.sh -v ./...
 

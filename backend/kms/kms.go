@@ -3,7 +3,8 @@
 // connected connector and presents frames with atomic commits paced by
 // page-flip events, through scanout.Presenter's direct-or-blit decision.
 // Render targets are imported into the render device it is given (v3d
-// with vc4 on a Raspberry Pi 4/5).
+// with vc4 on a Raspberry Pi 4/5). With Options.Input it also reads the
+// seat's keyboards, mice and touchscreens through libinput (input.go).
 package kms
 
 import (
@@ -40,6 +41,10 @@ type Options struct {
 	Format        scanout.Format // default XRGB8888
 	DisableDirect bool
 	Logger        *slog.Logger
+
+	// Input, when set, reads the seat's input devices through libinput
+	// (input.go); the backend is then an EventSource. nil: no input.
+	Input *InputOptions
 }
 
 // Backend drives the outputs of one KMS device.
@@ -49,7 +54,8 @@ type Backend struct {
 	ownAlloc bool
 	outputs  []*Output
 	log      *slog.Logger
-	sess     session // paused while the seat is away (session.go)
+	sess     session      // paused while the seat is away (session.go)
+	input    *inputSource // nil without input
 }
 
 // Output is one connector with its CRTC, primary plane and swapchain.
@@ -143,6 +149,9 @@ func New(opts Options) (*Backend, error) {
 		b.outputs = append(b.outputs, o)
 		log.Info("kms output", "output", pipe.ConnectorName, "mode", mode.String(), "targets", sc.Strategy)
 	}
+	if opts.Input != nil {
+		b.startInput(*opts.Input, log)
+	}
 	return b, nil
 }
 
@@ -159,6 +168,10 @@ func (b *Backend) RenderDevice() *scanout.Device { return b.alloc.Render() }
 // Allocator it built); the devices stay open.
 func (b *Backend) Close() error {
 	var errs []error
+	if b.input != nil {
+		errs = append(errs, b.input.close())
+		b.input = nil
+	}
 	for _, o := range b.outputs {
 		errs = append(errs, o.p.Close(), o.sc.Close())
 	}

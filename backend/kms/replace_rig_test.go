@@ -5,8 +5,11 @@ import (
 	"os"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/heap"
+	"github.com/minicomp/minicomp/internal/dmabuf"
 	"github.com/minicomp/minicomp/internal/rigtest"
 	"github.com/minicomp/minicomp/scanout"
 )
@@ -33,6 +36,50 @@ func (m *mixedStrategy) Allocate(w, h int, f scanout.Format) (*scanout.Buffer, e
 		b.Origin = m.Name()
 	}
 	return b, err
+}
+
+// scatteredStrategy makes udmabuf buffers whose pages are surely not
+// physically contiguous: the memfd's pages are faulted in from the last to
+// the first, so ascending offsets get descending pages. (A plain udmabuf
+// pins its pages in order and, on a freshly booted guest, often gets one
+// contiguous run that pl111 accepts, depending on what ran before: a
+// dynamically linked test binary was enough to change it.)
+type scatteredStrategy struct{}
+
+func (scatteredStrategy) Name() string { return "udmabuf (scattered)" }
+
+func (scatteredStrategy) Allocate(w, h int, f scanout.Format) (*scanout.Buffer, error) {
+	stride := w * 4
+	size := int64(stride * h)
+	page := int64(os.Getpagesize())
+	size = (size + page - 1) / page * page
+	dev, err := unix.Open("/dev/udmabuf", unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(dev)
+	mfd, err := unix.MemfdCreate("scattered", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(mfd)
+	if err := unix.Ftruncate(mfd, size); err != nil {
+		return nil, err
+	}
+	for off := size - page; off >= 0; off -= page {
+		if _, err := unix.Pwrite(mfd, []byte{1}, off); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := unix.FcntlInt(uintptr(mfd), unix.F_ADD_SEALS, unix.F_SEAL_SHRINK); err != nil {
+		return nil, err
+	}
+	fd, err := dmabuf.CreateUdmabuf(dev, mfd, 0, uint64(size))
+	if err != nil {
+		return nil, err
+	}
+	return &scanout.Buffer{File: os.NewFile(uintptr(fd), "dmabuf:udmabuf"), Width: w, Height: h, Format: f,
+		Modifier: scanout.ModLinear, Stride: uint32(stride), Size: size, Origin: "udmabuf"}, nil
 }
 
 // runFrames presents n frames on o and returns the path of each.
@@ -80,7 +127,7 @@ func TestRigRefusedTargetReplaced(t *testing.T) {
 	if len(a.Strategies) == 0 || a.Strategies[0].Name() != "heap linux,cma" {
 		t.Fatalf("strategies %v", a.Strategies)
 	}
-	a.Strategies = append([]scanout.Strategy{&mixedStrategy{good: a.Strategies[0], bad: scanout.UdmabufStrategy{}}}, a.Strategies...)
+	a.Strategies = append([]scanout.Strategy{&mixedStrategy{good: a.Strategies[0], bad: scatteredStrategy{}}}, a.Strategies...)
 	be, err := New(Options{Devices: devs, Allocator: a, Buffers: 3, Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)

@@ -60,6 +60,9 @@ func (b *Backend) Pause() {
 		// (no master); resuming sets the mode again in any case.
 		o.p.ModesetNext()
 	}
+	if err := b.SuspendInput(); err != nil {
+		b.log.Warn("kms: session paused: input devices", "err", err)
+	}
 	b.log.Info("kms: session paused: not presenting until it is back")
 }
 
@@ -94,6 +97,9 @@ func (b *Backend) Resume() error {
 			b.log.Warn("kms: session resumed: the output's connector no longer offers its mode; setting it anyway", "output", o.Name(),
 				"mode", o.Mode().String())
 		}
+	}
+	if err := b.ResumeInput(); err != nil {
+		b.log.Warn("kms: session resumed, but the input devices did not all come back", "err", err)
 	}
 	b.log.Info("kms: session resumed: every output sets its mode again at its next frame", "outputs", len(b.outputs))
 	return nil

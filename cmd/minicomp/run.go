@@ -46,6 +46,7 @@ type runFlags struct {
 	xkb        xkb.Names
 	withhold   server.Privileged // powerful globals not offered
 	command    []string          // client to start (after --)
+	input      inputFlags        // input.go
 }
 
 func runCmd(ctx context.Context, args []string) error {
@@ -69,6 +70,7 @@ func runCmd(ctx context.Context, args []string) error {
 	fs.StringVar(&f.xkb.Model, "xkb-model", os.Getenv("XKB_DEFAULT_MODEL"), "keyboard model (default $XKB_DEFAULT_MODEL, else pc105)")
 	fs.StringVar(&f.xkb.Rules, "xkb-rules", os.Getenv("XKB_DEFAULT_RULES"), "XKB rules (default $XKB_DEFAULT_RULES, else evdev)")
 	fs.StringVar(&f.session, "session", sessionAuto, "KMS: how to get the display: libseat (seatd, logind or builtin; VT switching with Ctrl+Alt+Fn), none (open it directly: root or group video), or auto (libseat when it opens a seat, else none)")
+	f.input.register(fs)
 	fs.BoolVar(&f.pattern, "pattern", false, "draw an animated test pattern through the buffer path instead of serving Wayland clients")
 	fs.Func("withhold", "powerful protocols no client gets, comma-separated: capture (screencopy), input (virtual pointer and keyboard), clipboard (data control), outputs (output management and power), or all (default: none; any client of this user may use them)", func(v string) error {
 		p, err := server.ParsePrivileged(v)
@@ -279,8 +281,13 @@ func serve(ctx context.Context, be backend.Backend, devs scanout.Devices, r rend
 		r.Close()
 		return err
 	}
+	rate, delay, err := f.input.repeat()
+	if err != nil {
+		r.Close()
+		return err
+	}
 	srv, err := server.New(os.Getenv("XDG_RUNTIME_DIR"), be, server.Options{Logger: log, Renderer: r, MainDevice: mainDev, Keyboard: kb,
-		RecoverRenderer: auto.Recover, SwitchVT: sess.switchVT(), Withhold: f.withhold})
+		RecoverRenderer: auto.Recover, SwitchVT: sess.switchVT(), Withhold: f.withhold, RepeatRate: rate, RepeatDelay: delay})
 	if err != nil {
 		r.Close()
 		return fmt.Errorf("wayland socket: %w (is XDG_RUNTIME_DIR set?)", err)
@@ -431,6 +438,7 @@ func openBackend(ctx context.Context, f runFlags, log *slog.Logger) (backend.Bac
 			if devs.Render != nil || devs.RenderReason != "" {
 				log.Info("render device", "device", devs.Render.String(), "display", devs.Display.String(), "why", devs.RenderReason)
 			}
+			f.input.opener = st.deviceOpener() // input devices through the session too
 			if b, err = openNamed(name, devs, f, log); err != nil {
 				devs.Close()
 			}
@@ -467,7 +475,11 @@ func outputSize(f runFlags, def string) (int, int, error) {
 func openNamed(name string, devs scanout.Devices, f runFlags, log *slog.Logger) (backend.Backend, error) {
 	switch name {
 	case "kms":
-		return kms.New(kms.Options{Devices: devs, HeapPreference: heapList(f.heap), DisableDirect: f.noDirect, Logger: log})
+		input, err := f.input.options()
+		if err != nil {
+			return nil, err
+		}
+		return kms.New(kms.Options{Devices: devs, HeapPreference: heapList(f.heap), DisableDirect: f.noDirect, Logger: log, Input: input})
 	case "headless":
 		w, h, err := outputSize(f, "1920x1080")
 		if err != nil {

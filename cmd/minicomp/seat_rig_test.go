@@ -240,6 +240,7 @@ func (s *screen) waitPixel(t *testing.T, want uint32, what string) {
 // minicompProc is minicomp (this binary running main) as a child.
 type minicompProc struct {
 	cmd    *exec.Cmd
+	dir    string // its XDG_RUNTIME_DIR
 	mu     sync.Mutex
 	log    strings.Builder
 	lines  chan string
@@ -253,7 +254,7 @@ func startMinicomp(t *testing.T, env []string, args ...string) *minicompProc {
 		t.Fatal(err)
 	}
 	dir := e2eRuntimeDir(t)
-	p := &minicompProc{lines: make(chan string, 1024), exited: make(chan struct{})}
+	p := &minicompProc{dir: dir, lines: make(chan string, 1024), exited: make(chan struct{})}
 	p.cmd = exec.Command(exe, append([]string{"run"}, args...)...)
 	p.cmd.Env = append(e2eEnv("XDG_RUNTIME_DIR="+dir, envRunMain+"=1"), env...)
 	r, w := io.Pipe()

@@ -55,19 +55,28 @@ func requireGuestPrograms(t *testing.T, names ...string) {
 // With noDirect every frame is blitted into a dumb buffer.
 func startKMS(t *testing.T, noDirect bool) (*Server, string, backend.Output) {
 	t.Helper()
+	return startKMSWith(t, kms.Options{DisableDirect: noDirect}, Options{})
+}
+
+// startKMSWith is startKMS with backend and server options (the logger,
+// renderer and main device are set here).
+func startKMSWith(t *testing.T, bopts kms.Options, sopts Options) (*Server, string, backend.Output) {
+	t.Helper()
 	dir := t.TempDir()
 	os.Chmod(dir, 0o700)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
-	be := openKMS(t, kms.Options{Logger: log, DisableDirect: noDirect})
+	bopts.Logger = log
+	be := openKMS(t, bopts)
 	outs := be.Outputs()
 	if len(outs) != 1 {
 		be.Close()
 		t.Fatalf("kms backend has %d outputs, want 1 (vkms)", len(outs))
 	}
-	s, err := New(dir, be, Options{Logger: log, Renderer: soft.New(), MainDevice: mainDevice(be)})
+	sopts.Logger, sopts.Renderer, sopts.MainDevice = log, soft.New(), mainDevice(be)
+	s, err := New(dir, be, sopts)
 	if err != nil {
 		be.Close()
 		t.Fatal(err)

@@ -38,6 +38,7 @@ type seat struct {
 	// meanwhile. Backends without focus events never set it.
 	unfocused bool
 	keysArray []byte // scratch: held keys for wl_keyboard.enter
+	seated    seated // wl_touch, device capabilities, key repeat (touch.go)
 }
 
 // seatResource is one client's wl_seat, wl_pointer or wl_keyboard.
@@ -128,7 +129,7 @@ func (o *seatObj) GetKeyboard(id uint32) error {
 	st := o.st
 	st.sendKeymap(r)
 	if o.version >= 4 {
-		o.c.send(protocol.WlKeyboardRepeatInfo(o.c.conn, id, 25, 600))
+		o.c.send(protocol.WlKeyboardRepeatInfo(o.c.conn, id, st.seated.repeatRate, st.seated.repeatDelay))
 	}
 	if f := st.keyboardFocus; f != nil && f.c == o.c {
 		st.enterKeyboard(r, f)
@@ -136,11 +137,8 @@ func (o *seatObj) GetKeyboard(id uint32) error {
 	return nil
 }
 
-func (o *seatObj) GetTouch(id uint32) error {
-	_, err := register[protocol.WlTouchHandler](o.c, id, protocol.WlTouchInterface, o.version, inert{}, protocol.DispatchWlTouch)
-	return err
-}
-func (o *seatObj) Release() error { return nil }
+func (o *seatObj) GetTouch(id uint32) error { return o.st.getTouch(o.c, id, o.version) }
+func (o *seatObj) Release() error           { return nil }
 
 // input routes one backend event.
 func (st *seat) input(ev backend.Event) {
@@ -177,19 +175,22 @@ func (st *seat) input(ev backend.Event) {
 		}
 		for _, p := range f.c.pointers {
 			if p.version >= 5 {
-				f.c.send(protocol.WlPointerAxisSource(f.c.conn, p.id, protocol.WlPointerAxisSourceWheel))
+				f.c.send(protocol.WlPointerAxisSource(f.c.conn, p.id, ev.AxisSource)) // 0: wheel
 			}
 			for _, a := range [2]struct {
-				axis     uint32
-				v        float64
-				discrete int32
-			}{{protocol.WlPointerAxisVerticalScroll, ev.AxisY, ev.DiscreteY}, {protocol.WlPointerAxisHorizontalScroll, ev.AxisX, ev.DiscreteX}} {
+				axis           uint32
+				v              float64
+				discrete, v120 int32
+			}{{protocol.WlPointerAxisVerticalScroll, ev.AxisY, ev.DiscreteY, ev.V120Y}, {protocol.WlPointerAxisHorizontalScroll, ev.AxisX, ev.DiscreteX, ev.V120X}} {
 				if a.v == 0 {
 					continue
 				}
+				if a.v120 == 0 {
+					a.v120 = a.discrete * 120
+				}
 				switch {
-				case p.version >= 8 && a.discrete != 0:
-					f.c.send(protocol.WlPointerAxisValue120(f.c.conn, p.id, a.axis, a.discrete*120))
+				case p.version >= 8 && a.v120 != 0:
+					f.c.send(protocol.WlPointerAxisValue120(f.c.conn, p.id, a.axis, a.v120))
 				case p.version >= 5 && a.discrete != 0:
 					f.c.send(protocol.WlPointerAxisDiscrete(f.c.conn, p.id, a.axis, a.discrete))
 				}
@@ -197,6 +198,10 @@ func (st *seat) input(ev backend.Event) {
 			}
 			st.frame(p)
 		}
+	case backend.TouchDown, backend.TouchUp, backend.TouchMotion, backend.TouchFrame, backend.TouchCancel:
+		st.touch(ev)
+	case backend.SeatChanged:
+		st.setBackendCaps(ev.Caps)
 	case backend.Key:
 		f := st.keyboardFocus
 		if st.virt != nil || st.current != st.defaultKeymap {
@@ -404,6 +409,7 @@ func (st *seat) useKeymap(km *keymapBlob) {
 // They stay when the device goes (a remote desktop reconnecting keeps
 // clients' wl_pointer and wl_keyboard).
 func (st *seat) addCaps(bits uint32) {
+	st.seated.virtCaps |= bits
 	if st.caps&bits == bits {
 		return
 	}

@@ -143,6 +143,10 @@ type Options struct {
 	// that has not answered by the next ping is logged as not
 	// responding). 0: DefaultPingInterval; negative: never.
 	PingInterval time.Duration
+	// RepeatRate (keys per second) and RepeatDelay (ms) are the key
+	// repeat clients are told (wl_keyboard.repeat_info); 0 takes 25 and
+	// 600, a negative rate turns repeat off.
+	RepeatRate, RepeatDelay int
 }
 
 // ErrNoRenderer is returned by New without Options.Renderer.
@@ -190,6 +194,7 @@ func New(runtimeDir string, be backend.Backend, opts Options) (*Server, error) {
 		l.Close()
 		return nil, err
 	}
+	s.seat.seated.setRepeat(opts.RepeatRate, opts.RepeatDelay)
 	s.addGlobal(protocol.WlCompositorInterface, 6, s.bindCompositor)
 	s.addGlobal(protocol.WlShmInterface, 1, s.bindShm)
 	s.addGlobal(protocol.WlSubcompositorInterface, 1, s.bindSubcompositor)

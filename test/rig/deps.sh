@@ -15,6 +15,8 @@ pkgs=(
 	libegl1 libgles2                           # render/gles tests (EGL surfaceless + GLES on llvmpipe, via purego)
 	libpixman-1-0                              # render/pixman (loaded at run time through purego)
 	libxkbcommon0 xkb-data                     # internal/xkb (keymaps through libxkbcommon, loaded at run time)
+	libinput10 libinput-bin                    # internal/libinput (loaded at run time) and its device quirks (/usr/share/libinput)
+	wev                                        # prints a client's input events: internal/server's seated input test
 	libgbm1                                    # Mesa in the amd64 guest (testdata/rig-mesa): packed by vmexec
 	qemu-system-gui                            # -display gtk,gl=on: virtio-gpu-gl-pci (virgl) on an Xvfb
 	patch                                      # patches/*.patch

@@ -6,7 +6,9 @@ package main
 //
 //   - Programs a test asks for (real Wayland clients: weston-simple-shm,
 //     grim, wayland-info): listed in the package's testdata/rig-programs or
-//     in $MINICOMP_RIG_PROGRAMS, packed as /usr/bin/NAME with every library
+//     in $MINICOMP_RIG_PROGRAMS (with the sonames of libraries tests
+//     dlopen, and absolute paths of data files or directories programs
+//     and libraries read), packed as /usr/bin/NAME with every library
 //     ldd names, at the host's paths (symlinks on the way, such as /lib ->
 //     usr/lib, are reproduced). Only when the guest runs the host's
 //     architecture: the host's binaries cannot run elsewhere.
@@ -21,6 +23,7 @@ import (
 	"bufio"
 	"debug/elf"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -79,8 +82,16 @@ func requestedPrograms(dir string) ([]string, error) {
 func programFiles(names []string, m elf.Machine) ([]hostFile, error) {
 	var files []hostFile
 	for _, n := range names {
+		if filepath.IsAbs(n) {
+			df, err := dataFiles(n)
+			if err != nil {
+				return nil, err
+			}
+			files = append(files, df...)
+			continue
+		}
 		if strings.Contains(n, "/") {
-			return nil, fmt.Errorf("%s: give a program name (looked up in PATH), not a path", n)
+			return nil, fmt.Errorf("%s: give a program name (looked up in PATH), a library's soname or an absolute path, not a relative path", n)
 		}
 		if isLibName(n) {
 			lf, err := libraryFiles(n)
@@ -142,6 +153,38 @@ func libraryFiles(name string) ([]hostFile, error) {
 		return append([]hostFile{{host: target}}, libs...), nil
 	}
 	return nil, fmt.Errorf("library %s for the guest: not installed on the host (ldconfig -p does not list it; listed in %s or $%s)", name, programsFile, envPrograms)
+}
+
+// maxDataBytes bounds what one data entry packs.
+const maxDataBytes = 64 << 20
+
+// dataFiles packs a host file, or a directory with every file under it,
+// at the same path: the data a program or a dlopen'ed library reads
+// (libinput's /usr/share/libinput quirks, XKB's /usr/share/X11/xkb).
+func dataFiles(path string) ([]hostFile, error) {
+	var files []hostFile
+	var total int64
+	err := filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if total += fi.Size(); total > maxDataBytes {
+			return fmt.Errorf("more than %d MiB", maxDataBytes>>20)
+		}
+		files = append(files, hostFile{host: p})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("data %s for the guest: %v (listed in %s or $%s; install its Debian package, test/rig/deps.sh should)", path, err, programsFile, envPrograms)
+	}
+	return files, nil
 }
 
 // interp returns the ELF interpreter of the file ("" when static).

@@ -1,0 +1,259 @@
+package libinput
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/minicomp/minicomp/internal/dl"
+)
+
+// Where the path backend looks: the kernel's input class in sysfs, the
+// device nodes, and udev's database (which libudev, inside libinput,
+// reads a device's properties from).
+var (
+	sysClassInput = "/sys/class/input"
+	devDir        = "/dev"
+	udevDataDir   = "/run/udev/data"
+)
+
+// hotplug follows the kernel's input devices for the path backend: the
+// event devices present at start, then add and remove uevents.
+type hotplug struct {
+	c  *Context
+	fd int // NETLINK_KOBJECT_UEVENT socket, kernel multicast group
+	// udevd: a udev daemon writes the database; minicomp only waits
+	// for it (libinput does) and writes nothing.
+	udevd bool
+	// byName maps "event3" to its libinput device, for removal.
+	byName map[string]uintptr
+	// written are the database entries minicomp wrote (removed with
+	// their device and at close).
+	written map[string]string
+	buf     []byte
+	// suspended: the session is away; devices are neither opened nor
+	// added until resume (which takes those present then).
+	suspended bool
+}
+
+// suspend removes every device from libinput. (libinput_suspend would
+// keep the path backend's list and re-open all of it on resume, failing
+// as a whole when one device went away meanwhile.)
+func (h *hotplug) suspend() {
+	h.suspended = true
+	for name := range h.byName {
+		h.removeDevice(name)
+	}
+}
+
+// resume adds the devices present now.
+func (h *hotplug) resume() {
+	h.suspended = false
+	h.scan()
+}
+
+func newHotplug(c *Context, udevd bool) (*hotplug, error) {
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, unix.NETLINK_KOBJECT_UEVENT)
+	if err != nil {
+		return nil, fmt.Errorf("libinput: uevent socket: %w", err)
+	}
+	// Group 1: the kernel's own uevents (udevd re-broadcasts processed
+	// ones on group 2, which has no sender without udevd).
+	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Groups: 1}); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("libinput: bind uevent socket: %w", err)
+	}
+	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 1<<20)
+	h := &hotplug{c: c, fd: fd, udevd: udevd, byName: map[string]uintptr{}, written: map[string]string{}, buf: make([]byte, 8192)}
+	if !udevd {
+		c.log.Info("no udev daemon (/run/udev/control): minicomp classifies input devices itself and records them in " + udevDataDir + " for libinput")
+	}
+	return h, nil
+}
+
+// scan adds the event devices present now.
+func (h *hotplug) scan() {
+	ents, err := os.ReadDir(sysClassInput)
+	if err != nil {
+		h.c.log.Warn("no input devices", "err", err)
+		return
+	}
+	var names []string
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), "event") {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		h.add(n)
+	}
+}
+
+// read handles the queued uevents.
+func (h *hotplug) read() {
+	for {
+		n, _, err := unix.Recvfrom(h.fd, h.buf, unix.MSG_DONTWAIT)
+		if err != nil || n <= 0 {
+			if err == unix.ENOBUFS {
+				h.c.log.Warn("uevents lost (socket buffer overrun): rescanning input devices")
+				h.scan()
+				continue
+			}
+			return
+		}
+		u, ok := ParseUevent(h.buf[:n])
+		if !ok || u.Subsystem != "input" || !strings.HasPrefix(u.DevName, "input/event") {
+			continue
+		}
+		name := strings.TrimPrefix(u.DevName, "input/")
+		switch {
+		case u.Action == "add" && !h.suspended:
+			h.add(name)
+		case u.Action == "remove":
+			h.removeDevice(name)
+			h.dropDB(name)
+		}
+	}
+}
+
+// Uevent is a kernel uevent's fields minicomp reads.
+type Uevent struct {
+	Action, DevPath, Subsystem, DevName string
+	Major, Minor                        string
+}
+
+// ParseUevent parses a kernel uevent message ("add@/devices/...\0KEY=VALUE\0...").
+// Messages from udevd ("libudev" header) and malformed ones give false.
+func ParseUevent(b []byte) (Uevent, bool) {
+	var u Uevent
+	head, rest, ok := bytes.Cut(b, []byte{0})
+	if !ok || !bytes.Contains(head, []byte("@")) {
+		return u, false
+	}
+	for len(rest) > 0 {
+		var kv []byte
+		kv, rest, _ = bytes.Cut(rest, []byte{0})
+		k, v, ok := bytes.Cut(kv, []byte("="))
+		if !ok {
+			continue
+		}
+		switch string(k) {
+		case "ACTION":
+			u.Action = string(v)
+		case "DEVPATH":
+			u.DevPath = string(v)
+		case "SUBSYSTEM":
+			u.Subsystem = string(v)
+		case "DEVNAME":
+			u.DevName = string(v)
+		case "MAJOR":
+			u.Major = string(v)
+		case "MINOR":
+			u.Minor = string(v)
+		}
+	}
+	return u, u.Action != "" && u.Subsystem != ""
+}
+
+// add classifies event device name, writes its database entry (without
+// udevd) and adds it to libinput.
+func (h *hotplug) add(name string) {
+	if _, ok := h.byName[name]; ok {
+		return
+	}
+	log := h.c.log
+	sys := filepath.Join(sysClassInput, name)
+	devnum, err := os.ReadFile(filepath.Join(sys, "dev"))
+	if err != nil {
+		log.Warn("input device vanished", "device", name, "err", err)
+		return
+	}
+	if !h.udevd {
+		caps, err := ReadCapabilities(filepath.Join(sys, "device"))
+		if err != nil {
+			log.Warn("input device not classified", "device", name, "err", err)
+			return
+		}
+		props := Classify(caps)
+		if len(props) == 0 {
+			log.Info("input device ignored (no keys, pointer or touch)", "device", name)
+			return
+		}
+		db := filepath.Join(udevDataDir, "c"+strings.TrimSpace(string(devnum)))
+		if err := writeUdevDB(db, props); err != nil {
+			log.Warn("input device unusable: cannot record its properties for libinput (start systemd-udevd, Debian package udev)", "device", name, "err", err)
+			return
+		}
+		h.written[name] = db
+	}
+	path := dl.CString(filepath.Join(devDir, "input", name))
+	dev := dl.Call(h.c.l.pathAdd, h.c.li, uintptr(unsafe.Pointer(&path[0])))
+	if dev == 0 {
+		// libinput logged why (not an input device it handles, open refused).
+		h.dropDB(name)
+		return
+	}
+	h.byName[name] = dev
+}
+
+// removeDevice takes event device name out of libinput.
+func (h *hotplug) removeDevice(name string) {
+	dev, ok := h.byName[name]
+	delete(h.byName, name)
+	if ok && h.c.devices[dev] != nil {
+		dl.Call(h.c.l.pathRemove, dev)
+	}
+}
+
+// forget drops a device libinput removed on its own (a read error on
+// unplug, before the uevent).
+func (h *hotplug) forget(dev uintptr) {
+	for n, d := range h.byName {
+		if d == dev {
+			delete(h.byName, n)
+		}
+	}
+}
+
+func (h *hotplug) dropDB(name string) {
+	if db, ok := h.written[name]; ok {
+		os.Remove(db)
+		delete(h.written, name)
+	}
+}
+
+func (h *hotplug) close() {
+	unix.Close(h.fd)
+	for n := range h.written {
+		h.dropDB(n)
+	}
+}
+
+// writeUdevDB writes a udev database entry with props, in the format
+// udevd writes (systemd's sd-device reads it: a device with an entry is
+// "initialized").
+func writeUdevDB(path string, props []string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	var b strings.Builder
+	var ts unix.Timespec
+	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	fmt.Fprintf(&b, "I:%d\n", ts.Nano()/1000)
+	for _, p := range props {
+		b.WriteString("E:" + p + "\n")
+	}
+	b.WriteString("G:seat\nQ:seat\nV:1\n")
+	tmp := path + ".minicomp"
+	if err := os.WriteFile(tmp, []byte(b.String()), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
