@@ -104,6 +104,11 @@ type surface struct {
 	committed           uint64            // the server's commit count at this surface's last commit
 	copyDamage          []image.Rectangle // scratch: what a commit copies
 	committedAt         time.Duration     // when new content not yet drawn was committed; 0: none
+	// callbackSent: when a frame callback was last sent (0: answered by a
+	// commit since); drawTime: how long the client takes from one to
+	// its commit (repaint.go)
+	callbackSent time.Duration
+	drawTime     estimate
 	// tex is the content in the renderer; texDamage what changed since
 	// it was last updated (buffer pixels), texAll: all of it.
 	tex       render.Texture
@@ -324,6 +329,7 @@ func (sf *surface) Commit() error {
 		}
 	}
 	n := sf.c.s.commitCount.Add(1)
+	sf.noteCommit()
 	switch synced := sf.sub != nil && sf.sub.synchronized(); {
 	case synced:
 		sf.cache()
