@@ -18,8 +18,7 @@ import (
 // Presentation feedback still carries the flip's own time.
 //
 // Late is not lost: a commit after the repaint time is drawn at once and
-// still makes the flip while the output is idle; the estimates grow at
-// once with a slow frame and shrink slowly.
+// still makes the flip while the output is idle.
 
 const (
 	// renderSlack is added to the learned render time: the loop's wake-up
@@ -32,16 +31,32 @@ const (
 	sendEarly = 300 * time.Microsecond
 )
 
-// estimate follows a duration that varies: it takes a longer sample at
-// once and decays towards shorter ones by a sixteenth of the difference
-// (a high percentile, more or less: a miss costs a whole refresh).
-type estimate struct{ v time.Duration }
+// estimate follows a duration that varies: the second longest of the
+// last estimateWindow samples (about the 94th percentile): one wake-up
+// delayed by a loaded machine does not move it, a slower client moves it
+// within a frame or two, and it forgets a slow phase after 32 frames.
+type estimate struct {
+	samples [estimateWindow]time.Duration
+	n       int
+	v       time.Duration // the current estimate
+}
+
+const estimateWindow = 32
 
 func (e *estimate) add(d time.Duration) {
-	if d > e.v {
-		e.v = d
-	} else {
-		e.v -= (e.v - d) / 16
+	e.samples[e.n%estimateWindow] = d
+	e.n++
+	var first, second time.Duration
+	for _, s := range e.samples[:min(e.n, estimateWindow)] {
+		if s > first {
+			first, second = s, first
+		} else if s > second {
+			second = s
+		}
+	}
+	e.v = second
+	if e.n == 1 {
+		e.v = first
 	}
 }
 

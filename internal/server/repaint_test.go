@@ -17,19 +17,22 @@ func TestEstimate(t *testing.T) {
 	if e.v != 4*time.Millisecond {
 		t.Fatalf("first sample: %v", e.v)
 	}
-	e.add(time.Millisecond)
-	if e.v >= 4*time.Millisecond || e.v <= time.Millisecond {
-		t.Errorf("a shorter sample moved the estimate to %v, want a step towards 1 ms", e.v)
-	}
-	for range 200 {
+	for range 10 {
 		e.add(time.Millisecond)
 	}
-	if e.v > 1100*time.Microsecond {
-		t.Errorf("after 200 samples of 1 ms: %v", e.v)
+	if e.v != time.Millisecond {
+		t.Errorf("one long sample among short ones moved the estimate to %v", e.v)
 	}
 	e.add(10 * time.Millisecond)
-	if e.v != 10*time.Millisecond {
-		t.Errorf("a longer sample must count at once: %v", e.v)
+	e.add(9 * time.Millisecond)
+	if e.v != 9*time.Millisecond {
+		t.Errorf("two long samples: %v, want the second longest, 9 ms", e.v)
+	}
+	for range estimateWindow {
+		e.add(2 * time.Millisecond)
+	}
+	if e.v != 2*time.Millisecond {
+		t.Errorf("a window of 2 ms samples later: %v", e.v)
 	}
 }
 
@@ -41,6 +44,11 @@ func TestEstimate(t *testing.T) {
 func TestFrameCallbackLatency(t *testing.T) {
 	if rigtest.Name() != "" {
 		t.Skip("real clients run on the host")
+	}
+	if raceEnabled {
+		// Its slowdown would be learned as the server's render time;
+		// test/all.sh runs this test without -race.
+		t.Skip("timing under the race detector")
 	}
 	rigtest.CheckFDs(t)
 	_, dir := start(t)
