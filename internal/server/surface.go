@@ -127,9 +127,9 @@ type surface struct {
 	texBorrowed bool
 	// viewBuf is the shm buffer content is read from in place, nil when
 	// content is a copy (shmview.go)
-	viewBuf *shmBuffer
-	texDamage     []image.Rectangle
-	texAll        bool
+	viewBuf   *shmBuffer
+	texDamage []image.Rectangle
+	texAll    bool
 }
 
 func newSurface(c *Client, id uint32) *surface {
