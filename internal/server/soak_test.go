@@ -91,17 +91,21 @@ func (c *soakClient) close() {
 	}
 }
 
-// showBuffer gives the client an XRGB buffer of w×h (pool 9, buffer id)
-// in a memfd of its own.
+// showBuffer gives the client an XRGB buffer of w×h (pool id+1000,
+// buffer id) in a memfd of its own, sealed against shrinking for even ids
+// (drawn in place) and not for odd ones (copied at commit).
 func (c *soakClient) showBuffer(id uint32, w, h int) {
 	if c.pool >= 0 {
 		unix.Close(c.pool)
 	}
-	fd, err := unix.MemfdCreate("soak", unix.MFD_CLOEXEC)
+	fd, err := unix.MemfdCreate("soak", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
 	if err != nil {
 		c.t.Fatal(err)
 	}
 	unix.Ftruncate(fd, int64(w*h*4))
+	if id%2 == 0 {
+		unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, unix.F_SEAL_SHRINK)
+	}
 	c.pool = fd
 	c.req(4, 0, func(e *wire.Encoder) { e.NewID(id + 1000); e.Int(int32(w * h * 4)) }, fd)
 	c.req(id+1000, 0, func(e *wire.Encoder) {
