@@ -384,6 +384,14 @@ func (o *output) waitFrames() {
 	}
 }
 
+// reset empties s for reuse, clearing what it held: a slice reused from
+// frame to frame must not keep a gone client's surfaces and buffers alive
+// in its spare capacity.
+func reset[T any](s []T) []T {
+	clear(s)
+	return s[:0]
+}
+
 // appendAll adds each rectangle of add to dst with appendMerged.
 func appendAll(dst, add []image.Rectangle) []image.Rectangle {
 	for _, r := range add {
@@ -404,16 +412,15 @@ func (o *output) frameDone(f backend.Presented) {
 		o.callbackAt = 0
 		o.sendHeldCallbacks()
 	}
-	o.awaiting = o.awaiting[:0] // until the callbacks go out: wait for the repaint time
+	o.awaiting = reset(o.awaiting) // until the callbacks go out: wait for the repaint time
 	o.held = append(o.held, o.done...)
-	clear(o.done)
-	o.done = o.done[:0]
+	o.done = reset(o.done)
 	o.planNextFrame(f)
 	for _, at := range o.presentedCommits {
 		o.s.latency.add(f.Time - at)
 	}
 	o.presentedCommits = o.presentedCommits[:0]
-	o.shownFeedback, o.pendingFeedback = o.pendingFeedback, o.shownFeedback[:0]
+	o.shownFeedback, o.pendingFeedback = o.pendingFeedback, reset(o.shownFeedback)
 	o.presented(f)
 	if b := o.shownDirect; b != nil {
 		b.shown--

@@ -105,7 +105,7 @@ func (o *output) sendHeldCallbacks() {
 	}
 	o.s.callbackCount.Add(uint64(len(o.held)))
 	ms := o.s.nowMS()
-	o.awaiting = o.awaiting[:0]
+	o.awaiting = reset(o.awaiting)
 	o.awaitMark = o.s.commitCount.Load()
 	for _, cb := range o.held {
 		if n := len(o.awaiting); n == 0 || o.awaiting[n-1] != cb.sf {
@@ -122,8 +122,7 @@ func (o *output) sendHeldCallbacks() {
 		// From when it was due: a late wake-up counts in the client's time.
 		cb.sf.callbackSent = min(now, o.callbackAt)
 	}
-	clear(o.held) // no surface kept alive by the slice
-	o.held = o.held[:0]
+	o.held = reset(o.held)
 }
 
 // noteCommit learns the surface's draw time: from the frame callback it
