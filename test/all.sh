@@ -59,6 +59,9 @@ go run ./examples/embed -frames 30
 step "allocations per frame (without -race, which allocates on its own)"
 go test -count=1 -run 'TestFrameLoopAllocations|AllocatesNothing|NoAlloc' -v ./internal/server/ ./render/... 2>&1 | grep -E '^(=== RUN|---|ok|FAIL)|alloc' >&2
 
+step "soak and frame-callback latency (without -race: its shadow memory hides RSS, its slowdown timing)"
+go test -count=1 -run '^(TestSoak|TestFrameCallbackLatency)$' -v ./internal/server/ 2>&1 | grep -E '^(=== RUN|---|ok|FAIL)|(soak|repaint)_test' >&2
+
 step "fuzzing (bounded)"
 for target in internal/drm:FuzzParseInFormats internal/drm:FuzzParseEvents \
 	internal/wire:FuzzNext internal/protocol:FuzzDispatch internal/server:FuzzReadKeymap internal/server:FuzzParsePrivileged \

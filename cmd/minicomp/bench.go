@@ -23,17 +23,18 @@ import (
 )
 
 type benchReport struct {
-	Size       string        `json:"size"`
-	Format     string        `json:"format"`
-	Display    string        `json:"display,omitempty"`
-	Render     string        `json:"render,omitempty"`
-	Iterations int           `json:"iterations"`
-	Alloc      []stratResult `json:"allocation"`
-	Copy       *copyResult   `json:"copy,omitempty"`
-	Flip       *flipResult   `json:"flip,omitempty"`
-	GPU        string        `json:"gpu,omitempty"`
-	Notes      []string      `json:"notes,omitempty"`
-	Skipped    []string      `json:"unavailable_strategies,omitempty"`
+	Size       string         `json:"size"`
+	Format     string         `json:"format"`
+	Display    string         `json:"display,omitempty"`
+	Render     string         `json:"render,omitempty"`
+	Iterations int            `json:"iterations"`
+	Alloc      []stratResult  `json:"allocation"`
+	Copy       *copyResult    `json:"copy,omitempty"`
+	Flip       *flipResult    `json:"flip,omitempty"`
+	Compose    *composeResult `json:"compose,omitempty"`
+	GPU        string         `json:"gpu,omitempty"`
+	Notes      []string       `json:"notes,omitempty"`
+	Skipped    []string       `json:"unavailable_strategies,omitempty"`
 }
 
 type stratResult struct {
@@ -79,6 +80,8 @@ type flipResult struct {
 	MinMS  float64 `json:"interval_min_ms"`
 	MaxMS  float64 `json:"interval_max_ms"`
 	Error  string  `json:"error,omitempty"`
+	// IntervalsMS are the intervals themselves, in flip order.
+	IntervalsMS []float64 `json:"intervals_ms,omitempty"`
 }
 
 func benchCmd(ctx context.Context, args []string) error {
@@ -92,14 +95,21 @@ func benchCmd(ctx context.Context, args []string) error {
 	displayPath := fs.String("display", "", "KMS primary node to use (default: the first with a connected screen)")
 	gpu := fs.Bool("gpu", true, "time the GLES renderer on the render node with each strategy's buffer")
 	renderNode := fs.String("render-node", "", "render node override")
+	report := fs.String("report", "", "also write the results as a self-contained HTML page with charts to this file")
+	compose := fs.Bool("compose", true, "time CPU composition (pixman, else the pure-Go renderer) by damage size")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	logger("error")
 	rep, err := bench(ctx, benchOptions{headless: *headlessOnly, size: *size, iters: *iters, frames: *frames,
-		heaps: heapList(*heapFlag), renderNode: renderNodeFlag(*renderNode), display: *displayPath, gpu: *gpu, progress: os.Stderr})
+		heaps: heapList(*heapFlag), renderNode: renderNodeFlag(*renderNode), display: *displayPath, gpu: *gpu, compose: *compose, progress: os.Stderr})
 	if err != nil {
 		return err
+	}
+	if *report != "" {
+		if err := writeReportFile(*report, rep); err != nil {
+			return err
+		}
 	}
 	if *asJSON {
 		enc := json.NewEncoder(os.Stdout)
@@ -118,6 +128,7 @@ type benchOptions struct {
 	renderNode    string
 	display       string // primary node ("": the first with a screen)
 	gpu           bool   // time the GLES renderer too
+	compose       bool   // time CPU composition by damage size
 	progress      io.Writer
 }
 
@@ -265,6 +276,9 @@ func bench(ctx context.Context, o benchOptions) (*benchReport, error) {
 	}
 	if len(keep) > 0 {
 		rep.Copy = benchCopy(keep, o.iters, w, h, progress)
+	}
+	if o.compose {
+		rep.Compose = benchCompose(w, h, o.iters, progress)
 	}
 	if presenter != nil && len(keep) > 0 {
 		rep.Flip = benchFlip(ctx, presenter, keep, o.frames, progress)
@@ -447,6 +461,9 @@ func benchFlip(ctx context.Context, p *scanout.Presenter, bufs []*scanout.Buffer
 		return r
 	}
 	r.MeanMS = meanUS(iv) / 1000
+	for _, d := range iv {
+		r.IntervalsMS = append(r.IntervalsMS, us(d)/1000)
+	}
 	var ss float64
 	for _, d := range iv {
 		x := us(d)/1000 - r.MeanMS
@@ -484,19 +501,7 @@ func printBench(w io.Writer, r *benchReport) {
 			fmt.Fprintf(w, "%-22s failed: %s\n", a.Strategy, a.Error)
 			continue
 		}
-		path := a.Path
-		if a.RefusedAt != "" {
-			path += " (" + a.RefusedAt
-			if a.Errno != "" {
-				path += ": " + a.Errno
-			}
-			path += ")"
-		}
-		imp := fmt.Sprintf("%.1f", a.RenderImportUS)
-		if a.RenderImport != "ok" {
-			imp = orNone(a.RenderImport)
-		}
-		fmt.Fprintf(w, "%-22s %10.1f %10.1f %12s %-28s %10.1f %9.1f %10.1f\n", a.Strategy, a.AllocMeanUS, a.AllocMinUS, imp, orNone(path), a.DisplayImpUS, a.AddFBUS, a.TestOnlyUS)
+		fmt.Fprintf(w, "%-22s %10.1f %10.1f %12s %-28s %10.1f %9.1f %10.1f\n", a.Strategy, a.AllocMeanUS, a.AllocMinUS, importCell(a), pathCell(a), a.DisplayImpUS, a.AddFBUS, a.TestOnlyUS)
 	}
 	for _, s := range r.Skipped {
 		fmt.Fprintf(w, "unavailable: %s\n", s)
@@ -527,6 +532,16 @@ func printBench(w io.Writer, r *benchReport) {
 		fmt.Fprintf(w, "  memmove %.2f GB/s   blit %.2f GB/s   blit/memmove %.2f\n", c.MemmoveGBps, c.BlitGBps, c.Ratio)
 		fmt.Fprintf(w, "  full frame %.0f µs, 256×256 damage %.1f µs (%.2f× its area share)\n", c.FullUS, c.Damage256US, c.DamageVsArea)
 	}
+	if c := r.Compose; c != nil {
+		if c.Error != "" {
+			fmt.Fprintf(w, "\ncompose (%s): %s\n", c.Renderer, c.Error)
+		} else {
+			fmt.Fprintf(w, "\ncompose (%s, %d surfaces 800×600), µs a frame by damage:\n", c.Renderer, c.Surfaces)
+			for _, p := range c.Points {
+				fmt.Fprintf(w, "  %-12s %10d px %10.1f µs\n", p.Label(), p.Pixels, p.US)
+			}
+		}
+	}
 	if f := r.Flip; f != nil {
 		if f.Error != "" {
 			fmt.Fprintf(w, "\nflip: %s\n", f.Error)
@@ -537,4 +552,20 @@ func printBench(w io.Writer, r *benchReport) {
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
+}
+
+// writeReportFile writes the HTML report to path.
+func writeReportFile(path string, rep *benchReport) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("bench report: %w", err)
+	}
+	if err := writeReport(f, rep, time.Now()); err != nil {
+		f.Close()
+		return fmt.Errorf("bench report %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("bench report: %w", err)
+	}
+	return nil
 }

@@ -171,6 +171,7 @@ func TestRigBench(t *testing.T) {
 	var out bytes.Buffer
 	printBench(&out, rep)
 	t.Logf("minicomp bench:\n%s", out.String())
+	checkReport(t, rep) // with the flip histogram of a real display
 	if rep.Flip == nil || rep.Flip.Error != "" || rep.Flip.MeanMS < 10 || rep.Flip.MeanMS > 40 {
 		t.Errorf("flip %+v (want vblank-paced, ~16.7 ms)", rep.Flip)
 	}

@@ -93,6 +93,7 @@ func runCmd(ctx context.Context, args []string) error {
 	defer cleanup()
 	f.noDirect = f.noDirect || os.Getenv(envNoDirect) == "1"
 	f.renderNode = renderNodeFlag(f.renderNode)
+	oneProc(log)
 	_, err = runMinicomp(ctx, f, log)
 	return err
 }

@@ -22,8 +22,13 @@ type output struct {
 	// for targets of a given buffer age
 	damage     []image.Rectangle
 	history    [4][]image.Rectangle
-	forceFrame bool          // a screencopy waits: render even without damage
-	repaintAt  time.Time     // after a flip, wait for clients' commits until then
+	forceFrame bool      // a screencopy waits: render even without damage
+	repaintAt  time.Time // after a flip, wait for clients' commits until then
+	// callbacks of the frame on screen, held until callbackAt (monotonic)
+	// so that their clients commit just before the repaint (repaint.go)
+	held       []frameCB
+	callbackAt time.Duration
+	renderTime estimate      // how long a composed frame takes to render and present
 	waitReq    chan struct{} // one per presented frame, to waitFrames
 	busy       bool
 	closed     bool // the user closed the output's window
@@ -104,6 +109,7 @@ func (o *output) bind(c *Client, id, version uint32) error {
 // scheduleFrames starts a frame on every idle output that has work.
 func (s *Server) scheduleFrames() {
 	for _, o := range s.outputs {
+		o.sendHeldCallbacks()
 		if o.busy || o.closed || !(len(o.damage) > 0 || o.forceFrame || o.hasCallbacks()) {
 			continue
 		}
@@ -220,6 +226,7 @@ func (s *Server) render(o *output) {
 	if b := o.directCandidate(); b != nil && s.presentDirect(o, b) {
 		return
 	}
+	start := monotonic()
 	s.updateTextures()
 	target, age, err := o.o.Next()
 	if pausedFailure(err) {
@@ -276,6 +283,7 @@ func (s *Server) render(o *output) {
 		return
 	}
 	o.presentedDirect = nil
+	o.renderTime.add(monotonic() - start)
 	o.framePresented(target, frameDamage)
 }
 
@@ -387,6 +395,14 @@ func (o *output) waitFrames() {
 	}
 }
 
+// reset empties s for reuse, clearing what it held: a slice reused from
+// frame to frame must not keep a gone client's surfaces and buffers alive
+// in its spare capacity.
+func reset[T any](s []T) []T {
+	clear(s)
+	return s[:0]
+}
+
 // appendAll adds each rectangle of add to dst with appendMerged.
 func appendAll(dst, add []image.Rectangle) []image.Rectangle {
 	for _, r := range add {
@@ -399,36 +415,23 @@ func appendAll(dst, add []image.Rectangle) []image.Rectangle {
 // if there is work.
 func (o *output) frameDone(f backend.Presented) {
 	o.busy = false
-	// Repaint late in the next refresh period (7 ms before its end, as
-	// weston does), so commits that answer these callbacks make it in.
-	if m := o.o.Mode(); m.RefreshMilliHz > 0 {
-		period := time.Duration(int64(time.Second) * 1000 / int64(m.RefreshMilliHz))
-		o.repaintAt = time.Now().Add(max(period-7*time.Millisecond, 0))
-	}
 	o.s.frameCount.Add(1)
-	o.s.callbackCount.Add(uint64(len(o.done)))
-	ms := o.s.nowMS()
-	o.awaiting = o.awaiting[:0]
-	o.awaitMark = o.s.commitCount.Load()
-	for _, cb := range o.done {
-		if n := len(o.awaiting); n == 0 || o.awaiting[n-1] != cb.sf {
-			o.awaiting = append(o.awaiting, cb.sf)
-		}
-		if !o.s.clients[cb.c] {
-			continue
-		}
-		if _, ok := cb.c.objects[cb.id]; !ok {
-			continue
-		}
-		cb.c.send(protocol.WlCallbackDone(cb.c.conn, cb.id, ms))
-		cb.c.destroy(cb.id)
+	// The frame's callbacks are held until their clients have just
+	// enough time to draw before the next repaint (repaint.go); those of
+	// an earlier frame still held are late already.
+	if len(o.held) > 0 {
+		o.callbackAt = 0
+		o.sendHeldCallbacks()
 	}
-	o.done = o.done[:0]
+	o.awaiting = reset(o.awaiting) // until the callbacks go out: wait for the repaint time
+	o.held = append(o.held, o.done...)
+	o.done = reset(o.done)
+	o.planNextFrame(f)
 	for _, at := range o.presentedCommits {
 		o.s.latency.add(f.Time - at)
 	}
 	o.presentedCommits = o.presentedCommits[:0]
-	o.shownFeedback, o.pendingFeedback = o.pendingFeedback, o.shownFeedback[:0]
+	o.shownFeedback, o.pendingFeedback = o.pendingFeedback, reset(o.shownFeedback)
 	o.presented(f)
 	if b := o.shownDirect; b != nil {
 		b.shown--

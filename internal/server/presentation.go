@@ -74,7 +74,7 @@ func (o *output) presented(f backend.Presented) {
 			uint32(f.Sequence>>32), uint32(f.Sequence), flags))
 		c.destroy(fb.id)
 	}
-	o.shownFeedback = o.shownFeedback[:0]
+	o.shownFeedback = reset(o.shownFeedback)
 }
 
 // discard tells the client its content was replaced before it was shown.

@@ -217,5 +217,5 @@ func (o *output) completeCaptures(shown *scanout.Buffer, fr backend.Presented) {
 		}
 		c.send(protocol.ZwlrScreencopyFrameV1Ready(c.conn, f.id, uint32(sec>>32), uint32(sec), uint32(fr.Time%1e9)))
 	}
-	o.inFlightCaptures = o.inFlightCaptures[:0]
+	o.inFlightCaptures = reset(o.inFlightCaptures)
 }

@@ -429,7 +429,11 @@ func (r *raw) send(msg []byte, fds ...int) {
 	if len(fds) > 0 {
 		oob = unix.UnixRights(fds...)
 	}
-	if err := unix.Sendmsg(r.fd, msg, oob, nil, 0); err != nil {
+	err := unix.Sendmsg(r.fd, msg, oob, nil, 0)
+	for err == unix.EINTR {
+		err = unix.Sendmsg(r.fd, msg, oob, nil, 0)
+	}
+	if err != nil {
 		r.t.Fatal(err)
 	}
 }
@@ -460,13 +464,16 @@ func (r *raw) next() (obj uint32, op uint16, body []byte, ok bool) {
 		}
 		oob := make([]byte, unix.CmsgSpace(28*4))
 		n, oobn, _, _, err := unix.Recvmsg(r.fd, tmp, oob, unix.MSG_CMSG_CLOEXEC)
-		if err == unix.EINTR {
-			continue // a signal (the Go runtime's preemption) interrupted the wait
+		if err == unix.EINTR { // a signal (a child's end, the runtime's preemption): not an answer
+			continue
 		}
 		if err == unix.EAGAIN {
 			r.t.Log("no event from the server within 15 s")
 		}
 		if err != nil || n == 0 {
+			if err != nil && err != unix.EAGAIN {
+				r.t.Logf("reading from the server: %v", err)
+			}
 			return 0, 0, nil, false
 		}
 		if msgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {

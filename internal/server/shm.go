@@ -54,7 +54,12 @@ func (s *shm) CreatePool(id uint32, fd int, size int32) error {
 		unix.Munmap(mem)
 		return fmt.Errorf("dup pool fd: %w", err)
 	}
-	p := &shmPool{c: s.c, id: id, fd: dup, mem: mem, refs: 1, writable: writable}
+	// A pool whose file cannot shrink (a memfd sealed with F_SEAL_SHRINK,
+	// as libwayland's and weston's clients make them) cannot fault under
+	// a read: CPU renderers may draw its buffers in place.
+	seals, err := unix.FcntlInt(uintptr(fd), unix.F_GET_SEALS, 0)
+	sealed := err == nil && seals&unix.F_SEAL_SHRINK != 0
+	p := &shmPool{c: s.c, id: id, fd: dup, mem: mem, m: &shmMap{mem: mem, refs: 1}, refs: 1, writable: writable, sealed: sealed}
 	o, err := register[protocol.WlShmPoolHandler](s.c, id, protocol.WlShmPoolInterface, 1, p, protocol.DispatchWlShmPool)
 	if err != nil {
 		p.unref()
@@ -64,23 +69,40 @@ func (s *shm) CreatePool(id uint32, fd int, size int32) error {
 	return nil
 }
 
-// shmPool is a client's shared memory, mapped read-only; buffers keep it
-// mapped after the pool object is gone.
+// shmPool is a client's shared memory; buffers keep it mapped after the
+// pool object is gone.
 type shmPool struct {
 	c        *Client
 	id       uint32
 	fd       int
-	mem      []byte
+	mem      []byte  // m.mem: the current mapping
+	m        *shmMap // held by the pool, and by buffers drawn in place
 	refs     int
 	writable bool
+	sealed   bool // the file cannot shrink (F_SEAL_SHRINK)
+}
+
+// shmMap is one mapping of a pool: a resize makes a new one, and the old
+// one stays until no buffer drawn in place reads it.
+type shmMap struct {
+	mem  []byte
+	refs int
+}
+
+func (m *shmMap) unref() {
+	m.refs--
+	if m.refs == 0 {
+		unix.Munmap(m.mem)
+		m.mem = nil
+	}
 }
 
 func (p *shmPool) unref() {
 	p.refs--
 	if p.refs == 0 {
-		unix.Munmap(p.mem)
+		p.m.unref()
 		unix.Close(p.fd)
-		p.mem = nil
+		p.mem, p.m = nil, nil
 	}
 }
 
@@ -102,7 +124,8 @@ func (p *shmPool) Resize(size int32) error {
 	if err != nil {
 		return errorf(p.id, protocol.WlShmErrorInvalidFd, "mmap %d: %v", size, err)
 	}
-	unix.Munmap(p.mem)
+	p.m.unref()
+	p.m = &shmMap{mem: mem, refs: 1}
 	p.mem = mem
 	return nil
 }
@@ -123,7 +146,11 @@ func (p *shmPool) CreateBuffer(id uint32, offset, width, height, stride int32, f
 		return err
 	}
 	p.refs++
-	o.onDestroy = func() { b.destroyed = true; p.unref() }
+	o.onDestroy = func() {
+		b.destroyed = true
+		b.maybeFreeView()
+		p.unref()
+	}
 	return nil
 }
 
@@ -135,6 +162,7 @@ type shmBuffer struct {
 	offset, width, height, stride int
 	format                        uint32
 	destroyed                     bool
+	view                          shmView // when drawn in place (shmview.go)
 }
 
 func (b *shmBuffer) Destroy() error { return nil }

@@ -72,7 +72,8 @@ type surfaceState struct {
 }
 
 // surface is a wl_surface: double-buffered state, the content of the last
-// committed buffer (copied, so the client's buffer is released at once),
+// committed buffer (copied, so the client's buffer is released at once, or
+// with a CPU renderer and a sealed pool read in place: shmview.go),
 // and its place in the scene: a role (xdg window or subsurface) and the
 // subsurfaces stacked with it.
 type surface struct {
@@ -104,6 +105,11 @@ type surface struct {
 	committed           uint64            // the server's commit count at this surface's last commit
 	copyDamage          []image.Rectangle // scratch: what a commit copies
 	committedAt         time.Duration     // when new content not yet drawn was committed; 0: none
+	// callbackSent: when a frame callback was last sent (0: answered by a
+	// commit since); drawTime: how long the client takes from one to
+	// its commit (repaint.go)
+	callbackSent time.Duration
+	drawTime     estimate
 	// tex is the content in the renderer; texDamage what changed since
 	// it was last updated (buffer pixels), texAll: all of it.
 	tex       render.Texture
@@ -117,8 +123,13 @@ type surface struct {
 	directRefused bool
 	texOwner      render.Renderer
 	texView       *byte // content's first byte when the texture was made (content reallocated: make it again)
-	texDamage     []image.Rectangle
-	texAll        bool
+	// texBorrowed: tex is viewBuf's texture view (shmview.go), not ours
+	texBorrowed bool
+	// viewBuf is the shm buffer content is read from in place, nil when
+	// content is a copy (shmview.go)
+	viewBuf   *shmBuffer
+	texDamage []image.Rectangle
+	texAll    bool
 }
 
 func newSurface(c *Client, id uint32) *surface {
@@ -159,9 +170,14 @@ func (sf *surface) destroyed() {
 	}
 	sf.releaseTexture()
 	sf.dropHeld()
+	sf.dropView()
 }
 
 func (sf *surface) releaseTexture() {
+	if sf.texBorrowed {
+		sf.tex, sf.texBorrowed = nil, false
+		return
+	}
 	if sf.tex != nil {
 		sf.tex.Release()
 		sf.tex = nil
@@ -182,8 +198,11 @@ func (sf *surface) updateTexture(r render.Renderer) error {
 		format = scanout.XRGB8888
 	}
 	if sf.tex != nil && sf.texOwner != r {
-		sf.tex = nil // its renderer was replaced (and closed)
+		sf.tex, sf.texBorrowed = nil, false // its renderer was replaced (and closed)
 		sf.texAll = true
+	}
+	if inPlace, err := sf.updateViewTexture(r, format); inPlace || err != nil {
+		return err
 	}
 	if sf.tex != nil {
 		if w, h := sf.tex.Size(); w != sf.width || h != sf.height || sf.texFormat != format || sf.texView != &sf.content[0] {
@@ -324,6 +343,7 @@ func (sf *surface) Commit() error {
 		}
 	}
 	n := sf.c.s.commitCount.Add(1)
+	sf.noteCommit()
 	switch synced := sf.sub != nil && sf.sub.synchronized(); {
 	case synced:
 		sf.cache()
@@ -389,6 +409,7 @@ func (sf *surface) apply(st *surfaceState) error {
 	}
 	if st.attached {
 		if st.buffer == nil {
+			sf.dropView()
 			sf.content, sf.width, sf.height = nil, 0, 0
 			sf.dropHeld()
 		} else {
@@ -612,6 +633,11 @@ func (sf *surface) take(b clientBuffer, damage []image.Rectangle) error {
 	if b.isDestroyed() {
 		return errorf(sf.id, protocol.WlDisplayErrorInvalidObject, "committed a destroyed buffer")
 	}
+	if sb, ok := b.(*shmBuffer); ok && sb.canView(sf.c.s.renderer) {
+		sf.takeInPlace(sb)
+		return nil
+	}
+	sf.dropView() // content was the last buffer's memory: a copy is made below
 	w, h := b.size()
 	resized := sf.content == nil || w != sf.width || h != sf.height
 	if resized {

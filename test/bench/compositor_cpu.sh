@@ -4,8 +4,9 @@
 # pixman renderer (--use-pixman: it composes, as minicomp does), the same
 # clients (1, 4 and 16 weston-simple-shm) on both, 1920×1080, each figure the
 # median of RUNS runs; weston's default headless renderer (no-op: it draws
-# nothing) is printed once, labelled, for reference only. Then minicomp's
-# commit-to-present latency.
+# nothing) is printed once, labelled, for reference only. Then the
+# commit-to-present latency weston-presentation-shm sees on both, and
+# minicomp's own figure over all its runs.
 #
 #   bash test/bench/compositor_cpu.sh [seconds per run] [runs]   (default 6 3)
 #   MINICOMP_RENDERER=soft bash test/bench/compositor_cpu.sh      (minicomp's --renderer)
@@ -13,7 +14,7 @@
 # weston runs its default desktop shell: its kiosk shell never maps
 # simple-shm (it keeps its 250×250 size and waits for a frame). Frames are
 # counted from the clients' own frame callbacks (WAYLAND_DEBUG on the client
-# side only), CPU time from /proc/PID/stat (utime+stime, every thread), RSS
+# side only), CPU time from /proc/PID/task/*/schedstat (every thread), RSS
 # from /proc/PID/status at the end of each run.
 set -euo pipefail
 SECS=${1:-6}
@@ -27,9 +28,11 @@ chmod 700 "$TMP"
 export XDG_RUNTIME_DIR=$TMP
 unset WAYLAND_DISPLAY DISPLAY
 CGO_ENABLED=0 go build -C "$ROOT" -o "$TMP/minicomp" ./cmd/minicomp
-HZ=$(getconf CLK_TCK)
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# CPU time of every thread of a process in ns (from the scheduler: the
+# utime/stime of /proc/PID/stat count 10 ms ticks, a tenth of a run's
+# total with one client).
+cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ s += $1 } END { printf "%.0f\n", s }'; }
 rss_mb() { awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
 
 # once NAME PID SOCKET CLIENTS: run CLIENTS weston-simple-shm for SECS and
@@ -43,9 +46,9 @@ once() {
 	sleep 2
 	local c0 t0 c1 t1 f0=0 f1=0 rss
 	for i in $(seq "$n"); do f0=$((f0 + $(grep -c 'wl_callback@.*\.done' "$TMP/client-$name-$n-$i.log" || true))); done
-	c0=$(cpu_ticks "$pid"); t0=$(date +%s.%N)
+	c0=$(cpu_ns "$pid"); t0=$(date +%s.%N)
 	sleep "$SECS"
-	c1=$(cpu_ticks "$pid"); t1=$(date +%s.%N)
+	c1=$(cpu_ns "$pid"); t1=$(date +%s.%N)
 	rss=$(rss_mb "$pid")
 	for i in $(seq "$n"); do f1=$((f1 + $(grep -c 'wl_callback@.*\.done' "$TMP/client-$name-$n-$i.log" || true))); done
 	kill "${pids[@]}" 2>/dev/null || true
@@ -55,8 +58,8 @@ once() {
 		tail -3 "$TMP/client-$name-$n-1.log" >&2
 		exit 1
 	fi
-	awk -v k="$n" -v c=$((c1 - c0)) -v hz="$HZ" -v f=$((f1 - f0)) -v t0="$t0" -v t1="$t1" -v rss="$rss" 'BEGIN {
-		cpu = c / hz * 1000; secs = t1 - t0; frames = f / k
+	awk -v k="$n" -v c=$((c1 - c0)) -v f=$((f1 - f0)) -v t0="$t0" -v t1="$t1" -v rss="$rss" 'BEGIN {
+		cpu = c / 1e6; secs = t1 - t0; frames = f / k
 		printf "%.3f %.1f %s\n", cpu / frames, frames / secs, rss
 	}'
 }
@@ -100,6 +103,29 @@ printf "%-32s %s   %s   %s   %s\n" compositor clients "ms/frame" "fps/client" "R
 for n in 1 4 16; do
 	row "minicomp ($mrend)" "$MPID" wayland-0 "$n"
 	row "weston 10 (pixman)" "$WPID" wayland-pixman "$n"
+done
+
+# latency NAME SOCKET [DELAY]: weston-presentation-shm for SECS (drawing
+# DELAY ms a frame), its own commit-to-present times: median, p99, and
+# the frames that came more than 1.5 refreshes after the one before.
+latency() {
+	local name=$1 sock=$2 delay=${3:-0}
+	WAYLAND_DISPLAY=$sock timeout -s INT "$SECS" weston-presentation-shm -d "$delay" >"$TMP/pres-$name.log" 2>&1 || true
+	local late
+	late=$(grep -oE 'p2p +[0-9]+ us' "$TMP/pres-$name.log" | awk '$2 > 25000 { n++ } END { print n + 0 }')
+	grep -oE 'c2p +[0-9]+ ms' "$TMP/pres-$name.log" | awk '{ print $2 }' | sort -n |
+		awk -v n="$name" -v d="$delay" -v late="$late" '
+		{ c[++k] = $1 }
+		END {
+			if (k < 10) { printf "%s: weston-presentation-shm presented %d frames\n", n, k; exit 1 }
+			printf "%-32s draw %d ms   c2p median %2d ms   p99 %2d ms   %d of %d frames late\n", n, d, c[int(k / 2) + 1], c[int(k * 0.99)], late, k
+		}'
+}
+echo
+echo "commit to present, weston-presentation-shm, $SECS s each (60 Hz: a refresh is 16.7 ms)"
+for d in 0 3; do
+	latency "minicomp ($mrend)" wayland-0 "$d"
+	latency "weston 10 (pixman)" wayland-pixman "$d"
 done
 stop "$WPID"
 
