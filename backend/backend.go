@@ -220,6 +220,31 @@ type ClientScanout interface {
 	ScanoutFormats() (device uint64, formats map[scanout.Format][]uint64)
 }
 
+// CursorPlane is implemented by outputs that can show the pointer's
+// image on a plane of its own (a KMS cursor plane), so that moving it
+// needs no composition.
+type CursorPlane interface {
+	// SetCursor shows img on the plane (nil hides it). An error means
+	// the plane cannot show it: the caller composes the cursor (for
+	// good when it wraps scanout.ErrCursorRefused).
+	SetCursor(img *CursorImage) error
+	// MoveCursor puts the image's hotspot at x, y (output pixels); like
+	// SetCursor it takes effect with the next Present or CommitCursor.
+	MoveCursor(x, y int)
+	// CommitCursor shows a cursor change with nothing else; when it
+	// reports true, the commit completes through WaitFrame like a
+	// Present.
+	CommitCursor() (bool, error)
+}
+
+// CursorImage is a cursor: Width×Height premultiplied ARGB8888 pixels,
+// Stride bytes a row, and the Hotspot of them that points.
+type CursorImage struct {
+	Pix                   []byte
+	Width, Height, Stride int
+	Hotspot               image.Point
+}
+
 // PowerControl is implemented by outputs whose display can be turned off
 // and on (wlr-output-power-management); a virtual output accepts both
 // and has nothing to blank.

@@ -250,8 +250,12 @@ func (p *Presenter) CommitCursor() error {
 	r := &p.req
 	r.Reset()
 	c.add(r)
+	flags := uint32(drm.AtomicNonblock | drm.PageFlipEvent)
+	if p.extra != nil {
+		flags |= p.extra(r)
+	}
 	p.seq++
-	if err := p.dev.dev.Atomic(r, drm.AtomicNonblock|drm.PageFlipEvent, p.seq); err != nil {
+	if err := p.dev.dev.Atomic(r, flags, p.seq); err != nil {
 		return fmt.Errorf("cursor commit: %w", err)
 	}
 	c.committed()

@@ -38,7 +38,10 @@ type Options struct {
 	Modes         map[string]scanout.Mode
 	Format        scanout.Format // default XRGB8888
 	DisableDirect bool
-	Logger        *slog.Logger
+	// DisableCursorPlane composes the cursor into the frames instead of
+	// using the CRTC's cursor plane.
+	DisableCursorPlane bool
+	Logger             *slog.Logger
 }
 
 // Backend drives the outputs of one KMS device.
@@ -107,7 +110,7 @@ func New(opts Options) (*Backend, error) {
 	}
 	for _, pipe := range pipes {
 		p, err := scanout.NewPresenter(display, pipe, scanout.PresenterOptions{Mode: opts.Modes[pipe.ConnectorName],
-			DisableDirect: opts.DisableDirect, Logger: log})
+			DisableDirect: opts.DisableDirect, DisableCursorPlane: opts.DisableCursorPlane, Logger: log})
 		if err != nil {
 			b.Close()
 			return nil, fmt.Errorf("kms output %s: %w", pipe.ConnectorName, err)
