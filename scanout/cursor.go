@@ -26,6 +26,10 @@ const (
 // pending commit, one to write.
 const cursorBuffers = 3
 
+// maxCursorSide bounds the cursor buffers' size when the driver allows
+// larger ones (a larger image is composed).
+const maxCursorSide = 128
+
 // ErrCursorRefused means the display cannot show the cursor on its cursor
 // plane (none, an image larger than the plane, or a TEST_ONLY refusal):
 // the caller composes the cursor into its frames instead.
@@ -80,11 +84,13 @@ func cursorPlaneFor(dev *Device, pipe Pipeline) (*cursorPlane, error) {
 		return nil, nil
 	}
 	c := &cursorPlane{plane: *pi, crtcID: pipe.CRTC, w: 64, h: 64, next: -1, pend: -1, shown: -1}
-	if v, err := dev.dev.Cap(capCursorWidth); err == nil && v > 0 && v <= 512 {
-		c.w = int(v)
+	// The driver's size caps, at most maxCursorSide: cursors are small,
+	// and a 512×512 plane (vkms) would copy a MiB per image.
+	if v, err := dev.dev.Cap(capCursorWidth); err == nil && v > 0 {
+		c.w = int(min(v, maxCursorSide))
 	}
-	if v, err := dev.dev.Cap(capCursorHeight); err == nil && v > 0 && v <= 512 {
-		c.h = int(v)
+	if v, err := dev.dev.Cap(capCursorHeight); err == nil && v > 0 {
+		c.h = int(min(v, maxCursorSide))
 	}
 	props, err := dev.dev.Props(pi.ID, drm.ObjectPlane)
 	if err != nil {
@@ -230,7 +236,9 @@ func (p *Presenter) MoveCursor(x, y int) {
 }
 
 // CursorDirty reports whether the cursor changed since its last commit.
-func (p *Presenter) CursorDirty() bool { return p.cursor != nil && p.cursor.dirty && p.cursor.refused == nil }
+func (p *Presenter) CursorDirty() bool {
+	return p.cursor != nil && p.cursor.dirty && p.cursor.refused == nil
+}
 
 // CommitCursor commits the cursor plane alone (nothing else is in the
 // request): a move or a new image with nothing else to show. It completes
