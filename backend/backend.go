@@ -245,6 +245,13 @@ type CursorImage struct {
 	Hotspot               image.Point
 }
 
+// PointerDevices is implemented by backends that know whether a pointer
+// device exists (KMS with its input devices); without one no cursor is
+// shown. Window backends leave the cursor to the host.
+type PointerDevices interface {
+	HasPointer() bool
+}
+
 // PowerControl is implemented by outputs whose display can be turned off
 // and on (wlr-output-power-management); a virtual output accepts both
 // and has nothing to blank.

@@ -103,7 +103,7 @@ func (o *output) bind(c *Client, id, version uint32) error {
 // scheduleFrames starts a frame on every idle output that has work.
 func (s *Server) scheduleFrames() {
 	for _, o := range s.outputs {
-		if o.busy || o.closed || !(len(o.damage) > 0 || o.forceFrame || o.hasCallbacks()) {
+		if o.busy || o.closed || !(len(o.damage) > 0 || o.forceFrame || o.hasCallbacks() || s.seat.cursor.needsCommit(o)) {
 			continue
 		}
 		if time.Until(o.repaintAt) > 0 && !o.clientsReady() {
@@ -130,7 +130,7 @@ func (o *output) clientsReady() bool {
 }
 
 func (o *output) hasCallbacks() bool {
-	if len(o.done) > 0 {
+	if len(o.done) > 0 || o.s.seat.cursor.hasCallbacks(o) {
 		return true // taken by a frame that failed: owed by the next
 	}
 	for _, sf := range o.s.surfaces {
@@ -211,6 +211,9 @@ var background = color.NRGBA{R: 0x20, G: 0x24, B: 0x30, A: 0xff}
 // (kiosk layout: each toplevel at the origin, later ones on top) and
 // presents it; frame callbacks of the drawn surfaces fire when it is shown.
 func (s *Server) render(o *output) {
+	if s.commitCursorAlone(o) {
+		return
+	}
 	if b := o.directCandidate(); b != nil && s.presentDirect(o, b) {
 		return
 	}
@@ -248,6 +251,8 @@ func (s *Server) render(o *output) {
 		return
 	}
 	o.compose(draw)
+	s.seat.cursor.draw(o, r)
+	s.seat.cursor.takeFrameWork(o)
 	fence, err := r.End()
 	if err != nil {
 		s.log.Error("render", "output", o.o.Name(), "renderer", r.Name(), "err", err)
@@ -265,6 +270,7 @@ func (s *Server) render(o *output) {
 		return
 	}
 	o.presentedDirect = nil
+	s.seat.cursor.committedWith(o)
 	o.framePresented(target, frameDamage)
 }
 
@@ -419,13 +425,15 @@ func (o *output) frameDone(f backend.Presented) {
 	o.presentedCommits = o.presentedCommits[:0]
 	o.shownFeedback, o.pendingFeedback = o.pendingFeedback, o.shownFeedback[:0]
 	o.presented(f)
-	if b := o.shownDirect; b != nil {
-		b.shown--
-		b.maybeFree()
+	if !o.s.seat.cursor.cursorFrameDone(o) { // a cursor plane commit leaves the frame on screen
+		if b := o.shownDirect; b != nil {
+			b.shown--
+			b.maybeFree()
+		}
+		o.shownDirect, o.presentedDirect = o.presentedDirect, nil
+		o.shownTarget = o.presentedTarget
+		o.completeCaptures(o.shownTarget, f)
 	}
-	o.shownDirect, o.presentedDirect = o.presentedDirect, nil
-	o.shownTarget = o.presentedTarget
-	o.completeCaptures(o.shownTarget, f)
 	o.s.scheduleFrames()
 }
 
@@ -434,6 +442,9 @@ func (o *output) frameDone(f backend.Presented) {
 func (s *Server) updateTextures() {
 	for _, sf := range s.surfaces {
 		s.updateTree(sf)
+	}
+	if err := s.seat.cursor.updateTexture(s.renderer); err != nil {
+		s.log.Error("cursor texture upload", "renderer", s.renderer.Name(), "err", err)
 	}
 }
 
@@ -475,7 +486,7 @@ func (s *Server) rendererFailed(err error) {
 // dma-buf is opaque, unscaled and exactly the output's size, and which the
 // display accepts on its primary plane. nil: compose.
 func (o *output) directCandidate() *dmabufBuffer {
-	if o.scanout == nil || len(o.s.surfaces) != 1 || len(o.captures) > 0 {
+	if o.scanout == nil || len(o.s.surfaces) != 1 || len(o.captures) > 0 || o.s.seat.cursor.composedOn(o) {
 		return nil
 	}
 	sf := o.s.surfaces[0]
@@ -509,6 +520,8 @@ func (s *Server) presentDirect(o *output, b *dmabufBuffer) bool {
 	sf := s.surfaces[0]
 	sf.directRefused = false
 	o.takeFrameWork(sf)
+	s.seat.cursor.takeFrameWork(o)
+	s.seat.cursor.committedWith(o)
 	b.shown++
 	s.directFrames.Add(1)
 	o.presentedDirect = b

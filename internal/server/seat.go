@@ -38,6 +38,7 @@ type seat struct {
 	// meanwhile. Backends without focus events never set it.
 	unfocused bool
 	keysArray []byte // scratch: held keys for wl_keyboard.enter
+	cursor    *cursorState
 }
 
 // seatResource is one client's wl_seat, wl_pointer or wl_keyboard.
@@ -65,6 +66,7 @@ func newSeat(s *Server, input bool, kb keymap.Keyboard) (*seat, error) {
 }
 
 func (st *seat) close() {
+	st.cursor.close()
 	if st.current != nil && st.current.orphan {
 		st.current.close()
 	}
@@ -97,7 +99,7 @@ type seatObj struct {
 
 func (o *seatObj) GetPointer(id uint32) error {
 	r := seatResource{c: o.c, id: id, version: o.version}
-	obj, err := register[protocol.WlPointerHandler](o.c, id, protocol.WlPointerInterface, o.version, inert{}, protocol.DispatchWlPointer)
+	obj, err := register[protocol.WlPointerHandler](o.c, id, protocol.WlPointerInterface, o.version, &pointerObj{st: o.st, c: o.c, id: id}, protocol.DispatchWlPointer)
 	if err != nil {
 		return err
 	}
@@ -152,6 +154,9 @@ func (st *seat) input(ev backend.Event) {
 		st.pointerMoved(ms, wire.FixedFromFloat(ev.X), wire.FixedFromFloat(ev.Y))
 	case backend.PointerLeave:
 		st.setPointerFocus(nil)
+		st.cursor.left()
+	case pointerPresence:
+		st.cursor.setPresent(ev.Pressed)
 	case backend.PointerButton:
 		f := st.pointerFocus
 		if f == nil {
@@ -246,6 +251,7 @@ func (st *seat) frame(p seatResource) {
 // pointerMoved re-picks the surface under the pointer: enter/leave when it
 // changed, motion otherwise.
 func (st *seat) pointerMoved(ms uint32, x, y wire.Fixed) {
+	defer st.cursor.moved()
 	f := st.s.surfaceAt(st.pointerPos)
 	if f != st.pointerFocus {
 		st.setPointerFocus(f)
@@ -268,6 +274,7 @@ func (st *seat) surfaceLocal(f *surface) (wire.Fixed, wire.Fixed) {
 }
 
 func (st *seat) setPointerFocus(f *surface) {
+	defer st.cursor.focusChanged(st.pointerFocus, f)
 	if old := st.pointerFocus; old != nil && !old.gone && old.c.s.clients[old.c] {
 		serial := st.s.nextSerial()
 		for _, p := range old.c.pointers {
@@ -452,6 +459,7 @@ func (st *seat) switchTo(k *virtualKeyboard) bool {
 // surfaceGone drops focus from a surface being unmapped or destroyed;
 // the pointer re-picks what is under it, the keyboard the next toplevel.
 func (st *seat) surfaceGone(sf *surface) {
+	st.cursor.surfaceGone(sf)
 	if f := st.pointerFocus; f != nil && f.within(sf) {
 		st.setPointerFocus(nil)
 	}

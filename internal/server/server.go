@@ -118,6 +118,11 @@ type Options struct {
 	// allocate for (dma-buf feedback's main device): the device the
 	// backend's targets live on (backend.Backend.RenderDevice). 0: none.
 	MainDevice uint64
+	// HideCursor never shows a cursor (a touch-only kiosk).
+	HideCursor bool
+	// DefaultCursor is the cursor shown where no client set one (nil:
+	// a built-in arrow; cmd loads the theme's left_ptr).
+	DefaultCursor *backend.CursorImage
 }
 
 // ErrNoRenderer is returned by New without Options.Renderer.
@@ -154,6 +159,7 @@ func New(runtimeDir string, be backend.Backend, opts Options) (*Server, error) {
 		s.events = es.Events()
 	}
 	if s.seat, err = newSeat(s, s.events != nil, opts.Keyboard); err == nil {
+		s.seat.cursor = newCursorState(s.seat, opts.HideCursor, opts.DefaultCursor, pointerPresent(be))
 		s.devNull, err = os.Open(os.DevNull)
 	}
 	if err != nil {
