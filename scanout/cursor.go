@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"sync"
 
 	"github.com/minicomp/minicomp/internal/dmabuf"
 	"github.com/minicomp/minicomp/internal/drm"
@@ -56,7 +57,10 @@ type cursorPlane struct {
 	hot     image.Point // the hotspot's position on the output
 	visible bool
 	dirty   bool
-	// Slots committed: in the pending commit and on screen (-1: none).
+	// Slots committed: in the pending commit and on screen (-1: none),
+	// guarded by mu: WaitFlip moves them on its goroutine while the
+	// caller writes the next image.
+	mu          sync.Mutex
 	pend, shown int
 	inFlight    bool // the pending commit carries the cursor
 	tested      bool
@@ -159,12 +163,14 @@ func (p *Presenter) SetCursor(pix []byte, w, h, stride int, hotspot image.Point)
 	}
 	slot := c.next
 	if slot < 0 {
+		c.mu.Lock()
 		for i := range c.bufs.slots {
 			if i != c.pend && i != c.shown {
 				slot = i
 				break
 			}
 		}
+		c.mu.Unlock()
 	}
 	if err := c.write(slot, pix, w, h, stride); err != nil {
 		return err
@@ -309,6 +315,8 @@ func (c *cursorPlane) add(r *drm.AtomicReq) {
 
 // committed records that the cursor state went into a commit.
 func (c *cursorPlane) committed() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.dirty, c.inFlight = false, true
 	if c.next >= 0 {
 		c.pend, c.next = c.next, -1
@@ -322,10 +330,14 @@ func (c *cursorPlane) committed() {
 
 // flipped records that the last commit with the cursor is on screen.
 func (c *cursorPlane) flipped() {
-	if c == nil || !c.inFlight {
+	if c == nil {
 		return
 	}
-	c.shown, c.pend, c.inFlight = c.pend, -1, false
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.inFlight {
+		c.shown, c.pend, c.inFlight = c.pend, -1, false
+	}
 }
 
 // off adds the cursor plane's switching off to a request that turns the

@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/binary"
+	"sync"
 	"testing"
 	"time"
 
@@ -155,5 +156,95 @@ func TestCursorHidden(t *testing.T) {
 	pix, stride := r.capture(t)
 	if got := pixelAt(pix, stride, 50, 60); got != 0xff0000 {
 		t.Errorf("HideCursor: pixel at the pointer %06x, want the window's red", got)
+	}
+}
+
+// planeBackend is headless whose output has a cursor plane that records
+// what it was told.
+type planeBackend struct {
+	inputBackend
+	out *planeOutput
+}
+
+func (b planeBackend) Outputs() []backend.Output { return []backend.Output{b.out} }
+
+type planeOutput struct {
+	backend.Output
+	mu      sync.Mutex
+	img     *backend.CursorImage
+	x, y    int
+	dirty   bool
+	commits int
+}
+
+func (o *planeOutput) SetCursor(img *backend.CursorImage) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.img, o.dirty = img, true
+	return nil
+}
+
+func (o *planeOutput) MoveCursor(x, y int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.x, o.y, o.dirty = x, y, true
+}
+
+func (o *planeOutput) CommitCursor() (bool, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if !o.dirty {
+		return false, nil
+	}
+	o.dirty = false
+	o.commits++
+	return true, nil
+}
+
+func (o *planeOutput) state() (img *backend.CursorImage, x, y, commits int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.img, o.x, o.y, o.commits
+}
+
+// With a cursor plane, the cursor goes there: moves are plane commits,
+// not composed frames, and the frame has no cursor in it.
+func TestCursorPlane(t *testing.T) {
+	events := make(chan backend.Event)
+	h, err := headless.New(headless.Options{Outputs: []backend.Size{{Width: 640, Height: 480}}, Logger: testLog(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &planeOutput{Output: h.Outputs()[0]}
+	s, dir, _ := startServer(t, planeBackend{inputBackend{h, events}, out}, Options{})
+	s.SetPointerPresent(true)
+	r, watch := cursorClient(t, s, dir)
+	move(t, r, watch, events, out, 50, 60, true)
+	r.roundtrip(80)
+	time.Sleep(50 * time.Millisecond)
+	frames := out.Info().Stats.Frames
+	for i := range 5 {
+		move(t, r, watch, events, out, float64(60+i), 70, false)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		img, x, y, commits := out.state()
+		if img != nil && x == 64 && y == 70 && commits > 0 {
+			if img.Width != 12 || img.Height != 19 {
+				t.Errorf("plane image %dx%d, want the 12x19 arrow", img.Width, img.Height)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("plane: image %v at %d,%d after %d commits", img != nil, x, y, commits)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := out.Info().Stats.Frames; n != frames {
+		t.Errorf("cursor moves on the plane made %d composed frames", n-frames)
+	}
+	pix, stride := r.capture(t)
+	if got := pixelAt(pix, stride, 64, 70); got != 0xff0000 {
+		t.Errorf("frame under the plane's cursor: %06x, want red", got)
 	}
 }
