@@ -33,8 +33,8 @@ type Options struct {
 	// Buffers is the number of render targets per output (default 3).
 	Buffers int
 	// Modes picks a mode per connector name ("HDMI-A-1"); a connector
-	// not listed gets its preferred mode. A mode the connector does not
-	// offer is an error from New.
+	// not listed gets the mode under "*", else its preferred mode. A
+	// mode the connector does not offer is an error from New.
 	Modes         map[string]scanout.Mode
 	Format        scanout.Format // default XRGB8888
 	DisableDirect bool
@@ -46,10 +46,12 @@ type Options struct {
 
 // Backend drives the outputs of one KMS device.
 type Backend struct {
-	devs     scanout.Devices
-	alloc    *scanout.Allocator
-	ownAlloc bool
-	outputs  []*Output
+	opts       Options
+	displayDev uint64
+	devs       scanout.Devices
+	alloc      *scanout.Allocator
+	ownAlloc   bool
+	outputs    []*Output
 }
 
 // Output is one connector with its CRTC, primary plane and swapchain.
@@ -81,7 +83,8 @@ func New(opts Options) (*Backend, error) {
 	if display == nil {
 		return nil, fmt.Errorf("kms: %w: no display device given (scanout.OpenDevices with Display: true finds one)", backend.ErrNoDisplay)
 	}
-	b := &Backend{devs: opts.Devices, alloc: opts.Allocator}
+	opts.Logger = log
+	b := &Backend{devs: opts.Devices, alloc: opts.Allocator, opts: opts}
 	if b.alloc == nil {
 		b.alloc = scanout.NewAllocator(scanout.AllocatorConfig{Render: b.devs.Render, Display: display,
 			HeapPreference: opts.HeapPreference, RenderNativeFirst: opts.Devices.Placement.RenderNativeFirst, Logger: log})
@@ -90,7 +93,8 @@ func New(opts Options) (*Backend, error) {
 		}
 		b.ownAlloc = true
 	}
-	displayDev, err := display.Rdev()
+	var err error
+	b.displayDev, err = display.Rdev()
 	if err != nil {
 		b.Close()
 		return nil, fmt.Errorf("kms: %w", err)
@@ -109,28 +113,42 @@ func New(opts Options) (*Backend, error) {
 		return nil, fmt.Errorf("kms: %w: %s has no connected connector", backend.ErrNoDisplay, display)
 	}
 	for _, pipe := range pipes {
-		p, err := scanout.NewPresenter(display, pipe, scanout.PresenterOptions{Mode: opts.Modes[pipe.ConnectorName],
-			DisableDirect: opts.DisableDirect, DisableCursorPlane: opts.DisableCursorPlane, Logger: log})
+		o, err := b.newOutput(pipe)
 		if err != nil {
 			b.Close()
-			return nil, fmt.Errorf("kms output %s: %w", pipe.ConnectorName, err)
-		}
-		mode := p.Mode()
-		sc, err := scanout.NewSwapchain(b.alloc, opts.Buffers, mode.Width, mode.Height, opts.Format)
-		if err != nil {
-			p.Close()
-			b.Close()
-			return nil, fmt.Errorf("kms output %s: %w", pipe.ConnectorName, err)
-		}
-		o := &Output{displayDev: displayDev, p: p, sc: sc, fmt: opts.Format, log: log, info: backend.Info{Backend: "kms", Output: pipe.ConnectorName,
-			Mode: mode, Display: display.String(), Strategy: sc.Strategy, Attempts: sc.Attempts, Unavailable: b.alloc.Unavailable}}
-		if b.alloc.Render() != nil {
-			o.info.Render = b.alloc.Render().String()
+			return nil, err
 		}
 		b.outputs = append(b.outputs, o)
-		log.Info("kms output", "output", pipe.ConnectorName, "mode", mode.String(), "targets", sc.Strategy)
 	}
 	return b, nil
+}
+
+// newOutput sets up the output of one connector: its Presenter (the
+// mode from Options.Modes) and its swapchain.
+func (b *Backend) newOutput(pipe scanout.Pipeline) (*Output, error) {
+	opts, log, display := &b.opts, b.opts.Logger, b.devs.Display
+	mode, ok := opts.Modes[pipe.ConnectorName]
+	if !ok {
+		mode = opts.Modes["*"]
+	}
+	p, err := scanout.NewPresenter(display, pipe, scanout.PresenterOptions{Mode: mode,
+		DisableDirect: opts.DisableDirect, DisableCursorPlane: opts.DisableCursorPlane, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("kms output %s: %w", pipe.ConnectorName, err)
+	}
+	mode = p.Mode()
+	sc, err := scanout.NewSwapchain(b.alloc, opts.Buffers, mode.Width, mode.Height, opts.Format)
+	if err != nil {
+		p.Close()
+		return nil, fmt.Errorf("kms output %s: %w", pipe.ConnectorName, err)
+	}
+	o := &Output{displayDev: b.displayDev, p: p, sc: sc, fmt: opts.Format, log: log, info: backend.Info{Backend: "kms", Output: pipe.ConnectorName,
+		Mode: mode, Display: display.String(), Strategy: sc.Strategy, Attempts: sc.Attempts, Unavailable: b.alloc.Unavailable}}
+	if b.alloc.Render() != nil {
+		o.info.Render = b.alloc.Render().String()
+	}
+	log.Info("kms output", "output", pipe.ConnectorName, "mode", mode.String(), "targets", sc.Strategy)
+	return o, nil
 }
 
 // Name returns "kms".

@@ -44,6 +44,11 @@ type runFlags struct {
 	pattern    bool // draw the test pattern instead of serving Wayland clients
 	xkb        xkb.Names
 	command    []string // client to start (after --)
+	// display: cursor and modes (display.go)
+	hideCursor, noCursorPlane bool
+	cursorTheme               string
+	cursorSize                int
+	modes                     string
 }
 
 func runCmd(ctx context.Context, args []string) error {
@@ -66,6 +71,11 @@ func runCmd(ctx context.Context, args []string) error {
 	fs.StringVar(&f.xkb.Options, "xkb-options", os.Getenv("XKB_DEFAULT_OPTIONS"), "XKB options, e.g. ctrl:nocaps,grp:alt_shift_toggle (default $XKB_DEFAULT_OPTIONS)")
 	fs.StringVar(&f.xkb.Model, "xkb-model", os.Getenv("XKB_DEFAULT_MODEL"), "keyboard model (default $XKB_DEFAULT_MODEL, else pc105)")
 	fs.StringVar(&f.xkb.Rules, "xkb-rules", os.Getenv("XKB_DEFAULT_RULES"), "XKB rules (default $XKB_DEFAULT_RULES, else evdev)")
+	fs.BoolVar(&f.hideCursor, "hide-cursor", false, "never show a cursor (a touch-only kiosk)")
+	fs.BoolVar(&f.noCursorPlane, "no-cursor-plane", false, "compose the cursor into the frames instead of using the display's cursor plane")
+	fs.StringVar(&f.cursorTheme, "cursor-theme", "", "Xcursor theme of the default cursor (default $XCURSOR_THEME, else default)")
+	fs.IntVar(&f.cursorSize, "cursor-size", 0, "cursor size (default $XCURSOR_SIZE, else 24)")
+	fs.StringVar(&f.modes, "mode", "", "KMS mode, WIDTHxHEIGHT[@HZ] for every screen or CONNECTOR=WIDTHxHEIGHT[@HZ],... (default: each screen's preferred mode)")
 	fs.BoolVar(&f.pattern, "pattern", false, "draw an animated test pattern through the buffer path instead of serving Wayland clients")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: minicomp run [flags] [-- command args...]\n\nServes Wayland clients on $XDG_RUNTIME_DIR/wayland-N; a command after -- is started with WAYLAND_DISPLAY set, and minicomp exits when it does.")
@@ -257,8 +267,12 @@ func serve(ctx context.Context, be backend.Backend, devs scanout.Devices, r rend
 		r.Close()
 		return err
 	}
+	var cursor *backend.CursorImage
+	if !f.hideCursor {
+		cursor = defaultCursor(f.cursorTheme, f.cursorSize, log)
+	}
 	srv, err := server.New(os.Getenv("XDG_RUNTIME_DIR"), be, server.Options{Logger: log, Renderer: r, MainDevice: mainDev, Keyboard: kb,
-		RecoverRenderer: auto.Recover})
+		RecoverRenderer: auto.Recover, HideCursor: f.hideCursor, DefaultCursor: cursor})
 	if err != nil {
 		r.Close()
 		return fmt.Errorf("wayland socket: %w (is XDG_RUNTIME_DIR set?)", err)
@@ -426,7 +440,12 @@ func outputSize(f runFlags, def string) (int, int, error) {
 func openNamed(name string, devs scanout.Devices, f runFlags, log *slog.Logger) (backend.Backend, error) {
 	switch name {
 	case "kms":
-		return kms.New(kms.Options{Devices: devs, HeapPreference: heapList(f.heap), DisableDirect: f.noDirect, Logger: log})
+		modes, err := parseModes(f.modes)
+		if err != nil {
+			return nil, err
+		}
+		return kms.New(kms.Options{Devices: devs, HeapPreference: heapList(f.heap), DisableDirect: f.noDirect, Logger: log,
+			Modes: modes, DisableCursorPlane: f.noCursorPlane})
 	case "headless":
 		w, h, err := outputSize(f, "1920x1080")
 		if err != nil {
