@@ -109,7 +109,13 @@ func startCursorKMS(t *testing.T, disablePlane bool) (s *Server, o backend.Outpu
 	entered := false
 	pointTo = func(x, y int) {
 		t.Helper()
-		r.req(90, 1, func(e *wire.Encoder) { e.Uint(1); e.Uint(uint32(x)); e.Uint(uint32(y)); e.Uint(uint32(m.Width)); e.Uint(uint32(m.Height)) })
+		r.req(90, 1, func(e *wire.Encoder) {
+			e.Uint(1)
+			e.Uint(uint32(x))
+			e.Uint(uint32(y))
+			e.Uint(uint32(m.Width))
+			e.Uint(uint32(m.Height))
+		})
 		r.req(90, 4, nil) // frame
 		if !entered {
 			r.expect(watch, 61, 0)
