@@ -38,7 +38,9 @@ type Backend interface {
 	// Name says which backend this is ("kms", "headless", "x11",
 	// "wayland").
 	Name() string
-	// Outputs lists the outputs; the list is fixed for the Backend's life.
+	// Outputs lists the outputs. Backends whose screens come and go
+	// (KMS connector hotplug) say so with OutputAdded and OutputRemoved
+	// events; the list changes with them.
 	Outputs() []Output
 	// RenderDevice is the device the render targets were imported into,
 	// the one a GPU renderer must draw with; nil when the targets are
@@ -181,6 +183,16 @@ const (
 	// EventLost: the backend lost its parent (X server gone, Wayland
 	// compositor exited); Err says why. No event follows.
 	EventLost
+)
+
+// Outputs that come and go (kept apart from the input kinds above).
+const (
+	// OutputAdded: Output is new (a screen was plugged in).
+	OutputAdded EventKind = iota + 100
+	// OutputRemoved: Output is gone (unplugged): the caller stops
+	// presenting on it and then calls its Close (it implements
+	// io.Closer).
+	OutputRemoved
 )
 
 // Event is input or a change to an output. Coordinates are in the

@@ -13,6 +13,7 @@ import (
 	"image"
 	"log/slog"
 	"os"
+	"sync"
 
 	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/scanout"
@@ -41,11 +42,17 @@ type Options struct {
 	// DisableCursorPlane composes the cursor into the frames instead of
 	// using the CRTC's cursor plane.
 	DisableCursorPlane bool
-	Logger             *slog.Logger
+	// Hotplug watches the kernel's uevents and re-probes the connectors
+	// on a change: outputs come and go with OutputAdded and
+	// OutputRemoved events (Events).
+	Hotplug bool
+	Logger  *slog.Logger
 }
 
 // Backend drives the outputs of one KMS device.
 type Backend struct {
+	mu         sync.Mutex // guards outputs (hotplug changes them)
+	hp         *hotplug   // nil without Options.Hotplug
 	opts       Options
 	displayDev uint64
 	devs       scanout.Devices
@@ -56,6 +63,8 @@ type Backend struct {
 
 // Output is one connector with its CRTC, primary plane and swapchain.
 type Output struct {
+	b          *Backend
+	closed     bool   // guarded by b.mu
 	displayDev uint64 // dev_t of the display's primary node
 	p          *scanout.Presenter
 	sc         *scanout.Swapchain
@@ -120,6 +129,12 @@ func New(opts Options) (*Backend, error) {
 		}
 		b.outputs = append(b.outputs, o)
 	}
+	if opts.Hotplug {
+		if err := b.startHotplug(); err != nil {
+			b.Close()
+			return nil, fmt.Errorf("kms: connector hotplug: %w", err)
+		}
+	}
 	return b, nil
 }
 
@@ -142,7 +157,7 @@ func (b *Backend) newOutput(pipe scanout.Pipeline) (*Output, error) {
 		p.Close()
 		return nil, fmt.Errorf("kms output %s: %w", pipe.ConnectorName, err)
 	}
-	o := &Output{displayDev: b.displayDev, p: p, sc: sc, fmt: opts.Format, log: log, info: backend.Info{Backend: "kms", Output: pipe.ConnectorName,
+	o := &Output{b: b, displayDev: b.displayDev, p: p, sc: sc, fmt: opts.Format, log: log, info: backend.Info{Backend: "kms", Output: pipe.ConnectorName,
 		Mode: mode, Display: display.String(), Strategy: sc.Strategy, Attempts: sc.Attempts, Unavailable: b.alloc.Unavailable}}
 	if b.alloc.Render() != nil {
 		o.info.Render = b.alloc.Render().String()
@@ -155,7 +170,11 @@ func (b *Backend) newOutput(pipe scanout.Pipeline) (*Output, error) {
 func (b *Backend) Name() string { return "kms" }
 
 // Outputs returns the connected outputs.
-func (b *Backend) Outputs() []backend.Output { return backend.OutputList(b.outputs) }
+func (b *Backend) Outputs() []backend.Output {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return backend.OutputList(b.outputs)
+}
 
 // RenderDevice returns the render device the targets are imported into.
 func (b *Backend) RenderDevice() *scanout.Device { return b.alloc.Render() }
@@ -164,10 +183,14 @@ func (b *Backend) RenderDevice() *scanout.Device { return b.alloc.Render() }
 // Allocator it built); the devices stay open.
 func (b *Backend) Close() error {
 	var errs []error
-	for _, o := range b.outputs {
-		errs = append(errs, o.p.Close(), o.sc.Close())
-	}
+	removed := b.stopHotplug()
+	b.mu.Lock()
+	outs := append(b.outputs, removed...)
 	b.outputs = nil
+	b.mu.Unlock()
+	for _, o := range outs {
+		errs = append(errs, o.Close())
+	}
 	if b.ownAlloc {
 		errs = append(errs, b.alloc.Close())
 	}

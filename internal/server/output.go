@@ -27,6 +27,8 @@ type output struct {
 	waitReq    chan struct{} // one per presented frame, to waitFrames
 	busy       bool
 	closed     bool // the user closed the output's window
+	removed    bool // the backend output went away (hotplug.go)
+	global     *global
 	// description is fixed at start, from the output's name and mode.
 	description string
 	done        []frameCB // callbacks of the frame being shown

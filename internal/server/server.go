@@ -73,6 +73,7 @@ type frameDone struct {
 
 // global is one advertised global.
 type global struct {
+	removed bool // withdrawn (its output went): not announced any more
 	name    uint32
 	iface   *protocol.Interface
 	version uint32
@@ -183,15 +184,7 @@ func New(runtimeDir string, be backend.Backend, opts Options) (*Server, error) {
 	s.addGlobal(protocol.ZwlrOutputPowerManagerV1Interface, 1, s.bindOutputPowerManager)
 	s.addGlobal(protocol.ZwlrDataControlManagerV1Interface, 2, s.bindDataControlManager)
 	for _, o := range be.Outputs() {
-		out := &output{s: s, o: o, bounds: image.Rect(0, 0, o.Mode().Width, o.Mode().Height),
-			waitReq:     make(chan struct{}, 1),
-			description: "minicomp " + be.Name() + " output " + o.Name() + " " + o.Mode().String()}
-		s.outputs = append(s.outputs, out)
-		s.addGlobal(protocol.WlOutputInterface, 4, out.bind)
-		if cs, ok := o.(backend.ClientScanout); ok {
-			out.scanout = cs
-			s.clientScanout = true
-		}
+		s.addOutput(o)
 	}
 	return s, nil
 }
@@ -199,8 +192,10 @@ func New(runtimeDir string, be backend.Backend, opts Options) (*Server, error) {
 // Name returns the socket name, the WAYLAND_DISPLAY for clients.
 func (s *Server) Name() string { return s.listener.Name }
 
-func (s *Server) addGlobal(iface *protocol.Interface, version uint32, bind func(*Client, uint32, uint32) error) {
-	s.globals = append(s.globals, &global{name: uint32(len(s.globals) + 1), iface: iface, version: version, bind: bind})
+func (s *Server) addGlobal(iface *protocol.Interface, version uint32, bind func(*Client, uint32, uint32) error) *global {
+	g := &global{name: uint32(len(s.globals) + 1), iface: iface, version: version, bind: bind}
+	s.globals = append(s.globals, g)
+	return g
 }
 
 func (s *Server) nextSerial() uint32 {
@@ -285,6 +280,10 @@ func (s *Server) Run(ctx context.Context) error {
 			}
 		}
 		for _, f := range s.loop.takeFrames() {
+			if f.o.removed {
+				s.finishRemoval(f.o) // gone: its last frame's fate does not matter
+				continue
+			}
 			if f.err != nil {
 				if errors.Is(f.err, context.Canceled) {
 					return nil
@@ -455,6 +454,10 @@ func (s *Server) backendEvent(ev backend.Event) error {
 			}
 		}
 		return ErrOutputsClosed
+	case backend.OutputAdded:
+		s.outputAdded(ev.Output)
+	case backend.OutputRemoved:
+		s.outputRemoved(ev.Output)
 	case backend.OutputResized:
 		if o := s.outputOf(ev.Output); o != nil {
 			o.resized()
