@@ -445,7 +445,7 @@ func openNamed(name string, devs scanout.Devices, f runFlags, log *slog.Logger) 
 			return nil, err
 		}
 		return kms.New(kms.Options{Devices: devs, HeapPreference: heapList(f.heap), DisableDirect: f.noDirect, Logger: log,
-			Modes: modes, DisableCursorPlane: f.noCursorPlane})
+			Modes: modes, DisableCursorPlane: f.noCursorPlane, Hotplug: true})
 	case "headless":
 		w, h, err := outputSize(f, "1920x1080")
 		if err != nil {
