@@ -121,6 +121,7 @@ type Presenter struct {
 	prop        kmsProps
 	modeBlob    uint32
 	needModeset bool
+	off         bool // SetActive(false): the CRTC is off
 	outFence    *int32 // the kernel writes the fence fd here
 
 	req      drm.AtomicReq

@@ -49,6 +49,7 @@ type runFlags struct {
 	cursorTheme               string
 	cursorSize                int
 	modes                     string
+	idle                      time.Duration
 }
 
 func runCmd(ctx context.Context, args []string) error {
@@ -76,6 +77,7 @@ func runCmd(ctx context.Context, args []string) error {
 	fs.StringVar(&f.cursorTheme, "cursor-theme", "", "Xcursor theme of the default cursor (default $XCURSOR_THEME, else default)")
 	fs.IntVar(&f.cursorSize, "cursor-size", 0, "cursor size (default $XCURSOR_SIZE, else 24)")
 	fs.StringVar(&f.modes, "mode", "", "KMS mode, WIDTHxHEIGHT[@HZ] for every screen or CONNECTOR=WIDTHxHEIGHT[@HZ],... (default: each screen's preferred mode)")
+	fs.DurationVar(&f.idle, "idle", 0, "blank the screens after this long without input, e.g. 10m (0: never); input turns them back on")
 	fs.BoolVar(&f.pattern, "pattern", false, "draw an animated test pattern through the buffer path instead of serving Wayland clients")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: minicomp run [flags] [-- command args...]\n\nServes Wayland clients on $XDG_RUNTIME_DIR/wayland-N; a command after -- is started with WAYLAND_DISPLAY set, and minicomp exits when it does.")
@@ -272,7 +274,7 @@ func serve(ctx context.Context, be backend.Backend, devs scanout.Devices, r rend
 		cursor = defaultCursor(f.cursorTheme, f.cursorSize, log)
 	}
 	srv, err := server.New(os.Getenv("XDG_RUNTIME_DIR"), be, server.Options{Logger: log, Renderer: r, MainDevice: mainDev, Keyboard: kb,
-		RecoverRenderer: auto.Recover, HideCursor: f.hideCursor, DefaultCursor: cursor})
+		RecoverRenderer: auto.Recover, HideCursor: f.hideCursor, DefaultCursor: cursor, IdleTimeout: f.idle})
 	if err != nil {
 		r.Close()
 		return fmt.Errorf("wayland socket: %w (is XDG_RUNTIME_DIR set?)", err)

@@ -105,7 +105,7 @@ func (o *output) bind(c *Client, id, version uint32) error {
 // scheduleFrames starts a frame on every idle output that has work.
 func (s *Server) scheduleFrames() {
 	for _, o := range s.outputs {
-		if o.busy || o.closed || !(len(o.damage) > 0 || o.forceFrame || o.hasCallbacks() || s.seat.cursor.needsCommit(o)) {
+		if o.busy || o.closed || o.powerOff || !(len(o.damage) > 0 || o.forceFrame || o.hasCallbacks() || s.seat.cursor.needsCommit(o)) {
 			continue
 		}
 		if time.Until(o.repaintAt) > 0 && !o.clientsReady() {

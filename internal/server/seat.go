@@ -146,6 +146,7 @@ func (o *seatObj) Release() error { return nil }
 
 // input routes one backend event.
 func (st *seat) input(ev backend.Event) {
+	st.s.noteInput()
 	ms := uint32(ev.Time.Milliseconds())
 	switch ev.Kind {
 	case backend.PointerEnter, backend.PointerMotion:
@@ -155,8 +156,6 @@ func (st *seat) input(ev backend.Event) {
 	case backend.PointerLeave:
 		st.setPointerFocus(nil)
 		st.cursor.left()
-	case pointerPresence:
-		st.cursor.setPresent(ev.Pressed)
 	case backend.PointerButton:
 		f := st.pointerFocus
 		if f == nil {
@@ -424,6 +423,7 @@ func (st *seat) addCaps(bits uint32) {
 // virtualKey sends a virtual keyboard's key to the focused client, after
 // its keymap (and modifiers) when the last key came from another keyboard.
 func (st *seat) virtualKey(k *virtualKeyboard, ms, key, state uint32) {
+	st.s.noteInput()
 	switched := st.switchTo(k)
 	f := st.keyboardFocus
 	if f == nil {

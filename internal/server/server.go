@@ -63,6 +63,7 @@ type Server struct {
 	events        <-chan backend.Event // from the backend, nil without input
 	devNull       *os.File             // the fd of a keymap-less wl_keyboard.keymap
 	selection     selection
+	idle          *idleState // nil: no blanking (idle.go)
 }
 
 type frameDone struct {
@@ -124,6 +125,9 @@ type Options struct {
 	// DefaultCursor is the cursor shown where no client set one (nil:
 	// a built-in arrow; cmd loads the theme's left_ptr).
 	DefaultCursor *backend.CursorImage
+	// IdleTimeout blanks the outputs after this long without input
+	// (0: never); input turns them back on.
+	IdleTimeout time.Duration
 }
 
 // ErrNoRenderer is returned by New without Options.Renderer.
@@ -186,6 +190,9 @@ func New(runtimeDir string, be backend.Backend, opts Options) (*Server, error) {
 	for _, o := range be.Outputs() {
 		s.addOutput(o)
 	}
+	if opts.IdleTimeout > 0 {
+		s.idle = &idleState{timeout: opts.IdleTimeout, last: time.Now()}
+	}
 	return s, nil
 }
 
@@ -230,6 +237,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}()
 		s.render(o)
 	}
+	s.armIdle()
 	if s.events != nil {
 		// What the backend queued before serving (a window starting
 		// without the keyboard, say) is the seat's state before any
@@ -463,7 +471,9 @@ func (s *Server) backendEvent(ev backend.Event) error {
 			o.resized()
 		}
 	default:
-		s.seat.input(ev)
+		if !s.internalEvent(ev) {
+			s.seat.input(ev)
+		}
 	}
 	return nil
 }

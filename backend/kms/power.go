@@ -1,0 +1,9 @@
+package kms
+
+import "github.com/minicomp/minicomp/backend"
+
+// SetPower turns the screen off (the CRTC's ACTIVE property, as DPMS
+// off) or back on; the caller presents nothing while it is off.
+func (o *Output) SetPower(on bool) error { return o.p.SetActive(on) }
+
+var _ backend.PowerControl = (*Output)(nil)
