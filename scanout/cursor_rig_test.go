@@ -65,26 +65,13 @@ func primaryFB(t *testing.T, d *Device, plane uint32) uint64 {
 // writeback (what vkms composes) shows it where it was put, blended.
 func TestRigVkmsCursorPlane(t *testing.T) {
 	rigtest.Require(t, "vkms")
-	display, render := rigDevices(t)
-	pipe := firstPipeline(t, display)
+	display, p, pipe, b := blitPresenter(t)
 	mode := pipe.PreferredMode()
-	p, err := NewPresenter(display, pipe, PresenterOptions{DisableDirect: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
 	plane, cw, ch, ok := p.CursorPlane()
 	if !ok {
 		t.Fatal("vkms offers no cursor plane (vkms.enable_cursor=1 is its default)")
 	}
 	t.Logf("cursor plane %d, %dx%d", plane.ID, cw, ch)
-	a := NewAllocator(AllocatorConfig{Render: render, Display: display, HeapPreference: []string{"system"}})
-	defer a.Close()
-	b, _, err := a.Allocate(mode.Width, mode.Height, XRGB8888)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
 	frame := pattern(t, b, 3)
 	const w, h, magenta = 24, 24, 0xffff00ff
 	img := cursorImage(w, h, magenta)
@@ -155,6 +142,27 @@ func TestRigVkmsCursorPlane(t *testing.T) {
 	}
 }
 
+// blitPresenter is a Presenter on the rig's display with direct scanout
+// off (every frame copied into its dumb buffers) and a mode-sized buffer
+// from the system heap, all closed at cleanup.
+func blitPresenter(t testing.TB) (*Device, *Presenter, Pipeline, *Buffer) {
+	t.Helper()
+	display, render := rigDevices(t)
+	pipe := firstPipeline(t, display)
+	mode := pipe.PreferredMode()
+	p, err := NewPresenter(display, pipe, PresenterOptions{DisableDirect: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := NewAllocator(AllocatorConfig{Render: render, Display: display, HeapPreference: []string{"system"}})
+	b, _, err := a.Allocate(mode.Width, mode.Height, XRGB8888)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close(); b.Close(); a.Close() })
+	return display, p, pipe, b
+}
+
 // DisableCursorPlane: SetCursor refuses, so the caller composes.
 func TestRigCursorPlaneDisabled(t *testing.T) {
 	rigtest.Require(t, "vkms")
@@ -186,21 +194,7 @@ func BenchmarkRigCursorMove(b *testing.B) {
 			name = "composed"
 		}
 		b.Run(name, func(b *testing.B) {
-			display, render := rigDevices(b)
-			pipe := firstPipeline(b, display)
-			mode := pipe.PreferredMode()
-			p, err := NewPresenter(display, pipe, PresenterOptions{DisableDirect: true})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer p.Close()
-			a := NewAllocator(AllocatorConfig{Render: render, Display: display, HeapPreference: []string{"system"}})
-			defer a.Close()
-			buf, _, err := a.Allocate(mode.Width, mode.Height, XRGB8888)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer buf.Close()
+			_, p, _, buf := blitPresenter(b)
 			present(b, p, Submission{Buffer: buf})
 			present(b, p, Submission{Buffer: buf})
 			if !composed {

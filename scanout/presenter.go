@@ -35,7 +35,13 @@ type PresenterOptions struct {
 	// DisableCursorPlane never puts the cursor on the CRTC's cursor
 	// plane (SetCursor refuses: the caller composes it).
 	DisableCursorPlane bool
-	Logger             *slog.Logger
+	// RotateDegrees (0 or 180) and Flip (mirrored left to right) turn
+	// the picture with the primary plane's rotation property; a
+	// rotation the plane does not offer is an error wrapping
+	// ErrRotation from NewPresenter.
+	RotateDegrees int
+	Flip          bool
+	Logger        *slog.Logger
 }
 
 // Submission is one frame to show: what Present takes (a frame that
@@ -105,6 +111,7 @@ type kmsProps struct {
 	srcX, srcY, srcW, srcH     uint32 // plane SRC_*
 	crtcX, crtcY, crtcW, crtcH uint32 // plane CRTC_*
 	inFence                    uint32 // plane IN_FENCE_FD (0: none)
+	rotation                   uint32 // plane rotation (0: not set)
 }
 
 // Presenter shows Buffers on one KMS pipeline with atomic commits, deciding
@@ -119,9 +126,10 @@ type Presenter struct {
 	blitFmt  Format
 
 	prop        kmsProps
+	rotation    uint64 // the primary plane's rotation value, with prop.rotation
 	modeBlob    uint32
 	needModeset bool
-	off         bool // SetActive(false): the CRTC is off
+	off         bool   // SetActive(false): the CRTC is off
 	outFence    *int32 // the kernel writes the fence fd here
 
 	req      drm.AtomicReq
@@ -220,6 +228,9 @@ func NewPresenter(dev *Device, pipe Pipeline, opts PresenterOptions) (*Presenter
 		}
 		p.outFence = new(int32)
 		*p.outFence = -1
+	}
+	if pr.rotation, p.rotation, err = p.planeRotation(opts.RotateDegrees, opts.Flip); err != nil {
+		return nil, err
 	}
 	if !opts.DisableCursorPlane {
 		if p.cursor, err = cursorPlaneFor(dev, pipe); err != nil {
@@ -394,6 +405,9 @@ func (p *Presenter) commit(fb uint32, w, h int, fence *os.File, test bool) error
 	r.Add(pl, pr.crtcY, 0)
 	r.Add(pl, pr.crtcW, uint64(w))
 	r.Add(pl, pr.crtcH, uint64(h))
+	if pr.rotation != 0 {
+		r.Add(pl, pr.rotation, p.rotation)
+	}
 	if fence != nil && pr.inFence != 0 && !test {
 		r.Add(pl, pr.inFence, uint64(fence.Fd()))
 	}
@@ -657,5 +671,6 @@ func (p *Presenter) Close() error {
 		unix.Close(int(*p.outFence))
 		*p.outFence = -1
 	}
+	p.needModeset = true // closed again: nothing to turn off
 	return errors.Join(errs...)
 }

@@ -50,6 +50,7 @@ func rigDevices(t testing.TB) (display, render *Device) {
 	node, why := drm.PairRender(gpus, nil, "")
 	if node == nil {
 		t.Fatalf("no render node: %s", why)
+		return nil, nil
 	}
 	render, err = OpenDevice(node.Path)
 	if err != nil {

@@ -42,6 +42,10 @@ type Options struct {
 	// DisableCursorPlane composes the cursor into the frames instead of
 	// using the CRTC's cursor plane.
 	DisableCursorPlane bool
+	// Transform is how every screen is mounted: the primary plane turns
+	// the picture (its rotation property: 180 degrees and flips where
+	// the plane offers them; anything else is an error from New).
+	Transform backend.Transform
 	// Hotplug watches the kernel's uevents and re-probes the connectors
 	// on a change: outputs come and go with OutputAdded and
 	// OutputRemoved events (Events).
@@ -146,7 +150,8 @@ func (b *Backend) newOutput(pipe scanout.Pipeline) (*Output, error) {
 	if !ok {
 		mode = opts.Modes["*"]
 	}
-	p, err := scanout.NewPresenter(display, pipe, scanout.PresenterOptions{Mode: mode,
+	deg, flip := opts.Transform.Rotation()
+	p, err := scanout.NewPresenter(display, pipe, scanout.PresenterOptions{Mode: mode, RotateDegrees: deg, Flip: flip,
 		DisableDirect: opts.DisableDirect, DisableCursorPlane: opts.DisableCursorPlane, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("kms output %s: %w", pipe.ConnectorName, err)

@@ -7,3 +7,8 @@ import "github.com/minicomp/minicomp/backend"
 func (o *Output) SetPower(on bool) error { return o.p.SetActive(on) }
 
 var _ backend.PowerControl = (*Output)(nil)
+
+// Transform returns how the screen is mounted (Options.Transform).
+func (o *Output) Transform() backend.Transform { return o.b.opts.Transform }
+
+var _ backend.Transformed = (*Output)(nil)

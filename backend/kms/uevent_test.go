@@ -52,6 +52,8 @@ func FuzzParseUevent(f *testing.F) {
 		if ok && (ev.Action == "" || ev.DevPath == "") {
 			t.Fatalf("accepted %q as %+v", b, ev)
 		}
-		ev.concerns(unix.Mkdev(226, 1))
+		if ev.concerns(unix.Mkdev(226, 1)) && (ev.Action != "change" || ev.Subsystem != "drm") {
+			t.Fatalf("%+v concerns the card", ev)
+		}
 	})
 }

@@ -50,6 +50,7 @@ type runFlags struct {
 	cursorSize                int
 	modes                     string
 	idle                      time.Duration
+	transform                 string
 }
 
 func runCmd(ctx context.Context, args []string) error {
@@ -77,6 +78,7 @@ func runCmd(ctx context.Context, args []string) error {
 	fs.StringVar(&f.cursorTheme, "cursor-theme", "", "Xcursor theme of the default cursor (default $XCURSOR_THEME, else default)")
 	fs.IntVar(&f.cursorSize, "cursor-size", 0, "cursor size (default $XCURSOR_SIZE, else 24)")
 	fs.StringVar(&f.modes, "mode", "", "KMS mode, WIDTHxHEIGHT[@HZ] for every screen or CONNECTOR=WIDTHxHEIGHT[@HZ],... (default: each screen's preferred mode)")
+	fs.StringVar(&f.transform, "transform", "normal", "how the KMS screens are mounted: normal, 180, flipped or flipped-180 (turned by the display's plane; 90 and 270 are not done yet)")
 	fs.DurationVar(&f.idle, "idle", 0, "blank the screens after this long without input, e.g. 10m (0: never); input turns them back on")
 	fs.BoolVar(&f.pattern, "pattern", false, "draw an animated test pattern through the buffer path instead of serving Wayland clients")
 	fs.Usage = func() {
@@ -446,8 +448,12 @@ func openNamed(name string, devs scanout.Devices, f runFlags, log *slog.Logger) 
 		if err != nil {
 			return nil, err
 		}
+		tr, err := backend.ParseTransform(f.transform)
+		if err != nil {
+			return nil, fmt.Errorf("--transform: %w", err)
+		}
 		return kms.New(kms.Options{Devices: devs, HeapPreference: heapList(f.heap), DisableDirect: f.noDirect, Logger: log,
-			Modes: modes, DisableCursorPlane: f.noCursorPlane, Hotplug: true})
+			Modes: modes, DisableCursorPlane: f.noCursorPlane, Hotplug: true, Transform: tr})
 	case "headless":
 		w, h, err := outputSize(f, "1920x1080")
 		if err != nil {

@@ -26,18 +26,30 @@ type cursorPlaneState struct {
 	cursorPlanes int
 }
 
-func readCursorPlane(t *testing.T, o backend.Output) cursorPlaneState {
+// openDisplay opens the output's display node with atomic properties
+// visible (closed at cleanup).
+func openDisplay(t *testing.T, o backend.Output) *drm.Device {
 	t.Helper()
-	_, node, _ := strings.Cut(o.Info().Display, "(")
-	node, _, _ = strings.Cut(node, ")")
+	_, node, ok := strings.Cut(o.Info().Display, "(")
+	node = strings.TrimSuffix(node, ")")
+	if !ok || !strings.HasPrefix(node, "/dev/dri/") {
+		t.Fatalf("no device node in the output's display %q", o.Info().Display)
+	}
 	d, err := drm.Open(node)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
+	t.Cleanup(func() { d.Close() })
+	// FB_ID and CRTC_ID are atomic properties (atomic implies universal planes).
 	if err := d.SetClientCap(drm.ClientCapAtomic, 1); err != nil {
 		t.Fatal(err)
 	}
+	return d
+}
+
+func readCursorPlane(t *testing.T, o backend.Output) cursorPlaneState {
+	t.Helper()
+	d := openDisplay(t, o)
 	ids, err := d.PlaneIDs()
 	if err != nil {
 		t.Fatal(err)
@@ -98,13 +110,7 @@ func startCursorKMS(t *testing.T, disablePlane bool) (s *Server, o backend.Outpu
 	o = be.Outputs()[0]
 	s.SetPointerPresent(true)
 	r, watch := cursorClient(t, s, dir)
-	r.req(2, 0, func(e *wire.Encoder) {
-		e.Uint(globalName(s, protocol.ZwlrVirtualPointerManagerV1Interface))
-		e.String("zwlr_virtual_pointer_manager_v1")
-		e.Uint(2)
-		e.NewID(89)
-	})
-	r.req(89, 0, func(e *wire.Encoder) { e.Object(60); e.NewID(90) })
+	makeVirtualPointer(r, s, 60)
 	m := o.Mode()
 	entered := false
 	pointTo = func(x, y int) {
@@ -126,6 +132,18 @@ func startCursorKMS(t *testing.T, disablePlane bool) (s *Server, o backend.Outpu
 		r.expect(watch, 61, 5)
 	}
 	return s, o, pointTo
+}
+
+// makeVirtualPointer makes virtual pointer 90 on wl_seat seat (0: any)
+// through the manager bound at 89 (registry 2).
+func makeVirtualPointer(r *raw, s *Server, seat uint32) {
+	r.req(2, 0, func(e *wire.Encoder) {
+		e.Uint(globalName(s, protocol.ZwlrVirtualPointerManagerV1Interface))
+		e.String("zwlr_virtual_pointer_manager_v1")
+		e.Uint(2)
+		e.NewID(89)
+	})
+	r.req(89, 0, func(e *wire.Encoder) { e.Object(seat); e.NewID(90) })
 }
 
 // waitFor polls cond for up to 5 s.

@@ -122,3 +122,12 @@ func (s *Server) finishRemoval(o *output) {
 		}
 	}
 }
+
+// transform is how the output's panel is mounted (backend.Transformed),
+// told to clients in wl_output.geometry.
+func (o *output) transform() backend.Transform {
+	if t, ok := o.o.(backend.Transformed); ok {
+		return t.Transform()
+	}
+	return backend.TransformNormal
+}

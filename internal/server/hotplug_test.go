@@ -87,3 +87,55 @@ func TestOutputHotplug(t *testing.T) {
 		t.Errorf("removed output closed %d times, want 1", n)
 	}
 }
+
+// turned is a headless output mounted upside down.
+type turned struct{ backend.Output }
+
+func (turned) Transform() backend.Transform { return backend.Transform90 }
+
+type turnedBackend struct {
+	*headless.Backend
+	out turned
+}
+
+func (b turnedBackend) Outputs() []backend.Output { return []backend.Output{b.out} }
+
+// A transformed output tells clients in wl_output.geometry, and
+// xdg_output's logical size is the turned one.
+func TestOutputTransformTold(t *testing.T) {
+	h, err := headless.New(headless.Options{Outputs: []backend.Size{{Width: 320, Height: 200}}, Logger: testLog(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, dir, _ := startServer(t, turnedBackend{h, turned{h.Outputs()[0]}}, Options{})
+	r := dial(t, dir)
+	r.bindAll(s, map[uint32]*protocol.Interface{3: protocol.WlOutputInterface, 4: protocol.ZxdgOutputManagerV1Interface})
+	var transform int32
+	r.events(func(obj uint32, op uint16, body []byte) bool {
+		if obj == 3 && op == 0 {
+			d := wire.NewDecoder(body, nil)
+			d.Int()
+			d.Int()
+			d.Int()
+			d.Int()
+			d.Int()
+			_, _ = d.String(), d.String() // make, model
+			transform = d.Int()
+			return true
+		}
+		return false
+	})
+	if transform != int32(backend.Transform90) {
+		t.Errorf("wl_output.geometry transform %d, want 90's %d", transform, backend.Transform90)
+	}
+	r.req(4, 1, func(e *wire.Encoder) { e.NewID(5); e.Object(3) })
+	r.events(func(obj uint32, op uint16, body []byte) bool {
+		if obj == 5 && op == 1 {
+			if w, h := int32(binary.NativeEndian.Uint32(body)), int32(binary.NativeEndian.Uint32(body[4:])); w != 200 || h != 320 {
+				t.Errorf("xdg_output logical size %dx%d, want 200x320", w, h)
+			}
+			return true
+		}
+		return false
+	})
+}

@@ -122,7 +122,8 @@ func (m *xdgOutputManager) GetXdgOutput(id, outputID uint32) error {
 	}
 	mode := out.o.o.Mode()
 	c.send(protocol.ZxdgOutputV1LogicalPosition(c.conn, id, int32(x), 0))
-	c.send(protocol.ZxdgOutputV1LogicalSize(c.conn, id, int32(mode.Width), int32(mode.Height)))
+	lw, lh := out.o.transform().LogicalSize(mode.Width, mode.Height)
+	c.send(protocol.ZxdgOutputV1LogicalSize(c.conn, id, int32(lw), int32(lh)))
 	if m.version >= 2 {
 		c.send(protocol.ZxdgOutputV1Name(c.conn, id, out.o.o.Name()))
 		c.send(protocol.ZxdgOutputV1Description(c.conn, id, out.o.description))

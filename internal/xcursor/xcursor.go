@@ -162,11 +162,7 @@ func inherits(path string) []string {
 	for line := range strings.SplitSeq(string(data), "\n") {
 		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "Inherits"); ok {
 			if v, ok = strings.CutPrefix(strings.TrimSpace(v), "="); ok {
-				var out []string
-				for _, t := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ';' || r == ' ' }) {
-					out = append(out, t)
-				}
-				return out
+				return strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ';' || r == ' ' })
 			}
 		}
 	}
