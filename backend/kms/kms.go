@@ -56,6 +56,7 @@ type Options struct {
 // Backend drives the outputs of one KMS device.
 type Backend struct {
 	mu         sync.Mutex // guards outputs (hotplug changes them)
+	allocMu    sync.Mutex // the allocator: outputs made by hotplug, targets replaced by Present
 	hp         *hotplug   // nil without Options.Hotplug
 	opts       Options
 	displayDev uint64
@@ -157,7 +158,9 @@ func (b *Backend) newOutput(pipe scanout.Pipeline) (*Output, error) {
 		return nil, fmt.Errorf("kms output %s: %w", pipe.ConnectorName, err)
 	}
 	mode = p.Mode()
+	b.allocMu.Lock()
 	sc, err := scanout.NewSwapchain(b.alloc, opts.Buffers, mode.Width, mode.Height, opts.Format)
+	b.allocMu.Unlock()
 	if err != nil {
 		p.Close()
 		return nil, fmt.Errorf("kms output %s: %w", pipe.ConnectorName, err)
@@ -246,6 +249,8 @@ func (o *Output) replace(target *scanout.Buffer, v scanout.Verdict) {
 		return // a passing condition (not remembered): the next frame asks again
 	}
 	o.triedReplace[target] = true
+	o.b.allocMu.Lock()
+	defer o.b.allocMu.Unlock()
 	nb, tried, err := o.sc.Replace(target, func(b *scanout.Buffer) error {
 		if v := o.p.Decide(b); v.Path != scanout.PathDirect {
 			return errors.New(v.String())
