@@ -13,6 +13,7 @@ import (
 	"github.com/minicomp/minicomp/internal/dmabuf"
 	"github.com/minicomp/minicomp/internal/drm"
 	"github.com/minicomp/minicomp/internal/protocol"
+	"github.com/minicomp/minicomp/internal/rigtest"
 	"github.com/minicomp/minicomp/internal/wire"
 )
 
@@ -99,7 +100,7 @@ func readCursorPlane(t *testing.T, o backend.Output) cursorPlaneState {
 // client with a red 200×200 window and a virtual pointer (90) that moves
 // it; pointTo moves the pointer and waits until the client heard it.
 func startCursorKMS(t *testing.T, disablePlane bool) (s *Server, o backend.Output, pointTo func(x, y int)) {
-	requireGuestPrograms(t)
+	rigtest.Require(t, "vkms") // a cursor plane (pl111 has none)
 	be := openKMS(t, kms.Options{Logger: testLog(t), DisableCursorPlane: disablePlane})
 	if n := len(be.Outputs()); n != 1 {
 		be.Close()

@@ -7,6 +7,7 @@ import (
 	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/backend/kms"
 	"github.com/minicomp/minicomp/internal/drm"
+	"github.com/minicomp/minicomp/internal/rigtest"
 	"github.com/minicomp/minicomp/internal/wire"
 )
 
@@ -34,7 +35,7 @@ func crtcActive(t *testing.T, o backend.Output) (active bool, lit bool) {
 // (ACTIVE 0, its mode kept), input from a virtual pointer turns it back
 // on, and frames follow.
 func TestRigIdleBlanking(t *testing.T) {
-	requireGuestPrograms(t)
+	rigtest.Require(t)
 	be := openKMS(t, kms.Options{Logger: testLog(t)})
 	o := be.Outputs()[0]
 	const idle = 700 * time.Millisecond
