@@ -60,7 +60,7 @@ go test -count=1 -run 'TestFrameLoopAllocations|AllocatesNothing|NoAlloc' -v ./i
 step "fuzzing (bounded)"
 for target in internal/drm:FuzzParseInFormats internal/drm:FuzzParseEvents \
 	internal/wire:FuzzNext internal/protocol:FuzzDispatch internal/server:FuzzReadKeymap \
-	internal/xkb:FuzzKeymapFromString; do
+	internal/xkb:FuzzKeymapFromString internal/xcursor:FuzzParse backend/kms:FuzzParseUevent; do
 	go test -run '^$' -fuzz "^${target#*:}\$" -fuzztime "${FUZZTIME:-15s}" "./${target%%:*}/"
 done
 
@@ -85,6 +85,9 @@ bash test/rig/run.sh -v ./...
 
 step "benchmarks (rig, arm64 guest: ratios only under emulation): fallback blit vs memmove, CPU composition vs a memmove of the frame"
 MINICOMP_RIG_ARCHES=arm64 bash test/rig/run.sh -run '^$' -bench 'BlitVsMemmove|Compose1080p/(memmove|soft)' -benchtime 5x ./scanout/ ./render/internal/scenes/
+
+step "benchmarks (rig, vkms): commit cost of a cursor move, on the cursor plane vs composed (blit of its damage)"
+MINICOMP_RIG_ARCHES=arm64 bash test/rig/run.sh -run '^$' -bench RigCursorMove -benchtime 100x ./scanout/
 
 step "benchmarks (rig): allocs and bytes copied per presented frame, direct and blit"
 MINICOMP_RIG_ARCHES=arm64 bash test/rig/run.sh -run '^$' -bench RigPresent -benchtime 60x ./scanout/
