@@ -8,8 +8,13 @@ import (
 
 // SetCursor puts the cursor on the CRTC's cursor plane (nil hides it); an
 // error wrapping scanout.ErrCursorRefused means the plane cannot show it
-// and the caller composes it.
+// and the caller composes it; while the session is paused it fails with
+// backend.ErrPaused.
 func (o *Output) SetCursor(img *backend.CursorImage) error {
+	if err := o.sess.enter(o.Name()); err != nil {
+		return err
+	}
+	defer o.sess.leave()
 	if img == nil {
 		return o.p.SetCursor(nil, 0, 0, 0, image.Point{})
 	}
@@ -25,6 +30,10 @@ func (o *Output) CommitCursor() (bool, error) {
 	if !o.p.CursorDirty() {
 		return false, nil
 	}
+	if err := o.sess.enter(o.Name()); err != nil {
+		return false, err
+	}
+	defer o.sess.leave()
 	if err := o.p.CommitCursor(); err != nil {
 		return false, err
 	}

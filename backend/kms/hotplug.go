@@ -3,6 +3,7 @@ package kms
 import (
 	"errors"
 	"os"
+	"slices"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -204,13 +205,25 @@ func (o *Output) Close() error {
 	}
 	b.mu.Unlock()
 	err := errors.Join(o.p.Close(), o.sc.Close())
+	b.pokeHotplug()
+	return err
+}
+
+// pokeHotplug asks the hotplug watch (if any) to re-probe.
+func (b *Backend) pokeHotplug() {
 	if b.hp != nil {
 		select {
 		case b.hp.poke <- struct{}{}:
 		default:
 		}
 	}
-	return err
+}
+
+// list returns the outputs (hotplug changes the list).
+func (b *Backend) list() []*Output {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.outputs)
 }
 
 // stopHotplug ends the watch and returns the removed outputs nobody

@@ -64,6 +64,8 @@ type Backend struct {
 	alloc      *scanout.Allocator
 	ownAlloc   bool
 	outputs    []*Output
+	log        *slog.Logger
+	sess       session // paused while the seat is away (session.go)
 }
 
 // Output is one connector with its CRTC, primary plane and swapchain.
@@ -76,6 +78,7 @@ type Output struct {
 	info       backend.Info
 	fmt        scanout.Format
 	log        *slog.Logger
+	sess       *session
 
 	triedReplace map[*scanout.Buffer]bool // targets refused and replaced (or tried)
 	replaced     int
@@ -98,7 +101,7 @@ func New(opts Options) (*Backend, error) {
 		return nil, fmt.Errorf("kms: %w: no display device given (scanout.OpenDevices with Display: true finds one)", backend.ErrNoDisplay)
 	}
 	opts.Logger = log
-	b := &Backend{devs: opts.Devices, alloc: opts.Allocator, opts: opts}
+	b := &Backend{devs: opts.Devices, alloc: opts.Allocator, opts: opts, log: log}
 	if b.alloc == nil {
 		b.alloc = scanout.NewAllocator(scanout.AllocatorConfig{Render: b.devs.Render, Display: display,
 			HeapPreference: opts.HeapPreference, RenderNativeFirst: opts.Devices.Placement.RenderNativeFirst, Logger: log})
@@ -165,7 +168,7 @@ func (b *Backend) newOutput(pipe scanout.Pipeline) (*Output, error) {
 		p.Close()
 		return nil, fmt.Errorf("kms output %s: %w", pipe.ConnectorName, err)
 	}
-	o := &Output{b: b, displayDev: b.displayDev, p: p, sc: sc, fmt: opts.Format, log: log, info: backend.Info{Backend: "kms", Output: pipe.ConnectorName,
+	o := &Output{b: b, displayDev: b.displayDev, p: p, sc: sc, fmt: opts.Format, log: log, sess: &b.sess, info: backend.Info{Backend: "kms", Output: pipe.ConnectorName,
 		Mode: mode, Display: display.String(), Strategy: sc.Strategy, Attempts: sc.Attempts, Unavailable: b.alloc.Unavailable}}
 	if b.alloc.Render() != nil {
 		o.info.Render = b.alloc.Render().String()
@@ -215,7 +218,14 @@ func (o *Output) Mode() scanout.Mode { return o.info.Mode }
 func (o *Output) Format() scanout.Format { return o.fmt }
 
 // Next returns the next render target that is not on screen.
-func (o *Output) Next() (*scanout.Buffer, int, error) { return o.sc.Next() }
+// While the session is paused it fails with backend.ErrPaused.
+func (o *Output) Next() (*scanout.Buffer, int, error) {
+	if err := o.sess.enter(o.Name()); err != nil {
+		return nil, 0, err
+	}
+	defer o.sess.leave()
+	return o.sc.Next()
+}
 
 // Present hands the frame to the Presenter (direct or blit). A target
 // the display refused (import, framebuffer, test or commit: the buffer
@@ -224,6 +234,10 @@ func (o *Output) Next() (*scanout.Buffer, int, error) { return o.sc.Next() }
 // unlucky buffer does not send one frame in three through the blit for
 // ever; when no strategy is accepted the target stays on the blit path.
 func (o *Output) Present(target *scanout.Buffer, damage []image.Rectangle, fence *os.File) (scanout.Verdict, error) {
+	if err := o.sess.enter(o.Name()); err != nil {
+		return scanout.Verdict{}, err
+	}
+	defer o.sess.leave()
 	v, err := o.p.Present(scanout.Submission{Buffer: target, Damage: damage, InFence: fence})
 	if err == nil && v.Path == scanout.PathBlit && replaceable(v.Step) && !o.triedReplace[target] {
 		o.replace(target, v)
@@ -275,11 +289,21 @@ func (o *Output) Replaced() int { return o.replaced }
 
 // CanScanOut decides whether a client's buffer can go on the primary
 // plane as it is (see scanout.Presenter.Decide).
-func (o *Output) CanScanOut(buf *scanout.Buffer) scanout.Verdict { return o.p.Decide(buf) }
+func (o *Output) CanScanOut(buf *scanout.Buffer) scanout.Verdict {
+	if err := o.sess.enter(o.Name()); err != nil {
+		return pausedVerdict()
+	}
+	defer o.sess.leave()
+	return o.p.Decide(buf)
+}
 
 // PresentBuffer shows a buffer that did not come from Next (a client's).
 // The Presenter locks it while it is on screen.
 func (o *Output) PresentBuffer(buf *scanout.Buffer, damage []image.Rectangle, fence *os.File) (scanout.Verdict, error) {
+	if err := o.sess.enter(o.Name()); err != nil {
+		return scanout.Verdict{}, err
+	}
+	defer o.sess.leave()
 	return o.p.Present(scanout.Submission{Buffer: buf, Damage: damage, InFence: fence})
 }
 

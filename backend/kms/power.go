@@ -4,7 +4,13 @@ import "github.com/minicomp/minicomp/backend"
 
 // SetPower turns the screen off (the CRTC's ACTIVE property, as DPMS
 // off) or back on; the caller presents nothing while it is off.
-func (o *Output) SetPower(on bool) error { return o.p.SetActive(on) }
+func (o *Output) SetPower(on bool) error {
+	if err := o.sess.enter(o.Name()); err != nil {
+		return err
+	}
+	defer o.sess.leave()
+	return o.p.SetActive(on)
+}
 
 var _ backend.PowerControl = (*Output)(nil)
 

@@ -263,7 +263,7 @@ func (c *cursorState) toPlane(o *output, oc *outputCursor) {
 	switch {
 	case err == nil:
 		oc.onPlane, oc.planeVer = true, c.version
-	case errors.Is(err, scanout.ErrCursorNotReady):
+	case errors.Is(err, scanout.ErrCursorNotReady), errors.Is(err, backend.ErrPaused):
 		oc.onPlane = false // tried again at the next change
 	default:
 		oc.onPlane, oc.planeVer = false, c.version
@@ -348,7 +348,7 @@ func (s *Server) commitCursorAlone(o *output) bool {
 	oc.commit = false
 	committed, err := oc.plane.CommitCursor()
 	if err != nil {
-		if errors.Is(err, scanout.ErrCursorNotReady) {
+		if errors.Is(err, scanout.ErrCursorNotReady) || errors.Is(err, backend.ErrPaused) {
 			return false
 		}
 		c.planeFailed(o, oc, err)

@@ -42,6 +42,9 @@ type Server struct {
 	surfaces []*surface // mapped toplevels, bottom to top
 	start    time.Time
 	waiters  sync.WaitGroup // the outputs' waitFrames goroutines
+	paused   bool           // the seat's session is away (session.go)
+	switchVT func(vt int)   // Options.SwitchVT
+	vtHeld   uint32         // the VT switch key held: its release is not for clients
 
 	// counters behind Stats, read from other goroutines
 	clientCount, disconnectCount, protocolErrorCount atomic.Int64
@@ -128,6 +131,10 @@ type Options struct {
 	// IdleTimeout blanks the outputs after this long without input
 	// (0: never); input turns them back on.
 	IdleTimeout time.Duration
+	// SwitchVT, when set, is called for Ctrl+Alt+F1..F12 from the
+	// backend's keyboard (with the VT number; the keys do not reach
+	// clients): a seated compositor switches VT through its session.
+	SwitchVT func(vt int)
 }
 
 // ErrNoRenderer is returned by New without Options.Renderer.
@@ -159,7 +166,7 @@ func New(runtimeDir string, be backend.Backend, opts Options) (*Server, error) {
 	}
 	s := &Server{log: log, listener: l, clients: map[*Client]bool{}, start: time.Now(),
 		loop: lp, byFD: map[int32]*Client{}, renderer: opts.Renderer, mainDevice: opts.MainDevice,
-		recover: opts.RecoverRenderer}
+		recover: opts.RecoverRenderer, switchVT: opts.SwitchVT}
 	if es, ok := be.(backend.EventSource); ok {
 		s.events = es.Events()
 	}
@@ -470,7 +477,12 @@ func (s *Server) backendEvent(ev backend.Event) error {
 		if o := s.outputOf(ev.Output); o != nil {
 			o.resized()
 		}
+	case backend.SessionPaused, backend.SessionActive:
+		s.sessionEvent(ev)
 	default:
+		if ev.Kind == backend.Key && s.vtKey(ev) {
+			return nil
+		}
 		if !s.internalEvent(ev) {
 			s.seat.input(ev)
 		}
