@@ -246,6 +246,14 @@ func (p *Presenter) CursorDirty() bool {
 	return p.cursor != nil && p.cursor.dirty && p.cursor.refused == nil
 }
 
+// cursorInCommit reports whether the next commit carries the cursor
+// plane: when it changed, and with every modeset (after a session came
+// back, another DRM master may have left the plane as it liked).
+func (p *Presenter) cursorInCommit() bool {
+	c := p.cursor
+	return p.CursorDirty() || p.needModeset && c != nil && c.bufs != nil && c.refused == nil
+}
+
 // CommitCursor commits the cursor plane alone (nothing else is in the
 // request): a move or a new image with nothing else to show. It completes
 // like a frame: WaitFlip returns when it is on screen (with the frame

@@ -418,7 +418,7 @@ func (p *Presenter) commit(fb uint32, w, h int, fence *os.File, test bool) error
 		*p.outFence = -1
 		r.Add(p.pipe.CRTC, pr.outFence, uint64(uintptr(unsafe.Pointer(p.outFence))))
 	}
-	withCursor := !test && p.CursorDirty()
+	withCursor := !test && p.cursorInCommit()
 	if withCursor {
 		p.cursor.add(r)
 	}
