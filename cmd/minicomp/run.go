@@ -477,9 +477,11 @@ func openNamed(name string, devs scanout.Devices, f runFlags, log *slog.Logger) 
 		if err != nil {
 			return nil, err
 		}
-		tr, err := backend.ParseTransform(f.transform)
-		if err != nil {
-			return nil, fmt.Errorf("--transform: %w", err)
+		tr := backend.TransformNormal
+		if f.transform != "" {
+			if tr, err = backend.ParseTransform(f.transform); err != nil {
+				return nil, fmt.Errorf("--transform: %w", err)
+			}
 		}
 		return kms.New(kms.Options{Devices: devs, HeapPreference: heapList(f.heap), DisableDirect: f.noDirect, Logger: log,
 			Modes: modes, DisableCursorPlane: f.noCursorPlane, Hotplug: true, Transform: tr})
