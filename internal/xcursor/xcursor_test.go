@@ -38,8 +38,8 @@ func encode(images []Image) []byte {
 	b = le.AppendUint32(b, uint32(len(comment)))
 	b = append(b, comment...)
 	for _, im := range images {
-		for _, v := range []int{36, typeImage, im.Nominal, 1, im.Width, im.Height, im.XHot, im.YHot, im.Delay} {
-			b = le.AppendUint32(b, uint32(v))
+		for _, v := range []uint32{36, typeImage, uint32(im.Nominal), 1, uint32(im.Width), uint32(im.Height), uint32(im.XHot), uint32(im.YHot), uint32(im.Delay)} {
+			b = le.AppendUint32(b, v)
 		}
 		b = append(b, im.Pix...)
 	}
