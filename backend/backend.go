@@ -38,7 +38,9 @@ type Backend interface {
 	// Name says which backend this is ("kms", "headless", "x11",
 	// "wayland").
 	Name() string
-	// Outputs lists the outputs; the list is fixed for the Backend's life.
+	// Outputs lists the outputs. Backends whose screens come and go
+	// (KMS connector hotplug) say so with OutputAdded and OutputRemoved
+	// events; the list changes with them.
 	Outputs() []Output
 	// RenderDevice is the device the render targets were imported into,
 	// the one a GPU renderer must draw with; nil when the targets are
@@ -201,6 +203,16 @@ const (
 	CapTouch    = 1 << 2
 )
 
+// Outputs that come and go (kept apart from the input kinds above).
+const (
+	// OutputAdded: Output is new (a screen was plugged in).
+	OutputAdded EventKind = iota + 100
+	// OutputRemoved: Output is gone (unplugged): the caller stops
+	// presenting on it and then calls its Close (it implements
+	// io.Closer).
+	OutputRemoved
+)
+
 // Event is input or a change to an output. Coordinates are in the
 // output's pixels.
 type Event struct {
@@ -243,6 +255,38 @@ type ClientScanout interface {
 	// and modifiers its primary plane scans out, for clients that want to
 	// allocate buffers the display can show (dma-buf feedback).
 	ScanoutFormats() (device uint64, formats map[scanout.Format][]uint64)
+}
+
+// CursorPlane is implemented by outputs that can show the pointer's
+// image on a plane of its own (a KMS cursor plane), so that moving it
+// needs no composition.
+type CursorPlane interface {
+	// SetCursor shows img on the plane (nil hides it). An error means
+	// the plane cannot show it: the caller composes the cursor (for
+	// good when it wraps scanout.ErrCursorRefused).
+	SetCursor(img *CursorImage) error
+	// MoveCursor puts the image's hotspot at x, y (output pixels); like
+	// SetCursor it takes effect with the next Present or CommitCursor.
+	MoveCursor(x, y int)
+	// CommitCursor shows a cursor change with nothing else; when it
+	// reports true, the commit completes through WaitFrame like a
+	// Present.
+	CommitCursor() (bool, error)
+}
+
+// CursorImage is a cursor: Width×Height premultiplied ARGB8888 pixels,
+// Stride bytes a row, and the Hotspot of them that points.
+type CursorImage struct {
+	Pix                   []byte
+	Width, Height, Stride int
+	Hotspot               image.Point
+}
+
+// PointerDevices is implemented by backends that know whether a pointer
+// device exists (KMS with its input devices); without one no cursor is
+// shown. Window backends leave the cursor to the host.
+type PointerDevices interface {
+	HasPointer() bool
 }
 
 // PowerControl is implemented by outputs whose display can be turned off

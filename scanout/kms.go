@@ -216,8 +216,9 @@ func (d *Device) Pipelines(withWriteback bool) ([]Pipeline, error) {
 
 // FindMode returns the connector's mode that matches want: the preferred
 // one when want is zero, else the first of Modes with want's size, refresh
-// (when not zero) and name (when not empty). A caller-built Mode names a
-// mode; only the connector's own carry the timings KMS needs.
+// (when not zero: exactly, else within half a hertz) and name (when not
+// empty). A caller-built Mode names a mode; only the connector's own
+// carry the timings KMS needs.
 func (p *Pipeline) FindMode(want Mode) (Mode, error) {
 	if len(p.Modes) == 0 {
 		return Mode{}, fmt.Errorf("connector %s has no modes", p.ConnectorName)
@@ -225,10 +226,14 @@ func (p *Pipeline) FindMode(want Mode) (Mode, error) {
 	if want.Width == 0 && want.Height == 0 {
 		return p.PreferredMode(), nil
 	}
-	for _, m := range p.Modes {
-		if m.Width == want.Width && m.Height == want.Height &&
-			(want.RefreshMilliHz == 0 || m.RefreshMilliHz == want.RefreshMilliHz) && (want.Name == "" || m.Name == want.Name) {
-			return m, nil
+	// An exact refresh first, then one within half a hertz (60 asks for
+	// a 60.004 Hz mode).
+	for _, slack := range []int{0, 500} {
+		for _, m := range p.Modes {
+			if m.Width == want.Width && m.Height == want.Height && (want.Name == "" || m.Name == want.Name) &&
+				(want.RefreshMilliHz == 0 || max(m.RefreshMilliHz-want.RefreshMilliHz, want.RefreshMilliHz-m.RefreshMilliHz) <= slack) {
+				return m, nil
+			}
 		}
 	}
 	offered := make([]string, len(p.Modes))

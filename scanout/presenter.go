@@ -32,7 +32,16 @@ type PresenterOptions struct {
 	// OUT_FENCE_PTR) that signals when the frame is on screen; take it
 	// with TakeOutFence.
 	OutFences bool
-	Logger    *slog.Logger
+	// DisableCursorPlane never puts the cursor on the CRTC's cursor
+	// plane (SetCursor refuses: the caller composes it).
+	DisableCursorPlane bool
+	// RotateDegrees (0 or 180) and Flip (mirrored left to right) turn
+	// the picture with the primary plane's rotation property; a
+	// rotation the plane does not offer is an error wrapping
+	// ErrRotation from NewPresenter.
+	RotateDegrees int
+	Flip          bool
+	Logger        *slog.Logger
 }
 
 // Submission is one frame to show: what Present takes (a frame that
@@ -70,6 +79,7 @@ type Stats struct {
 	Frames, DirectFrames, BlitFrames uint64
 	BytesCopied                      uint64
 	Tests                            uint64 // TEST_ONLY commits made
+	CursorCommits                    uint64 // commits of the cursor plane alone (CommitCursor)
 }
 
 // scanState is a buffer's standing with one Presenter (its Addon): its
@@ -101,6 +111,7 @@ type kmsProps struct {
 	srcX, srcY, srcW, srcH     uint32 // plane SRC_*
 	crtcX, crtcY, crtcW, crtcH uint32 // plane CRTC_*
 	inFence                    uint32 // plane IN_FENCE_FD (0: none)
+	rotation                   uint32 // plane rotation (0: not set)
 }
 
 // Presenter shows Buffers on one KMS pipeline with atomic commits, deciding
@@ -115,8 +126,10 @@ type Presenter struct {
 	blitFmt  Format
 
 	prop        kmsProps
+	rotation    uint64 // the primary plane's rotation value, with prop.rotation
 	modeBlob    uint32
 	needModeset bool
+	off         bool   // SetActive(false): the CRTC is off
 	outFence    *int32 // the kernel writes the fence fd here
 
 	req      drm.AtomicReq
@@ -127,6 +140,7 @@ type Presenter struct {
 	lastFlip Flip
 
 	blit   *blitChain
+	cursor *cursorPlane // nil: none (or disabled)
 	flips  chan drm.FlipEvent
 	probe  ProbeTimes
 	shownA shown
@@ -144,6 +158,9 @@ type shown struct {
 	fb     uint32
 	buffer *Buffer
 	path   Path
+	// cursorOnly: a commit of the cursor plane alone (CommitCursor);
+	// the frame on screen stays.
+	cursorOnly bool
 }
 
 // NewPresenter prepares to show frames on pipe. It enables atomic
@@ -211,6 +228,15 @@ func NewPresenter(dev *Device, pipe Pipeline, opts PresenterOptions) (*Presenter
 		}
 		p.outFence = new(int32)
 		*p.outFence = -1
+	}
+	if pr.rotation, p.rotation, err = p.planeRotation(opts.RotateDegrees, opts.Flip); err != nil {
+		return nil, err
+	}
+	if !opts.DisableCursorPlane {
+		if p.cursor, err = cursorPlaneFor(dev, pipe); err != nil {
+			p.log.Warn("no cursor plane: the cursor is composed", "output", pipe.ConnectorName, "err", err)
+			p.cursor = nil
+		}
 	}
 	if p.flips, err = dev.subscribe(pipe.CRTC); err != nil {
 		return nil, err
@@ -379,6 +405,9 @@ func (p *Presenter) commit(fb uint32, w, h int, fence *os.File, test bool) error
 	r.Add(pl, pr.crtcY, 0)
 	r.Add(pl, pr.crtcW, uint64(w))
 	r.Add(pl, pr.crtcH, uint64(h))
+	if pr.rotation != 0 {
+		r.Add(pl, pr.rotation, p.rotation)
+	}
 	if fence != nil && pr.inFence != 0 && !test {
 		r.Add(pl, pr.inFence, uint64(fence.Fd()))
 	}
@@ -389,6 +418,10 @@ func (p *Presenter) commit(fb uint32, w, h int, fence *os.File, test bool) error
 		*p.outFence = -1
 		r.Add(p.pipe.CRTC, pr.outFence, uint64(uintptr(unsafe.Pointer(p.outFence))))
 	}
+	withCursor := !test && p.cursorInCommit()
+	if withCursor {
+		p.cursor.add(r)
+	}
 	if p.extra != nil && !test {
 		flags |= p.extra(r)
 	}
@@ -397,7 +430,11 @@ func (p *Presenter) commit(fb uint32, w, h int, fence *os.File, test bool) error
 		return p.dev.dev.Atomic(r, flags, 0)
 	}
 	p.seq++
-	return p.dev.dev.Atomic(r, flags, p.seq)
+	err := p.dev.dev.Atomic(r, flags, p.seq)
+	if err == nil && withCursor {
+		p.cursor.committed()
+	}
+	return err
 }
 
 // Present shows a frame: directly when the buffer's verdict allows, else
@@ -512,6 +549,12 @@ func (p *Presenter) handleEvent(e drm.FlipEvent) error {
 	if p.pending == nil || e.UserData != p.pending.seq {
 		return nil
 	}
+	p.cursor.flipped()
+	if p.pending.cursorOnly {
+		p.pending = nil
+		p.lastFlip = Flip{Sequence: e.Sequence, Time: e.Time, Buffer: p.onScreen.buffer, Path: p.onScreen.path}
+		return nil
+	}
 	old := p.onScreen
 	p.onScreen, p.pending = p.pending, nil
 	p.lastFlip = Flip{Sequence: e.Sequence, Time: e.Time, Buffer: p.onScreen.buffer, Path: p.onScreen.path}
@@ -520,7 +563,7 @@ func (p *Presenter) handleEvent(e drm.FlipEvent) error {
 
 // unlock drops the Presenter's lock on a frame's buffer (direct path).
 func (s *shown) unlock() error {
-	if s == nil || s.path != PathDirect || s.buffer == nil {
+	if s == nil || s.path != PathDirect || s.buffer == nil || s.cursorOnly {
 		return nil
 	}
 	return s.buffer.Unlock()
@@ -599,6 +642,7 @@ func (p *Presenter) Close() error {
 		r.Add(p.pipe.CRTC, p.prop.active, 0)
 		r.Add(p.pipe.Primary.ID, p.prop.fb, 0)
 		r.Add(p.pipe.Primary.ID, p.prop.crtc, 0)
+		p.cursor.off(r)
 		if err := p.dev.dev.Atomic(r, drm.AtomicAllowModeset, 0); err != nil {
 			errs = append(errs, fmt.Errorf("turn pipeline off: %w", err))
 		}
@@ -617,7 +661,7 @@ func (p *Presenter) Close() error {
 		}
 	}
 	p.dev.unsubscribe(p.pipe.CRTC)
-	errs = append(errs, p.blit.close())
+	errs = append(errs, p.blit.close(), p.cursor.close())
 	p.blit = nil
 	if p.modeBlob != 0 {
 		errs = append(errs, p.dev.dev.DestroyBlob(p.modeBlob))
@@ -627,5 +671,6 @@ func (p *Presenter) Close() error {
 		unix.Close(int(*p.outFence))
 		*p.outFence = -1
 	}
+	p.needModeset = true // closed again: nothing to turn off
 	return errors.Join(errs...)
 }

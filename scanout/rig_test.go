@@ -27,7 +27,7 @@ import (
 
 // rigDevices opens the rig's display (vkms or pl111) and render (vgem)
 // devices.
-func rigDevices(t *testing.T) (display, render *Device) {
+func rigDevices(t testing.TB) (display, render *Device) {
 	t.Helper()
 	rig := rigtest.Require(t)
 	gpus, err := drm.Scan("/sys", "/dev/dri")
@@ -50,6 +50,7 @@ func rigDevices(t *testing.T) (display, render *Device) {
 	node, why := drm.PairRender(gpus, nil, "")
 	if node == nil {
 		t.Fatalf("no render node: %s", why)
+		return nil, nil
 	}
 	render, err = OpenDevice(node.Path)
 	if err != nil {
@@ -69,7 +70,7 @@ func cmaHeap() string {
 	return "reserved"
 }
 
-func firstPipeline(t *testing.T, d *Device) Pipeline {
+func firstPipeline(t testing.TB, d *Device) Pipeline {
 	t.Helper()
 	if err := d.EnableKMS(); err != nil {
 		t.Fatal(err)
@@ -218,7 +219,7 @@ func (wb *writeback) wait(t *testing.T) []byte {
 	return wb.mem
 }
 
-func present(t *testing.T, p *Presenter, f Submission) Verdict {
+func present(t testing.TB, p *Presenter, f Submission) Verdict {
 	t.Helper()
 	v, err := p.Present(f)
 	if err != nil {

@@ -43,7 +43,7 @@ done
 step "unit tests (-race)"
 # Real programs are part of the suite: a missing Xvfb, weston or EGL is a
 # failure here, not a skip (deps.sh installs them).
-export MINICOMP_REQUIRE_GLES=1 MINICOMP_REQUIRE_X11=1 MINICOMP_REQUIRE_WESTON=1 MINICOMP_REQUIRE_PIXMAN=1 MINICOMP_REQUIRE_XKB=1 MINICOMP_REQUIRE_LIBINPUT=1
+export MINICOMP_REQUIRE_GLES=1 MINICOMP_REQUIRE_X11=1 MINICOMP_REQUIRE_WESTON=1 MINICOMP_REQUIRE_PIXMAN=1 MINICOMP_REQUIRE_XKB=1 MINICOMP_REQUIRE_LIBINPUT=1 MINICOMP_REQUIRE_XCURSOR=1
 # internal/seat runs a real seatd (root: its socket is /run/seatd.sock).
 export MINICOMP_REQUIRE_SEAT=1
 CGO_ENABLED=1 go test -race -count=1 ./...
@@ -65,7 +65,8 @@ go test -count=1 -run '^(TestSoak|TestFrameCallbackLatency)$' -v ./internal/serv
 step "fuzzing (bounded)"
 for target in internal/drm:FuzzParseInFormats internal/drm:FuzzParseEvents \
 	internal/wire:FuzzNext internal/protocol:FuzzDispatch internal/server:FuzzReadKeymap internal/server:FuzzParsePrivileged \
-	internal/xkb:FuzzKeymapFromString internal/libinput:FuzzParseUevent internal/libinput:FuzzParseBitmap; do
+	internal/xkb:FuzzKeymapFromString internal/libinput:FuzzParseUevent internal/libinput:FuzzParseBitmap \
+	internal/xcursor:FuzzParse backend/kms:FuzzParseUevent; do
 	go test -run '^$' -fuzz "^${target#*:}\$" -fuzztime "${FUZZTIME:-15s}" "./${target%%:*}/"
 done
 
@@ -85,12 +86,15 @@ fi
 step "real kernels (QEMU rigs: vkms+vgem x86_64/arm64, pl111+vgem arm)"
 # The guests have no X server or weston: those tests skip there. Packages with
 # testdata/rig-mesa get the host's Mesa and virtio-gpu (virgl) in the amd64 guest.
-unset MINICOMP_REQUIRE_GLES MINICOMP_REQUIRE_X11 MINICOMP_REQUIRE_WESTON MINICOMP_REQUIRE_PIXMAN MINICOMP_REQUIRE_XKB MINICOMP_REQUIRE_SEAT MINICOMP_REQUIRE_LIBINPUT
+unset MINICOMP_REQUIRE_GLES MINICOMP_REQUIRE_X11 MINICOMP_REQUIRE_WESTON MINICOMP_REQUIRE_PIXMAN MINICOMP_REQUIRE_XKB MINICOMP_REQUIRE_SEAT MINICOMP_REQUIRE_LIBINPUT MINICOMP_REQUIRE_XCURSOR
 # (The seat tests in the amd64 guest fail, not skip, without seatd: cmd/minicomp/testdata/rig-programs ships it.)
 bash test/rig/run.sh -v ./...
 
 step "benchmarks (rig, arm64 guest: ratios only under emulation): fallback blit vs memmove, CPU composition vs a memmove of the frame"
 MINICOMP_RIG_ARCHES=arm64 bash test/rig/run.sh -run '^$' -bench 'BlitVsMemmove|Compose1080p/(memmove|soft)' -benchtime 5x ./scanout/ ./render/internal/scenes/
+
+step "benchmarks (rig, vkms): commit cost of a cursor move, on the cursor plane vs composed (blit of its damage)"
+MINICOMP_RIG_ARCHES=arm64 bash test/rig/run.sh -run '^$' -bench RigCursorMove -benchtime 100x ./scanout/
 
 step "benchmarks (rig): allocs and bytes copied per presented frame, direct and blit"
 MINICOMP_RIG_ARCHES=arm64 bash test/rig/run.sh -run '^$' -bench RigPresent -benchtime 60x ./scanout/

@@ -45,7 +45,7 @@ type InputOptions struct {
 type inputSource struct {
 	li      *libinput.Context
 	devices func() []*libinput.Device // li.Devices
-	outputs []*Output
+	outputs func() []*Output          // the backend's outputs now (hotplug changes them)
 	events  chan backend.Event
 	log     *slog.Logger
 	ctx     context.Context // ends with close: a send never outlives the backend
@@ -61,21 +61,12 @@ type inputSource struct {
 // startInput opens the input devices; without libinput (or with bad
 // settings) the backend runs without input and the log says why.
 func (b *Backend) startInput(opts InputOptions, log *slog.Logger) {
-	in, err := newInput(opts, b.outputs, log)
+	in, err := newInput(opts, b.list, b.events, log)
 	if err != nil {
 		log.Error("kms: no input devices", "err", err)
 		return
 	}
 	b.input = in
-}
-
-// Events returns the input events (nil when the backend reads no
-// input: no InputOptions, or libinput missing).
-func (b *Backend) Events() <-chan backend.Event {
-	if b.input == nil {
-		return nil
-	}
-	return b.input.events
 }
 
 // SuspendInput closes every input device until ResumeInput (the seat's
@@ -97,7 +88,7 @@ func (b *Backend) ResumeInput() error {
 }
 
 // newInput opens libinput for the backend's outputs.
-func newInput(opts InputOptions, outputs []*Output, log *slog.Logger) (*inputSource, error) {
+func newInput(opts InputOptions, outputs func() []*Output, events chan backend.Event, log *slog.Logger) (*inputSource, error) {
 	set := libinput.Settings{AccelSpeed: opts.AccelSpeed}
 	toggle := func(b *bool) libinput.Toggle {
 		switch {
@@ -129,10 +120,10 @@ func newInput(opts InputOptions, outputs []*Output, log *slog.Logger) (*inputSou
 	if err != nil {
 		return nil, err
 	}
-	in := &inputSource{li: li, devices: li.Devices, outputs: outputs, events: make(chan backend.Event, 256), log: log,
+	in := &inputSource{li: li, devices: li.Devices, outputs: outputs, events: events, log: log,
 		done: make(chan struct{}), touches: map[int32]bool{}}
-	if len(outputs) > 0 {
-		m := outputs[0].Mode()
+	if outs := outputs(); len(outs) > 0 {
+		m := outs[0].Mode()
 		in.x, in.y = float64(m.Width)/2, float64(m.Height)/2
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -143,7 +134,6 @@ func newInput(opts InputOptions, outputs []*Output, log *slog.Logger) (*inputSou
 
 func (in *inputSource) run(ctx context.Context) {
 	defer close(in.done)
-	defer close(in.events)
 	// The devices present at start, then the capabilities once, even
 	// with no device at all (the server assumes a pointer and a
 	// keyboard until told).
@@ -168,7 +158,7 @@ func (in *inputSource) close() error {
 // layout is the outputs side by side, left to right: each output's
 // x offset and the layout's size.
 func (in *inputSource) layout() (w, h float64) {
-	for _, o := range in.outputs {
+	for _, o := range in.outputs() {
 		m := o.Mode()
 		w += float64(m.Width)
 		h = max(h, float64(m.Height))
@@ -180,7 +170,7 @@ func (in *inputSource) layout() (w, h float64) {
 // its pixels.
 func (in *inputSource) at(x, y float64) (*Output, float64, float64) {
 	off := 0.0
-	for _, o := range in.outputs {
+	for _, o := range in.outputs() {
 		m := o.Mode()
 		if x < off+float64(m.Width) {
 			return o, x - off, min(y, float64(m.Height)-1.0/256)
@@ -246,11 +236,15 @@ func (in *inputSource) handle(e *libinput.Event) {
 		}
 		in.send(ev)
 	case libinput.TouchDown, libinput.TouchMotion:
-		if len(in.outputs) == 0 {
+		outs := in.outputs()
+		if len(outs) == 0 {
 			return
 		}
-		o := in.outputs[0]
+		o := outs[0]
 		m := o.Mode()
+		// The touchscreen reports panel positions; a panel mounted turned
+		// shows the picture turned (Options.Transform).
+		x, y := o.Transform().ToLogical(m.Width, m.Height, e.X*float64(m.Width), e.Y*float64(m.Height))
 		kind := backend.TouchDown
 		if e.Type == libinput.TouchMotion {
 			kind = backend.TouchMotion
@@ -258,7 +252,7 @@ func (in *inputSource) handle(e *libinput.Event) {
 			in.touches[e.Slot] = true
 		}
 		in.send(backend.Event{Kind: kind, Output: o, Time: e.Time, ID: e.Slot,
-			X: e.X * float64(m.Width), Y: e.Y * float64(m.Height)})
+			X: x, Y: y})
 	case libinput.TouchUp:
 		delete(in.touches, e.Slot)
 		in.send(backend.Event{Kind: backend.TouchUp, Time: e.Time, ID: e.Slot})

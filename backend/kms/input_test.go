@@ -14,9 +14,9 @@ import (
 // output, absolute motion and touch scaled to it, wheel detents in
 // wl_pointer units and 120ths, capabilities from the devices present.
 func TestInputTranslation(t *testing.T) {
-	o := &Output{info: backend.Info{Mode: scanout.Mode{Width: 800, Height: 600}}}
+	o := &Output{b: &Backend{}, info: backend.Info{Mode: scanout.Mode{Width: 800, Height: 600}}}
 	var devs []*libinput.Device
-	in := &inputSource{ctx: context.Background(), outputs: []*Output{o}, events: make(chan backend.Event, 16), devices: func() []*libinput.Device { return devs },
+	in := &inputSource{ctx: context.Background(), outputs: func() []*Output { return []*Output{o} }, events: make(chan backend.Event, 16), devices: func() []*libinput.Device { return devs },
 		touches: map[int32]bool{}, x: 400, y: 300}
 	get := func() backend.Event {
 		t.Helper()
@@ -73,7 +73,7 @@ func TestInputTranslation(t *testing.T) {
 func TestInputOptionsRefused(t *testing.T) {
 	bad := 2.0
 	for _, o := range []InputOptions{{AccelProfile: "fast"}, {AccelSpeed: &bad}} {
-		if _, err := newInput(o, nil, nil); err == nil {
+		if _, err := newInput(o, nil, nil, nil); err == nil {
 			t.Errorf("%+v accepted", o)
 		}
 	}

@@ -35,12 +35,23 @@ type Options struct {
 	// Buffers is the number of render targets per output (default 3).
 	Buffers int
 	// Modes picks a mode per connector name ("HDMI-A-1"); a connector
-	// not listed gets its preferred mode. A mode the connector does not
-	// offer is an error from New.
+	// not listed gets the mode under "*", else its preferred mode. A
+	// mode the connector does not offer is an error from New.
 	Modes         map[string]scanout.Mode
 	Format        scanout.Format // default XRGB8888
 	DisableDirect bool
-	Logger        *slog.Logger
+	// DisableCursorPlane composes the cursor into the frames instead of
+	// using the CRTC's cursor plane.
+	DisableCursorPlane bool
+	// Transform is how every screen is mounted: the primary plane turns
+	// the picture (its rotation property: 180 degrees and flips where
+	// the plane offers them; anything else is an error from New).
+	Transform backend.Transform
+	// Hotplug watches the kernel's uevents and re-probes the connectors
+	// on a change: outputs come and go with OutputAdded and
+	// OutputRemoved events (Events).
+	Hotplug bool
+	Logger  *slog.Logger
 
 	// Input, when set, reads the seat's input devices through libinput
 	// (input.go); the backend is then an EventSource. nil: no input.
@@ -49,17 +60,27 @@ type Options struct {
 
 // Backend drives the outputs of one KMS device.
 type Backend struct {
-	devs     scanout.Devices
-	alloc    *scanout.Allocator
-	ownAlloc bool
-	outputs  []*Output
-	log      *slog.Logger
-	sess     session      // paused while the seat is away (session.go)
-	input    *inputSource // nil without input
+	mu         sync.Mutex // guards outputs (hotplug changes them)
+	allocMu    sync.Mutex // the allocator: outputs made by hotplug, targets replaced by Present
+	hp         *hotplug   // nil without Options.Hotplug
+	opts       Options
+	displayDev uint64
+	devs       scanout.Devices
+	alloc      *scanout.Allocator
+	ownAlloc   bool
+	outputs    []*Output
+	log        *slog.Logger
+	sess       session      // paused while the seat is away (session.go)
+	input      *inputSource // nil without input
+	// events carries input (input.go) and hotplug (hotplug.go) events;
+	// nil with neither. Closed by Close once both have stopped.
+	events chan backend.Event
 }
 
 // Output is one connector with its CRTC, primary plane and swapchain.
 type Output struct {
+	b          *Backend
+	closed     bool   // guarded by b.mu
 	displayDev uint64 // dev_t of the display's primary node
 	p          *scanout.Presenter
 	sc         *scanout.Swapchain
@@ -99,7 +120,8 @@ func New(opts Options) (*Backend, error) {
 	if display == nil {
 		return nil, fmt.Errorf("kms: %w: no display device given (scanout.OpenDevices with Display: true finds one)", backend.ErrNoDisplay)
 	}
-	b := &Backend{devs: opts.Devices, alloc: opts.Allocator, log: log}
+	opts.Logger = log
+	b := &Backend{devs: opts.Devices, alloc: opts.Allocator, opts: opts, log: log}
 	if b.alloc == nil {
 		b.alloc = scanout.NewAllocator(scanout.AllocatorConfig{Render: b.devs.Render, Display: display,
 			HeapPreference: opts.HeapPreference, RenderNativeFirst: opts.Devices.Placement.RenderNativeFirst, Logger: log})
@@ -108,7 +130,8 @@ func New(opts Options) (*Backend, error) {
 		}
 		b.ownAlloc = true
 	}
-	displayDev, err := display.Rdev()
+	var err error
+	b.displayDev, err = display.Rdev()
 	if err != nil {
 		b.Close()
 		return nil, fmt.Errorf("kms: %w", err)
@@ -127,27 +150,21 @@ func New(opts Options) (*Backend, error) {
 		return nil, fmt.Errorf("kms: %w: %s has no connected connector", backend.ErrNoDisplay, display)
 	}
 	for _, pipe := range pipes {
-		p, err := scanout.NewPresenter(display, pipe, scanout.PresenterOptions{Mode: opts.Modes[pipe.ConnectorName],
-			DisableDirect: opts.DisableDirect, Logger: log})
+		o, err := b.newOutput(pipe)
 		if err != nil {
 			b.Close()
-			return nil, fmt.Errorf("kms output %s: %w", pipe.ConnectorName, err)
-		}
-		mode := p.Mode()
-		sc, err := scanout.NewSwapchain(b.alloc, opts.Buffers, mode.Width, mode.Height, opts.Format)
-		if err != nil {
-			p.Close()
-			b.Close()
-			return nil, fmt.Errorf("kms output %s: %w", pipe.ConnectorName, err)
-		}
-		o := &Output{displayDev: displayDev, p: p, sc: sc, fmt: opts.Format, log: log, sess: &b.sess,
-			dev: display, alloc: b.alloc, noDirect: opts.DisableDirect, info: backend.Info{Backend: "kms", Output: pipe.ConnectorName,
-				Mode: mode, Display: display.String(), Strategy: sc.Strategy, Attempts: sc.Attempts, Unavailable: b.alloc.Unavailable}}
-		if b.alloc.Render() != nil {
-			o.info.Render = b.alloc.Render().String()
+			return nil, err
 		}
 		b.outputs = append(b.outputs, o)
-		log.Info("kms output", "output", pipe.ConnectorName, "mode", mode.String(), "targets", sc.Strategy)
+	}
+	if opts.Hotplug || opts.Input != nil {
+		b.events = make(chan backend.Event, 256)
+	}
+	if opts.Hotplug {
+		if err := b.startHotplug(); err != nil {
+			b.Close()
+			return nil, fmt.Errorf("kms: connector hotplug: %w", err)
+		}
 	}
 	if opts.Input != nil {
 		b.startInput(*opts.Input, log)
@@ -155,11 +172,57 @@ func New(opts Options) (*Backend, error) {
 	return b, nil
 }
 
+// newOutput sets up the output of one connector: its Presenter (the
+// mode from Options.Modes) and its swapchain.
+func (b *Backend) newOutput(pipe scanout.Pipeline) (*Output, error) {
+	opts, log, display := &b.opts, b.opts.Logger, b.devs.Display
+	mode, ok := opts.Modes[pipe.ConnectorName]
+	if !ok {
+		mode = opts.Modes["*"]
+	}
+	deg, flip := opts.Transform.Rotation()
+	p, err := scanout.NewPresenter(display, pipe, scanout.PresenterOptions{Mode: mode, RotateDegrees: deg, Flip: flip,
+		DisableDirect: opts.DisableDirect, DisableCursorPlane: opts.DisableCursorPlane, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("kms output %s: %w", pipe.ConnectorName, err)
+	}
+	mode = p.Mode()
+	b.allocMu.Lock()
+	sc, err := scanout.NewSwapchain(b.alloc, opts.Buffers, mode.Width, mode.Height, opts.Format)
+	b.allocMu.Unlock()
+	if err != nil {
+		p.Close()
+		return nil, fmt.Errorf("kms output %s: %w", pipe.ConnectorName, err)
+	}
+	o := &Output{b: b, displayDev: b.displayDev, p: p, sc: sc, fmt: opts.Format, log: log, sess: &b.sess,
+		dev: display, alloc: b.alloc, noDirect: opts.DisableDirect, info: backend.Info{Backend: "kms", Output: pipe.ConnectorName,
+			Mode: mode, Display: display.String(), Strategy: sc.Strategy, Attempts: sc.Attempts, Unavailable: b.alloc.Unavailable}}
+	if b.alloc.Render() != nil {
+		o.info.Render = b.alloc.Render().String()
+	}
+	log.Info("kms output", "output", pipe.ConnectorName, "mode", mode.String(), "targets", sc.Strategy)
+	return o, nil
+}
+
 // Name returns "kms".
 func (b *Backend) Name() string { return "kms" }
 
 // Outputs returns the connected outputs.
-func (b *Backend) Outputs() []backend.Output { return backend.OutputList(b.outputs) }
+func (b *Backend) Outputs() []backend.Output {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return backend.OutputList(b.outputs)
+}
+
+// Events returns the backend's events: input from the seat's devices
+// (Options.Input) and outputs added and removed (Options.Hotplug); nil
+// with neither. The channel is closed by Close.
+func (b *Backend) Events() <-chan backend.Event {
+	if b.events == nil {
+		return nil
+	}
+	return b.events
+}
 
 // RenderDevice returns the render device the targets are imported into.
 func (b *Backend) RenderDevice() *scanout.Device { return b.alloc.Render() }
@@ -172,10 +235,18 @@ func (b *Backend) Close() error {
 		errs = append(errs, b.input.close())
 		b.input = nil
 	}
-	for _, o := range b.outputs {
-		errs = append(errs, o.p.Close(), o.sc.Close())
+	removed := b.stopHotplug()
+	if b.events != nil {
+		close(b.events) // both senders have stopped
+		b.events = nil
 	}
+	b.mu.Lock()
+	outs := append(b.outputs, removed...)
 	b.outputs = nil
+	b.mu.Unlock()
+	for _, o := range outs {
+		errs = append(errs, o.Close())
+	}
 	if b.ownAlloc {
 		errs = append(errs, b.alloc.Close())
 	}
@@ -245,6 +316,8 @@ func (o *Output) replace(target *scanout.Buffer, v scanout.Verdict) {
 		return // a passing condition (not remembered): the next frame asks again
 	}
 	o.triedReplace[target] = true
+	o.b.allocMu.Lock()
+	defer o.b.allocMu.Unlock()
 	nb, tried, err := o.sc.Replace(target, func(b *scanout.Buffer) error {
 		if v := o.p.Decide(b); v.Path != scanout.PathDirect {
 			return errors.New(v.String())

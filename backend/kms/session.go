@@ -55,7 +55,7 @@ func (b *Backend) Pause() {
 		return
 	}
 	b.sess.paused = true
-	for _, o := range b.outputs {
+	for _, o := range b.list() {
 		// Closing while paused must not try to turn the pipeline off
 		// (no master); resuming sets the mode again in any case.
 		o.p.ModesetNext()
@@ -81,7 +81,8 @@ func (b *Backend) Resume() error {
 	if err != nil {
 		b.log.Warn("kms: session resumed, but the connectors cannot be read again; restoring the modes as they were", "err", err)
 	}
-	for _, o := range b.outputs {
+	outs := b.list()
+	for _, o := range outs {
 		o.p.ModesetNext()
 		if err != nil {
 			continue
@@ -101,7 +102,8 @@ func (b *Backend) Resume() error {
 	if err := b.ResumeInput(); err != nil {
 		b.log.Warn("kms: session resumed, but the input devices did not all come back", "err", err)
 	}
-	b.log.Info("kms: session resumed: every output sets its mode again at its next frame", "outputs", len(b.outputs))
+	b.log.Info("kms: session resumed: every output sets its mode again at its next frame", "outputs", len(outs))
+	b.pokeHotplug() // connectors plugged or unplugged meanwhile come and go
 	return nil
 }
 

@@ -226,26 +226,31 @@ func TestScreenshot(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		copied := o.Info().Stats.BytesCopied
-		// A damage-only frame: only dotR changes.
-		target, age, _ := o.Next()
-		if age == 0 {
-			t.Fatalf("age 0 after 3 frames")
-		}
-		fill(t, target, dotR, dot)
-		if _, err := o.Present(target, []image.Rectangle{dotR, image.Rect(790, 590, 900, 900)}, nil); err != nil {
-			t.Fatal(err)
-		}
-		if got, want := o.lastDamage(), []image.Rectangle{dotR, image.Rect(790, 590, 800, 600)}; !slices.Equal(got, want) {
-			t.Errorf("damage sent %v, want %v (clipped)", got, want)
-		}
-		if force {
-			if n := o.Info().Stats.BytesCopied - copied; n > uint64(dotR.Dx()*dotR.Dy()*4+10*10*4) {
+		// Damage-only frames: only dotR changes. A wl_shm buffer the
+		// parent still holds (minicomp and weston's pixman renderer keep
+		// the one they show until the next is drawn) catches up with the
+		// frames it missed on its next use, so the copies are counted
+		// once every buffer of the ring has been used since the full frames.
+		for i := range maxBuffers + 1 {
+			copied := o.Info().Stats.BytesCopied
+			target, age, _ := o.Next()
+			if age == 0 {
+				t.Fatalf("age 0 after 3 frames")
+			}
+			fill(t, target, dotR, dot)
+			if _, err := o.Present(target, []image.Rectangle{dotR, image.Rect(790, 590, 900, 900)}, nil); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := o.lastDamage(), []image.Rectangle{dotR, image.Rect(790, 590, 800, 600)}; !slices.Equal(got, want) {
+				t.Errorf("damage sent %v, want %v (clipped)", got, want)
+			}
+			// Each buffer missed at most maxBuffers-1 such frames.
+			if n := o.Info().Stats.BytesCopied - copied; force && i == maxBuffers && n > uint64((maxBuffers-1)*(dotR.Dx()*dotR.Dy()*4+10*10*4)) {
 				t.Errorf("copied %d bytes for a %v damage", n, dotR)
 			}
-		}
-		if _, err := o.WaitFrame(context.Background()); err != nil {
-			t.Fatal(err)
+			if _, err := o.WaitFrame(context.Background()); err != nil {
+				t.Fatal(err)
+			}
 		}
 		// Wait one more parent frame so the screenshot has it.
 		time.Sleep(50 * time.Millisecond)

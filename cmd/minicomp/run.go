@@ -47,6 +47,13 @@ type runFlags struct {
 	withhold   server.Privileged // powerful globals not offered
 	command    []string          // client to start (after --)
 	input      inputFlags        // input.go
+	// display: cursor and modes (display.go)
+	hideCursor, noCursorPlane bool
+	cursorTheme               string
+	cursorSize                int
+	modes                     string
+	idle                      time.Duration
+	transform                 string
 }
 
 func runCmd(ctx context.Context, args []string) error {
@@ -69,6 +76,13 @@ func runCmd(ctx context.Context, args []string) error {
 	fs.StringVar(&f.xkb.Options, "xkb-options", os.Getenv("XKB_DEFAULT_OPTIONS"), "XKB options, e.g. ctrl:nocaps,grp:alt_shift_toggle (default $XKB_DEFAULT_OPTIONS)")
 	fs.StringVar(&f.xkb.Model, "xkb-model", os.Getenv("XKB_DEFAULT_MODEL"), "keyboard model (default $XKB_DEFAULT_MODEL, else pc105)")
 	fs.StringVar(&f.xkb.Rules, "xkb-rules", os.Getenv("XKB_DEFAULT_RULES"), "XKB rules (default $XKB_DEFAULT_RULES, else evdev)")
+	fs.BoolVar(&f.hideCursor, "hide-cursor", false, "never show a cursor (a touch-only kiosk)")
+	fs.BoolVar(&f.noCursorPlane, "no-cursor-plane", false, "compose the cursor into the frames instead of using the display's cursor plane")
+	fs.StringVar(&f.cursorTheme, "cursor-theme", "", "Xcursor theme of the default cursor (default $XCURSOR_THEME, else default)")
+	fs.IntVar(&f.cursorSize, "cursor-size", 0, "cursor size (default $XCURSOR_SIZE, else 24)")
+	fs.StringVar(&f.modes, "mode", "", "KMS mode, WIDTHxHEIGHT[@HZ] for every screen or CONNECTOR=WIDTHxHEIGHT[@HZ],... (default: each screen's preferred mode)")
+	fs.StringVar(&f.transform, "transform", "normal", "how the KMS screens are mounted: normal, 180, flipped or flipped-180 (turned by the display's plane; 90 and 270 are not done yet)")
+	fs.DurationVar(&f.idle, "idle", 0, "blank the screens after this long without input, e.g. 10m (0: never); input turns them back on")
 	fs.StringVar(&f.session, "session", sessionAuto, "KMS: how to get the display: libseat (seatd, logind or builtin; VT switching with Ctrl+Alt+Fn), none (open it directly: root or group video), or auto (libseat when it opens a seat, else none)")
 	f.input.register(fs)
 	fs.BoolVar(&f.pattern, "pattern", false, "draw an animated test pattern through the buffer path instead of serving Wayland clients")
@@ -287,8 +301,13 @@ func serve(ctx context.Context, be backend.Backend, devs scanout.Devices, r rend
 		r.Close()
 		return err
 	}
+	var cursor *backend.CursorImage
+	if !f.hideCursor {
+		cursor = defaultCursor(f.cursorTheme, f.cursorSize, log)
+	}
 	srv, err := server.New(os.Getenv("XDG_RUNTIME_DIR"), be, server.Options{Logger: log, Renderer: r, MainDevice: mainDev, Keyboard: kb,
-		RecoverRenderer: auto.Recover, SwitchVT: sess.switchVT(), Withhold: f.withhold, RepeatRate: rate, RepeatDelay: delay})
+		RecoverRenderer: auto.Recover, SwitchVT: sess.switchVT(), Withhold: f.withhold, RepeatRate: rate, RepeatDelay: delay,
+		HideCursor: f.hideCursor, DefaultCursor: cursor, IdleTimeout: f.idle})
 	if err != nil {
 		r.Close()
 		return fmt.Errorf("wayland socket: %w (is XDG_RUNTIME_DIR set?)", err)
@@ -480,7 +499,18 @@ func openNamed(name string, devs scanout.Devices, f runFlags, log *slog.Logger) 
 		if err != nil {
 			return nil, err
 		}
-		return kms.New(kms.Options{Devices: devs, HeapPreference: heapList(f.heap), DisableDirect: f.noDirect, Logger: log, Input: input})
+		modes, err := parseModes(f.modes)
+		if err != nil {
+			return nil, err
+		}
+		tr := backend.TransformNormal
+		if f.transform != "" {
+			if tr, err = backend.ParseTransform(f.transform); err != nil {
+				return nil, fmt.Errorf("--transform: %w", err)
+			}
+		}
+		return kms.New(kms.Options{Devices: devs, HeapPreference: heapList(f.heap), DisableDirect: f.noDirect, Logger: log,
+			Modes: modes, DisableCursorPlane: f.noCursorPlane, Hotplug: true, Transform: tr, Input: input})
 	case "headless":
 		w, h, err := outputSize(f, "1920x1080")
 		if err != nil {

@@ -57,3 +57,7 @@ func (d *Device) Atomic(r *AtomicReq, flags uint32, userData uint64) error {
 	runtime.KeepAlive(r)
 	return err
 }
+
+// Objects returns the objects the request sets properties of, in order
+// (the request's own storage: valid until it changes).
+func (r *AtomicReq) Objects() []uint32 { return r.objs }

@@ -33,6 +33,9 @@ type Client struct {
 	objects map[uint32]*object
 	log     *slog.Logger
 	gone    bool
+	// registries are the client's wl_registry objects (told of globals
+	// that come and go).
+	registries []uint32
 	// outputIDs lists the client's wl_output objects per output.
 	outputIDs map[*output][]uint32
 	nextID    uint32

@@ -26,8 +26,11 @@ func (d *display) GetRegistry(registryID uint32) error {
 	}); err != nil {
 		return err
 	}
+	c.registries = append(c.registries, registryID)
 	for _, g := range c.s.globals {
-		c.send(protocol.WlRegistryGlobal(c.conn, registryID, g.name, g.iface.Name, g.version))
+		if !g.removed {
+			c.send(protocol.WlRegistryGlobal(c.conn, registryID, g.name, g.iface.Name, g.version))
+		}
 	}
 	return nil
 }

@@ -73,6 +73,7 @@ func (in *idleNotification) Destroy() error { return nil }
 // inputActivity is called for every input event the seat routes: idled
 // notifications resume (the deadlines move with lastInput).
 func (s *Server) inputActivity() {
+	s.blankInput() // screens blanked by --idle come back on
 	s.idle.lastInput = time.Now()
 	for _, in := range s.idle.notifications {
 		if in.idled {

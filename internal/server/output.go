@@ -32,6 +32,8 @@ type output struct {
 	waitReq    chan struct{} // one per presented frame, to waitFrames
 	busy       bool
 	closed     bool // the user closed the output's window
+	removed    bool // the backend output went away (hotplug.go)
+	global     *global
 	// description is fixed at start, from the output's name and mode.
 	description string
 	done        []frameCB // callbacks of the frame being shown
@@ -91,7 +93,7 @@ func (o *output) bind(c *Client, id, version uint32) error {
 	c.outputIDs[o] = append(c.outputIDs[o], id)
 	ob.onDestroy = res.forget
 	m := o.o.Mode()
-	c.send(protocol.WlOutputGeometry(c.conn, id, 0, 0, 0, 0, protocol.WlOutputSubpixelUnknown, "minicomp", o.o.Name(), protocol.WlOutputTransformNormal))
+	c.send(protocol.WlOutputGeometry(c.conn, id, 0, 0, 0, 0, protocol.WlOutputSubpixelUnknown, "minicomp", o.o.Name(), int32(o.transform())))
 	c.send(protocol.WlOutputMode(c.conn, id, protocol.WlOutputModeCurrent|protocol.WlOutputModePreferred, int32(m.Width), int32(m.Height), int32(m.RefreshMilliHz)))
 	if version >= 2 {
 		c.send(protocol.WlOutputScale(c.conn, id, 1))
@@ -110,7 +112,7 @@ func (o *output) bind(c *Client, id, version uint32) error {
 func (s *Server) scheduleFrames() {
 	for _, o := range s.outputs {
 		o.sendHeldCallbacks()
-		if o.busy || o.closed || !(len(o.damage) > 0 || o.forceFrame || o.hasCallbacks()) {
+		if o.busy || o.closed || o.powerOff || !(len(o.damage) > 0 || o.forceFrame || o.hasCallbacks() || s.seat.cursor.needsCommit(o)) {
 			continue
 		}
 		if time.Until(o.repaintAt) > 0 && !o.clientsReady() {
@@ -137,7 +139,7 @@ func (o *output) clientsReady() bool {
 }
 
 func (o *output) hasCallbacks() bool {
-	if len(o.done) > 0 {
+	if len(o.done) > 0 || o.s.seat.cursor.hasCallbacks(o) {
 		return true // taken by a frame that failed: owed by the next
 	}
 	for _, sf := range o.s.surfaces {
@@ -223,6 +225,9 @@ func (s *Server) render(o *output) {
 	if s.paused {
 		return // the session is away: SessionActive redraws everything
 	}
+	if s.commitCursorAlone(o) {
+		return
+	}
 	if b := o.directCandidate(); b != nil && s.presentDirect(o, b) {
 		return
 	}
@@ -264,6 +269,8 @@ func (s *Server) render(o *output) {
 		return
 	}
 	o.compose(draw)
+	s.seat.cursor.draw(o, r)
+	s.seat.cursor.takeFrameWork(o)
 	fence, err := r.End()
 	if err != nil {
 		s.log.Error("render", "output", o.o.Name(), "renderer", r.Name(), "err", err)
@@ -284,6 +291,7 @@ func (s *Server) render(o *output) {
 	}
 	o.presentedDirect = nil
 	o.renderTime.add(monotonic() - start)
+	s.seat.cursor.committedWith(o)
 	o.framePresented(target, frameDamage)
 }
 
@@ -433,13 +441,15 @@ func (o *output) frameDone(f backend.Presented) {
 	o.presentedCommits = o.presentedCommits[:0]
 	o.shownFeedback, o.pendingFeedback = o.pendingFeedback, reset(o.shownFeedback)
 	o.presented(f)
-	if b := o.shownDirect; b != nil {
-		b.shown--
-		b.maybeFree()
+	if !o.s.seat.cursor.cursorFrameDone(o) { // a cursor plane commit leaves the frame on screen
+		if b := o.shownDirect; b != nil {
+			b.shown--
+			b.maybeFree()
+		}
+		o.shownDirect, o.presentedDirect = o.presentedDirect, nil
+		o.shownTarget = o.presentedTarget
+		o.completeCaptures(o.shownTarget, f)
 	}
-	o.shownDirect, o.presentedDirect = o.presentedDirect, nil
-	o.shownTarget = o.presentedTarget
-	o.completeCaptures(o.shownTarget, f)
 	o.s.scheduleFrames()
 }
 
@@ -448,6 +458,9 @@ func (o *output) frameDone(f backend.Presented) {
 func (s *Server) updateTextures() {
 	for _, sf := range s.surfaces {
 		s.updateTree(sf)
+	}
+	if err := s.seat.cursor.updateTexture(s.renderer); err != nil {
+		s.log.Error("cursor texture upload", "renderer", s.renderer.Name(), "err", err)
 	}
 }
 
@@ -489,7 +502,7 @@ func (s *Server) rendererFailed(err error) {
 // dma-buf is opaque, unscaled and exactly the output's size, and which the
 // display accepts on its primary plane. nil: compose.
 func (o *output) directCandidate() *dmabufBuffer {
-	if o.scanout == nil || len(o.s.surfaces) != 1 || len(o.captures) > 0 {
+	if o.scanout == nil || len(o.s.surfaces) != 1 || len(o.captures) > 0 || o.s.seat.cursor.composedOn(o) {
 		return nil
 	}
 	sf := o.s.surfaces[0]
@@ -523,6 +536,8 @@ func (s *Server) presentDirect(o *output, b *dmabufBuffer) bool {
 	sf := s.surfaces[0]
 	sf.directRefused = false
 	o.takeFrameWork(sf)
+	s.seat.cursor.takeFrameWork(o)
+	s.seat.cursor.committedWith(o)
 	b.shown++
 	s.directFrames.Add(1)
 	o.presentedDirect = b

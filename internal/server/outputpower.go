@@ -1,6 +1,8 @@
 package server
 
 import (
+	"errors"
+	"image"
 	"slices"
 
 	"github.com/minicomp/minicomp/backend"
@@ -9,9 +11,9 @@ import (
 
 // wlr-output-power-management: clients (wayvnc, idle daemons) switch an
 // output's power mode, for backend outputs that implement
-// backend.PowerControl (headless: recorded and reported); other outputs
-// answer failed (no blanking yet), as the protocol asks of an output
-// without power control.
+// backend.PowerControl (KMS: the CRTC's ACTIVE; headless: recorded and
+// reported); other outputs answer failed, as the protocol asks of an
+// output without power control.
 
 func (s *Server) bindOutputPowerManager(c *Client, id, version uint32) error {
 	_, err := register[protocol.ZwlrOutputPowerManagerV1Handler](c, id, protocol.ZwlrOutputPowerManagerV1Interface, version,
@@ -76,15 +78,37 @@ func (p *outputPower) SetMode(mode uint32) error {
 		p.c.send(protocol.ZwlrOutputPowerV1Mode(p.c.conn, p.id, mode))
 		return nil
 	}
-	if err := o.o.(backend.PowerControl).SetPower(!off); err != nil {
-		o.s.log.Warn("output power", "output", o.o.Name(), "off", off, "err", err)
+	if err := o.setPower(off); err != nil {
 		p.c.send(protocol.ZwlrOutputPowerV1Failed(p.c.conn, p.id))
+	}
+	return nil
+}
+
+// setPower turns the output's display off or on (a client's request,
+// or idle blanking) and tells every watcher; while off no frame is
+// drawn for it, and back on it is drawn whole.
+func (o *output) setPower(off bool) error {
+	pc, ok := o.o.(backend.PowerControl)
+	if !ok {
+		return errors.New("the output has no power control")
+	}
+	if off == o.powerOff {
 		return nil
+	}
+	if err := pc.SetPower(!off); err != nil {
+		o.s.log.Warn("output power", "output", o.o.Name(), "off", off, "err", err)
+		return err
 	}
 	o.powerOff = off
 	o.s.log.Info("output power", "output", o.o.Name(), "mode", map[bool]string{true: "off", false: "on"}[off])
+	mode := o.powerMode()
 	for _, r := range o.powerRes {
 		r.c.send(protocol.ZwlrOutputPowerV1Mode(r.c.conn, r.id, mode))
+	}
+	if !off {
+		o.addDamage(o.bounds)
+		o.history = [4][]image.Rectangle{}
+		o.s.scheduleFrames()
 	}
 	return nil
 }

@@ -150,7 +150,8 @@ func (s *Server) outputX(o *output) int {
 func (r xdgOutputRef) sendGeometry(o *output) {
 	mode := o.o.Mode()
 	r.c.send(protocol.ZxdgOutputV1LogicalPosition(r.c.conn, r.id, int32(o.s.outputX(o)), 0))
-	r.c.send(protocol.ZxdgOutputV1LogicalSize(r.c.conn, r.id, int32(mode.Width), int32(mode.Height)))
+	lw, lh := o.transform().LogicalSize(mode.Width, mode.Height)
+	r.c.send(protocol.ZxdgOutputV1LogicalSize(r.c.conn, r.id, int32(lw), int32(lh)))
 }
 
 // done ends a batch of xdg_output events (with wl_output.done from v3).

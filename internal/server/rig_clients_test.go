@@ -262,20 +262,7 @@ func testGrimScreenshot(t *testing.T, noDirect bool) {
 func scannedOutPixels(t *testing.T, o backend.Output) ([]byte, int) {
 	t.Helper()
 	in := o.Info()
-	_, node, ok := strings.Cut(in.Display, "(")
-	node, _, _ = strings.Cut(node, ")")
-	if !ok || !strings.HasPrefix(node, "/dev/dri/") {
-		t.Fatalf("no device node in the output's display %q", in.Display)
-	}
-	d, err := drm.Open(node)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	// FB_ID and CRTC_ID are atomic properties (atomic implies universal planes).
-	if err := d.SetClientCap(drm.ClientCapAtomic, 1); err != nil {
-		t.Fatal(err)
-	}
+	d := openDisplay(t, o)
 	planes, err := d.PlaneIDs()
 	if err != nil {
 		t.Fatal(err)

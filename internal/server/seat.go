@@ -39,6 +39,7 @@ type seat struct {
 	unfocused bool
 	keysArray []byte // scratch: held keys for wl_keyboard.enter
 	seated    seated // wl_touch, device capabilities, key repeat (touch.go)
+	cursor    *cursorState
 }
 
 // seatResource is one client's wl_seat, wl_pointer or wl_keyboard.
@@ -66,6 +67,7 @@ func newSeat(s *Server, input bool, kb keymap.Keyboard) (*seat, error) {
 }
 
 func (st *seat) close() {
+	st.cursor.close()
 	if st.current != nil && st.current.orphan {
 		st.current.close()
 	}
@@ -98,7 +100,7 @@ type seatObj struct {
 
 func (o *seatObj) GetPointer(id uint32) error {
 	r := seatResource{c: o.c, id: id, version: o.version}
-	obj, err := register[protocol.WlPointerHandler](o.c, id, protocol.WlPointerInterface, o.version, inert{}, protocol.DispatchWlPointer)
+	obj, err := register[protocol.WlPointerHandler](o.c, id, protocol.WlPointerInterface, o.version, &pointerObj{st: o.st, c: o.c, id: id}, protocol.DispatchWlPointer)
 	if err != nil {
 		return err
 	}
@@ -151,6 +153,7 @@ func (st *seat) input(ev backend.Event) {
 		st.pointerMoved(ms, wire.FixedFromFloat(ev.X), wire.FixedFromFloat(ev.Y))
 	case backend.PointerLeave:
 		st.setPointerFocus(nil)
+		st.cursor.left()
 	case backend.PointerButton:
 		f := st.pointerFocus
 		if f == nil {
@@ -252,6 +255,7 @@ func (st *seat) frame(p seatResource) {
 // pointerMoved re-picks the surface under the pointer: enter/leave when it
 // changed, motion otherwise.
 func (st *seat) pointerMoved(ms uint32, x, y wire.Fixed) {
+	defer st.cursor.moved()
 	f := st.s.surfaceAt(st.pointerPos)
 	if f != st.pointerFocus {
 		st.setPointerFocus(f)
@@ -274,6 +278,7 @@ func (st *seat) surfaceLocal(f *surface) (wire.Fixed, wire.Fixed) {
 }
 
 func (st *seat) setPointerFocus(f *surface) {
+	defer st.cursor.focusChanged(st.pointerFocus, f)
 	if old := st.pointerFocus; old != nil && !old.gone && old.c.s.clients[old.c] {
 		serial := st.s.nextSerial()
 		for _, p := range old.c.pointers {
@@ -461,6 +466,7 @@ func (st *seat) switchTo(k *virtualKeyboard) bool {
 // surfaceGone drops focus from a surface being unmapped or destroyed;
 // the pointer re-picks what is under it, the keyboard the next toplevel.
 func (st *seat) surfaceGone(sf *surface) {
+	st.cursor.surfaceGone(sf)
 	if f := st.pointerFocus; f != nil && f.within(sf) {
 		st.setPointerFocus(nil)
 	}

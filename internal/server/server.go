@@ -76,6 +76,7 @@ type Server struct {
 	outMgmt      outputManagement // outputmgmt.go
 	withhold     Privileged       // trust.go
 	xdgx         xdgExtras        // xdgextra.go
+	blank        *blankState      // nil: no blanking (blank.go)
 }
 
 type frameDone struct {
@@ -86,6 +87,7 @@ type frameDone struct {
 
 // global is one advertised global.
 type global struct {
+	removed bool // withdrawn (its output went): not announced any more
 	name    uint32
 	iface   *protocol.Interface
 	version uint32
@@ -131,6 +133,14 @@ type Options struct {
 	// allocate for (dma-buf feedback's main device): the device the
 	// backend's targets live on (backend.Backend.RenderDevice). 0: none.
 	MainDevice uint64
+	// HideCursor never shows a cursor (a touch-only kiosk).
+	HideCursor bool
+	// DefaultCursor is the cursor shown where no client set one (nil:
+	// a built-in arrow; cmd loads the theme's left_ptr).
+	DefaultCursor *backend.CursorImage
+	// IdleTimeout blanks the outputs after this long without input
+	// (0: never); input turns them back on.
+	IdleTimeout time.Duration
 	// SwitchVT, when set, is called for Ctrl+Alt+F1..F12 from the
 	// backend's keyboard (with the VT number; the keys do not reach
 	// clients): a seated compositor switches VT through its session.
@@ -187,6 +197,7 @@ func New(runtimeDir string, be backend.Backend, opts Options) (*Server, error) {
 		s.events = es.Events()
 	}
 	if s.seat, err = newSeat(s, s.events != nil, opts.Keyboard); err == nil {
+		s.seat.cursor = newCursorState(s.seat, opts.HideCursor, opts.DefaultCursor, pointerPresent(be))
 		s.devNull, err = os.Open(os.DevNull)
 	}
 	if err != nil {
@@ -216,15 +227,10 @@ func New(runtimeDir string, be backend.Backend, opts Options) (*Server, error) {
 	s.addGlobal(protocol.XdgActivationV1Interface, 1, s.bindXdgActivation)
 	s.addGlobal(protocol.ZwpIdleInhibitManagerV1Interface, 1, s.bindIdleInhibitManager)
 	for _, o := range be.Outputs() {
-		out := &output{s: s, o: o, bounds: image.Rect(0, 0, o.Mode().Width, o.Mode().Height),
-			waitReq:     make(chan struct{}, 1),
-			description: "minicomp " + be.Name() + " output " + o.Name() + " " + o.Mode().String()}
-		s.outputs = append(s.outputs, out)
-		s.addGlobal(protocol.WlOutputInterface, 4, out.bind)
-		if cs, ok := o.(backend.ClientScanout); ok {
-			out.scanout = cs
-			s.clientScanout = true
-		}
+		s.addOutput(o)
+	}
+	if opts.IdleTimeout > 0 {
+		s.blank = &blankState{timeout: opts.IdleTimeout, last: time.Now()}
 	}
 	return s, nil
 }
@@ -232,12 +238,16 @@ func New(runtimeDir string, be backend.Backend, opts Options) (*Server, error) {
 // Name returns the socket name, the WAYLAND_DISPLAY for clients.
 func (s *Server) Name() string { return s.listener.Name }
 
-func (s *Server) addGlobal(iface *protocol.Interface, version uint32, bind func(*Client, uint32, uint32) error) {
+// addGlobal offers a global to every client (nil when it is withheld,
+// see Privileged).
+func (s *Server) addGlobal(iface *protocol.Interface, version uint32, bind func(*Client, uint32, uint32) error) *global {
 	if p := privilegeOf(iface); p&s.withhold != 0 {
 		s.log.Debug("global withheld", "interface", iface.Name, "group", p.String())
-		return
+		return nil
 	}
-	s.globals = append(s.globals, &global{name: uint32(len(s.globals) + 1), iface: iface, version: version, bind: bind})
+	g := &global{name: uint32(len(s.globals) + 1), iface: iface, version: version, bind: bind}
+	s.globals = append(s.globals, g)
+	return g
 }
 
 func (s *Server) nextSerial() uint32 {
@@ -272,6 +282,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}()
 		s.render(o)
 	}
+	s.armBlank()
 	if s.events != nil {
 		// What the backend queued before serving (a window starting
 		// without the keyboard, say) is the seat's state before any
@@ -324,6 +335,10 @@ func (s *Server) Run(ctx context.Context) error {
 			}
 		}
 		for _, f := range s.loop.takeFrames() {
+			if f.o.removed {
+				s.finishRemoval(f.o) // gone: its last frame's fate does not matter
+				continue
+			}
 			if f.err != nil {
 				if errors.Is(f.err, context.Canceled) {
 					return nil
@@ -495,6 +510,10 @@ func (s *Server) backendEvent(ev backend.Event) error {
 			}
 		}
 		return ErrOutputsClosed
+	case backend.OutputAdded:
+		s.outputAdded(ev.Output)
+	case backend.OutputRemoved:
+		s.outputRemoved(ev.Output)
 	case backend.OutputResized:
 		if o := s.outputOf(ev.Output); o != nil {
 			o.resized()
@@ -505,7 +524,9 @@ func (s *Server) backendEvent(ev backend.Event) error {
 		if ev.Kind == backend.Key && s.vtKey(ev) {
 			return nil
 		}
-		s.seat.input(ev)
+		if !s.internalEvent(ev) {
+			s.seat.input(ev)
+		}
 	}
 	return nil
 }

@@ -360,6 +360,9 @@ func (sf *surface) Commit() error {
 		if err := sf.apply(&sf.pending); err != nil {
 			return err
 		}
+		if sf.role == nil && sf.sub == nil {
+			sf.c.s.seat.cursor.committed(sf)
+		}
 	}
 	if sf.role != nil && sf.role.layer != nil {
 		sf.role.layer.committed()

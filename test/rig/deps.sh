@@ -21,6 +21,7 @@ pkgs=(
 	qemu-system-gui                            # -display gtk,gl=on: virtio-gpu-gl-pci (virgl) on an Xvfb
 	patch                                      # patches/*.patch
 	xvfb                                       # a real X server for backend/x11's tests
+	adwaita-icon-theme                         # an Xcursor theme (left_ptr) for internal/xcursor's test
 	seatd libseat1                             # internal/seat: a real seatd (host and amd64 guest), libseat loaded at run time
 	x11-apps x11-utils                         # xwd, xwininfo: vmexec's screen check (QEMU's window is virtio-gpu's scanout)
 )

@@ -1,0 +1,133 @@
+package server
+
+import (
+	"image"
+	"io"
+
+	"github.com/minicomp/minicomp/backend"
+	"github.com/minicomp/minicomp/internal/protocol"
+)
+
+// Outputs that come and go (backend.OutputAdded, OutputRemoved: a KMS
+// connector plugged or unplugged): each is a wl_output global, announced
+// to every registry when it comes and withdrawn (global_remove) when it
+// goes. A client that binds the withdrawn global before it heard of the
+// removal gets a wl_output that never changes. A removed output finishes
+// the frame it shows, then its backend output is closed.
+
+// addOutput serves a backend output: its state and its wl_output global,
+// announced to the registries clients already have.
+func (s *Server) addOutput(bo backend.Output) *output {
+	m := bo.Mode()
+	o := &output{s: s, o: bo, bounds: image.Rect(0, 0, m.Width, m.Height), waitReq: make(chan struct{}, 1),
+		description: "minicomp " + bo.Info().Backend + " output " + bo.Name() + " " + m.String()}
+	s.outputs = append(s.outputs, o)
+	o.global = s.addGlobal(protocol.WlOutputInterface, 4, o.bind)
+	if cs, ok := bo.(backend.ClientScanout); ok {
+		o.scanout = cs
+		s.clientScanout = true
+	}
+	for c := range s.clients {
+		for _, id := range c.registries {
+			c.send(protocol.WlRegistryGlobal(c.conn, id, o.global.name, o.global.iface.Name, o.global.version))
+		}
+	}
+	return o
+}
+
+// outputAdded starts serving a backend output that appeared while
+// running: clients hear of its global, toplevels are configured again,
+// and it is drawn whole.
+func (s *Server) outputAdded(bo backend.Output) {
+	if s.outputOf(bo) != nil {
+		return
+	}
+	o := s.addOutput(bo)
+	s.log.Info("output added", "output", bo.Name(), "mode", bo.Mode().String())
+	o.addDamage(o.bounds)
+	s.waiters.Add(1)
+	go func() {
+		defer s.waiters.Done()
+		o.waitFrames()
+	}()
+	for _, sf := range s.surfaces {
+		if sf.role.toplevel != 0 {
+			sf.role.configure()
+		}
+	}
+	s.render(o)
+}
+
+// outputRemoved stops serving a backend output that went away: its
+// global is withdrawn, the pointer and cursor forget it, and once its
+// last frame is done it is closed.
+func (s *Server) outputRemoved(bo backend.Output) {
+	o := s.outputOf(bo)
+	if o == nil {
+		return
+	}
+	s.log.Info("output removed", "output", bo.Name())
+	s.outputs = without(s.outputs, o)
+	o.removed = true
+	o.global.removed = true
+	for c := range s.clients {
+		for _, id := range c.registries {
+			c.send(protocol.WlRegistryGlobalRemove(c.conn, id, o.global.name))
+		}
+	}
+	if s.seat.pointerOutput == o {
+		s.seat.pointerOutput = nil
+	}
+	delete(s.seat.cursor.outs, o)
+	for _, f := range o.captures {
+		f.c.send(protocol.ZwlrScreencopyFrameV1Failed(f.c.conn, f.id))
+	}
+	o.captures = nil
+	for _, sf := range s.surfaces {
+		if sf.role.toplevel != 0 {
+			sf.role.configure()
+		}
+	}
+	if !o.busy {
+		s.finishRemoval(o)
+	}
+}
+
+// finishRemoval ends a removed output once no frame of it is in flight:
+// its frame goroutine stops, the client buffers it held are let go, and
+// the backend output is closed.
+func (s *Server) finishRemoval(o *output) {
+	o.busy = false
+	close(o.waitReq)
+	for _, b := range []*dmabufBuffer{o.shownDirect, o.presentedDirect} {
+		if b != nil {
+			b.shown--
+			b.maybeFree()
+		}
+	}
+	o.shownDirect, o.presentedDirect = nil, nil
+	// Frame callbacks it owed go out now: the client would wait for a
+	// frame that never comes.
+	ms := s.nowMS()
+	for _, cb := range o.done {
+		if _, ok := cb.c.objects[cb.id]; ok && s.clients[cb.c] {
+			cb.c.send(protocol.WlCallbackDone(cb.c.conn, cb.id, ms))
+			cb.c.destroy(cb.id)
+		}
+	}
+	o.done = nil
+	if cl, ok := o.o.(io.Closer); ok {
+		if err := cl.Close(); err != nil {
+			s.log.Warn("closing a removed output", "output", o.o.Name(), "err", err)
+		}
+	}
+}
+
+// transform is how the output's panel is mounted (backend.Transformed),
+// told to clients in wl_output.geometry.
+func (o *output) transform() backend.Transform {
+	if t, ok := o.o.(backend.Transformed); ok {
+		return t.Transform()
+	}
+	return backend.TransformNormal
+}
