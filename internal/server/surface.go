@@ -119,6 +119,12 @@ type surface struct {
 	texView       *byte // content's first byte when the texture was made (content reallocated: make it again)
 	texDamage     []image.Rectangle
 	texAll        bool
+	// texBorrowed: tex is the held dma-buf's import (the buffer owns
+	// it); content has none of the buffer's pixels.
+	texBorrowed bool
+	// implicitWarned: logged that an implicit-modifier buffer cannot be
+	// drawn by the current renderer.
+	implicitWarned bool
 }
 
 func newSurface(c *Client, id uint32) *surface {
@@ -162,6 +168,10 @@ func (sf *surface) destroyed() {
 }
 
 func (sf *surface) releaseTexture() {
+	if sf.texBorrowed {
+		sf.tex, sf.texBorrowed = nil, false // the buffer's own import
+		return
+	}
 	if sf.tex != nil {
 		sf.tex.Release()
 		sf.tex = nil
@@ -173,6 +183,9 @@ func (sf *surface) releaseTexture() {
 func (sf *surface) updateTexture(r render.Renderer) error {
 	if sf.content == nil {
 		return nil
+	}
+	if done, err := sf.importedTexture(r); done || err != nil {
+		return err
 	}
 	if err := sf.flushHeld(); err != nil {
 		return err
@@ -618,7 +631,7 @@ func (sf *surface) take(b clientBuffer, damage []image.Rectangle) error {
 	}
 	sf.width, sf.height = w, h
 	sf.opaque = b.isOpaque()
-	if d, ok := b.(*dmabufBuffer); ok && sf.c.s.clientScanout {
+	if d, ok := b.(*dmabufBuffer); ok && (sf.c.s.clientScanout || d.tex != nil || d.buf.Modifier != scanout.ModLinear) {
 		if sf.held != d {
 			if sf.held != nil && sf.heldPending() {
 				sf.heldAll = true // the old buffer's changes were never copied
