@@ -92,7 +92,13 @@ func implicitBuffer(t *testing.T, r *raw, id uint32, w, h int) {
 		e.Uint(uint32(inv >> 32))
 		e.Uint(uint32(inv))
 	}, fd)
-	r.req(15, 3, func(e *wire.Encoder) { e.NewID(id); e.Int(int32(w)); e.Int(int32(h)); e.Uint(uint32(scanout.XRGB8888)); e.Uint(0) })
+	r.req(15, 3, func(e *wire.Encoder) {
+		e.NewID(id)
+		e.Int(int32(w))
+		e.Int(int32(h))
+		e.Uint(uint32(scanout.XRGB8888))
+		e.Uint(0)
+	})
 }
 
 // A buffer with DRM_FORMAT_MOD_INVALID (the implicit modifier) has a
