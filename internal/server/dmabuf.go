@@ -101,16 +101,29 @@ func (d *linuxDmabuf) GetSurfaceFeedback(id, surfaceID uint32) error {
 	return d.feedback(id, o.handler.(*surface))
 }
 
-// feedback sends the format table (a sealed memfd) and the tranches: for
-// a surface that may be scanned out (not a subsurface or popup) on an
-// output that shows client buffers directly, first a scanout tranche on
-// the display device with the formats its primary plane takes; then the
-// main device (the render node the server pairs with, 0 without one).
+// feedback makes a zwp_linux_dmabuf_feedback_v1 (for a surface, or the
+// default one for sf nil) and sends it (sendFeedback).
 func (d *linuxDmabuf) feedback(id uint32, sf *surface) error {
 	c := d.c
-	if _, err := register[protocol.ZwpLinuxDmabufFeedbackV1Handler](c, id, protocol.ZwpLinuxDmabufFeedbackV1Interface, d.version, inert{}, protocol.DispatchZwpLinuxDmabufFeedbackV1); err != nil {
+	o, err := register[protocol.ZwpLinuxDmabufFeedbackV1Handler](c, id, protocol.ZwpLinuxDmabufFeedbackV1Interface, d.version, inert{}, protocol.DispatchZwpLinuxDmabufFeedbackV1)
+	if err != nil {
 		return err
 	}
+	if sf != nil {
+		sf.dmabufFeedbacks = append(sf.dmabufFeedbacks, id)
+		o.onDestroy = func() { sf.dmabufFeedbacks = without(sf.dmabufFeedbacks, id) }
+	}
+	return c.sendFeedback(id, sf)
+}
+
+// sendFeedback sends the format table (a sealed memfd) and the tranches:
+// first a scanout tranche on the display device with the pairs its
+// primary plane takes, when the surface could be shown directly (a
+// toplevel of an output's size on an output that shows client buffers)
+// or its buffer was refused for its format (then sent again, as weston
+// does: a hint to reallocate); then the main device (the render node the
+// server pairs with, 0 without one).
+func (c *Client) sendFeedback(id uint32, sf *surface) error {
 	mods := c.s.dmabufModifiers()
 	type pair struct {
 		f scanout.Format
@@ -137,9 +150,9 @@ func (d *linuxDmabuf) feedback(id uint32, sf *surface) error {
 	dev := binary.NativeEndian.AppendUint64(nil, c.s.mainDevice)
 	c.send(protocol.ZwpLinuxDmabufFeedbackV1FormatTable(c.conn, id, fd, uint32(len(table))))
 	c.send(protocol.ZwpLinuxDmabufFeedbackV1MainDevice(c.conn, id, dev))
-	if sf != nil && sf.sub == nil && (sf.role == nil || sf.role.popup == 0) {
+	if sf != nil && sf.sub == nil && sf.role != nil && sf.role.toplevel != 0 {
 		for _, o := range c.s.outputs {
-			if o.scanout == nil {
+			if o.scanout == nil || !sf.directRefused && (!sf.mapped || sf.size() != o.bounds.Size()) {
 				continue
 			}
 			display, planeFormats := o.scanout.ScanoutFormats()
@@ -167,6 +180,16 @@ func (d *linuxDmabuf) feedback(id uint32, sf *surface) error {
 	c.send(protocol.ZwpLinuxDmabufFeedbackV1TrancheDone(c.conn, id))
 	c.send(protocol.ZwpLinuxDmabufFeedbackV1Done(c.conn, id))
 	return nil
+}
+
+// refusedForFormat re-sends the surface's dma-buf feedback with a scanout
+// tranche when the display refused its buffer for the format or modifier.
+func (sf *surface) refusedForFormat() {
+	for _, id := range sf.dmabufFeedbacks {
+		if err := sf.c.sendFeedback(id, sf); err != nil {
+			sf.c.log.Warn("dma-buf feedback", "err", err)
+		}
+	}
 }
 
 // sealedMemfd returns a read-only-sealed memfd holding data.
@@ -231,11 +254,11 @@ func (p *dmabufParams) Create(w, h int32, format, flags uint32) error {
 		p.c.send(protocol.ZwpLinuxBufferParamsV1Failed(p.c.conn, p.id))
 		return nil
 	}
-	id := p.c.serverID()
-	if _, err := p.c.addBuffer(id, b); err != nil {
+	o, err := p.c.addBuffer(0, b) // an id from the server's range
+	if err != nil {
 		return err
 	}
-	p.c.send(protocol.ZwpLinuxBufferParamsV1Created(p.c.conn, p.id, id))
+	p.c.send(protocol.ZwpLinuxBufferParamsV1Created(p.c.conn, p.id, o.id))
 	return nil
 }
 
@@ -394,10 +417,20 @@ func (b *dmabufBuffer) maybeFree() {
 
 func (b *dmabufBuffer) Destroy() error { return nil }
 
-// addBuffer registers a dma-buf wl_buffer.
+// addBuffer registers a dma-buf wl_buffer: id from create_immed, or 0
+// for one the server creates (create) with an id from its own range.
 func (c *Client) addBuffer(id uint32, b *dmabufBuffer) (*object, error) {
-	b.id, b.c = id, c
-	o, err := register[protocol.WlBufferHandler](c, id, protocol.WlBufferInterface, 1, b, protocol.DispatchWlBuffer)
+	b.c = c
+	var o *object
+	var err error
+	if id == 0 {
+		o, err = registerServer[protocol.WlBufferHandler](c, protocol.WlBufferInterface, 1, b, protocol.DispatchWlBuffer)
+	} else {
+		o, err = register[protocol.WlBufferHandler](c, id, protocol.WlBufferInterface, 1, b, protocol.DispatchWlBuffer)
+	}
+	if o != nil {
+		b.id = o.id
+	}
 	if err != nil {
 		if b.tex != nil {
 			b.tex.Release()

@@ -75,8 +75,9 @@ func implicitClient(t *testing.T, s *Server, dir string) (*raw, map[[2]uint64]bo
 
 // implicitBuffer sends a w×h XRGB8888 "dma-buf" (a memfd: what matters
 // here is the server's decision, not the memory) whose pixels are all
-// green, with the implicit modifier, as create_immed for buffer id.
-func implicitBuffer(t *testing.T, r *raw, id uint32, w, h int) {
+// green, with the implicit modifier, as create_immed for buffer id, or
+// (id 0) as create, and returns the buffer's id (0: failed).
+func implicitBuffer(t *testing.T, r *raw, id uint32, w, h int) uint32 {
 	fd := memfd(t, int64(w*h*4))
 	pix := make([]byte, w*h*4)
 	for i := 0; i < len(pix); i += 4 {
@@ -92,13 +93,26 @@ func implicitBuffer(t *testing.T, r *raw, id uint32, w, h int) {
 		e.Uint(uint32(inv >> 32))
 		e.Uint(uint32(inv))
 	}, fd)
-	r.req(15, 3, func(e *wire.Encoder) {
-		e.NewID(id)
-		e.Int(int32(w))
-		e.Int(int32(h))
-		e.Uint(uint32(scanout.XRGB8888))
-		e.Uint(0)
+	if id != 0 {
+		r.req(15, 3, func(e *wire.Encoder) {
+			e.NewID(id)
+			e.Int(int32(w))
+			e.Int(int32(h))
+			e.Uint(uint32(scanout.XRGB8888))
+			e.Uint(0)
+		})
+		r.req(15, 0, nil) // destroy the params: id 15 is free again
+		return id
+	}
+	r.req(15, 2, func(e *wire.Encoder) { e.Int(int32(w)); e.Int(int32(h)); e.Uint(uint32(scanout.XRGB8888)); e.Uint(0) })
+	r.events(func(obj uint32, op uint16, body []byte) bool {
+		if obj == 15 && op == 0 { // created
+			id = binary.NativeEndian.Uint32(body)
+		}
+		return obj == 15
 	})
+	r.req(15, 0, nil) // destroy the params: id 15 is free again
+	return id
 }
 
 // A buffer with DRM_FORMAT_MOD_INVALID (the implicit modifier) has a
@@ -133,19 +147,33 @@ func TestDmabufImplicitModifier(t *testing.T) {
 		const w, h = 64, 64
 		implicitBuffer(t, r, 16, w, h)
 		r.mapToplevel(16, w, h)
-		px, pitch := r.capture(t)
-		at := func(p image.Point) uint32 { return binary.LittleEndian.Uint32(px[p.Y*pitch+p.X*4:]) & 0xffffff }
-		for _, p := range []image.Point{{0, 0}, {w / 2, h / 2}, {w - 1, h - 1}} {
-			switch got := at(p); got {
-			case marker:
-			case 0x00ff00:
-				t.Errorf("pixel %v is the buffer's memory read as linear by the CPU (%06x), not its import", p, got)
-			default:
-				t.Errorf("pixel %v = %06x, want the import's %06x", p, got, marker)
+		checkImported := func() {
+			t.Helper()
+			px, pitch := r.capture(t)
+			at := func(p image.Point) uint32 { return binary.LittleEndian.Uint32(px[p.Y*pitch+p.X*4:]) & 0xffffff }
+			for _, p := range []image.Point{{0, 0}, {w / 2, h / 2}, {w - 1, h - 1}} {
+				switch got := at(p); got {
+				case marker:
+				case 0x00ff00:
+					t.Errorf("pixel %v is the buffer's memory read as linear by the CPU (%06x), not its import", p, got)
+				default:
+					t.Errorf("pixel %v = %06x, want the import's %06x", p, got, marker)
+				}
 			}
 		}
-		if n := imp.imports.Load(); n != 1 {
-			t.Errorf("%d imports, want 1 (at creation)", n)
+		checkImported()
+		// create (not create_immed): the server names the buffer, from its
+		// own id range.
+		id := implicitBuffer(t, r, 0, w, h)
+		if id < 0xff000000 {
+			t.Fatalf("create: buffer id %#x, want a server id (created, not failed)", id)
+		}
+		r.attach(6, id, w, h)
+		r.commit(6)
+		r.roundtrip(52)
+		checkImported()
+		if n := imp.imports.Load(); n != 2 {
+			t.Errorf("%d imports, want 2 (one per buffer, at creation)", n)
 		}
 		if st := s.Stats(); st.ProtocolErrors != 0 {
 			t.Errorf("%d protocol errors", st.ProtocolErrors)

@@ -1,6 +1,11 @@
 package server
 
 import (
+	"fmt"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+
 	"github.com/minicomp/minicomp/render"
 	"github.com/minicomp/minicomp/scanout"
 )
@@ -44,4 +49,45 @@ func (sf *surface) importedTexture(r render.Renderer) (done bool, err error) {
 		return true, nil
 	}
 	return false, nil
+}
+
+// mayScanOut reports whether b may be offered to o's display as it is.
+// A buffer with an explicit modifier may (the display decides); one with
+// the implicit modifier only when the display is the main device itself
+// (virtio-gpu with virgl; vc4 with v3d are two devices): clients allocate
+// for the main device, and only the driver that allocated a buffer knows
+// its implicit layout.
+func (o *output) mayScanOut(b *dmabufBuffer) bool {
+	if b.buf.Modifier != scanout.ModInvalid {
+		return true
+	}
+	if o.implicitDirect == 0 {
+		o.implicitDirect = 1
+		display, _ := o.scanout.ScanoutFormats()
+		if sameDRMDevice(display, o.s.mainDevice) {
+			o.implicitDirect = 2
+		}
+	}
+	return o.implicitDirect == 2
+}
+
+// sameDRMDevice reports whether two DRM nodes (dev_t: a primary and a
+// render node, say) belong to one device: sysfs links both to the same
+// parent.
+func sameDRMDevice(a, b uint64) bool {
+	if a == 0 || b == 0 {
+		return false
+	}
+	if a == b {
+		return true
+	}
+	parent := func(d uint64) string {
+		p, err := filepath.EvalSymlinks(fmt.Sprintf("/sys/dev/char/%d:%d/device", unix.Major(d), unix.Minor(d)))
+		if err != nil {
+			return ""
+		}
+		return p
+	}
+	pa := parent(a)
+	return pa != "" && pa == parent(b)
 }

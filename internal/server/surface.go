@@ -122,6 +122,8 @@ type surface struct {
 	// texBorrowed: tex is the held dma-buf's import (the buffer owns
 	// it); content has none of the buffer's pixels.
 	texBorrowed bool
+	// dmabufFeedbacks are the surface's zwp_linux_dmabuf_feedback_v1 ids.
+	dmabufFeedbacks []uint32
 	// implicitWarned: logged that an implicit-modifier buffer cannot be
 	// drawn by the current renderer.
 	implicitWarned bool
