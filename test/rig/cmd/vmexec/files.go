@@ -77,9 +77,18 @@ func dataFiles(paths []string) ([]hostFile, error) {
 		return nil
 	}
 	for _, root := range paths {
-		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		// Walk what root resolves to, naming the files under root itself:
+		// hostFiles then packs the symlinks on the way too.
+		real, err := filepath.EvalSymlinks(root)
+		if err != nil {
+			return nil, fmt.Errorf("packing %s for the guest: %v", root, err)
+		}
+		err = filepath.WalkDir(real, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
+			}
+			if rel, err := filepath.Rel(real, p); err == nil {
+				p = filepath.Join(root, rel)
 			}
 			if d.IsDir() {
 				return nil

@@ -1,0 +1,368 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// weston 10's DRM backend with its GL renderer, side by side with
+// minicomp (issue 9, item 6): the same guest, the same device (virtio-gpu's
+// own KMS, virgl on its render node), the same clients, one compositor at
+// a time. Under emulation only ratios from one run mean anything.
+//
+//	MINICOMP_RIG_ARCHES=amd64 bash test/rig/run.sh -v -run TestRigWestonSideBySide ./cmd/minicomp/
+//
+// weston runs as root with libseat's noop backend (no seatd or logind in
+// the guest: it opens the devices itself), kiosk-shell, and
+// require-input=false (the guest has no input devices). vmexec packs its
+// backend, renderer and shell (testdata/rig-files).
+
+// westonConfig is weston.ini for the guest.
+const westonConfig = `[core]
+require-input=false
+idle-time=0
+
+[shell]
+locking=false
+`
+
+// westonDRM is a running weston on the DRM backend.
+type westonDRM struct {
+	cmd  *exec.Cmd
+	dir  string
+	log  string
+	done chan error
+}
+
+// startWeston starts weston's DRM backend on the card at primary and waits
+// for its socket.
+func startWeston(t *testing.T, primary string) *westonDRM {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "weston")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o700)
+	ini := filepath.Join(dir, "weston.ini")
+	if err := os.WriteFile(ini, []byte(westonConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w := &westonDRM{dir: dir, log: filepath.Join(dir, "weston.log"), done: make(chan error, 1)}
+	w.cmd = exec.Command("weston", "--backend=drm-backend.so", "--drm-device="+filepath.Base(primary),
+		"--tty=2", "--shell=kiosk-shell.so", "--config="+ini, "--socket=wayland-w", "--log="+w.log, "--idle-time=0")
+	w.cmd.Env = append(os.Environ(), "XDG_RUNTIME_DIR="+dir, "LIBSEAT_BACKEND=noop")
+	w.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	var out strings.Builder
+	w.cmd.Stdout, w.cmd.Stderr = &out, &out
+	if err := w.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { w.done <- w.cmd.Wait() }()
+	t.Cleanup(func() {
+		w.stop(t)
+		os.RemoveAll(dir)
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "wayland-w")); err == nil {
+			break
+		}
+		select {
+		case err := <-w.done:
+			w.done <- err
+			b, _ := os.ReadFile(w.log)
+			ents, derr := os.ReadDir("/usr/share/X11/xkb")
+			t.Logf("xkb in the guest: %d entries, %v", len(ents), derr)
+			t.Fatalf("weston exited before serving: %v\n%s\nlog:\n%s", err, out.String(), b)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(w.log)
+			t.Fatalf("weston did not make its socket in 60 s\n%s\nlog:\n%s", out.String(), b)
+		}
+	}
+	// The socket appears before the outputs are up: wait for the first
+	// repaint the log reports (or just a moment).
+	time.Sleep(time.Second)
+	return w
+}
+
+func (w *westonDRM) stop(t *testing.T) {
+	if w.cmd.ProcessState != nil {
+		return
+	}
+	w.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-w.done:
+	case <-time.After(10 * time.Second):
+		w.cmd.Process.Kill()
+		<-w.done
+	}
+}
+
+// cpu returns the process's user+system time from /proc/PID/stat.
+func procCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	f := strings.Fields(s[i+2:]) // from field 3 (state)
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64) // field 14
+	st, err2 := strconv.ParseInt(f[12], 10, 64) // field 15
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: %q %q", pid, f[11], f[12])
+	}
+	const ticks = 100 // USER_HZ
+	return time.Duration(ut+st) * time.Second / ticks, nil
+}
+
+// benchClient is one client of the comparison: how to run it and how to
+// read, from what it printed, the frames it had presented and the
+// commit-to-present times it reported (none: nil).
+type benchClient struct {
+	name   string
+	args   []string
+	frames func(out string, window time.Duration) (float64, []time.Duration)
+}
+
+var (
+	// weston-presentation-shm -f prints one line per presented frame:
+	// "  123: c2p  16 ms, p2p ..." (c2p: commit to presentation).
+	c2pLine = regexp.MustCompile(`c2p\s+(\d+)\s*ms`)
+	// weston-simple-egl prints "N frames in 5 seconds: F fps".
+	eglFPS = regexp.MustCompile(`(\d+) frames in (\d+) seconds`)
+	// glmark2: "[build] duration=5: FPS: 59 FrameTime: 17.016 ms".
+	glmarkFPS = regexp.MustCompile(`FPS: (\d+)`)
+)
+
+var benchClients = []benchClient{
+	{name: "presentation-shm", args: []string{"weston-presentation-shm", "-f"}, frames: func(out string, window time.Duration) (float64, []time.Duration) {
+		var lat []time.Duration
+		for _, m := range c2pLine.FindAllStringSubmatch(out, -1) {
+			ms, _ := strconv.Atoi(m[1])
+			lat = append(lat, time.Duration(ms)*time.Millisecond)
+		}
+		return float64(len(lat)), lat
+	}},
+	{name: "simple-egl", args: []string{"weston-simple-egl"}, frames: func(out string, window time.Duration) (float64, []time.Duration) {
+		var n, secs int
+		for _, m := range eglFPS.FindAllStringSubmatch(out, -1) {
+			a, _ := strconv.Atoi(m[1])
+			b, _ := strconv.Atoi(m[2])
+			n, secs = n+a, secs+b
+		}
+		if secs == 0 {
+			return 0, nil
+		}
+		return float64(n) / float64(secs) * window.Seconds(), nil
+	}},
+	{name: "glmark2 build", args: []string{"glmark2-es2-wayland", "-b", "build:duration=6", "-s", "320x240"}, frames: func(out string, window time.Duration) (float64, []time.Duration) {
+		m := glmarkFPS.FindStringSubmatch(out)
+		if m == nil {
+			return 0, nil
+		}
+		fps, _ := strconv.Atoi(m[1])
+		return float64(fps) * window.Seconds(), nil
+	}},
+}
+
+// benchWindow is how long each client runs; the frames it reports cover
+// about that long (weston-simple-egl reports every 5 s).
+const benchWindow = 6 * time.Second
+
+// measured is one client on one compositor in one run.
+type measured struct {
+	frames  float64
+	cpu     time.Duration
+	c2p     []time.Duration
+	mcFrame uint64 // minicomp's own count of frames shown (0 for weston)
+}
+
+// runBenchClient runs c against the compositor at env for benchWindow
+// (its stdout a pseudo-terminal, so it prints line by line) and returns
+// what it printed and the compositor's CPU time meanwhile.
+func runBenchClient(t *testing.T, c benchClient, env []string, cpu func() time.Duration) (string, time.Duration, time.Duration) {
+	t.Helper()
+	master, slave, err := openPTY()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer master.Close()
+	cmd := exec.Command(c.args[0], c.args[1:]...)
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = slave, slave
+	var out strings.Builder
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		buf := make([]byte, 4096)
+		for {
+			n, err := master.Read(buf)
+			out.Write(buf[:n])
+			if err != nil {
+				return
+			}
+		}
+	}()
+	c0 := cpu()
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		slave.Close()
+		t.Fatal(err)
+	}
+	slave.Close()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case <-exited:
+	case <-time.After(benchWindow + 500*time.Millisecond):
+		cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+		}
+	}
+	wall := time.Since(start)
+	c1 := cpu()
+	master.Close()
+	<-read
+	return out.String(), c1 - c0, wall
+}
+
+// openPTY returns a pseudo-terminal's master and slave.
+func openPTY() (*os.File, *os.File, error) {
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		m.Close()
+		return nil, nil, fmt.Errorf("unlockpt: %w", err)
+	}
+	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		m.Close()
+		return nil, nil, fmt.Errorf("ptsname: %w", err)
+	}
+	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		m.Close()
+		return nil, nil, err
+	}
+	return m, s, nil
+}
+
+func median(d []time.Duration) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+func medianF(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+// benchRuns is how many times each compositor serves each client.
+const benchRuns = 3
+
+func TestRigWestonSideBySide(t *testing.T) {
+	primary, _ := virglPaths(t)
+	requirePrograms(t, "weston", "weston-presentation-shm", "weston-simple-egl", "glmark2-es2-wayland")
+	comps := []string{"minicomp", "weston"}
+	res := map[string]map[string][]measured{}
+	for _, c := range comps {
+		res[c] = map[string][]measured{}
+	}
+	for run := 0; run < benchRuns; run++ {
+		for _, comp := range comps {
+			t.Run(fmt.Sprintf("%s-%d", comp, run), func(t *testing.T) {
+				var env []string
+				var cpu func() time.Duration
+				var shown func() uint64
+				switch comp {
+				case "minicomp":
+					v := startVirgl(t)
+					env = append(os.Environ(), "XDG_RUNTIME_DIR="+v.dir, "WAYLAND_DISPLAY="+v.srv.Name())
+					cpu = cpuTime
+					shown = func() uint64 { return v.out.Info().Stats.Frames }
+				case "weston":
+					w := startWeston(t, primary)
+					env = append(os.Environ(), "XDG_RUNTIME_DIR="+w.dir, "WAYLAND_DISPLAY=wayland-w")
+					pid := w.cmd.Process.Pid
+					cpu = func() time.Duration {
+						d, err := procCPU(pid)
+						if err != nil {
+							t.Fatalf("weston's CPU time: %v", err)
+						}
+						return d
+					}
+					shown = func() uint64 { return 0 }
+				}
+				for _, c := range benchClients {
+					f0 := shown()
+					out, used, wall := runBenchClient(t, c, env, cpu)
+					frames, c2p := c.frames(out, min(wall, benchWindow))
+					m := measured{frames: frames, cpu: used, c2p: c2p, mcFrame: shown() - f0}
+					res[comp][c.name] = append(res[comp][c.name], m)
+					t.Logf("%s %s: %.0f frames (client's count), compositor CPU %v, c2p p50 %v (%d samples); minicomp's own count %d",
+						comp, c.name, frames, used, median(c2p), len(c2p), m.mcFrame)
+					if frames < 10 {
+						t.Errorf("%s with %s: %.0f frames presented (output:\n%s)", c.name, comp, frames, out)
+					}
+				}
+			})
+		}
+	}
+	// The table: medians over the runs; ratios minicomp / weston.
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nvirtio-gpu + virgl, %d runs, medians (CPU per frame = compositor utime+stime / frames the client had presented)\n", benchRuns)
+	fmt.Fprintf(&b, "%-18s %14s %14s %7s %12s %12s %12s %12s\n", "client", "minicomp ms/f", "weston ms/f", "ratio", "mc fps", "weston fps", "mc c2p p50", "weston c2p")
+	for _, c := range benchClients {
+		row := map[string][3]float64{}
+		for _, comp := range comps {
+			var perFrame, fps []float64
+			var c2p []time.Duration
+			for _, m := range res[comp][c.name] {
+				if m.frames > 0 {
+					perFrame = append(perFrame, float64(m.cpu)/float64(time.Millisecond)/m.frames)
+				}
+				fps = append(fps, m.frames/benchWindow.Seconds())
+				c2p = append(c2p, median(m.c2p))
+			}
+			row[comp] = [3]float64{medianF(perFrame), medianF(fps), float64(median(c2p)) / float64(time.Millisecond)}
+		}
+		ratio := 0.0
+		if row["weston"][0] > 0 {
+			ratio = row["minicomp"][0] / row["weston"][0]
+		}
+		fmt.Fprintf(&b, "%-18s %14.3f %14.3f %7.2f %12.1f %12.1f %12.1f %12.1f\n", c.name, row["minicomp"][0], row["weston"][0], ratio,
+			row["minicomp"][1], row["weston"][1], row["minicomp"][2], row["weston"][2])
+	}
+	t.Log(b.String())
+}
