@@ -82,8 +82,6 @@ func startWeston(t *testing.T, primary string) *westonDRM {
 		case err := <-w.done:
 			w.done <- err
 			b, _ := os.ReadFile(w.log)
-			ents, derr := os.ReadDir("/usr/share/X11/xkb")
-			t.Logf("xkb in the guest: %d entries, %v", len(ents), derr)
 			t.Fatalf("weston exited before serving: %v\n%s\nlog:\n%s", err, out.String(), b)
 		case <-time.After(50 * time.Millisecond):
 		}
@@ -145,8 +143,6 @@ var (
 	// weston-presentation-shm -f prints one line per presented frame:
 	// "  123: c2p  16 ms, p2p ..." (c2p: commit to presentation).
 	c2pLine = regexp.MustCompile(`c2p\s+(\d+)\s*ms`)
-	// weston-simple-egl prints "N frames in 5 seconds: F fps".
-	eglFPS = regexp.MustCompile(`(\d+) frames in (\d+) seconds`)
 	// glmark2: "[build] duration=5: FPS: 59 FrameTime: 17.016 ms".
 	glmarkFPS = regexp.MustCompile(`FPS: (\d+)`)
 )
@@ -160,19 +156,7 @@ var benchClients = []benchClient{
 		}
 		return float64(len(lat)), lat
 	}},
-	{name: "simple-egl", args: []string{"weston-simple-egl"}, frames: func(out string, window time.Duration) (float64, []time.Duration) {
-		var n, secs int
-		for _, m := range eglFPS.FindAllStringSubmatch(out, -1) {
-			a, _ := strconv.Atoi(m[1])
-			b, _ := strconv.Atoi(m[2])
-			n, secs = n+a, secs+b
-		}
-		if secs == 0 {
-			return 0, nil
-		}
-		return float64(n) / float64(secs) * window.Seconds(), nil
-	}},
-	{name: "glmark2 build", args: []string{"glmark2-es2-wayland", "-b", "build:duration=6", "-s", "320x240"}, frames: func(out string, window time.Duration) (float64, []time.Duration) {
+	{name: "glmark2 build", args: []string{"glmark2-es2-wayland", "-b", "build:duration=8", "-s", "320x240"}, frames: func(out string, window time.Duration) (float64, []time.Duration) {
 		m := glmarkFPS.FindStringSubmatch(out)
 		if m == nil {
 			return 0, nil
@@ -184,7 +168,7 @@ var benchClients = []benchClient{
 
 // benchWindow is how long each client runs; the frames it reports cover
 // about that long (weston-simple-egl reports every 5 s).
-const benchWindow = 6 * time.Second
+const benchWindow = 8 * time.Second
 
 // measured is one client on one compositor in one run.
 type measured struct {
@@ -206,6 +190,9 @@ func runBenchClient(t *testing.T, c benchClient, env []string, cpu func() time.D
 	defer master.Close()
 	cmd := exec.Command(c.args[0], c.args[1:]...)
 	cmd.Env = env
+	if os.Getenv("MINICOMP_SIDE_BY_SIDE_DEBUG") == "1" {
+		cmd.Env = append(cmd.Env, "WAYLAND_DEBUG=1")
+	}
 	cmd.Stdout, cmd.Stderr = slave, slave
 	var out strings.Builder
 	read := make(chan struct{})
@@ -270,6 +257,16 @@ func openPTY() (*os.File, *os.File, error) {
 	return m, s, nil
 }
 
+// tail returns the last n lines of the file at path.
+func tail(path string, n int) string {
+	b, _ := os.ReadFile(path)
+	lines := strings.Split(string(b), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
 func median(d []time.Duration) time.Duration {
 	if len(d) == 0 {
 		return 0
@@ -299,12 +296,17 @@ func TestRigWestonSideBySide(t *testing.T) {
 	for _, c := range comps {
 		res[c] = map[string][]measured{}
 	}
-	for run := 0; run < benchRuns; run++ {
+	runs := benchRuns
+	if n, err := strconv.Atoi(os.Getenv("MINICOMP_SIDE_BY_SIDE_RUNS")); err == nil && n > 0 {
+		runs = n
+	}
+	for run := 0; run < runs; run++ {
 		for _, comp := range comps {
 			t.Run(fmt.Sprintf("%s-%d", comp, run), func(t *testing.T) {
 				var env []string
 				var cpu func() time.Duration
 				var shown func() uint64
+				var wlog string
 				switch comp {
 				case "minicomp":
 					v := startVirgl(t)
@@ -313,6 +315,7 @@ func TestRigWestonSideBySide(t *testing.T) {
 					shown = func() uint64 { return v.out.Info().Stats.Frames }
 				case "weston":
 					w := startWeston(t, primary)
+					wlog = w.log
 					env = append(os.Environ(), "XDG_RUNTIME_DIR="+w.dir, "WAYLAND_DISPLAY=wayland-w")
 					pid := w.cmd.Process.Pid
 					cpu = func() time.Duration {
@@ -325,6 +328,9 @@ func TestRigWestonSideBySide(t *testing.T) {
 					shown = func() uint64 { return 0 }
 				}
 				for _, c := range benchClients {
+					if only := os.Getenv("MINICOMP_SIDE_BY_SIDE_CLIENT"); only != "" && only != c.name {
+						continue
+					}
 					f0 := shown()
 					out, used, wall := runBenchClient(t, c, env, cpu)
 					frames, c2p := c.frames(out, min(wall, benchWindow))
@@ -332,8 +338,20 @@ func TestRigWestonSideBySide(t *testing.T) {
 					res[comp][c.name] = append(res[comp][c.name], m)
 					t.Logf("%s %s: %.0f frames (client's count), compositor CPU %v, c2p p50 %v (%d samples); minicomp's own count %d",
 						comp, c.name, frames, used, median(c2p), len(c2p), m.mcFrame)
-					if frames < 10 {
+					switch {
+					case frames >= 10:
+					case comp == "weston" && c.name == "presentation-shm":
+						// Measured (issue 9 note): weston 10's DRM backend
+						// with kiosk-shell here never repaints for a 250×250
+						// shm toplevel (its repaint log stops while the client
+						// runs, with the GL and the pixman renderer alike), so
+						// there is no weston latency to compare.
+						t.Logf("weston presented no presentation-shm frames (known: see the comment); its log:\n%s", tail(wlog, 40))
+					default:
 						t.Errorf("%s with %s: %.0f frames presented (output:\n%s)", c.name, comp, frames, out)
+						if comp == "weston" {
+							t.Logf("weston's log:\n%s", tail(wlog, 80))
+						}
 					}
 				}
 			})
@@ -341,7 +359,7 @@ func TestRigWestonSideBySide(t *testing.T) {
 	}
 	// The table: medians over the runs; ratios minicomp / weston.
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nvirtio-gpu + virgl, %d runs, medians (CPU per frame = compositor utime+stime / frames the client had presented)\n", benchRuns)
+	fmt.Fprintf(&b, "\nvirtio-gpu + virgl, %d runs, medians (CPU per frame = compositor utime+stime / frames the client had presented)\n", runs)
 	fmt.Fprintf(&b, "%-18s %14s %14s %7s %12s %12s %12s %12s\n", "client", "minicomp ms/f", "weston ms/f", "ratio", "mc fps", "weston fps", "mc c2p p50", "weston c2p")
 	for _, c := range benchClients {
 		row := map[string][3]float64{}

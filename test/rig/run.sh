@@ -25,7 +25,9 @@ RACE=${MINICOMP_RIG_RACE-amd64}
 cd "$ROOT"
 
 mkdir -p "$CACHE/bin"
-VMEXEC=$CACHE/bin/vmexec
+# One vmexec per checkout: run.sh in two worktrees at once would otherwise
+# swap each other's vmexec (and what it packs) under running tests.
+VMEXEC=$CACHE/bin/vmexec-$(printf %s "$ROOT" | sha1sum | cut -c1-12)
 env -u GOARCH -u GOOS -u GOARM CGO_ENABLED=0 go build -o "$VMEXEC" ./test/rig/cmd/vmexec
 export MINICOMP_RIG_DIR=$RIG
 
