@@ -71,8 +71,10 @@ func (b *Buffer) transferFromHost() error {
 	if d == nil {
 		return nil
 	}
+	// Stride and layer stride only for blob resources (the kernel refuses
+	// them otherwise: EINVAL); the host uses the resource's own layout.
 	t := virtgpuTransfer{BOHandle: h, Box: virtgpuBox{W: uint32(b.Width), H: uint32(b.Height), D: 1},
-		Offset: b.Offset, Stride: b.Stride}
+		Offset: b.Offset}
 	if err := ioc.Call(d.dev.FD(), ioctlVirtgpuTransferFromHost, unsafe.Pointer(&t)); err != nil {
 		return fmt.Errorf("VIRTGPU_TRANSFER_FROM_HOST %v on %s: %w", b, d, err)
 	}

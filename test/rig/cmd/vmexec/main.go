@@ -207,6 +207,19 @@ func run(binary string, args []string) int {
 	if err != nil {
 		return setupErr("%v", err)
 	}
+	names, goPkgs := splitGoPrograms(names)
+	if len(goPkgs) > 0 {
+		gotmp, err := os.MkdirTemp("", "vmexec-go-")
+		if err != nil {
+			return setupErr("%v", err)
+		}
+		defer os.RemoveAll(gotmp)
+		gf, err := buildGoPrograms(cwd, gotmp, r.goarch, goPkgs)
+		if err != nil {
+			return setupErr("%v", err)
+		}
+		extra = append(extra, gf...)
+	}
 	if len(names) > 0 {
 		if r.goarch != runtime.GOARCH {
 			why := fmt.Sprintf("host programs run only in the %s guest (the host's architecture); this guest is %s, so %s were not shipped",
