@@ -63,6 +63,12 @@ func startWeston(t *testing.T, primary string) *westonDRM {
 	w.cmd = exec.Command("weston", "--backend=drm-backend.so", "--drm-device="+filepath.Base(primary),
 		"--tty=2", "--shell=kiosk-shell.so", "--config="+ini, "--socket=wayland-w", "--log="+w.log, "--idle-time=0")
 	w.cmd.Env = append(os.Environ(), "XDG_RUNTIME_DIR="+dir, "LIBSEAT_BACKEND=noop")
+	if e := os.Getenv("MINICOMP_SIDE_BY_SIDE_WESTON_ENV"); e != "" {
+		w.cmd.Env = append(w.cmd.Env, strings.Fields(e)...)
+	}
+	if os.Getenv("MINICOMP_SIDE_BY_SIDE_DEBUG") == "1" {
+		w.cmd.Args = append(w.cmd.Args, "--logger-scopes=log,drm-backend")
+	}
 	w.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	var out strings.Builder
 	w.cmd.Stdout, w.cmd.Stderr = &out, &out
@@ -341,12 +347,16 @@ func TestRigWestonSideBySide(t *testing.T) {
 	for _, c := range comps {
 		res[c] = map[string][]measured{}
 	}
+	westonPresents := false
 	runs := benchRuns
 	if n, err := strconv.Atoi(os.Getenv("MINICOMP_SIDE_BY_SIDE_RUNS")); err == nil && n > 0 {
 		runs = n
 	}
 	for run := 0; run < runs; run++ {
 		for _, comp := range comps {
+			if comp == "weston" && run > 0 && !westonPresents {
+				continue // it started and showed nothing: once is enough
+			}
 			t.Run(fmt.Sprintf("%s-%d", comp, run), func(t *testing.T) {
 				var env []string
 				var cpu func() time.Duration
@@ -388,18 +398,23 @@ func TestRigWestonSideBySide(t *testing.T) {
 						comp, c.name, frames, used, median(c2p), len(c2p))
 					switch {
 					case frames >= 10:
-					case comp == "weston" && c.name == "presentation-shm":
+						if comp == "weston" {
+							westonPresents = true
+						}
+					case comp == "weston":
 						// Measured (issue 9 note): weston 10's DRM backend
-						// with kiosk-shell here never repaints for a 250×250
-						// shm toplevel (its repaint log stops while the client
-						// runs, with the GL and the pixman renderer alike), so
-						// there is no weston latency to compare.
-						t.Logf("weston presented no presentation-shm frames (known: see the comment); its log:\n%s", tail(wlog, 40))
+						// starts here (virgl GL renderer, atomic KMS on
+						// virtio-gpu) and repaints its background, but once a
+						// client surface is committed its repaint loop stops
+						// until the client goes (no frame callback, no
+						// presentation feedback), with the pixman renderer
+						// too; with WESTON_DISABLE_ATOMIC=1 not even its first
+						// flip completes. virtio-gpu has no vblank; weston
+						// starts its repaint loop from one. So there is no
+						// weston figure to compare yet; the table says so.
+						t.Logf("weston presented no %s frames (known: see the comment); its log:\n%s", c.name, tail(wlog, 30))
 					default:
 						t.Errorf("%s with %s: %.0f frames presented (output:\n%s)", c.name, comp, frames, out)
-						if comp == "weston" {
-							t.Logf("weston's log:\n%s", tail(wlog, 80))
-						}
 					}
 				}
 			})
@@ -429,6 +444,9 @@ func TestRigWestonSideBySide(t *testing.T) {
 		}
 		fmt.Fprintf(&b, "%-18s %14.3f %14.3f %7.2f %12.1f %12.1f %12.1f %12.1f\n", c.name, row["minicomp"][0], row["weston"][0], ratio,
 			row["minicomp"][1], row["weston"][1], row["minicomp"][2], row["weston"][2])
+	}
+	if !westonPresents {
+		fmt.Fprintf(&b, "weston: started on virtio-gpu with virgl, presented no client frame (see the comment above): no ratio\n")
 	}
 	t.Log(b.String())
 }
