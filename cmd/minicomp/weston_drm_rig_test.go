@@ -396,30 +396,46 @@ func TestRigWestonSideBySide(t *testing.T) {
 			})
 		}
 	}
-	// The table: medians over the runs; ratios minicomp / weston.
+	// The table: medians over the runs; the ratio is the median of each
+	// run's minicomp / weston (the two ran back to back in that run).
+	perFrame := func(m measured) float64 {
+		if m.frames == 0 {
+			return 0
+		}
+		return float64(m.cpu) / float64(time.Millisecond) / m.frames
+	}
+	msOrDash := func(d time.Duration) string {
+		if d == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.1f", float64(d)/float64(time.Millisecond))
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nvirtio-gpu + virgl, %d runs, medians (CPU per frame = compositor utime+stime / frames the client had presented)\n", runs)
-	fmt.Fprintf(&b, "%-18s %14s %14s %7s %12s %12s %12s %12s\n", "client", "minicomp ms/f", "weston ms/f", "ratio", "mc fps", "weston fps", "mc c2p p50", "weston c2p")
+	fmt.Fprintf(&b, "%-18s %14s %14s %7s %10s %10s %11s %11s\n", "client", "minicomp ms/f", "weston ms/f", "ratio", "mc fps", "weston fps", "mc c2p p50", "weston c2p")
 	for _, c := range benchClients {
-		row := map[string][3]float64{}
-		for _, comp := range comps {
-			var perFrame, fps []float64
-			var c2p []time.Duration
-			for _, m := range res[comp][c.name] {
-				if m.frames > 0 {
-					perFrame = append(perFrame, float64(m.cpu)/float64(time.Millisecond)/m.frames)
-				}
-				fps = append(fps, m.frames/benchWindow.Seconds())
-				c2p = append(c2p, median(m.c2p))
+		mc, we := res["minicomp"][c.name], res["weston"][c.name]
+		var ratios []float64
+		for i := range min(len(mc), len(we)) {
+			if w := perFrame(we[i]); w > 0 && perFrame(mc[i]) > 0 {
+				ratios = append(ratios, perFrame(mc[i])/w)
 			}
-			row[comp] = [3]float64{medianF(perFrame), medianF(fps), float64(median(c2p)) / float64(time.Millisecond)}
 		}
-		ratio := 0.0
-		if row["weston"][0] > 0 {
-			ratio = row["minicomp"][0] / row["weston"][0]
+		col := func(ms []measured) (pf, fps float64, c2p time.Duration) {
+			var pfs, fpss []float64
+			var lat []time.Duration
+			for _, m := range ms {
+				if v := perFrame(m); v > 0 {
+					pfs = append(pfs, v)
+				}
+				fpss = append(fpss, m.frames/benchWindow.Seconds())
+				lat = append(lat, m.c2p...)
+			}
+			return medianF(pfs), medianF(fpss), median(lat)
 		}
-		fmt.Fprintf(&b, "%-18s %14.3f %14.3f %7.2f %12.1f %12.1f %12.1f %12.1f\n", c.name, row["minicomp"][0], row["weston"][0], ratio,
-			row["minicomp"][1], row["weston"][1], row["minicomp"][2], row["weston"][2])
+		mpf, mfps, mlat := col(mc)
+		wpf, wfps, wlat := col(we)
+		fmt.Fprintf(&b, "%-18s %14.3f %14.3f %7.2f %10.1f %10.1f %11s %11s\n", c.name, mpf, wpf, medianF(ratios), mfps, wfps, msOrDash(mlat), msOrDash(wlat))
 	}
 	t.Log(b.String())
 }
