@@ -16,6 +16,7 @@ pkgs=(
 	libxkbcommon0 xkb-data                     # internal/xkb (keymaps through libxkbcommon, loaded at run time)
 	libgbm1                                    # Mesa in the amd64 guest (testdata/rig-mesa): packed by vmexec
 	qemu-system-gui                            # -display gtk,gl=on: virtio-gpu-gl-pci (virgl) on an Xvfb
+	glmark2-es2-wayland glmark2-data           # GPU client for cmd/minicomp's rig tests (virgl), and its data
 	patch                                      # patches/*.patch
 	xvfb                                       # a real X server for backend/x11's tests
 	x11-apps x11-utils                         # xwd, xwininfo: vmexec's screen check (QEMU's window is virtio-gpu's scanout)
