@@ -48,10 +48,12 @@ type output struct {
 	awaiting                     []*surface
 	awaitMark                    uint64
 	presentedDirect, shownDirect *dmabufBuffer
+	directDamage                 []image.Rectangle
+
 	// implicitDirect caches whether implicit-modifier client buffers may
 	// go on this display (gpu_import.go): 0 not known yet, 1 no, 2 yes.
 	implicitDirect int8
-	directDamage                 []image.Rectangle
+
 	// commit times of the content drawn into the frame being built and
 	// into the one presented (for the latency stats)
 	drawnCommits, presentedCommits []time.Duration
