@@ -80,13 +80,19 @@ var ErrNoDisplay = errors.New("no display")
 // qualifies the error wraps ErrNoDisplay and says why each was passed over
 // (a primary node that cannot be opened without a seat, a render-only GPU).
 func OpenDisplay(gpus []GPU, path string) (*Device, *GPU, []Pipeline, error) {
+	return openDisplay(gpus, path, nil)
+}
+
+// openDisplay is OpenDisplay opening the primary nodes with open (nil:
+// OpenDevice).
+func openDisplay(gpus []GPU, path string, open func(string) (*os.File, error)) (*Device, *GPU, []Pipeline, error) {
 	var reasons []error
 	for i := range gpus {
 		g := &gpus[i]
 		if g.Primary == "" || (path != "" && g.Primary != path) {
 			continue
 		}
-		d, err := OpenDevice(g.Primary)
+		d, err := openPrimary(g.Primary, open)
 		if err != nil {
 			reasons = append(reasons, err)
 			continue
@@ -127,6 +133,19 @@ func OpenDisplay(gpus []GPU, path string) (*Device, *GPU, []Pipeline, error) {
 		return nil, nil, nil, fmt.Errorf("%w: no DRM primary node (no KMS device) on this machine", ErrNoDisplay)
 	}
 	return nil, nil, nil, fmt.Errorf("%w: no KMS device with a connected screen: %w", ErrNoDisplay, errors.Join(reasons...))
+}
+
+// openPrimary opens a primary node with open (a seat's OpenDevice), or
+// directly when open is nil.
+func openPrimary(path string, open func(string) (*os.File, error)) (*Device, error) {
+	if open == nil {
+		return OpenDevice(path)
+	}
+	f, err := open(path)
+	if err != nil {
+		return nil, err
+	}
+	return NewDevice(f)
 }
 
 // gpuOf returns the GPU among gpus one of whose nodes is dev (matched by
@@ -221,6 +240,11 @@ type DevicesConfig struct {
 	// RenderNode overrides the render node pairing (a path or a name
 	// like "renderD128"; NoRender: none; "": automatic).
 	RenderNode string
+	// OpenDisplay, when set, opens the display's primary node (a seat's
+	// OpenDevice: DRM master through the session, no root needed) instead
+	// of opening it directly. A file it returns is the Device's (it keeps
+	// a duplicate and closes the file); nodes passed over are closed.
+	OpenDisplay func(path string) (*os.File, error)
 	// SysRoot and DevDir are where sysfs and the device nodes are
 	// ("": /sys and /dev/dri).
 	SysRoot, DevDir string
@@ -259,7 +283,7 @@ func OpenDevices(cfg DevicesConfig) (Devices, error) {
 	var pipe *Pipeline
 	if cfg.Display {
 		var pipes []Pipeline
-		if d.Display, _, pipes, err = OpenDisplay(gpus, cfg.DisplayPath); err != nil {
+		if d.Display, _, pipes, err = openDisplay(gpus, cfg.DisplayPath, cfg.OpenDisplay); err != nil {
 			return Devices{}, err
 		}
 		pipe = &pipes[0]

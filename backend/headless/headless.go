@@ -64,8 +64,11 @@ type Output struct {
 	pending bool
 	fence   *os.File
 
-	mu    sync.Mutex // guards stats (Info may run during WaitFrame)
-	stats scanout.Stats
+	mu      sync.Mutex // guards stats and mode (Info and Mode may run during WaitFrame)
+	stats   scanout.Stats
+	alloc   *scanout.Allocator
+	bufs    int
+	initial scanout.Mode // the mode it was made with (preferred)
 }
 
 // New allocates each output's targets.
@@ -99,13 +102,14 @@ func New(opts Options) (*Backend, error) {
 	for i, sz := range opts.Outputs {
 		o := &Output{name: fmt.Sprintf("HEADLESS-%d", i+1), format: opts.Format,
 			mode:  scanout.Mode{Width: sz.Width, Height: sz.Height, RefreshMilliHz: opts.RefreshMilliHz, Name: fmt.Sprintf("%dx%d", sz.Width, sz.Height), Preferred: true},
-			clock: backend.RefreshClock{Period: time.Duration(int64(time.Second) * 1000 / int64(opts.RefreshMilliHz))}}
+			clock: backend.RefreshClock{Period: time.Duration(int64(time.Second) * 1000 / int64(opts.RefreshMilliHz))},
+			alloc: b.alloc, bufs: opts.Buffers}
 		sc, err := scanout.NewSwapchain(b.alloc, opts.Buffers, sz.Width, sz.Height, opts.Format)
 		if err != nil {
 			b.Close()
 			return nil, fmt.Errorf("headless output %s: %w", o.name, err)
 		}
-		o.sc = sc
+		o.sc, o.initial = sc, o.mode
 		o.info = backend.Info{Backend: "headless", Output: o.name, Mode: o.mode, Render: renderName,
 			Strategy: sc.Strategy, Attempts: sc.Attempts, Unavailable: b.alloc.Unavailable}
 		b.outputs = append(b.outputs, o)
@@ -142,13 +146,35 @@ func (b *Backend) Close() error {
 func (o *Output) Name() string { return o.name }
 
 // Mode returns the virtual mode.
-func (o *Output) Mode() scanout.Mode { return o.mode }
+func (o *Output) Mode() scanout.Mode {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.mode
+}
 
 // Format returns the targets' format.
 func (o *Output) Format() scanout.Format { return o.format }
 
-// Next returns the next target.
-func (o *Output) Next() (*scanout.Buffer, int, error) { return o.sc.Next() }
+// Next returns the next target; after SetMode, from new targets of the
+// new size.
+func (o *Output) Next() (*scanout.Buffer, int, error) {
+	m := o.Mode()
+	if b := o.sc.Buffers; len(b) > 0 && (b[0].Width != m.Width || b[0].Height != m.Height) {
+		sc, err := scanout.NewSwapchain(o.alloc, o.bufs, m.Width, m.Height, o.format)
+		if err != nil {
+			return nil, 0, fmt.Errorf("headless %s: render targets for %s: %w", o.name, m, err)
+		}
+		old := o.sc
+		o.sc = sc
+		o.mu.Lock()
+		o.info.Mode, o.info.Strategy, o.info.Attempts = m, sc.Strategy, sc.Attempts
+		o.mu.Unlock()
+		if err := old.Close(); err != nil {
+			return nil, 0, fmt.Errorf("headless %s: release old render targets: %w", o.name, err)
+		}
+	}
+	return o.sc.Next()
+}
 
 // Present records the frame; it is done at the next clock tick after its
 // render fence signalled. Nothing is scanned out (scanout.PathNone).

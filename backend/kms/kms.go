@@ -13,6 +13,7 @@ import (
 	"image"
 	"log/slog"
 	"os"
+	"sync"
 
 	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/scanout"
@@ -47,6 +48,8 @@ type Backend struct {
 	alloc    *scanout.Allocator
 	ownAlloc bool
 	outputs  []*Output
+	log      *slog.Logger
+	sess     session // paused while the seat is away (session.go)
 }
 
 // Output is one connector with its CRTC, primary plane and swapchain.
@@ -57,9 +60,21 @@ type Output struct {
 	info       backend.Info
 	fmt        scanout.Format
 	log        *slog.Logger
+	sess       *session
 
 	triedReplace map[*scanout.Buffer]bool // targets refused and replaced (or tried)
 	replaced     int
+
+	// Mode changes (modes.go): what the Presenter is made again from,
+	// the mode asked for and not yet set, and the frames of the
+	// Presenters before. mu guards info, p, wantMode and statsBase
+	// against Mode and Info from other goroutines.
+	mu        sync.Mutex
+	dev       *scanout.Device
+	alloc     *scanout.Allocator
+	noDirect  bool
+	wantMode  *scanout.Mode
+	statsBase scanout.Stats
 }
 
 // New sets up every connected output of opts.Devices.Display.
@@ -78,7 +93,7 @@ func New(opts Options) (*Backend, error) {
 	if display == nil {
 		return nil, fmt.Errorf("kms: %w: no display device given (scanout.OpenDevices with Display: true finds one)", backend.ErrNoDisplay)
 	}
-	b := &Backend{devs: opts.Devices, alloc: opts.Allocator}
+	b := &Backend{devs: opts.Devices, alloc: opts.Allocator, log: log}
 	if b.alloc == nil {
 		b.alloc = scanout.NewAllocator(scanout.AllocatorConfig{Render: b.devs.Render, Display: display,
 			HeapPreference: opts.HeapPreference, RenderNativeFirst: opts.Devices.Placement.RenderNativeFirst, Logger: log})
@@ -119,8 +134,9 @@ func New(opts Options) (*Backend, error) {
 			b.Close()
 			return nil, fmt.Errorf("kms output %s: %w", pipe.ConnectorName, err)
 		}
-		o := &Output{displayDev: displayDev, p: p, sc: sc, fmt: opts.Format, log: log, info: backend.Info{Backend: "kms", Output: pipe.ConnectorName,
-			Mode: mode, Display: display.String(), Strategy: sc.Strategy, Attempts: sc.Attempts, Unavailable: b.alloc.Unavailable}}
+		o := &Output{displayDev: displayDev, p: p, sc: sc, fmt: opts.Format, log: log, sess: &b.sess,
+			dev: display, alloc: b.alloc, noDirect: opts.DisableDirect, info: backend.Info{Backend: "kms", Output: pipe.ConnectorName,
+				Mode: mode, Display: display.String(), Strategy: sc.Strategy, Attempts: sc.Attempts, Unavailable: b.alloc.Unavailable}}
 		if b.alloc.Render() != nil {
 			o.info.Render = b.alloc.Render().String()
 		}
@@ -156,14 +172,29 @@ func (b *Backend) Close() error {
 // Name returns the connector's name.
 func (o *Output) Name() string { return o.info.Output }
 
-// Mode returns the mode set on the connector.
-func (o *Output) Mode() scanout.Mode { return o.info.Mode }
+// Mode returns the mode set on the connector (or asked for by SetMode).
+func (o *Output) Mode() scanout.Mode {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.info.Mode
+}
 
 // Format returns the targets' format.
 func (o *Output) Format() scanout.Format { return o.fmt }
 
-// Next returns the next render target that is not on screen.
-func (o *Output) Next() (*scanout.Buffer, int, error) { return o.sc.Next() }
+// Next returns the next render target that is not on screen (after a
+// SetMode, from new targets on the new mode). While the session is
+// paused it fails with backend.ErrPaused.
+func (o *Output) Next() (*scanout.Buffer, int, error) {
+	if err := o.sess.enter(o.Name()); err != nil {
+		return nil, 0, err
+	}
+	defer o.sess.leave()
+	if err := o.applyMode(); err != nil {
+		return nil, 0, err
+	}
+	return o.sc.Next()
+}
 
 // Present hands the frame to the Presenter (direct or blit). A target
 // the display refused (import, framebuffer, test or commit: the buffer
@@ -172,6 +203,10 @@ func (o *Output) Next() (*scanout.Buffer, int, error) { return o.sc.Next() }
 // unlucky buffer does not send one frame in three through the blit for
 // ever; when no strategy is accepted the target stays on the blit path.
 func (o *Output) Present(target *scanout.Buffer, damage []image.Rectangle, fence *os.File) (scanout.Verdict, error) {
+	if err := o.sess.enter(o.Name()); err != nil {
+		return scanout.Verdict{}, err
+	}
+	defer o.sess.leave()
 	v, err := o.p.Present(scanout.Submission{Buffer: target, Damage: damage, InFence: fence})
 	if err == nil && v.Path == scanout.PathBlit && replaceable(v.Step) && !o.triedReplace[target] {
 		o.replace(target, v)
@@ -221,11 +256,24 @@ func (o *Output) Replaced() int { return o.replaced }
 
 // CanScanOut decides whether a client's buffer can go on the primary
 // plane as it is (see scanout.Presenter.Decide).
-func (o *Output) CanScanOut(buf *scanout.Buffer) scanout.Verdict { return o.p.Decide(buf) }
+func (o *Output) CanScanOut(buf *scanout.Buffer) scanout.Verdict {
+	if err := o.sess.enter(o.Name()); err != nil {
+		return pausedVerdict()
+	}
+	defer o.sess.leave()
+	if err := o.applyMode(); err != nil {
+		return scanout.Verdict{Path: scanout.PathBlit, Reason: err.Error()}
+	}
+	return o.p.Decide(buf)
+}
 
 // PresentBuffer shows a buffer that did not come from Next (a client's).
 // The Presenter locks it while it is on screen.
 func (o *Output) PresentBuffer(buf *scanout.Buffer, damage []image.Rectangle, fence *os.File) (scanout.Verdict, error) {
+	if err := o.sess.enter(o.Name()); err != nil {
+		return scanout.Verdict{}, err
+	}
+	defer o.sess.leave()
 	return o.p.Present(scanout.Submission{Buffer: buf, Damage: damage, InFence: fence})
 }
 
@@ -250,7 +298,9 @@ func (o *Output) WaitFrame(ctx context.Context) (backend.Presented, error) {
 
 // Info describes the output's buffer path.
 func (o *Output) Info() backend.Info {
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	i := o.info
-	i.Stats = o.p.Stats()
+	i.Stats = addStats(o.statsBase, o.p.Stats())
 	return i
 }

@@ -1,7 +1,7 @@
 // Command minicomp is a small compositor for the Raspberry Pi 4/5 built on
 // minicomp's buffer path.
 //
-//	minicomp run   [flags]   show an animated test pattern (backend chosen by itself)
+//	minicomp run   [flags]   serve Wayland clients (or --pattern: an animated test pattern), backend chosen by itself
 //	minicomp info  [--json]  devices, heaps, planes, and which path a render target would take
 //	minicomp bench [--json]  allocation, import, test-commit, blit and flip measurements
 package main

@@ -21,6 +21,8 @@ func TestChooseBackend(t *testing.T) {
 	t.Setenv("DISPLAY", "")
 	t.Setenv("XDG_SEAT", "")
 	t.Setenv("XDG_SESSION_TYPE", "")
+	t.Setenv("LIBSEAT_BACKEND", "")
+	t.Setenv("SEATD_SOCK", filepath.Join(t.TempDir(), "no-seatd.sock")) // not a seatd another test runs
 	if b, why := chooseBackend(); b != "headless" || !strings.Contains(why, "no seat") {
 		t.Errorf("no seat: %s (%s)", b, why)
 	}

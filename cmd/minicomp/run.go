@@ -41,9 +41,11 @@ type runFlags struct {
 	renderNode string
 	logLevel   string
 	renderer   string
-	pattern    bool // draw the test pattern instead of serving Wayland clients
+	session    string // auto, libseat or none ("" is none: tests)
+	pattern    bool   // draw the test pattern instead of serving Wayland clients
 	xkb        xkb.Names
-	command    []string // client to start (after --)
+	withhold   server.Privileged // powerful globals not offered
+	command    []string          // client to start (after --)
 }
 
 func runCmd(ctx context.Context, args []string) error {
@@ -66,7 +68,13 @@ func runCmd(ctx context.Context, args []string) error {
 	fs.StringVar(&f.xkb.Options, "xkb-options", os.Getenv("XKB_DEFAULT_OPTIONS"), "XKB options, e.g. ctrl:nocaps,grp:alt_shift_toggle (default $XKB_DEFAULT_OPTIONS)")
 	fs.StringVar(&f.xkb.Model, "xkb-model", os.Getenv("XKB_DEFAULT_MODEL"), "keyboard model (default $XKB_DEFAULT_MODEL, else pc105)")
 	fs.StringVar(&f.xkb.Rules, "xkb-rules", os.Getenv("XKB_DEFAULT_RULES"), "XKB rules (default $XKB_DEFAULT_RULES, else evdev)")
+	fs.StringVar(&f.session, "session", sessionAuto, "KMS: how to get the display: libseat (seatd, logind or builtin; VT switching with Ctrl+Alt+Fn), none (open it directly: root or group video), or auto (libseat when it opens a seat, else none)")
 	fs.BoolVar(&f.pattern, "pattern", false, "draw an animated test pattern through the buffer path instead of serving Wayland clients")
+	fs.Func("withhold", "powerful protocols no client gets, comma-separated: capture (screencopy), input (virtual pointer and keyboard), clipboard (data control), outputs (output management and power), or all (default: none; any client of this user may use them)", func(v string) error {
+		p, err := server.ParsePrivileged(v)
+		f.withhold |= p
+		return err
+	})
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: minicomp run [flags] [-- command args...]\n\nServes Wayland clients on $XDG_RUNTIME_DIR/wayland-N; a command after -- is started with WAYLAND_DISPLAY set, and minicomp exits when it does.")
 		fs.PrintDefaults()
@@ -127,11 +135,22 @@ func privateDir(dir string, uid int) bool {
 // runMinicomp runs the outputs until ctx ends or f.frames are shown and
 // returns what each output did.
 func runMinicomp(ctx context.Context, f runFlags, log *slog.Logger) ([]backend.Info, error) {
-	be, devs, err := openBackend(f, log)
+	be, devs, st, err := openBackend(ctx, f, log)
+	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		log.Info("stopped before the display was opened", "why", err)
+		return nil, nil // stopped, as asked (exit status 0)
+	}
 	if err != nil {
 		return nil, err
 	}
+	// Closed last, also when a panic unwinds this goroutine: the seat
+	// provider gives the VT back its text mode. (A panic elsewhere, or a
+	// SIGKILL, ends the process: seatd and logind restore the VT when its
+	// connection drops.)
+	defer st.close()
 	defer devs.Close()
+	ctx, stopLost := untilSeatLost(ctx, st)
+	defer stopLost()
 	if f.duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, f.duration)
@@ -142,10 +161,12 @@ func runMinicomp(ctx context.Context, f runFlags, log *slog.Logger) ([]backend.I
 		return nil, errors.Join(err, be.Close())
 	}
 	if !f.pattern {
-		err := serve(ctx, be, devs, r, f, log)
-		return infosOf(be), errors.Join(err, be.Close())
+		err := serve(ctx, be, devs, r, f, st, log)
+		return infosOf(be), errors.Join(err, be.Close(), seatLostErr(ctx))
 	}
 	defer r.Close()
+	unwatch := st.watch(be, nil)
+	defer unwatch()
 	var wg sync.WaitGroup
 	var drawing sync.Mutex // one renderer, one goroutine at a time
 	errs := make([]error, len(be.Outputs()))
@@ -168,7 +189,8 @@ func runMinicomp(ctx context.Context, f runFlags, log *slog.Logger) ([]backend.I
 			"targets", in.Strategy, "frames", in.Stats.Frames, "direct", in.Stats.DirectFrames,
 			"blit", in.Stats.BlitFrames, "bytes_copied", in.Stats.BytesCopied, "fps", fmt.Sprintf("%.1f", fps))
 	}
-	cerr := be.Close()
+	unwatch() // no Pause from the session's goroutine while the backend closes
+	cerr := errors.Join(be.Close(), seatLostErr(ctx))
 	for _, e := range errs {
 		if e != nil && !errors.Is(e, context.Canceled) && !errors.Is(e, context.DeadlineExceeded) {
 			return infos, errors.Join(e, cerr)
@@ -247,7 +269,7 @@ func newRenderer(be backend.Backend, devs scanout.Devices, f runFlags, log *slog
 
 // serve runs the Wayland server on the backend until ctx ends or the
 // command started after -- exits. The server closes r.
-func serve(ctx context.Context, be backend.Backend, devs scanout.Devices, r render.Renderer, f runFlags, log *slog.Logger) error {
+func serve(ctx context.Context, be backend.Backend, devs scanout.Devices, r render.Renderer, f runFlags, sess *seated, log *slog.Logger) error {
 	var mainDev uint64
 	if d := renderDevice(be, devs); d != nil {
 		mainDev, _ = d.Rdev()
@@ -258,11 +280,12 @@ func serve(ctx context.Context, be backend.Backend, devs scanout.Devices, r rend
 		return err
 	}
 	srv, err := server.New(os.Getenv("XDG_RUNTIME_DIR"), be, server.Options{Logger: log, Renderer: r, MainDevice: mainDev, Keyboard: kb,
-		RecoverRenderer: auto.Recover})
+		RecoverRenderer: auto.Recover, SwitchVT: sess.switchVT(), Withhold: f.withhold})
 	if err != nil {
 		r.Close()
 		return fmt.Errorf("wayland socket: %w (is XDG_RUNTIME_DIR set?)", err)
 	}
+	defer sess.watch(be, srv)()
 	os.Setenv("WAYLAND_DISPLAY", srv.Name())
 	log.Info("serving Wayland clients", "WAYLAND_DISPLAY", srv.Name())
 	ctx, cancel := context.WithCancel(ctx)
@@ -354,8 +377,11 @@ func chooseBackend() (string, string) {
 		return "x11", "inside an X session (DISPLAY=" + d + "): a window there"
 	}
 	seat := os.Getenv("XDG_SEAT")
+	if ok, which := seatAvailable(); seat == "" && ok {
+		seat = which
+	}
 	if seat == "" && os.Getenv("XDG_SESSION_TYPE") != "tty" {
-		return "headless", "no seat (XDG_SEAT unset, not a tty session): headless; --backend=kms drives a display directly"
+		return "headless", "no seat (XDG_SEAT unset, not a tty session, no seatd): headless; --backend=kms drives a display directly"
 	}
 	gpus, err := scanout.Discover()
 	if err != nil {
@@ -380,15 +406,26 @@ var fallbackOf = map[string]string{"wayland": "x11", "x11": "headless", "kms": "
 // openBackend resolves the session's devices once (the display only for
 // KMS; a render node for every backend, which needs no seat) and opens
 // the backend on them. Close the devices after the backend.
-func openBackend(f runFlags, log *slog.Logger) (backend.Backend, scanout.Devices, error) {
+// With --backend=kms (chosen or fallen to) it opens the session first
+// (--session) and the display through it; close the session last.
+func openBackend(ctx context.Context, f runFlags, log *slog.Logger) (backend.Backend, scanout.Devices, *seated, error) {
 	name, why := f.backend, "chosen with --backend"
 	if name == "auto" {
 		name, why = chooseBackend()
 	}
 	for {
 		log.Info("backend", "backend", name, "why", why)
-		devs, err := scanout.OpenDevices(scanout.DevicesConfig{Display: name == "kms", DisplayPath: f.device, RenderNode: f.renderNode,
-			HeapPreference: heapList(f.heap), Logger: log})
+		var st *seated
+		var devs scanout.Devices
+		var err error
+		if name == "kms" {
+			st, err = openSeat(ctx, f.session, log)
+		}
+		if err == nil {
+			devs, err = scanout.OpenDevices(scanout.DevicesConfig{Display: name == "kms", DisplayPath: f.device, RenderNode: f.renderNode,
+				HeapPreference: heapList(f.heap), Logger: log, OpenDisplay: st.openDisplay()})
+			st.keepOnly(devs.Display)
+		}
 		var b backend.Backend
 		if err == nil {
 			if devs.Render != nil || devs.RenderReason != "" {
@@ -398,8 +435,12 @@ func openBackend(f runFlags, log *slog.Logger) (backend.Backend, scanout.Devices
 				devs.Close()
 			}
 		}
-		if err == nil || f.backend != "auto" || fallbackOf[name] == "" {
-			return b, devs, err
+		if err != nil {
+			st.close()
+			st = nil
+		}
+		if err == nil || f.backend != "auto" || fallbackOf[name] == "" || ctx.Err() != nil {
+			return b, devs, st, err
 		}
 		next := fallbackOf[name]
 		if next == "x11" && os.Getenv("DISPLAY") == "" {
@@ -492,6 +533,11 @@ func animate(ctx context.Context, o backend.Output, r render.Renderer, drawing *
 		history[0] = frameDamage
 
 		target, age, err := o.Next()
+		if errors.Is(err, backend.ErrPaused) {
+			n-- // the session is away (another VT): wait for it
+			waitPaused(ctx)
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", o.Name(), err)
 		}
@@ -512,6 +558,11 @@ func animate(ctx context.Context, o backend.Output, r render.Renderer, drawing *
 		_, err = o.Present(target, presented, fence)
 		if fence != nil {
 			fence.Close() // Present's caller keeps the fence
+		}
+		if errors.Is(err, backend.ErrPaused) {
+			n--
+			waitPaused(ctx)
+			continue
 		}
 		if err != nil {
 			return fmt.Errorf("%s: present: %w", o.Name(), err)

@@ -24,3 +24,9 @@ func syscallN(fn uintptr, args ...uintptr) uintptr {
 	r, _, _ := purego.SyscallN(fn, args...)
 	return r
 }
+
+// NewCallback makes a C function pointer that calls fn, a Go func whose
+// arguments and result are integers or pointers (at most uintptr-sized,
+// so it works on amd64, arm64 and 32-bit arm alike). Callbacks are never
+// freed and a process can make about 2000: make each once.
+func NewCallback(fn any) uintptr { return purego.NewCallback(fn) }

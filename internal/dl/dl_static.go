@@ -14,3 +14,6 @@ func Sym(lib uintptr, name string) (uintptr, error) { return 0, ErrStatic }
 func syscallN(fn uintptr, args ...uintptr) uintptr {
 	panic("dl: no dynamic loader in a static (-tags nogles) build")
 }
+
+// NewCallback returns 0: a static build loads no library to call it.
+func NewCallback(fn any) uintptr { return 0 }

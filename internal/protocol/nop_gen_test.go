@@ -729,6 +729,176 @@ func (nopZwlrDataControlOfferV1) Destroy() error {
 	return nil
 }
 
+type nopZwlrLayerShellV1 struct{}
+
+func (nopZwlrLayerShellV1) GetLayerSurface(id uint32, surface uint32, output uint32, layer uint32, namespace string) error {
+	return nil
+}
+
+func (nopZwlrLayerShellV1) Destroy() error {
+	return nil
+}
+
+type nopZwlrLayerSurfaceV1 struct{}
+
+func (nopZwlrLayerSurfaceV1) SetSize(width uint32, height uint32) error {
+	return nil
+}
+
+func (nopZwlrLayerSurfaceV1) SetAnchor(anchor uint32) error {
+	return nil
+}
+
+func (nopZwlrLayerSurfaceV1) SetExclusiveZone(zone int32) error {
+	return nil
+}
+
+func (nopZwlrLayerSurfaceV1) SetMargin(top int32, right int32, bottom int32, left int32) error {
+	return nil
+}
+
+func (nopZwlrLayerSurfaceV1) SetKeyboardInteractivity(keyboardInteractivity uint32) error {
+	return nil
+}
+
+func (nopZwlrLayerSurfaceV1) GetPopup(popup uint32) error {
+	return nil
+}
+
+func (nopZwlrLayerSurfaceV1) AckConfigure(serial uint32) error {
+	return nil
+}
+
+func (nopZwlrLayerSurfaceV1) Destroy() error {
+	return nil
+}
+
+func (nopZwlrLayerSurfaceV1) SetLayer(layer uint32) error {
+	return nil
+}
+
+type nopZwlrOutputManagerV1 struct{}
+
+func (nopZwlrOutputManagerV1) CreateConfiguration(id uint32, serial uint32) error {
+	return nil
+}
+
+func (nopZwlrOutputManagerV1) Stop() error {
+	return nil
+}
+
+type nopZwlrOutputConfigurationV1 struct{}
+
+func (nopZwlrOutputConfigurationV1) EnableHead(id uint32, head uint32) error {
+	return nil
+}
+
+func (nopZwlrOutputConfigurationV1) DisableHead(head uint32) error {
+	return nil
+}
+
+func (nopZwlrOutputConfigurationV1) Apply() error {
+	return nil
+}
+
+func (nopZwlrOutputConfigurationV1) Test() error {
+	return nil
+}
+
+func (nopZwlrOutputConfigurationV1) Destroy() error {
+	return nil
+}
+
+type nopZwlrOutputConfigurationHeadV1 struct{}
+
+func (nopZwlrOutputConfigurationHeadV1) SetMode(mode uint32) error {
+	return nil
+}
+
+func (nopZwlrOutputConfigurationHeadV1) SetCustomMode(width int32, height int32, refresh int32) error {
+	return nil
+}
+
+func (nopZwlrOutputConfigurationHeadV1) SetPosition(x int32, y int32) error {
+	return nil
+}
+
+func (nopZwlrOutputConfigurationHeadV1) SetTransform(transform int32) error {
+	return nil
+}
+
+func (nopZwlrOutputConfigurationHeadV1) SetScale(scale wire.Fixed) error {
+	return nil
+}
+
+type nopExtIdleNotifierV1 struct{}
+
+func (nopExtIdleNotifierV1) Destroy() error {
+	return nil
+}
+
+func (nopExtIdleNotifierV1) GetIdleNotification(id uint32, timeout uint32, seat uint32) error {
+	return nil
+}
+
+type nopExtIdleNotificationV1 struct{}
+
+func (nopExtIdleNotificationV1) Destroy() error {
+	return nil
+}
+
+type nopZwpIdleInhibitManagerV1 struct{}
+
+func (nopZwpIdleInhibitManagerV1) Destroy() error {
+	return nil
+}
+
+func (nopZwpIdleInhibitManagerV1) CreateInhibitor(id uint32, surface uint32) error {
+	return nil
+}
+
+type nopZwpIdleInhibitorV1 struct{}
+
+func (nopZwpIdleInhibitorV1) Destroy() error {
+	return nil
+}
+
+type nopXdgActivationV1 struct{}
+
+func (nopXdgActivationV1) Destroy() error {
+	return nil
+}
+
+func (nopXdgActivationV1) GetActivationToken(id uint32) error {
+	return nil
+}
+
+func (nopXdgActivationV1) Activate(token string, surface uint32) error {
+	return nil
+}
+
+type nopXdgActivationTokenV1 struct{}
+
+func (nopXdgActivationTokenV1) SetSerial(serial uint32, seat uint32) error {
+	return nil
+}
+
+func (nopXdgActivationTokenV1) SetAppId(appId string) error {
+	return nil
+}
+
+func (nopXdgActivationTokenV1) SetSurface(surface uint32) error {
+	return nil
+}
+
+func (nopXdgActivationTokenV1) Commit() error {
+	return nil
+}
+
+func (nopXdgActivationTokenV1) Destroy() error {
+	return nil
+}
+
 var nopDispatchers = map[string]func(uint32, uint16, *wire.Decoder) error{
 	"wl_display":  func(v uint32, op uint16, d *wire.Decoder) error { return DispatchWlDisplay(nopWlDisplay{}, v, op, d) },
 	"wl_registry": func(v uint32, op uint16, d *wire.Decoder) error { return DispatchWlRegistry(nopWlRegistry{}, v, op, d) },
@@ -833,5 +1003,38 @@ var nopDispatchers = map[string]func(uint32, uint16, *wire.Decoder) error{
 	},
 	"zwlr_data_control_offer_v1": func(v uint32, op uint16, d *wire.Decoder) error {
 		return DispatchZwlrDataControlOfferV1(nopZwlrDataControlOfferV1{}, v, op, d)
+	},
+	"zwlr_layer_shell_v1": func(v uint32, op uint16, d *wire.Decoder) error {
+		return DispatchZwlrLayerShellV1(nopZwlrLayerShellV1{}, v, op, d)
+	},
+	"zwlr_layer_surface_v1": func(v uint32, op uint16, d *wire.Decoder) error {
+		return DispatchZwlrLayerSurfaceV1(nopZwlrLayerSurfaceV1{}, v, op, d)
+	},
+	"zwlr_output_manager_v1": func(v uint32, op uint16, d *wire.Decoder) error {
+		return DispatchZwlrOutputManagerV1(nopZwlrOutputManagerV1{}, v, op, d)
+	},
+	"zwlr_output_configuration_v1": func(v uint32, op uint16, d *wire.Decoder) error {
+		return DispatchZwlrOutputConfigurationV1(nopZwlrOutputConfigurationV1{}, v, op, d)
+	},
+	"zwlr_output_configuration_head_v1": func(v uint32, op uint16, d *wire.Decoder) error {
+		return DispatchZwlrOutputConfigurationHeadV1(nopZwlrOutputConfigurationHeadV1{}, v, op, d)
+	},
+	"ext_idle_notifier_v1": func(v uint32, op uint16, d *wire.Decoder) error {
+		return DispatchExtIdleNotifierV1(nopExtIdleNotifierV1{}, v, op, d)
+	},
+	"ext_idle_notification_v1": func(v uint32, op uint16, d *wire.Decoder) error {
+		return DispatchExtIdleNotificationV1(nopExtIdleNotificationV1{}, v, op, d)
+	},
+	"zwp_idle_inhibit_manager_v1": func(v uint32, op uint16, d *wire.Decoder) error {
+		return DispatchZwpIdleInhibitManagerV1(nopZwpIdleInhibitManagerV1{}, v, op, d)
+	},
+	"zwp_idle_inhibitor_v1": func(v uint32, op uint16, d *wire.Decoder) error {
+		return DispatchZwpIdleInhibitorV1(nopZwpIdleInhibitorV1{}, v, op, d)
+	},
+	"xdg_activation_v1": func(v uint32, op uint16, d *wire.Decoder) error {
+		return DispatchXdgActivationV1(nopXdgActivationV1{}, v, op, d)
+	},
+	"xdg_activation_token_v1": func(v uint32, op uint16, d *wire.Decoder) error {
+		return DispatchXdgActivationTokenV1(nopXdgActivationTokenV1{}, v, op, d)
 	},
 }

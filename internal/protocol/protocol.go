@@ -6,7 +6,7 @@
 // Regenerate with `go generate ./internal/protocol`.
 package protocol
 
-//go:generate go run ./gen -out . xml/wayland.xml xml/xdg-shell.xml xml/viewporter.xml xml/presentation-time.xml xml/linux-dmabuf-unstable-v1.xml xml/xdg-output-unstable-v1.xml xml/wlr-screencopy-unstable-v1.xml xml/wlr-virtual-pointer-unstable-v1.xml xml/virtual-keyboard-unstable-v1.xml xml/wlr-output-power-management-unstable-v1.xml xml/wlr-data-control-unstable-v1.xml
+//go:generate go run ./gen -out . xml/wayland.xml xml/xdg-shell.xml xml/viewporter.xml xml/presentation-time.xml xml/linux-dmabuf-unstable-v1.xml xml/xdg-output-unstable-v1.xml xml/wlr-screencopy-unstable-v1.xml xml/wlr-virtual-pointer-unstable-v1.xml xml/virtual-keyboard-unstable-v1.xml xml/wlr-output-power-management-unstable-v1.xml xml/wlr-data-control-unstable-v1.xml xml/wlr-layer-shell-unstable-v1.xml xml/wlr-output-management-unstable-v1.xml xml/ext-idle-notify-v1.xml xml/idle-inhibit-unstable-v1.xml xml/xdg-activation-v1.xml
 
 import (
 	"fmt"

@@ -20,7 +20,8 @@ func TestGeneratedUpToDate(t *testing.T) {
 	dir := t.TempDir()
 	xmls, _ := filepath.Glob("xml/*.xml")
 	order := []string{"xml/wayland.xml", "xml/xdg-shell.xml", "xml/viewporter.xml", "xml/presentation-time.xml", "xml/linux-dmabuf-unstable-v1.xml", "xml/xdg-output-unstable-v1.xml", "xml/wlr-screencopy-unstable-v1.xml",
-		"xml/wlr-virtual-pointer-unstable-v1.xml", "xml/virtual-keyboard-unstable-v1.xml", "xml/wlr-output-power-management-unstable-v1.xml", "xml/wlr-data-control-unstable-v1.xml"}
+		"xml/wlr-virtual-pointer-unstable-v1.xml", "xml/virtual-keyboard-unstable-v1.xml", "xml/wlr-output-power-management-unstable-v1.xml", "xml/wlr-data-control-unstable-v1.xml",
+		"xml/wlr-layer-shell-unstable-v1.xml", "xml/wlr-output-management-unstable-v1.xml", "xml/ext-idle-notify-v1.xml", "xml/idle-inhibit-unstable-v1.xml", "xml/xdg-activation-v1.xml"}
 	if len(xmls) != len(order) {
 		t.Fatalf("xml/ has %d files, go:generate lists %d", len(xmls), len(order))
 	}

@@ -233,12 +233,7 @@ func TestRemoteBadRequests(t *testing.T) {
 		unix.Pwrite(fd, []byte(validKeymap), 0)
 		return fd
 	}
-	cases := []struct {
-		name string
-		run  func(t *testing.T, r *raw)
-		obj  uint32
-		code uint32
-	}{
+	cases := []badCase{
 		{"key before keymap", func(t *testing.T, r *raw) {
 			keyboard(r)
 			r.req(5, 1, func(e *wire.Encoder) { e.Uint(0); e.Uint(30); e.Uint(1) })
@@ -311,35 +306,14 @@ func TestRemoteBadRequests(t *testing.T) {
 		k.Close()
 		// Checked only where libxkbcommon loads (the host suite requires
 		// it); without it a keymap is passed on unchecked.
-		cases = append(cases, struct {
-			name string
-			run  func(t *testing.T, r *raw)
-			obj  uint32
-			code uint32
-		}{"keymap that does not compile", func(t *testing.T, r *raw) {
+		cases = append(cases, badCase{"keymap that does not compile", func(t *testing.T, r *raw) {
 			keyboard(r)
 			fd := memfd(t, 15)
 			unix.Pwrite(fd, []byte("xkb_keymap {};\x00"), 0)
 			keymap(r, 1, fd, 15)
 		}, 5, protocol.ZwpVirtualKeyboardV1ErrorNoKeymap})
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			r := dial(t, dir)
-			c.run(t, r)
-			obj, code, msg := r.waitErrorObj()
-			if obj != c.obj || code != c.code {
-				t.Fatalf("error on %d code %d (%s), want on %d code %d", obj, code, msg, c.obj, c.code)
-			}
-			t.Logf("%s", msg)
-		})
-	}
-	// Still serving.
-	r := dial(t, dir)
-	r.roundtrip(3)
-	if got := s.Stats().ProtocolErrors; got != len(cases) {
-		t.Errorf("%d protocol errors counted, want %d", got, len(cases))
-	}
+	checkBadRequests(t, s, dir, cases)
 }
 
 // waitErrorObj is waitError with the object the error names.

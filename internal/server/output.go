@@ -62,6 +62,7 @@ type output struct {
 	powerRes []*outputPower
 	// screencopy clients' damage since their last copy_with_damage
 	damageWatch []damageWatch
+	xdgOutputs  []xdgOutputRef // clients' zxdg_output_v1 objects of it
 }
 
 // outputResource is one client's wl_output object for an output.
@@ -185,6 +186,8 @@ func (o *output) resized() {
 			sf.role.configure()
 		}
 	}
+	o.s.arrangeLayers()
+	o.s.xdgOutputsChanged()
 	o.s.scheduleFrames()
 }
 
@@ -216,11 +219,17 @@ var background = color.NRGBA{R: 0x20, G: 0x24, B: 0x30, A: 0xff}
 // (kiosk layout: each toplevel at the origin, later ones on top) and
 // presents it; frame callbacks of the drawn surfaces fire when it is shown.
 func (s *Server) render(o *output) {
+	if s.paused {
+		return // the session is away: SessionActive redraws everything
+	}
 	if b := o.directCandidate(); b != nil && s.presentDirect(o, b) {
 		return
 	}
 	s.updateTextures()
 	target, age, err := o.o.Next()
+	if pausedFailure(err) {
+		return
+	}
 	if err != nil {
 		// Every target is on screen or held (a parent compositor that has
 		// not released one): nothing was drawn, the damage stays; try
@@ -265,7 +274,9 @@ func (s *Server) render(o *output) {
 		fence.Close() // the kernel (IN_FENCE_FD) or the blit took what it needed
 	}
 	if err != nil {
-		s.log.Error("present", "output", o.o.Name(), "err", err)
+		if !pausedFailure(err) {
+			s.log.Error("present", "output", o.o.Name(), "err", err)
+		}
 		o.frameFailed(frameDamage)
 		return
 	}

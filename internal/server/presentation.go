@@ -110,27 +110,69 @@ func (m *xdgOutputManager) GetXdgOutput(id, outputID uint32) error {
 		return err
 	}
 	out, _ := o.handler.(*outputResource)
-	if _, err := register[protocol.ZxdgOutputV1Handler](c, id, protocol.ZxdgOutputV1Interface, m.version, inert{}, protocol.DispatchZxdgOutputV1); err != nil {
+	xo, err := register[protocol.ZxdgOutputV1Handler](c, id, protocol.ZxdgOutputV1Interface, m.version, inert{}, protocol.DispatchZxdgOutputV1)
+	if err != nil {
 		return err
 	}
-	x := 0
-	for _, other := range c.s.outputs {
-		if other == out.o {
-			break
-		}
-		x += other.o.Mode().Width
-	}
-	mode := out.o.o.Mode()
-	c.send(protocol.ZxdgOutputV1LogicalPosition(c.conn, id, int32(x), 0))
-	c.send(protocol.ZxdgOutputV1LogicalSize(c.conn, id, int32(mode.Width), int32(mode.Height)))
+	ref := xdgOutputRef{c: c, id: id, version: m.version, wlOutput: outputID}
+	out.o.xdgOutputs = append(out.o.xdgOutputs, ref)
+	xo.onDestroy = func() { out.o.xdgOutputs = without(out.o.xdgOutputs, ref) }
+	ref.sendGeometry(out.o)
 	if m.version >= 2 {
 		c.send(protocol.ZxdgOutputV1Name(c.conn, id, out.o.o.Name()))
 		c.send(protocol.ZxdgOutputV1Description(c.conn, id, out.o.description))
 	}
-	if m.version < 3 {
-		c.send(protocol.ZxdgOutputV1Done(c.conn, id))
-	} else {
-		c.send(protocol.WlOutputDone(c.conn, outputID))
-	}
+	ref.done()
 	return nil
+}
+
+// xdgOutputRef is a client's zxdg_output_v1 of an output, and the
+// wl_output it was made for.
+type xdgOutputRef struct {
+	c                     *Client
+	id, version, wlOutput uint32
+}
+
+// outputX is where the output starts in the layout xdg-output describes:
+// the outputs side by side, in order.
+func (s *Server) outputX(o *output) int {
+	x := 0
+	for _, other := range s.outputs {
+		if other == o {
+			break
+		}
+		x += other.o.Mode().Width
+	}
+	return x
+}
+
+// sendGeometry sends the output's logical position and size.
+func (r xdgOutputRef) sendGeometry(o *output) {
+	mode := o.o.Mode()
+	r.c.send(protocol.ZxdgOutputV1LogicalPosition(r.c.conn, r.id, int32(o.s.outputX(o)), 0))
+	r.c.send(protocol.ZxdgOutputV1LogicalSize(r.c.conn, r.id, int32(mode.Width), int32(mode.Height)))
+}
+
+// done ends a batch of xdg_output events (with wl_output.done from v3).
+func (r xdgOutputRef) done() {
+	if r.version < 3 {
+		r.c.send(protocol.ZxdgOutputV1Done(r.c.conn, r.id))
+	} else {
+		r.c.send(protocol.WlOutputDone(r.c.conn, r.wlOutput))
+	}
+}
+
+// xdgOutputsChanged tells every xdg_output its output's position and
+// size again (an output's mode changed: it and the outputs after it
+// moved or resized).
+func (s *Server) xdgOutputsChanged() {
+	for _, o := range s.outputs {
+		for _, r := range o.xdgOutputs {
+			if wo := r.c.objects[r.wlOutput]; wo == nil || wo.iface != protocol.WlOutputInterface {
+				continue
+			}
+			r.sendGeometry(o)
+			r.done()
+		}
+	}
 }

@@ -125,6 +125,7 @@ func TestRigWaylandInfo(t *testing.T) {
 	m := o.Mode()
 	for _, want := range []string{
 		"'wl_output',", "'zwlr_screencopy_manager_v1',", "'zwp_linux_dmabuf_v1',",
+		"'zwlr_layer_shell_v1',", "'zwlr_output_manager_v1',", "'ext_idle_notifier_v1',", "'zwp_idle_inhibit_manager_v1',", "'xdg_activation_v1',",
 		"name: " + o.Name(),
 		fmt.Sprintf("width: %d px, height: %d px, refresh: %d.%03d Hz", m.Width, m.Height, m.RefreshMilliHz/1000, m.RefreshMilliHz%1000),
 	} {

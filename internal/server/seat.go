@@ -144,6 +144,7 @@ func (o *seatObj) Release() error { return nil }
 
 // input routes one backend event.
 func (st *seat) input(ev backend.Event) {
+	st.s.inputActivity()
 	ms := uint32(ev.Time.Milliseconds())
 	switch ev.Kind {
 	case backend.PointerEnter, backend.PointerMotion:
@@ -299,20 +300,21 @@ func (st *seat) focusToplevelOf(f *surface) {
 	for f.role != nil && f.role.parent != nil {
 		f = f.role.parent.surface
 	}
-	if f.role != nil && f.role.toplevel != 0 && f.mapped && f != st.keyboardFocus {
+	if f.takesKeyboard(false) && f != st.keyboardFocus {
 		st.setKeyboardFocus(f)
 	}
 }
 
 // refocusKeyboard gives keyboard focus to the top-most toplevel (the
-// active one in the kiosk layout), when the backend's window has focus.
+// active one in the kiosk layout) or exclusive layer surface above it,
+// when the backend's window has focus.
 func (st *seat) refocusKeyboard() {
 	if st.caps == 0 || st.unfocused {
 		return
 	}
 	var top *surface
 	for _, sf := range st.s.surfaces {
-		if sf.role != nil && sf.role.toplevel != 0 {
+		if sf.takesKeyboard(true) {
 			top = sf
 		}
 	}
@@ -417,6 +419,7 @@ func (st *seat) addCaps(bits uint32) {
 // virtualKey sends a virtual keyboard's key to the focused client, after
 // its keymap (and modifiers) when the last key came from another keyboard.
 func (st *seat) virtualKey(k *virtualKeyboard, ms, key, state uint32) {
+	st.s.inputActivity()
 	switched := st.switchTo(k)
 	f := st.keyboardFocus
 	if f == nil {

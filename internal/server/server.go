@@ -1,7 +1,9 @@
 // Package server is minicomp's Wayland compositor core: the client
 // connections and their objects, the globals (wl_compositor, wl_shm,
 // wl_output, wl_seat, wl_data_device_manager, xdg_wm_base, screencopy,
-// virtual pointer and keyboard, output power, data control), double-buffered
+// virtual pointer and keyboard, output power, data control, layer-shell,
+// output management, idle notify and inhibit, xdg-activation; the
+// powerful ones can be withheld, see Privileged), double-buffered
 // surface state, and composition of the mapped surfaces into each output's
 // render target once per output frame, with frame callbacks after it.
 //
@@ -42,6 +44,9 @@ type Server struct {
 	surfaces []*surface // mapped toplevels, bottom to top
 	start    time.Time
 	waiters  sync.WaitGroup // the outputs' waitFrames goroutines
+	paused   bool           // the seat's session is away (session.go)
+	switchVT func(vt int)   // Options.SwitchVT
+	vtHeld   uint32         // the VT switch key held: its release is not for clients
 
 	// counters behind Stats, read from other goroutines
 	clientCount, disconnectCount, protocolErrorCount atomic.Int64
@@ -63,6 +68,14 @@ type Server struct {
 	events        <-chan backend.Event // from the backend, nil without input
 	devNull       *os.File             // the fd of a keymap-less wl_keyboard.keymap
 	selection     selection
+	// layer-shell (layershell.go): the layer surfaces, and the area
+	// toplevels were last configured to
+	layers       []*layerSurface
+	toplevelArea image.Rectangle
+	idle         idleState        // idle.go
+	outMgmt      outputManagement // outputmgmt.go
+	withhold     Privileged       // trust.go
+	xdgx         xdgExtras        // xdgextra.go
 }
 
 type frameDone struct {
@@ -118,6 +131,18 @@ type Options struct {
 	// allocate for (dma-buf feedback's main device): the device the
 	// backend's targets live on (backend.Backend.RenderDevice). 0: none.
 	MainDevice uint64
+	// SwitchVT, when set, is called for Ctrl+Alt+F1..F12 from the
+	// backend's keyboard (with the VT number; the keys do not reach
+	// clients): a seated compositor switches VT through its session.
+	SwitchVT func(vt int)
+	// Withhold leaves these groups of powerful globals out of the
+	// registry (screen capture, virtual input, data control, output
+	// control; see Privileged). 0: every client may use them all.
+	Withhold Privileged
+	// PingInterval is how often clients with a window are pinged (one
+	// that has not answered by the next ping is logged as not
+	// responding). 0: DefaultPingInterval; negative: never.
+	PingInterval time.Duration
 }
 
 // ErrNoRenderer is returned by New without Options.Renderer.
@@ -149,7 +174,11 @@ func New(runtimeDir string, be backend.Backend, opts Options) (*Server, error) {
 	}
 	s := &Server{log: log, listener: l, clients: map[*Client]bool{}, start: time.Now(),
 		loop: lp, byFD: map[int32]*Client{}, renderer: opts.Renderer, mainDevice: opts.MainDevice,
-		recover: opts.RecoverRenderer}
+		recover: opts.RecoverRenderer, switchVT: opts.SwitchVT, withhold: opts.Withhold}
+	s.xdgx.pingEvery = opts.PingInterval
+	if s.xdgx.pingEvery == 0 {
+		s.xdgx.pingEvery = DefaultPingInterval
+	}
 	if es, ok := be.(backend.EventSource); ok {
 		s.events = es.Events()
 	}
@@ -176,6 +205,11 @@ func New(runtimeDir string, be backend.Backend, opts Options) (*Server, error) {
 	s.addGlobal(protocol.ZwpVirtualKeyboardManagerV1Interface, 1, s.bindVirtualKeyboardManager)
 	s.addGlobal(protocol.ZwlrOutputPowerManagerV1Interface, 1, s.bindOutputPowerManager)
 	s.addGlobal(protocol.ZwlrDataControlManagerV1Interface, 2, s.bindDataControlManager)
+	s.addGlobal(protocol.ZwlrLayerShellV1Interface, 4, s.bindLayerShell)
+	s.addGlobal(protocol.ExtIdleNotifierV1Interface, 1, s.bindIdleNotifier)
+	s.addGlobal(protocol.ZwlrOutputManagerV1Interface, 2, s.bindOutputManager)
+	s.addGlobal(protocol.XdgActivationV1Interface, 1, s.bindXdgActivation)
+	s.addGlobal(protocol.ZwpIdleInhibitManagerV1Interface, 1, s.bindIdleInhibitManager)
 	for _, o := range be.Outputs() {
 		out := &output{s: s, o: o, bounds: image.Rect(0, 0, o.Mode().Width, o.Mode().Height),
 			waitReq:     make(chan struct{}, 1),
@@ -194,6 +228,10 @@ func New(runtimeDir string, be backend.Backend, opts Options) (*Server, error) {
 func (s *Server) Name() string { return s.listener.Name }
 
 func (s *Server) addGlobal(iface *protocol.Interface, version uint32, bind func(*Client, uint32, uint32) error) {
+	if p := privilegeOf(iface); p&s.withhold != 0 {
+		s.log.Debug("global withheld", "interface", iface.Name, "group", p.String())
+		return
+	}
 	s.globals = append(s.globals, &global{name: uint32(len(s.globals) + 1), iface: iface, version: version, bind: bind})
 }
 
@@ -265,6 +303,8 @@ func (s *Server) Run(ctx context.Context) error {
 			case s.loop.timeFD:
 				s.loop.timerFired()
 				s.scheduleFrames()
+				s.idleTick()
+				s.pingTick()
 			case s.listener.FD():
 				s.acceptAll()
 			default:
@@ -442,6 +482,7 @@ func (s *Server) backendEvent(ev backend.Event) error {
 		if o != nil && !o.closed {
 			o.closed = true
 			s.log.Info("output closed", "output", o.o.Name())
+			s.layersOutputGone(o)
 		}
 		for _, o := range s.outputs {
 			if !o.closed {
@@ -453,7 +494,12 @@ func (s *Server) backendEvent(ev backend.Event) error {
 		if o := s.outputOf(ev.Output); o != nil {
 			o.resized()
 		}
+	case backend.SessionPaused, backend.SessionActive:
+		s.sessionEvent(ev)
 	default:
+		if ev.Kind == backend.Key && s.vtKey(ev) {
+			return nil
+		}
 		s.seat.input(ev)
 	}
 	return nil

@@ -117,7 +117,10 @@ func startServer(t *testing.T, be backend.Backend, opts Options) (s *Server, dir
 	if opts.Renderer == nil {
 		opts.Renderer = soft.New()
 	}
-	opts.Logger, opts.MainDevice = testLog(t), mainDevice(be)
+	if opts.Logger == nil {
+		opts.Logger = testLog(t)
+	}
+	opts.MainDevice = mainDevice(be)
 	s, err = New(dir, be, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -184,6 +187,10 @@ func TestWaylandInfoListsGlobals(t *testing.T) {
 		"'zwp_virtual_keyboard_manager_v1',            version:  1",
 		"'zwlr_output_power_manager_v1',               version:  1",
 		"'zwlr_data_control_manager_v1',               version:  2",
+		"'zwlr_layer_shell_v1',                        version:  4",
+		"'ext_idle_notifier_v1',                       version:  1",
+		"'zwp_idle_inhibit_manager_v1',                version:  1",
+		"'zwlr_output_manager_v1',                     version:  2",
 		"name: HEADLESS-1", "width: 640 px, height: 480 px, refresh: 60.000 Hz", "'XR24'", "'AR24'",
 	} {
 		if !strings.Contains(string(out), want) {
@@ -453,6 +460,9 @@ func (r *raw) next() (obj uint32, op uint16, body []byte, ok bool) {
 		}
 		oob := make([]byte, unix.CmsgSpace(28*4))
 		n, oobn, _, _, err := unix.Recvmsg(r.fd, tmp, oob, unix.MSG_CMSG_CLOEXEC)
+		if err == unix.EINTR {
+			continue // a signal (the Go runtime's preemption) interrupted the wait
+		}
 		if err == unix.EAGAIN {
 			r.t.Log("no event from the server within 15 s")
 		}

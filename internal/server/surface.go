@@ -356,6 +356,9 @@ func (sf *surface) Commit() error {
 			return err
 		}
 	}
+	if sf.role != nil && sf.role.layer != nil {
+		sf.role.layer.committed()
+	}
 	sf.c.s.scheduleFrames()
 	return nil
 }
@@ -466,6 +469,7 @@ func (sf *surface) apply(st *surfaceState) error {
 		sf.mapped = true
 		sf.role.place()
 		sf.c.s.surfaces = append(sf.c.s.surfaces, sf)
+		sf.c.s.surfaceMapped(sf)
 		sf.damageTree()
 		if sf.role.toplevel != 0 {
 			sf.c.s.seat.refocusKeyboard()
@@ -709,4 +713,5 @@ func (sf *surface) unmap() {
 	}
 	defer sf.c.s.seat.surfaceGone(sf)
 	sf.c.s.surfaces = without(sf.c.s.surfaces, sf)
+	sf.c.s.surfaceUnmapped(sf)
 }

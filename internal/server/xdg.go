@@ -3,24 +3,30 @@ package server
 import (
 	"encoding/binary"
 	"image"
+	"time"
 
 	"github.com/minicomp/minicomp/internal/protocol"
 )
 
 func (s *Server) bindXdgWmBase(c *Client, id, version uint32) error {
-	_, err := register[protocol.XdgWmBaseHandler](c, id, protocol.XdgWmBaseInterface, version, &wmBase{c: c, id: id, version: version}, protocol.DispatchXdgWmBase)
+	w := &wmBase{c: c, id: id, version: version}
+	o, err := register[protocol.XdgWmBaseHandler](c, id, protocol.XdgWmBaseInterface, version, w, protocol.DispatchXdgWmBase)
+	if err == nil {
+		s.wmBaseBound(w, o)
+	}
 	return err
 }
 
 type wmBase struct {
-	c       *Client
-	id      uint32
-	version uint32
-}
-
-func (w *wmBase) Destroy() error { return nil }
-func (w *wmBase) Pong(serial uint32) error {
-	return nil
+	c        *Client
+	id       uint32
+	version  uint32
+	surfaces int // xdg_surfaces made from it and not destroyed
+	// the ping not yet answered (0: none), when it was sent, and whether
+	// the client was logged as not responding
+	pingSerial   uint32
+	pingSent     time.Time
+	unresponsive bool
 }
 
 func (w *wmBase) CreatePositioner(id uint32) error {
@@ -29,16 +35,9 @@ func (w *wmBase) CreatePositioner(id uint32) error {
 }
 
 func (w *wmBase) GetXdgSurface(id, surfaceID uint32) error {
-	o, err := w.c.lookup(w.id, surfaceID, protocol.WlSurfaceInterface)
+	sf, err := w.c.roleless(w.id, surfaceID, protocol.XdgWmBaseErrorRole, protocol.XdgWmBaseErrorInvalidSurfaceState)
 	if err != nil {
 		return err
-	}
-	sf := o.handler.(*surface)
-	if sf.role != nil || sf.sub != nil {
-		return errorf(w.id, protocol.XdgWmBaseErrorRole, "surface %d already has a role", surfaceID)
-	}
-	if sf.content != nil || sf.pending.buffer != nil {
-		return errorf(w.id, protocol.XdgWmBaseErrorInvalidSurfaceState, "surface %d already has a buffer", surfaceID)
 	}
 	x := &xdgSurface{c: w.c, id: id, surface: sf, version: w.version, wmBase: w.id}
 	xo, err := register[protocol.XdgSurfaceHandler](w.c, id, protocol.XdgSurfaceInterface, w.version, x, protocol.DispatchXdgSurface)
@@ -46,7 +45,9 @@ func (w *wmBase) GetXdgSurface(id, surfaceID uint32) error {
 		return err
 	}
 	sf.role = x
+	w.surfaces++
 	xo.onDestroy = func() {
+		w.surfaces--
 		x.dismissPopups()
 		if x.parent != nil {
 			x.parent.popups = without(x.parent.popups, x)
@@ -57,6 +58,24 @@ func (w *wmBase) GetXdgSurface(id, surfaceID uint32) error {
 		}
 	}
 	return nil
+}
+
+// roleless looks up a wl_surface named in a request to object from that
+// gives it a role: one with a role already is error roleErr, one with a
+// buffer bufferErr (the interface's codes).
+func (c *Client) roleless(from, id, roleErr, bufferErr uint32) (*surface, error) {
+	o, err := c.lookup(from, id, protocol.WlSurfaceInterface)
+	if err != nil {
+		return nil, err
+	}
+	sf := o.handler.(*surface)
+	if sf.role != nil || sf.sub != nil {
+		return nil, errorf(from, roleErr, "surface %d already has a role", id)
+	}
+	if sf.content != nil || sf.pending.buffer != nil {
+		return nil, errorf(from, bufferErr, "surface %d already has a buffer", id)
+	}
+	return sf, nil
 }
 
 // xdgSurface is an xdg_surface with its toplevel or popup.
@@ -84,6 +103,7 @@ type xdgSurface struct {
 	dismissed   bool // popup_done was sent: never shown again
 	positioner  positioner
 	popups      []*xdgSurface
+	layer       *layerSurface // a zwlr_layer_surface_v1, not an xdg_surface
 }
 
 func (x *xdgSurface) Destroy() error { return nil }
@@ -154,7 +174,11 @@ func (x *xdgSurface) unmapped() {
 // without a buffer gets the initial configure; a buffer before the
 // configure was acked is an error.
 func (x *xdgSurface) commit() error {
-	if x.toplevel == 0 && x.popup == 0 {
+	if x.layer != nil {
+		if err := x.layer.commit(); err != nil {
+			return err
+		}
+	} else if x.toplevel == 0 && x.popup == 0 {
 		return errorf(x.id, protocol.XdgSurfaceErrorNotConstructed, "commit before get_toplevel/get_popup")
 	}
 	if !x.configured && x.surface.pending.buffer != nil {
@@ -185,11 +209,15 @@ func (x *xdgSurface) windowGeometry() image.Rectangle {
 // place sets the surface's position in the layout: a toplevel's window
 // at the output's origin (kiosk), a popup where its positioner put it.
 func (x *xdgSurface) place() {
+	if x.layer != nil {
+		x.pos = x.layer.place()
+		return
+	}
 	if x.popup != 0 {
 		x.pos = x.parentOrigin().Add(x.popupRect.Min).Sub(x.windowGeometry().Min)
 		return
 	}
-	x.pos = x.windowGeometry().Min.Mul(-1)
+	x.pos = x.c.s.usableArea().Min.Sub(x.windowGeometry().Min)
 }
 
 // parentOrigin is where the popup parent's window geometry starts in the
@@ -266,15 +294,16 @@ func (p *popup) Reposition(positionerID, token uint32) error {
 	return nil
 }
 
-// configure sends the kiosk layout: every toplevel maximized on the first
-// output, activated.
+// configure sends the kiosk layout: every toplevel maximized in the first
+// output's area that layer surfaces' exclusive zones leave, activated.
 func (x *xdgSurface) configure() {
-	c := x.c
-	w, h := 0, 0
-	if len(c.s.outputs) > 0 {
-		m := c.s.outputs[0].o.Mode()
-		w, h = m.Width, m.Height
+	if x.layer != nil {
+		x.layer.configure()
+		return
 	}
+	c := x.c
+	area := c.s.usableArea()
+	w, h := area.Dx(), area.Dy()
 	if x.toplevel != 0 {
 		states := binary.NativeEndian.AppendUint32(nil, protocol.XdgToplevelStateMaximized)
 		states = binary.NativeEndian.AppendUint32(states, protocol.XdgToplevelStateActivated)

@@ -10,6 +10,7 @@ pkgs=(
 	device-tree-compiler                       # vexpress-a9 DT fix
 	weston wayland-utils grim                  # real Wayland clients for internal/server's tests
 	wayvnc wtype wl-clipboard                  # remote access and clipboard tests (virtual input, data control)
+	wvkbd swaybg slurp wlr-randr swayidle      # layer-shell, output management and idle tests
 	libegl-mesa0 libgl1-mesa-dri               # weston-simple-egl on llvmpipe
 	libegl1 libgles2                           # render/gles tests (EGL surfaceless + GLES on llvmpipe, via purego)
 	libpixman-1-0                              # render/pixman (loaded at run time through purego)
@@ -19,6 +20,7 @@ pkgs=(
 	glmark2-es2-wayland glmark2-data           # GPU client for cmd/minicomp's rig tests (virgl), and its data
 	patch                                      # patches/*.patch
 	xvfb                                       # a real X server for backend/x11's tests
+	seatd libseat1                             # internal/seat: a real seatd (host and amd64 guest), libseat loaded at run time
 	x11-apps x11-utils                         # xwd, xwininfo: vmexec's screen check (QEMU's window is virtio-gpu's scanout)
 )
 case "$(uname -m)" in

@@ -25,10 +25,11 @@ RACE=${MINICOMP_RIG_RACE-amd64}
 cd "$ROOT"
 
 mkdir -p "$CACHE/bin"
-# One vmexec per checkout: run.sh in two worktrees at once would otherwise
-# swap each other's vmexec (and what it packs) under running tests.
-VMEXEC=$CACHE/bin/vmexec-$(printf %s "$ROOT" | sha1sum | cut -c1-12)
+# One vmexec per checkout (runs from several worktrees at once must not use
+# each other's build); bin/vmexec points at the newest, for running by hand.
+VMEXEC=$CACHE/bin/vmexec.$(printf %s "$ROOT" | sha256sum | cut -c1-12)
 env -u GOARCH -u GOOS -u GOARM CGO_ENABLED=0 go build -o "$VMEXEC" ./test/rig/cmd/vmexec
+ln -sfn "$(basename "$VMEXEC")" "$CACHE/bin/vmexec"
 export MINICOMP_RIG_DIR=$RIG
 
 karch() { case $1 in amd64) echo x86_64 ;; arm64) echo arm64 ;; arm) echo arm ;; *) echo "unknown GOARCH $1" >&2; return 1 ;; esac; }

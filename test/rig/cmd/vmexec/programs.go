@@ -82,6 +82,14 @@ func programFiles(names []string, m elf.Machine) ([]hostFile, error) {
 		if strings.Contains(n, "/") {
 			return nil, fmt.Errorf("%s: give a program name (looked up in PATH), not a path", n)
 		}
+		if isLibName(n) {
+			lf, err := libraryFiles(n)
+			if err != nil {
+				return nil, err
+			}
+			files = append(files, lf...)
+			continue
+		}
 		p, err := exec.LookPath(n)
 		if err != nil {
 			return nil, fmt.Errorf("program %s for the guest: %v (listed in %s or $%s)", n, err, programsFile, envPrograms)
@@ -107,6 +115,33 @@ func programFiles(names []string, m elf.Machine) ([]hostFile, error) {
 		files = append(files, libs...)
 	}
 	return files, nil
+}
+
+// isLibName reports whether a rig-programs entry names a shared library
+// ("libseat.so.1": one a test loads with dlopen, which ldd of no program
+// shows) rather than a program.
+func isLibName(n string) bool { return strings.HasPrefix(n, "lib") && strings.Contains(n, ".so") }
+
+// libraryFiles resolves a shared library by soname as the host's loader
+// does (ldconfig -p) and returns it with its own libraries, packed at the
+// host's paths, where the guest's loader finds it.
+func libraryFiles(name string) ([]hostFile, error) {
+	out, err := exec.Command("ldconfig", "-p").Output()
+	if err != nil {
+		return nil, fmt.Errorf("library %s for the guest: ldconfig -p: %v", name, err)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		soname, target, ok := strings.Cut(strings.TrimSpace(line), " => ")
+		if !ok || strings.Fields(soname)[0] != name {
+			continue
+		}
+		libs, err := lddFiles(target)
+		if err != nil {
+			return nil, fmt.Errorf("library %s: %v", name, err)
+		}
+		return append([]hostFile{{host: target}}, libs...), nil
+	}
+	return nil, fmt.Errorf("library %s for the guest: not installed on the host (ldconfig -p does not list it; listed in %s or $%s)", name, programsFile, envPrograms)
 }
 
 // interp returns the ELF interpreter of the file ("" when static).

@@ -172,3 +172,31 @@ func inArchive(entries map[string]cpioEntry, path string) bool {
 	}
 	return len(rest) == 0 && entries[cur] == ""
 }
+
+// A library entry (a dlopen'ed one, "libc.so.6" here: on every host) is
+// packed at its host path with its own libraries; an unknown one is a
+// setup failure that names it.
+func TestLibraryFiles(t *testing.T) {
+	if !isLibName("libseat.so.1") || isLibName("seatd") || isLibName("weston-simple-shm") {
+		t.Fatal("isLibName")
+	}
+	files, err := programFiles([]string{"libc.so.6"}, machineOf(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 || filepath.Base(files[0].host) != "libc.so.6" || files[0].guest != "" {
+		t.Errorf("libc.so.6: %+v", files)
+	}
+	if _, err := programFiles([]string{"libminicomp-nonexistent.so.9"}, machineOf(t)); err == nil || !strings.Contains(err.Error(), "libminicomp-nonexistent.so.9") {
+		t.Errorf("missing library: %v", err)
+	}
+}
+
+func machineOf(t *testing.T) elf.Machine {
+	f, err := elf.Open("/proc/self/exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	return f.Machine
+}

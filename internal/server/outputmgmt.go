@@ -1,0 +1,406 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"image"
+
+	"github.com/minicomp/minicomp/backend"
+	"github.com/minicomp/minicomp/internal/protocol"
+	"github.com/minicomp/minicomp/internal/wire"
+	"github.com/minicomp/minicomp/scanout"
+)
+
+// wlr-output-management: clients (wlr-randr, kanshi) list the outputs as
+// heads with their modes and change them with a configuration that is
+// tested or applied as a whole. What minicomp can change: the mode of an
+// output that implements backend.ModeSetter (KMS: the connector's modes;
+// headless: any size). The outputs stand side by side in their order (as
+// xdg-output says), every one showing the kiosk layout from its origin,
+// unscaled and untransformed, and every one stays on: a configuration
+// asking for another position, a transform, a scale, or a disabled output
+// fails (the client is told, nothing changes).
+
+// outputManagement is the server's side: the managers bound, and the
+// serial of the current output state (a configuration made for an older
+// one is cancelled).
+type outputManagement struct {
+	managers []*outputManager
+	serial   uint32
+}
+
+func (s *Server) bindOutputManager(c *Client, id, version uint32) error {
+	m := &outputManager{c: c, id: id, version: version, heads: map[*output]*outputHead{}}
+	o, err := register[protocol.ZwlrOutputManagerV1Handler](c, id, protocol.ZwlrOutputManagerV1Interface, version, m, protocol.DispatchZwlrOutputManagerV1)
+	if err != nil {
+		return err
+	}
+	if s.outMgmt.serial == 0 {
+		s.outMgmt.serial = s.nextSerial()
+	}
+	s.outMgmt.managers = append(s.outMgmt.managers, m)
+	o.onDestroy = func() { s.outMgmt.managers = without(s.outMgmt.managers, m) }
+	for _, out := range s.outputs {
+		m.addHead(out)
+	}
+	c.send(protocol.ZwlrOutputManagerV1Done(c.conn, id, s.outMgmt.serial))
+	return nil
+}
+
+// outputManager is one zwlr_output_manager_v1.
+type outputManager struct {
+	c       *Client
+	id      uint32
+	version uint32
+	heads   map[*output]*outputHead
+	stopped bool
+}
+
+// outputHead is a manager's zwlr_output_head_v1 for an output, with the
+// zwlr_output_mode_v1 objects sent for it.
+type outputHead struct {
+	id    uint32
+	out   *output
+	modes []headMode
+	cur   uint32 // the current mode's object
+}
+
+type headMode struct {
+	id   uint32
+	mode scanout.Mode
+}
+
+// outputModes is what an output offers: its ModeSetter's list, or its
+// one mode.
+func outputModes(o *output) []scanout.Mode {
+	if ms, ok := o.o.(backend.ModeSetter); ok {
+		return ms.Modes()
+	}
+	return []scanout.Mode{o.o.Mode()}
+}
+
+func sameMode(a, b scanout.Mode) bool {
+	return a.Width == b.Width && a.Height == b.Height && a.RefreshMilliHz == b.RefreshMilliHz
+}
+
+// addHead announces an output to the manager's client.
+func (m *outputManager) addHead(out *output) {
+	c := m.c
+	ho, err := c.addServer(protocol.ZwlrOutputHeadV1Interface, m.version, noRequests)
+	if err != nil {
+		c.send(err)
+		return
+	}
+	h := &outputHead{id: ho.id, out: out}
+	ho.handler = h
+	m.heads[out] = h
+	c.send(protocol.ZwlrOutputManagerV1Head(c.conn, m.id, h.id))
+	c.send(protocol.ZwlrOutputHeadV1Name(c.conn, h.id, out.o.Name()))
+	c.send(protocol.ZwlrOutputHeadV1Description(c.conn, h.id, out.description))
+	for _, md := range outputModes(out) {
+		m.addMode(h, md)
+	}
+	c.send(protocol.ZwlrOutputHeadV1Enabled(c.conn, h.id, 1))
+	m.sendCurrent(h)
+	c.send(protocol.ZwlrOutputHeadV1Position(c.conn, h.id, int32(out.s.outputX(out)), 0))
+	c.send(protocol.ZwlrOutputHeadV1Transform(c.conn, h.id, protocol.WlOutputTransformNormal))
+	c.send(protocol.ZwlrOutputHeadV1Scale(c.conn, h.id, wire.FixedFromFloat(1)))
+	if m.version >= 2 {
+		c.send(protocol.ZwlrOutputHeadV1Make(c.conn, h.id, "minicomp"))
+		c.send(protocol.ZwlrOutputHeadV1Model(c.conn, h.id, out.o.Name()))
+	}
+}
+
+// addMode sends one more mode of the head.
+func (m *outputManager) addMode(h *outputHead, md scanout.Mode) uint32 {
+	c := m.c
+	mo, err := c.addServer(protocol.ZwlrOutputModeV1Interface, m.version, noRequests)
+	if err != nil {
+		c.send(err)
+		return 0
+	}
+	mo.handler = h
+	h.modes = append(h.modes, headMode{id: mo.id, mode: md})
+	c.send(protocol.ZwlrOutputHeadV1Mode(c.conn, h.id, mo.id))
+	c.send(protocol.ZwlrOutputModeV1Size(c.conn, mo.id, int32(md.Width), int32(md.Height)))
+	if md.RefreshMilliHz > 0 {
+		c.send(protocol.ZwlrOutputModeV1Refresh(c.conn, mo.id, int32(md.RefreshMilliHz)))
+	}
+	if md.Preferred {
+		c.send(protocol.ZwlrOutputModeV1Preferred(c.conn, mo.id))
+	}
+	return mo.id
+}
+
+// sendCurrent sends the head's current mode, adding it first when the
+// head had not listed it.
+func (m *outputManager) sendCurrent(h *outputHead) {
+	cur := h.out.o.Mode()
+	id := uint32(0)
+	for _, hm := range h.modes {
+		if sameMode(hm.mode, cur) {
+			id = hm.id
+		}
+	}
+	if id == 0 {
+		id = m.addMode(h, cur)
+	}
+	h.cur = id
+	m.c.send(protocol.ZwlrOutputHeadV1CurrentMode(m.c.conn, h.id, id))
+}
+
+func (m *outputManager) Stop() error {
+	if !m.stopped {
+		m.stopped = true
+		m.c.send(protocol.ZwlrOutputManagerV1Finished(m.c.conn, m.id))
+	}
+	return nil
+}
+
+func (m *outputManager) CreateConfiguration(id, serial uint32) error {
+	cfg := &outputConfig{m: m, id: id, serial: serial, heads: map[*output]*configHead{}}
+	_, err := register[protocol.ZwlrOutputConfigurationV1Handler](m.c, id, protocol.ZwlrOutputConfigurationV1Interface, m.version, cfg, protocol.DispatchZwlrOutputConfigurationV1)
+	return err
+}
+
+// outputConfig is one zwlr_output_configuration_v1.
+type outputConfig struct {
+	m      *outputManager
+	id     uint32
+	serial uint32
+	heads  map[*output]*configHead // nil value: disabled
+	used   bool
+}
+
+// configHead is a zwlr_output_configuration_head_v1: what to change.
+type configHead struct {
+	c                           *Client
+	id                          uint32
+	out                         *output
+	mode                        *scanout.Mode
+	pos                         *image.Point
+	transform                   *int32
+	scale                       *wire.Fixed
+	modeSet, posSet, tSet, sSet bool
+}
+
+func (cfg *outputConfig) head(headID uint32) (*output, error) {
+	o, err := cfg.m.c.lookup(cfg.id, headID, protocol.ZwlrOutputHeadV1Interface)
+	if err != nil {
+		return nil, err
+	}
+	out := o.handler.(*outputHead).out
+	if _, ok := cfg.heads[out]; ok {
+		return nil, errorf(cfg.id, protocol.ZwlrOutputConfigurationV1ErrorAlreadyConfiguredHead, "head %d configured twice", headID)
+	}
+	if cfg.used {
+		return nil, errorf(cfg.id, protocol.ZwlrOutputConfigurationV1ErrorAlreadyUsed, "configuration already applied or tested")
+	}
+	return out, nil
+}
+
+func (cfg *outputConfig) EnableHead(id, headID uint32) error {
+	out, err := cfg.head(headID)
+	if err != nil {
+		return err
+	}
+	ch := &configHead{c: cfg.m.c, id: id, out: out}
+	if _, err := register[protocol.ZwlrOutputConfigurationHeadV1Handler](cfg.m.c, id, protocol.ZwlrOutputConfigurationHeadV1Interface, cfg.m.version, ch, protocol.DispatchZwlrOutputConfigurationHeadV1); err != nil {
+		return err
+	}
+	cfg.heads[out] = ch
+	return nil
+}
+
+func (cfg *outputConfig) DisableHead(headID uint32) error {
+	out, err := cfg.head(headID)
+	if err != nil {
+		return err
+	}
+	cfg.heads[out] = nil
+	return nil
+}
+
+func (cfg *outputConfig) Destroy() error { return nil }
+
+func (cfg *outputConfig) Test() error  { return cfg.run(false) }
+func (cfg *outputConfig) Apply() error { return cfg.run(true) }
+
+// run tests the configuration and, when apply, makes it so: succeeded,
+// failed (nothing changed) or cancelled (the outputs changed since the
+// client looked).
+func (cfg *outputConfig) run(apply bool) error {
+	c, s := cfg.m.c, cfg.m.c.s
+	if cfg.used {
+		return errorf(cfg.id, protocol.ZwlrOutputConfigurationV1ErrorAlreadyUsed, "configuration already applied or tested")
+	}
+	cfg.used = true
+	for _, out := range s.outputs {
+		if _, ok := cfg.heads[out]; !ok {
+			return errorf(cfg.id, protocol.ZwlrOutputConfigurationV1ErrorUnconfiguredHead, "output %s is neither enabled nor disabled", out.o.Name())
+		}
+	}
+	if cfg.serial != s.outMgmt.serial {
+		c.send(protocol.ZwlrOutputConfigurationV1Cancelled(c.conn, cfg.id))
+		return nil
+	}
+	if err := cfg.check(); err != nil {
+		s.log.Info("output configuration refused", "err", err, "apply", apply)
+		c.send(protocol.ZwlrOutputConfigurationV1Failed(c.conn, cfg.id))
+		return nil
+	}
+	if apply {
+		if err := cfg.apply(); err != nil {
+			s.log.Warn("output configuration failed", "err", err)
+			c.send(protocol.ZwlrOutputConfigurationV1Failed(c.conn, cfg.id))
+			return nil
+		}
+	}
+	c.send(protocol.ZwlrOutputConfigurationV1Succeeded(c.conn, cfg.id))
+	return nil
+}
+
+// errUnsupported says what a configuration asks that minicomp cannot do.
+var errUnsupported = errors.New("not supported")
+
+// check refuses what the kiosk layout or the backend cannot do.
+func (cfg *outputConfig) check() error {
+	for out, ch := range cfg.heads {
+		name := out.o.Name()
+		switch {
+		case ch == nil:
+			return fmt.Errorf("disable %s: every output stays on in the kiosk layout: %w", name, errUnsupported)
+		case ch.pos != nil && *ch.pos != image.Pt(out.s.outputX(out), 0):
+			return fmt.Errorf("position %v for %s: the outputs stand side by side in their order: %w", *ch.pos, name, errUnsupported)
+		case ch.transform != nil && *ch.transform != protocol.WlOutputTransformNormal:
+			return fmt.Errorf("transform %d for %s: %w", *ch.transform, name, errUnsupported)
+		case ch.scale != nil && *ch.scale != wire.FixedFromFloat(1):
+			return fmt.Errorf("scale %v for %s: %w", ch.scale.Float(), name, errUnsupported)
+		}
+		if ch.mode == nil || sameMode(*ch.mode, out.o.Mode()) {
+			continue
+		}
+		ms, ok := out.o.(backend.ModeSetter)
+		if !ok {
+			return fmt.Errorf("mode %v for %s: the output cannot change modes: %w", *ch.mode, name, errUnsupported)
+		}
+		listed := false
+		for _, md := range ms.Modes() {
+			listed = listed || sameMode(md, *ch.mode) || ch.mode.RefreshMilliHz == 0 && md.Width == ch.mode.Width && md.Height == ch.mode.Height
+		}
+		if !listed && !ms.CustomModes() {
+			return fmt.Errorf("custom mode %v for %s: %w", *ch.mode, name, errUnsupported)
+		}
+	}
+	return nil
+}
+
+// apply sets the new modes (restoring the old ones if one fails), then
+// tells every client: wl_output's mode, the heads' current modes.
+func (cfg *outputConfig) apply() error {
+	s := cfg.m.c.s
+	type change struct {
+		out *output
+		old scanout.Mode
+	}
+	var done []change
+	for _, out := range s.outputs {
+		ch := cfg.heads[out]
+		if ch == nil || ch.mode == nil || sameMode(*ch.mode, out.o.Mode()) {
+			continue
+		}
+		old := out.o.Mode()
+		if err := out.o.(backend.ModeSetter).SetMode(*ch.mode); err != nil {
+			for _, d := range done {
+				d.out.o.(backend.ModeSetter).SetMode(d.old)
+			}
+			return err
+		}
+		done = append(done, change{out, old})
+	}
+	if len(done) == 0 {
+		return nil
+	}
+	for _, d := range done {
+		s.log.Info("output mode set", "output", d.out.o.Name(), "from", d.old.String(), "to", d.out.o.Mode().String())
+		d.out.resized()
+	}
+	s.outMgmt.serial = s.nextSerial()
+	for _, m := range s.outMgmt.managers {
+		if m.stopped {
+			continue
+		}
+		for _, d := range done {
+			if h := m.heads[d.out]; h != nil {
+				m.sendCurrent(h)
+			}
+		}
+		for out, h := range m.heads { // the outputs after a resized one moved
+			m.c.send(protocol.ZwlrOutputHeadV1Position(m.c.conn, h.id, int32(s.outputX(out)), 0))
+		}
+		m.c.send(protocol.ZwlrOutputManagerV1Done(m.c.conn, m.id, s.outMgmt.serial))
+	}
+	return nil
+}
+
+func (ch *configHead) SetMode(modeID uint32) error {
+	if ch.modeSet {
+		return errorf(ch.id, protocol.ZwlrOutputConfigurationHeadV1ErrorAlreadySet, "mode set twice")
+	}
+	o, err := ch.c.lookup(ch.id, modeID, protocol.ZwlrOutputModeV1Interface)
+	if err != nil {
+		return err
+	}
+	h := o.handler.(*outputHead)
+	if h.out != ch.out {
+		return errorf(ch.id, protocol.ZwlrOutputConfigurationHeadV1ErrorInvalidMode, "mode %d belongs to another head", modeID)
+	}
+	for _, hm := range h.modes {
+		if hm.id == modeID {
+			md := hm.mode
+			ch.mode, ch.modeSet = &md, true
+		}
+	}
+	return nil
+}
+
+func (ch *configHead) SetCustomMode(w, h, refresh int32) error {
+	if ch.modeSet {
+		return errorf(ch.id, protocol.ZwlrOutputConfigurationHeadV1ErrorAlreadySet, "mode set twice")
+	}
+	if w <= 0 || h <= 0 || refresh < 0 {
+		return errorf(ch.id, protocol.ZwlrOutputConfigurationHeadV1ErrorInvalidCustomMode, "custom mode %dx%d@%d", w, h, refresh)
+	}
+	ch.mode, ch.modeSet = &scanout.Mode{Width: int(w), Height: int(h), RefreshMilliHz: int(refresh)}, true
+	return nil
+}
+
+func (ch *configHead) SetPosition(x, y int32) error {
+	if ch.posSet {
+		return errorf(ch.id, protocol.ZwlrOutputConfigurationHeadV1ErrorAlreadySet, "position set twice")
+	}
+	ch.pos, ch.posSet = &image.Point{X: int(x), Y: int(y)}, true
+	return nil
+}
+
+func (ch *configHead) SetTransform(t int32) error {
+	if ch.tSet {
+		return errorf(ch.id, protocol.ZwlrOutputConfigurationHeadV1ErrorAlreadySet, "transform set twice")
+	}
+	if t < 0 || t > protocol.WlOutputTransformFlipped270 {
+		return errorf(ch.id, protocol.ZwlrOutputConfigurationHeadV1ErrorInvalidTransform, "transform %d", t)
+	}
+	ch.transform, ch.tSet = &t, true
+	return nil
+}
+
+func (ch *configHead) SetScale(scale wire.Fixed) error {
+	if ch.sSet {
+		return errorf(ch.id, protocol.ZwlrOutputConfigurationHeadV1ErrorAlreadySet, "scale set twice")
+	}
+	if scale <= 0 {
+		return errorf(ch.id, protocol.ZwlrOutputConfigurationHeadV1ErrorInvalidScale, "scale %v", scale.Float())
+	}
+	ch.scale, ch.sSet = &scale, true
+	return nil
+}
