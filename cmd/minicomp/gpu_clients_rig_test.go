@@ -125,7 +125,7 @@ func startVirgl(t *testing.T) *virglSession {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
 	f := runFlags{backend: "kms", device: primary, renderNode: renderNode, renderer: "gles"}
-	be, devs, err := openBackend(f, log)
+	be, devs, _, err := openBackend(context.Background(), f, log) // no session: root opens the devices
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -148,7 +148,7 @@ func startWeston(t *testing.T, primary string) *compositorProc {
 func startMinicompProc(t *testing.T, primary, renderNode string) *compositorProc {
 	t.Helper()
 	return startCompositor(t, "minicomp", "output", "wayland-0", nil,
-		"run", "--backend=kms", "--device="+primary, "--render-node="+renderNode, "--renderer=gles")
+		"run", "--backend=kms", "--session=none", "--device="+primary, "--render-node="+renderNode, "--renderer=gles")
 }
 
 // stop ends the process (SIGTERM, then SIGKILL after 10 s).
