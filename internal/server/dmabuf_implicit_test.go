@@ -101,7 +101,6 @@ func implicitBuffer(t *testing.T, r *raw, id uint32, w, h int) uint32 {
 			e.Uint(uint32(scanout.XRGB8888))
 			e.Uint(0)
 		})
-		r.req(15, 0, nil) // destroy the params: id 15 is free again
 		return id
 	}
 	r.req(15, 2, func(e *wire.Encoder) { e.Int(int32(w)); e.Int(int32(h)); e.Uint(uint32(scanout.XRGB8888)); e.Uint(0) })
@@ -146,6 +145,7 @@ func TestDmabufImplicitModifier(t *testing.T) {
 		}
 		const w, h = 64, 64
 		implicitBuffer(t, r, 16, w, h)
+		r.req(15, 0, nil) // destroy the params: id 15 is free again
 		r.mapToplevel(16, w, h)
 		checkImported := func() {
 			t.Helper()
