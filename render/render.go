@@ -85,6 +85,11 @@ type DMABufImporter interface {
 	// holds no reference to b's file after ImportDMABuf returns; b must
 	// stay unchanged while drawn.
 	ImportDMABuf(b *scanout.Buffer) (Texture, error)
+	// CanImportDMABuf reports whether ImportDMABuf can work at all (the
+	// driver has dma-buf import and the context is not lost): callers
+	// advertise implicit-modifier buffers, which only an import can read,
+	// only then.
+	CanImportDMABuf() bool
 }
 
 // AppendDisjoint appends to dst the parts of rects (clipped to bounds)

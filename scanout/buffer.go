@@ -47,6 +47,9 @@ type Buffer struct {
 	released bool
 	// cpuOnly marks memfd memory: not a dma-buf, coherent, no sync ioctl.
 	cpuOnly bool
+	// hostRendered: a virtio-gpu 3D resource (virgl draws it in the host):
+	// CPU reads transfer its content from the host first (virtgpu.go).
+	hostRendered bool
 }
 
 type bufImport struct {
@@ -159,10 +162,17 @@ const (
 )
 
 // BeginCPUAccess starts CPU access to the mapping (DMA_BUF_IOCTL_SYNC
-// START): it waits for device writes and makes caches coherent.
+// START): it waits for device writes and makes caches coherent. A read of
+// a virtio-gpu resource first brings the host's content into the guest's
+// pages (virgl renders in the host: virtgpu.go).
 func (b *Buffer) BeginCPUAccess(access uint64) error {
 	if b.cpuOnly {
 		return nil
+	}
+	if access&Read != 0 {
+		if err := b.transferFromHost(); err != nil {
+			return err
+		}
 	}
 	return dmabuf.BeginAccess(b.FD(), access)
 }

@@ -342,7 +342,12 @@ func (p *Presenter) tryDirect(buf *Buffer, st *scanState) Verdict {
 	if p.noDirect {
 		return Verdict{Path: PathBlit, Step: StepDisabled, Reason: "direct scanout disabled (PresenterOptions.DisableDirect)"}
 	}
-	if !p.pipe.Primary.Supports(buf.Format, buf.Modifier) {
+	// The implicit modifier (a client buffer allocated by this display's
+	// own driver, which knows its layout): the format must be on the
+	// plane, the framebuffer is made without a modifier, and TEST_ONLY
+	// decides.
+	_, implicitOK := p.pipe.Primary.Formats[buf.Format]
+	if buf.Modifier == ModInvalid && !implicitOK || buf.Modifier != ModInvalid && !p.pipe.Primary.Supports(buf.Format, buf.Modifier) {
 		return Verdict{Path: PathBlit, Step: StepFormat,
 			Reason: fmt.Sprintf("primary plane %d does not scan out %v/%s", p.pipe.Primary.ID, buf.Format, ModifierName(buf.Modifier))}
 	}
@@ -357,7 +362,7 @@ func (p *Presenter) tryDirect(buf *Buffer, st *scanState) Verdict {
 	fb, err := p.dev.addFB(drm.FB2{
 		Width: uint32(buf.Width), Height: uint32(buf.Height), Format: uint32(buf.Format),
 		Handles: [4]uint32{handle}, Pitches: [4]uint32{buf.Stride}, Offsets: [4]uint32{buf.Offset},
-		Modifier: buf.Modifier, UseModifier: buf.Modifier != ModLinear,
+		Modifier: buf.Modifier, UseModifier: buf.Modifier != ModLinear && buf.Modifier != ModInvalid,
 	})
 	p.probe.AddFB = time.Since(t0)
 	if err != nil {

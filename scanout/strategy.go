@@ -198,6 +198,7 @@ func (s RenderNativeStrategy) Allocate(width, height int, format Format) (*Buffe
 	b := &Buffer{File: os.NewFile(uintptr(fd), "dmabuf:"+s.Name()), Width: width, Height: height, Format: format,
 		Modifier: ModLinear, Stride: stride, Size: size, Origin: s.Name()}
 	b.imports = []bufImport{{dev: d, handle: handle}}
+	b.hostRendered = d.Driver() == "virtio_gpu"
 	return b, nil
 }
 

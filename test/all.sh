@@ -84,8 +84,9 @@ if [ "${SKIP_RIG:-}" = 1 ]; then
 	exit 0
 fi
 step "real kernels (QEMU rigs: vkms+vgem x86_64/arm64, pl111+vgem arm)"
-# The guests have no X server or weston: those tests skip there. Packages with
-# testdata/rig-mesa get the host's Mesa and virtio-gpu (virgl) in the amd64 guest.
+# The guests have no X server: those tests skip there. Packages with
+# testdata/rig-mesa get the host's Mesa and virtio-gpu (virgl) in the amd64
+# guest; cmd/minicomp's also gets GPU clients and weston's DRM backend.
 unset MINICOMP_REQUIRE_GLES MINICOMP_REQUIRE_X11 MINICOMP_REQUIRE_WESTON MINICOMP_REQUIRE_PIXMAN MINICOMP_REQUIRE_XKB MINICOMP_REQUIRE_SEAT MINICOMP_REQUIRE_LIBINPUT MINICOMP_REQUIRE_XCURSOR
 # (The seat tests in the amd64 guest fail, not skip, without seatd: cmd/minicomp/testdata/rig-programs ships it.)
 bash test/rig/run.sh -v ./...

@@ -12,8 +12,8 @@ import (
 	"github.com/minicomp/minicomp/scanout"
 )
 
-// `minicomp bench --display <virtio-gpu>` in the Mesa guest (run with
-// MINICOMP_RIG_MESA=1; cmd/minicomp has no testdata/rig-mesa): the GPU
+// `minicomp bench --display <virtio-gpu>` in the Mesa guest (the amd64
+// guest: testdata/rig-mesa): the GPU
 // section times virgl drawing into each strategy's buffer; the
 // render-native target is an EGLImage and scans out directly. Without
 // Mesa, bench on the rig's display still says what the GPU section found.

@@ -5,19 +5,32 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"log/slog"
 	"os"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/minicomp/minicomp/internal/protocol"
+	"github.com/minicomp/minicomp/render"
 	"github.com/minicomp/minicomp/scanout"
 )
 
 // zwp_linux_dmabuf_v1 (version 4, with feedback): clients hand over
 // dma-bufs; minicomp checks the declared layout against the buffer's real
-// size (scanout.NewBuffer), reads the content with the CPU access
-// bracketed, and releases the buffer. Only single-plane LINEAR RGB formats
-// for now.
+// size (scanout.NewBuffer). Only single-plane RGB formats for now.
+//
+// With a renderer that imports dma-bufs (render.DMABufImporter: GLES on a
+// GPU) every buffer is imported once, when it is created (a buffer the
+// driver refuses fails then, as the protocol allows), and drawn as a
+// texture while it is its surface's content; nothing is copied. Without
+// one, the content is read with the CPU, access bracketed.
+//
+// Modifiers: LINEAR always; DRM_FORMAT_MOD_INVALID (the implicit
+// modifier: a layout only the allocating driver knows) is advertised and
+// accepted only with such a renderer, and such a buffer is never read by
+// the CPU as if it were linear (copyTo refuses it). A client that sends
+// it all the same gets invalid_format, as version 4 says for a pair that
+// was not advertised.
 
 var dmabufFormats = []scanout.Format{scanout.XRGB8888, scanout.ARGB8888}
 
@@ -27,15 +40,37 @@ func (s *Server) bindLinuxDmabuf(c *Client, id, version uint32) error {
 		return err
 	}
 	if version < 4 {
+		mods := s.dmabufModifiers()
 		for _, f := range dmabufFormats {
 			if version < 3 {
 				c.send(protocol.ZwpLinuxDmabufV1Format(c.conn, id, uint32(f)))
-			} else {
-				c.send(protocol.ZwpLinuxDmabufV1Modifier(c.conn, id, uint32(f), 0, 0))
+				continue
+			}
+			for _, m := range mods {
+				c.send(protocol.ZwpLinuxDmabufV1Modifier(c.conn, id, uint32(f), uint32(m>>32), uint32(m)))
 			}
 		}
 	}
 	return nil
+}
+
+// importer returns the renderer as a dma-buf importer when it can import
+// client buffers now, else nil.
+func (s *Server) importer() render.DMABufImporter {
+	if i, ok := s.renderer.(render.DMABufImporter); ok && i.CanImportDMABuf() {
+		return i
+	}
+	return nil
+}
+
+// dmabufModifiers returns the modifiers clients may use with every
+// format in dmabufFormats: LINEAR, and the implicit modifier when the
+// renderer imports (only the GPU can know an implicit layout).
+func (s *Server) dmabufModifiers() []uint64 {
+	if s.importer() != nil {
+		return []uint64{scanout.ModLinear, scanout.ModInvalid}
+	}
+	return []uint64{scanout.ModLinear}
 }
 
 type linuxDmabuf struct {
@@ -66,21 +101,45 @@ func (d *linuxDmabuf) GetSurfaceFeedback(id, surfaceID uint32) error {
 	return d.feedback(id, o.handler.(*surface))
 }
 
-// feedback sends the format table (a sealed memfd) and the tranches: for
-// a surface that may be scanned out (not a subsurface or popup) on an
-// output that shows client buffers directly, first a scanout tranche on
-// the display device with the formats its primary plane takes; then the
-// main device (the render node the server pairs with, 0 without one).
+// feedback makes a zwp_linux_dmabuf_feedback_v1 (for a surface, or the
+// default one for sf nil) and sends it (sendFeedback).
 func (d *linuxDmabuf) feedback(id uint32, sf *surface) error {
 	c := d.c
-	if _, err := register[protocol.ZwpLinuxDmabufFeedbackV1Handler](c, id, protocol.ZwpLinuxDmabufFeedbackV1Interface, d.version, inert{}, protocol.DispatchZwpLinuxDmabufFeedbackV1); err != nil {
+	o, err := register[protocol.ZwpLinuxDmabufFeedbackV1Handler](c, id, protocol.ZwpLinuxDmabufFeedbackV1Interface, d.version, inert{}, protocol.DispatchZwpLinuxDmabufFeedbackV1)
+	if err != nil {
 		return err
 	}
-	table := make([]byte, 16*len(dmabufFormats))
-	indices := make([]byte, 0, 2*len(dmabufFormats))
-	for i, f := range dmabufFormats {
-		binary.NativeEndian.PutUint32(table[16*i:], uint32(f))
-		binary.NativeEndian.PutUint64(table[16*i+8:], scanout.ModLinear)
+	if sf != nil {
+		sf.dmabufFeedbacks = append(sf.dmabufFeedbacks, id)
+		o.onDestroy = func() { sf.dmabufFeedbacks = without(sf.dmabufFeedbacks, id) }
+	}
+	return c.sendFeedback(id, sf)
+}
+
+// sendFeedback sends the format table (a sealed memfd) and the tranches:
+// first a scanout tranche on the display device with the pairs its
+// primary plane takes, when the surface could be shown directly (a
+// toplevel of an output's size on an output that shows client buffers)
+// or its buffer was refused for its format (then sent again, as weston
+// does: a hint to reallocate); then the main device (the render node the
+// server pairs with, 0 without one).
+func (c *Client) sendFeedback(id uint32, sf *surface) error {
+	mods := c.s.dmabufModifiers()
+	type pair struct {
+		f scanout.Format
+		m uint64
+	}
+	pairs := make([]pair, 0, len(dmabufFormats)*len(mods))
+	for _, f := range dmabufFormats {
+		for _, m := range mods {
+			pairs = append(pairs, pair{f, m})
+		}
+	}
+	table := make([]byte, 16*len(pairs))
+	indices := make([]byte, 0, 2*len(pairs))
+	for i, p := range pairs {
+		binary.NativeEndian.PutUint32(table[16*i:], uint32(p.f))
+		binary.NativeEndian.PutUint64(table[16*i+8:], p.m)
 		indices = binary.NativeEndian.AppendUint16(indices, uint16(i))
 	}
 	fd, err := sealedMemfd("minicomp-dmabuf-formats", table)
@@ -91,16 +150,16 @@ func (d *linuxDmabuf) feedback(id uint32, sf *surface) error {
 	dev := binary.NativeEndian.AppendUint64(nil, c.s.mainDevice)
 	c.send(protocol.ZwpLinuxDmabufFeedbackV1FormatTable(c.conn, id, fd, uint32(len(table))))
 	c.send(protocol.ZwpLinuxDmabufFeedbackV1MainDevice(c.conn, id, dev))
-	if sf != nil && sf.sub == nil && (sf.role == nil || sf.role.popup == 0) {
+	if sf != nil && sf.sub == nil && sf.role != nil && sf.role.toplevel != 0 {
 		for _, o := range c.s.outputs {
-			if o.scanout == nil {
+			if o.scanout == nil || !sf.directRefused && (!sf.mapped || sf.size() != o.bounds.Size()) {
 				continue
 			}
 			display, planeFormats := o.scanout.ScanoutFormats()
 			var scan []byte
-			for i, f := range dmabufFormats {
-				for _, m := range planeFormats[f] {
-					if m == scanout.ModLinear {
+			for i, p := range pairs {
+				for _, m := range planeFormats[p.f] {
+					if m == scanout.ModLinear && p.m == scanout.ModLinear {
 						scan = binary.NativeEndian.AppendUint16(scan, uint16(i))
 					}
 				}
@@ -121,6 +180,16 @@ func (d *linuxDmabuf) feedback(id uint32, sf *surface) error {
 	c.send(protocol.ZwpLinuxDmabufFeedbackV1TrancheDone(c.conn, id))
 	c.send(protocol.ZwpLinuxDmabufFeedbackV1Done(c.conn, id))
 	return nil
+}
+
+// refusedForFormat re-sends the surface's dma-buf feedback with a scanout
+// tranche when the display refused its buffer for the format or modifier.
+func (sf *surface) refusedForFormat() {
+	for _, id := range sf.dmabufFeedbacks {
+		if err := sf.c.sendFeedback(id, sf); err != nil {
+			sf.c.log.Warn("dma-buf feedback", "err", err)
+		}
+	}
 }
 
 // sealedMemfd returns a read-only-sealed memfd holding data.
@@ -181,14 +250,15 @@ func (p *dmabufParams) Create(w, h int32, format, flags uint32) error {
 		if errors.As(err, &pe) {
 			return err
 		}
+		p.c.log.Info("client dma-buf refused", "err", err)
 		p.c.send(protocol.ZwpLinuxBufferParamsV1Failed(p.c.conn, p.id))
 		return nil
 	}
-	id := p.c.serverID()
-	if _, err := p.c.addBuffer(id, b); err != nil {
+	o, err := p.c.addBuffer(0, b) // an id from the server's range
+	if err != nil {
 		return err
 	}
-	p.c.send(protocol.ZwpLinuxBufferParamsV1Created(p.c.conn, p.id, id))
+	p.c.send(protocol.ZwpLinuxBufferParamsV1Created(p.c.conn, p.id, o.id))
 	return nil
 }
 
@@ -217,16 +287,13 @@ func (p *dmabufParams) build(w, h int32, format, flags uint32) (*dmabufBuffer, e
 	if w <= 0 || h <= 0 {
 		return nil, errorf(p.id, protocol.ZwpLinuxBufferParamsV1ErrorInvalidDimensions, "%dx%d", w, h)
 	}
-	ok := false
-	for _, f := range dmabufFormats {
-		ok = ok || uint32(f) == format
-	}
-	if !ok || (p.modifier != scanout.ModLinear && p.modifier != scanout.ModInvalid) {
-		return nil, errorf(p.id, protocol.ZwpLinuxBufferParamsV1ErrorInvalidFormat, "format %v modifier %s", scanout.Format(format), scanout.ModifierName(p.modifier))
+	if !p.c.s.dmabufSupported(scanout.Format(format), p.modifier) {
+		return nil, errorf(p.id, protocol.ZwpLinuxBufferParamsV1ErrorInvalidFormat, "format %v modifier %s was not advertised (%s)",
+			scanout.Format(format), scanout.ModifierName(p.modifier), p.c.s.dmabufOffer())
 	}
 	file := os.NewFile(uintptr(p.fd), "client dma-buf")
 	p.fd = -1
-	buf, err := scanout.NewBuffer(file, int(w), int(h), scanout.Format(format), scanout.ModLinear, p.offset, p.stride)
+	buf, err := scanout.NewBuffer(file, int(w), int(h), scanout.Format(format), p.modifier, p.offset, p.stride)
 	if err != nil {
 		file.Close()
 		if errors.Is(err, scanout.ErrLayout) {
@@ -234,7 +301,36 @@ func (p *dmabufParams) build(w, h int32, format, flags uint32) (*dmabufBuffer, e
 		}
 		return nil, err
 	}
-	return &dmabufBuffer{buf: buf}, nil
+	b := &dmabufBuffer{buf: buf}
+	if err := b.importInto(p.c.s.renderer, p.c.log); err != nil {
+		buf.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+// dmabufSupported reports whether format+modifier is a pair the server
+// advertised.
+func (s *Server) dmabufSupported(format scanout.Format, modifier uint64) bool {
+	for _, f := range dmabufFormats {
+		if f != format {
+			continue
+		}
+		for _, m := range s.dmabufModifiers() {
+			if m == modifier {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// dmabufOffer says what clients may send, for an invalid_format message.
+func (s *Server) dmabufOffer() string {
+	if s.importer() != nil {
+		return "LINEAR or the implicit modifier"
+	}
+	return "LINEAR only: the renderer draws client buffers with the CPU, which cannot read an implicit layout"
 }
 
 // dmabufBuffer is a wl_buffer backed by a client's dma-buf. When outputs
@@ -251,7 +347,48 @@ type dmabufBuffer struct {
 	shown       int  // outputs presenting or showing it
 	needRelease bool // committed and not yet released
 	closed      bool
+	// tex samples the buffer in texOwner (the renderer that imported it
+	// at creation); nil when the renderer copies through the CPU.
+	tex      render.Texture
+	texOwner render.Renderer
 }
+
+// importInto imports the buffer into r when r imports dma-bufs. A buffer
+// with the implicit modifier must import (nothing else can read it); a
+// LINEAR one that does not is copied through the CPU instead, and the log
+// says why.
+func (b *dmabufBuffer) importInto(r render.Renderer, log *slog.Logger) error {
+	i, ok := r.(render.DMABufImporter)
+	if !ok || !i.CanImportDMABuf() {
+		if b.buf.Modifier != scanout.ModLinear {
+			return fmt.Errorf("%v with %s: the renderer %s cannot import it", b.buf.Format, scanout.ModifierName(b.buf.Modifier), r.Name())
+		}
+		return nil
+	}
+	t, err := i.ImportDMABuf(b.buf)
+	if err != nil {
+		if b.buf.Modifier != scanout.ModLinear {
+			return err
+		}
+		log.Info("client dma-buf copied by the CPU: import failed", "buffer", b.buf.String(), "err", err)
+		return nil
+	}
+	b.tex, b.texOwner = t, r
+	return nil
+}
+
+// texture returns the buffer's import into r, or nil.
+func (b *dmabufBuffer) texture(r render.Renderer) render.Texture {
+	if b.tex != nil && b.texOwner == r {
+		return b.tex
+	}
+	return nil
+}
+
+// ErrImplicitLayout is returned by a CPU read of a client buffer with
+// the implicit modifier: its layout is known only to the driver that
+// allocated it.
+var ErrImplicitLayout = errors.New("client dma-buf has the implicit modifier (DRM_FORMAT_MOD_INVALID): only the GPU can read it")
 
 // maybeFree releases the buffer to its client, or closes it when the
 // client destroyed it, once nothing holds or shows it.
@@ -262,6 +399,10 @@ func (b *dmabufBuffer) maybeFree() {
 	if b.destroyed {
 		if !b.closed {
 			b.closed = true
+			if b.tex != nil {
+				b.tex.Release()
+				b.tex = nil
+			}
 			b.buf.Close()
 		}
 		return
@@ -276,11 +417,24 @@ func (b *dmabufBuffer) maybeFree() {
 
 func (b *dmabufBuffer) Destroy() error { return nil }
 
-// addBuffer registers a dma-buf wl_buffer.
+// addBuffer registers a dma-buf wl_buffer: id from create_immed, or 0
+// for one the server creates (create) with an id from its own range.
 func (c *Client) addBuffer(id uint32, b *dmabufBuffer) (*object, error) {
-	b.id, b.c = id, c
-	o, err := register[protocol.WlBufferHandler](c, id, protocol.WlBufferInterface, 1, b, protocol.DispatchWlBuffer)
+	b.c = c
+	var o *object
+	var err error
+	if id == 0 {
+		o, err = registerServer[protocol.WlBufferHandler](c, protocol.WlBufferInterface, 1, b, protocol.DispatchWlBuffer)
+	} else {
+		o, err = register[protocol.WlBufferHandler](c, id, protocol.WlBufferInterface, 1, b, protocol.DispatchWlBuffer)
+	}
+	if o != nil {
+		b.id = o.id
+	}
 	if err != nil {
+		if b.tex != nil {
+			b.tex.Release()
+		}
 		b.buf.Close()
 		return nil, err
 	}
@@ -296,6 +450,9 @@ func (b *dmabufBuffer) isDestroyed() bool { return b.destroyed }
 // copyTo copies the dma-buf's content into dst (w*4 bytes a row), with
 // CPU access bracketed.
 func (b *dmabufBuffer) copyTo(dst []byte, damage []image.Rectangle) error {
+	if b.buf.Modifier != scanout.ModLinear {
+		return ErrImplicitLayout
+	}
 	mem, err := b.buf.Map()
 	if err != nil {
 		return err

@@ -56,6 +56,11 @@ type output struct {
 	awaitMark                    uint64
 	presentedDirect, shownDirect *dmabufBuffer
 	directDamage                 []image.Rectangle
+
+	// implicitDirect caches whether implicit-modifier client buffers may
+	// go on this display (gpu_import.go): 0 not known yet, 1 no, 2 yes.
+	implicitDirect int8
+
 	// commit times of the content drawn into the frame being built and
 	// into the one presented (for the latency stats)
 	drawnCommits, presentedCommits []time.Duration
@@ -509,13 +514,16 @@ func (o *output) directCandidate() *dmabufBuffer {
 	b := sf.held
 	if b == nil || b.destroyed || len(sf.stack) != 1 || sf.role == nil || sf.role.toplevel == 0 ||
 		!sf.opaque || sf.role.pos != (image.Point{}) || sf.size() != o.bounds.Size() ||
-		sf.source() != o.bounds || b.buf.Width != o.bounds.Dx() || b.buf.Height != o.bounds.Dy() {
+		sf.source() != o.bounds || b.buf.Width != o.bounds.Dx() || b.buf.Height != o.bounds.Dy() || !o.mayScanOut(b) {
 		return nil
 	}
 	if v := o.scanout.CanScanOut(b.buf); v.Path != scanout.PathDirect {
 		if !sf.directRefused {
 			sf.directRefused = true
 			o.s.log.Info("client buffer composed, not scanned out", "output", o.o.Name(), "step", v.Step, "reason", v.Reason)
+			if v.Step == scanout.StepFormat {
+				sf.refusedForFormat()
+			}
 		}
 		return nil
 	}

@@ -123,13 +123,20 @@ type surface struct {
 	directRefused bool
 	texOwner      render.Renderer
 	texView       *byte // content's first byte when the texture was made (content reallocated: make it again)
-	// texBorrowed: tex is viewBuf's texture view (shmview.go), not ours
+	// texBorrowed: tex is not ours to release: viewBuf's texture view
+	// (an shm buffer drawn in place, shmview.go) or the held dma-buf's
+	// import (gpu_import.go); content then has none of the buffer's pixels.
 	texBorrowed bool
 	// viewBuf is the shm buffer content is read from in place, nil when
 	// content is a copy (shmview.go)
 	viewBuf   *shmBuffer
 	texDamage []image.Rectangle
 	texAll    bool
+	// dmabufFeedbacks are the surface's zwp_linux_dmabuf_feedback_v1 ids.
+	dmabufFeedbacks []uint32
+	// implicitWarned: logged that an implicit-modifier buffer cannot be
+	// drawn by the current renderer.
+	implicitWarned bool
 }
 
 func newSurface(c *Client, id uint32) *surface {
@@ -189,6 +196,9 @@ func (sf *surface) releaseTexture() {
 func (sf *surface) updateTexture(r render.Renderer) error {
 	if sf.content == nil {
 		return nil
+	}
+	if done, err := sf.importedTexture(r); done || err != nil {
+		return err
 	}
 	if err := sf.flushHeld(); err != nil {
 		return err
@@ -651,7 +661,7 @@ func (sf *surface) take(b clientBuffer, damage []image.Rectangle) error {
 	}
 	sf.width, sf.height = w, h
 	sf.opaque = b.isOpaque()
-	if d, ok := b.(*dmabufBuffer); ok && sf.c.s.clientScanout {
+	if d, ok := b.(*dmabufBuffer); ok && (sf.c.s.clientScanout || d.tex != nil || d.buf.Modifier != scanout.ModLinear) {
 		if sf.held != d {
 			if sf.held != nil && sf.heldPending() {
 				sf.heldAll = true // the old buffer's changes were never copied

@@ -227,6 +227,17 @@ func (r *Renderer) ImportDMABuf(b *scanout.Buffer) (render.Texture, error) {
 	return t, nil
 }
 
+// CanImportDMABuf reports whether the driver imports dma-bufs
+// (EGL_EXT_image_dma_buf_import) and the context is not lost.
+func (r *Renderer) CanImportDMABuf() bool {
+	ok := false
+	r.do(func() error {
+		ok = r.info.DMABufImport && !r.lost
+		return nil
+	})
+	return ok
+}
+
 // externalOnly asks EGL whether b's format+modifier can only be sampled
 // as an external texture; without the modifiers extension, or when the
 // driver lists no modifiers for the format (virgl in Mesa 22.3: it takes

@@ -19,6 +19,7 @@ pkgs=(
 	wev                                        # prints a client's input events: internal/server's seated input test
 	libgbm1                                    # Mesa in the amd64 guest (testdata/rig-mesa): packed by vmexec
 	qemu-system-gui                            # -display gtk,gl=on: virtio-gpu-gl-pci (virgl) on an Xvfb
+	glmark2-es2-wayland glmark2-data           # GPU client for cmd/minicomp's rig tests (virgl), and its data
 	patch                                      # patches/*.patch
 	xvfb                                       # a real X server for backend/x11's tests
 	adwaita-icon-theme                         # an Xcursor theme (left_ptr) for internal/xcursor's test

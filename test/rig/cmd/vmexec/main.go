@@ -207,6 +207,19 @@ func run(binary string, args []string) int {
 	if err != nil {
 		return setupErr("%v", err)
 	}
+	names, goPkgs := splitGoPrograms(names)
+	if len(goPkgs) > 0 {
+		gotmp, err := os.MkdirTemp("", "vmexec-go-")
+		if err != nil {
+			return setupErr("%v", err)
+		}
+		defer os.RemoveAll(gotmp)
+		gf, err := buildGoPrograms(cwd, gotmp, r.goarch, goPkgs)
+		if err != nil {
+			return setupErr("%v", err)
+		}
+		extra = append(extra, gf...)
+	}
 	if len(names) > 0 {
 		if r.goarch != runtime.GOARCH {
 			why := fmt.Sprintf("host programs run only in the %s guest (the host's architecture); this guest is %s, so %s were not shipped",
@@ -221,6 +234,17 @@ func run(binary string, args []string) int {
 			extra = append(extra, pf...)
 			sp.Env = append(sp.Env, envPrograms+"="+strings.Join(programNames(pf), " "))
 		}
+	}
+	dataPaths, err := requestedFiles(cwd)
+	if err != nil {
+		return setupErr("%v", err)
+	}
+	if len(dataPaths) > 0 && r.goarch == runtime.GOARCH {
+		df, err := dataFiles(dataPaths)
+		if err != nil {
+			return setupErr("%v", err)
+		}
+		extra = append(extra, df...)
 	}
 	mesa, err := wantsMesa(cwd)
 	if err != nil {

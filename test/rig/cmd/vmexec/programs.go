@@ -23,7 +23,6 @@ import (
 	"bufio"
 	"debug/elf"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -82,8 +81,11 @@ func requestedPrograms(dir string) ([]string, error) {
 func programFiles(names []string, m elf.Machine) ([]hostFile, error) {
 	var files []hostFile
 	for _, n := range names {
-		if filepath.IsAbs(n) {
-			df, err := dataFiles(n)
+		if filepath.IsAbs(n) { // data or a plugin, as in testdata/rig-files (files.go)
+			if _, err := os.Stat(n); err != nil {
+				return nil, fmt.Errorf("data %s for the guest: %v (listed in %s or $%s; install its Debian package, test/rig/deps.sh should)", n, err, programsFile, envPrograms)
+			}
+			df, err := dataFiles([]string{n})
 			if err != nil {
 				return nil, err
 			}
@@ -153,38 +155,6 @@ func libraryFiles(name string) ([]hostFile, error) {
 		return append([]hostFile{{host: target}}, libs...), nil
 	}
 	return nil, fmt.Errorf("library %s for the guest: not installed on the host (ldconfig -p does not list it; listed in %s or $%s)", name, programsFile, envPrograms)
-}
-
-// maxDataBytes bounds what one data entry packs.
-const maxDataBytes = 64 << 20
-
-// dataFiles packs a host file, or a directory with every file under it,
-// at the same path: the data a program or a dlopen'ed library reads
-// (libinput's /usr/share/libinput quirks, XKB's /usr/share/X11/xkb).
-func dataFiles(path string) ([]hostFile, error) {
-	var files []hostFile
-	var total int64
-	err := filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		if total += fi.Size(); total > maxDataBytes {
-			return fmt.Errorf("more than %d MiB", maxDataBytes>>20)
-		}
-		files = append(files, hostFile{host: p})
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("data %s for the guest: %v (listed in %s or $%s; install its Debian package, test/rig/deps.sh should)", path, err, programsFile, envPrograms)
-	}
-	return files, nil
 }
 
 // interp returns the ELF interpreter of the file ("" when static).
