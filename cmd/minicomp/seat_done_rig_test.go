@@ -1,0 +1,372 @@
+package main
+
+import (
+	"context"
+	"image"
+	"image/color"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/minicomp/minicomp/backend/kms"
+	"github.com/minicomp/minicomp/internal/drm"
+	"github.com/minicomp/minicomp/internal/rigtest"
+	"github.com/minicomp/minicomp/internal/testenv"
+	"github.com/minicomp/minicomp/render/soft"
+	"github.com/minicomp/minicomp/scanout"
+	"golang.org/x/sys/unix"
+)
+
+// Evdev key codes (input-event-codes.h) the test types.
+const (
+	evKeyLeftCtrl = 29
+	evKeyLeftAlt  = 56
+	evKeyF1       = 59
+)
+
+// planeState is what a plane shows, from its properties.
+type planeState struct {
+	fb, crtc uint32
+	x, y     int32
+}
+
+// planeOf finds the first plane of type typ ("cursor", "overlay") on the
+// vkms device at path.
+func planeOf(t *testing.T, path, typ string) uint32 {
+	t.Helper()
+	sd, err := scanout.OpenDevice(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sd.Close()
+	if err := sd.EnableKMS(); err != nil {
+		t.Fatal(err)
+	}
+	planes, err := sd.Planes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range planes {
+		if p.Type == typ {
+			return p.ID
+		}
+	}
+	t.Fatalf("vkms has no %s plane (the rig boots it with enable_cursor and enable_overlay)", typ)
+	return 0
+}
+
+// planeNow reads plane id's FB_ID, CRTC_ID, CRTC_X and CRTC_Y.
+func (s *screen) planeNow(t *testing.T, id uint32) planeState {
+	t.Helper()
+	pr, err := s.d.Props(id, drm.ObjectPlane)
+	if err != nil {
+		t.Fatalf("plane %d properties: %v", id, err)
+	}
+	v := pr.Values
+	return planeState{fb: uint32(v["FB_ID"]), crtc: uint32(v["CRTC_ID"]), x: int32(int64(v["CRTC_X"])), y: int32(int64(v["CRTC_Y"]))}
+}
+
+// waitPlane waits until plane id's state satisfies ok.
+func (s *screen) waitPlane(t *testing.T, id uint32, what string, ok func(planeState) bool) planeState {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		st := s.planeNow(t, id)
+		if ok(st) {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: plane %d is %+v", what, id, st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitCornerPixel waits until the pixel near the bottom-right corner of
+// the primary plane's framebuffer (outside any client window at the
+// origin) is want.
+func (s *screen) waitCornerPixel(t *testing.T, want uint32, what string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var px uint32
+		var err error
+		p, perr := s.d.Plane(s.plane)
+		if perr == nil && p.FBID != 0 {
+			var fb drm.ModeFBCmd2
+			if fb, err = s.d.GetFB2(p.FBID); err == nil {
+				if fb.Handles[0] != 0 {
+					s.d.GemClose(fb.Handles[0])
+				}
+				_, px, err = s.pixelAt(int(fb.Width)-8, int(fb.Height)-8)
+				if err == nil && px == want {
+					return
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: the corner shows %06x (err %v %v), want %06x", what, px, err, perr, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// takeDisplayOverlay is a second DRM master that, like another
+// compositor on another VT, shows its frame in color c on the primary
+// plane and a 64×64 image on overlay plane overlay of the same CRTC,
+// then drops master but stays open (its framebuffers live on, as a
+// compositor's do while its VT is in the background). The returned
+// function closes it.
+func takeDisplayOverlay(t *testing.T, path string, s *screen, c color.NRGBA, overlay uint32) (crtc uint32, closeFn func()) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var closers []func()
+	closeFn = func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	closers = append(closers, func() { f.Close() })
+	defer func() {
+		if t.Failed() {
+			closeFn()
+		}
+	}()
+	dev, err := scanout.NewDevice(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closers = append(closers, func() { dev.Close() })
+	be, err := kms.New(kms.Options{Devices: scanout.Devices{Display: dev}, Logger: quiet()})
+	if err != nil {
+		t.Fatalf("second master: %v", err)
+	}
+	// Closed while not master: its commit turning the pipeline off fails
+	// (the pipeline is minicomp's again), which is the point.
+	closers = append(closers, func() { be.Close() })
+	o := be.Outputs()[0]
+	target, _, err := o.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := soft.New()
+	defer r.Close()
+	m := o.Mode()
+	if err := r.Begin(target, nil); err != nil {
+		t.Fatal(err)
+	}
+	r.FillRect(image.Rect(0, 0, m.Width, m.Height), c)
+	fence, err := r.End()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.Present(target, nil, fence); err != nil {
+		t.Fatalf("second master's frame: %v (was DRM master given up?)", err)
+	}
+	if fence != nil {
+		fence.Close()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := o.WaitFrame(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := uint32(c.R)<<16 | uint32(c.G)<<8 | uint32(c.B)
+	s.waitPixel(t, want, "the second master's frame")
+
+	// The overlay, through the same open file (master is the file's).
+	fd, err := unix.Dup(int(f.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := drm.FromFD(fd, path)
+	if err != nil {
+		unix.Close(fd)
+		t.Fatal(err)
+	}
+	closers = append(closers, func() { d.Close() })
+	if err := d.SetClientCap(drm.ClientCapUniversalPlanes, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SetClientCap(drm.ClientCapAtomic, 1); err != nil {
+		t.Fatal(err)
+	}
+	crtc = s.planeNow(t, s.plane).crtc
+	const side = 64
+	dumb, err := d.CreateDumb(side, side, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fb, err := d.AddFB2(drm.FB2{Width: side, Height: side, Format: uint32(scanout.XRGB8888),
+		Handles: [4]uint32{dumb.Handle}, Pitches: [4]uint32{dumb.Pitch}})
+	if err != nil {
+		t.Fatalf("overlay framebuffer: %v", err)
+	}
+	pr, err := d.Props(overlay, drm.ObjectPlane)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req drm.AtomicReq
+	for _, p := range []struct {
+		name string
+		v    uint64
+	}{{"FB_ID", uint64(fb)}, {"CRTC_ID", uint64(crtc)}, {"SRC_X", 0}, {"SRC_Y", 0},
+		{"SRC_W", side << 16}, {"SRC_H", side << 16}, {"CRTC_X", 100}, {"CRTC_Y", 100},
+		{"CRTC_W", side}, {"CRTC_H", side}} {
+		id, err := pr.ID(p.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Add(overlay, id, p.v)
+	}
+	if err := d.Atomic(&req, 0, 0); err != nil {
+		t.Fatalf("second master's overlay plane %d: %v", overlay, err)
+	}
+	if st := s.planeNow(t, overlay); st.fb != fb || st.crtc != crtc {
+		t.Fatalf("overlay plane %d is %+v after the second master's commit, want FB %d on CRTC %d", overlay, st, fb, crtc)
+	}
+	if err := d.DropMaster(); err != nil {
+		t.Fatalf("second master: %v", err)
+	}
+	return crtc, closeFn
+}
+
+// The issue's "done when" in one test: wev under minicomp on vkms with a
+// real seatd; keys and clicks from uinput devices reach it; Ctrl+Alt+Fn
+// typed on the uinput keyboard switches VT (libinput → the server's
+// SwitchVT → libseat); another DRM master shows its frame and leaves an
+// overlay plane on minicomp's CRTC; back, minicomp's frame is on the
+// primary plane, the foreign overlay is off, the cursor is on the cursor
+// plane where it was, and keys and clicks work; the mouse unplugged hides
+// the cursor (cursor plane off, no pointer capability), plugged again
+// brings both back.
+func TestRigSeatdDone(t *testing.T) {
+	requireSeatRig(t)
+	rigtest.RequireUInput(t)
+	if !strings.Contains(" "+os.Getenv("MINICOMP_RIG_PROGRAMS")+" ", " wev ") {
+		t.Fatal("wev was not shipped into the guest (testdata/rig-programs lists it)")
+	}
+	vt := activeVT(t)
+	other := vt%6 + 1
+	sd := testenv.StartSeatd(t, true)
+	s, path := openScreen(t)
+	cursorPlane := planeOf(t, path, "cursor")
+	overlayPlane := planeOf(t, path, "overlay")
+	kb := rigtest.Plug(t, rigtest.Keyboard("minicomp done keyboard"))
+	mouse := rigtest.Plug(t, rigtest.Mouse("minicomp done mouse"))
+
+	mc := startMinicomp(t, []string{"LIBSEAT_BACKEND=seatd"}, "--backend=kms", "--session=libseat", "--accel-profile=flat", "--accel-speed=0")
+	mc.waitLog(t, "serving Wayland clients")
+	m := regexp.MustCompile(`serving Wayland clients.* WAYLAND_DISPLAY=(wayland-[0-9]+)`).FindStringSubmatch(mc.logText())
+	if m == nil {
+		t.Fatalf("no WAYLAND_DISPLAY in minicomp's log")
+	}
+	wev := exec.Command("wev")
+	wev.Env = append(os.Environ(), "XDG_RUNTIME_DIR="+mc.dir, "WAYLAND_DISPLAY="+m[1])
+	out := testenv.StartOnPTY(t, wev)
+	out.Expect(t, `wl_keyboard\] enter`)
+	out.ExpectSeen(t, `wl_seat\] capabilities: pointer keyboard`)
+	s.waitCornerPixel(t, background, "minicomp's frame")
+
+	typeKey := func(code uint16, sym string) {
+		t.Helper()
+		kb.Key(code, true)
+		out.Expect(t, `sym: `+sym+`\s`)
+		kb.Key(code, false)
+		out.Expect(t, `wl_keyboard\] key: .*state: 0 \(released\)`)
+	}
+	click := func(what string) {
+		t.Helper()
+		mouse.Emit([3]int32{rigtest.EvRel, rigtest.RelX, 20})
+		out.Expect(t, `wl_pointer\] (enter|motion): `)
+		mouse.Emit([3]int32{rigtest.EvKey, rigtest.BtnLeft, 1})
+		out.Expect(t, `wl_pointer\] button: .*button: 272 \(left\), state: 1 \(pressed\)`)
+		mouse.Emit([3]int32{rigtest.EvKey, rigtest.BtnLeft, 0})
+		out.Expect(t, `wl_pointer\] button: .*state: 0 \(released\)`)
+	}
+	onCursorPlane := func(st planeState) bool { return st.fb != 0 && st.crtc != 0 }
+	typeKey(30, "a")
+	click("before the switch")
+	before := s.waitPlane(t, cursorPlane, "the cursor before the switch", onCursorPlane)
+
+	// Ctrl+Alt+F<other> on the uinput keyboard: through libinput, the
+	// server and libseat to the kernel's VT.
+	start := time.Now()
+	kb.Key(evKeyLeftCtrl, true)
+	kb.Key(evKeyLeftAlt, true)
+	kb.Key(evKeyF1+uint16(other)-1, true)
+	deadline := time.Now().Add(15 * time.Second)
+	for activeVT(t) != other {
+		if time.Now().After(deadline) {
+			t.Fatalf("Ctrl+Alt+F%d typed: VT %d still in front after 15 s", other, activeVT(t))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	switched := time.Since(start)
+	mc.waitLog(t, "session paused")
+	away := time.Since(start)
+	// Released while away: nobody hears it.
+	kb.Key(evKeyF1+uint16(other)-1, false)
+	kb.Key(evKeyLeftAlt, false)
+	kb.Key(evKeyLeftCtrl, false)
+	out.Expect(t, `wl_seat\] capabilities:\s+none`)
+	if !strings.Contains(mc.logText(), "VT switch key") {
+		t.Errorf("the VT switched but minicomp did not log the VT switch key")
+	}
+
+	crtc, closeOther := takeDisplayOverlay(t, path, s, color.NRGBA{R: 0xff, B: 0xff, A: 0xff}, overlayPlane)
+	defer closeOther()
+
+	start = time.Now()
+	switchVT(t, vt)
+	mc.waitLog(t, "session active: redrawing every output")
+	s.waitCornerPixel(t, background, "minicomp's frame after the switch back")
+	back := time.Since(start)
+	if st := s.waitPlane(t, cursorPlane, "the cursor after the switch back", onCursorPlane); st.x != before.x || st.y != before.y || st.crtc != crtc {
+		t.Errorf("cursor plane after the switch back %+v, want it where it was (%+v) on CRTC %d", st, before, crtc)
+	}
+	if st := s.planeNow(t, overlayPlane); st.fb != 0 || st.crtc != 0 {
+		t.Errorf("the second master's overlay plane %d is still on after minicomp came back: %+v", overlayPlane, st)
+	}
+	t.Logf("Ctrl+Alt+F%d typed: VT %d in front in %v, minicomp paused in %v; back: minicomp's frame on the display in %v", other, other, switched, away, back)
+
+	out.Expect(t, `wl_seat\] capabilities: pointer keyboard`)
+	// The keyboard's enter carries the modifiers: none held (Ctrl and Alt
+	// were released while minicomp was away).
+	out.Expect(t, `wl_keyboard\] enter`)
+	if m := out.Expect(t, `depressed: ([0-9A-Fa-f]+)`); strings.Trim(m[1], "0") != "" {
+		t.Errorf("modifiers depressed %s after the switch back, want none", m[1])
+	}
+	typeKey(46, "c")
+	click("after the switch back")
+	if st := s.waitPlane(t, cursorPlane, "the cursor moved after the switch back", func(st planeState) bool {
+		return onCursorPlane(st) && st.x == before.x+20
+	}); st.y != before.y {
+		t.Errorf("cursor plane at %+v after moving 20 right, from %+v", st, before)
+	}
+
+	// Unplug the mouse: no pointer, no cursor; plug one again: both back.
+	if err := mouse.Close(); err != nil {
+		t.Fatal(err)
+	}
+	out.Expect(t, `wl_seat\] capabilities: keyboard\s*$`)
+	s.waitPlane(t, cursorPlane, "the cursor with no mouse", func(st planeState) bool { return st.fb == 0 })
+	mouse = rigtest.Plug(t, rigtest.Mouse("minicomp done mouse 2"))
+	out.Expect(t, `wl_seat\] capabilities: pointer keyboard`)
+	click("with the mouse plugged again")
+	s.waitPlane(t, cursorPlane, "the cursor with the mouse plugged again", onCursorPlane)
+	typeKey(32, "d")
+
+	if !strings.Contains(sd.LogText(), "/dev/input/event") {
+		t.Errorf("seatd's log shows no input device opened through it:\n%s", sd.LogText())
+	}
+	if strings.Contains(mc.logText(), "level=ERROR") {
+		t.Errorf("minicomp logged errors:\n%s", mc.logText())
+	}
+}
