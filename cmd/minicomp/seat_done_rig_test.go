@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"image"
 	"image/color"
 	"os"
@@ -79,7 +80,12 @@ func (s *screen) waitPlane(t *testing.T, id uint32, what string, ok func(planeSt
 			return st
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: plane %d is %+v", what, id, st)
+			ids, _ := s.d.PlaneIDs()
+			var all []string
+			for _, pid := range ids {
+				all = append(all, fmt.Sprintf("%d:%+v", pid, s.planeNow(t, pid)))
+			}
+			t.Fatalf("%s: plane %d is %+v (every plane: %s)", what, id, st, strings.Join(all, " "))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -139,7 +145,7 @@ func takeDisplayOverlay(t *testing.T, path string, s *screen, c color.NRGBA, ove
 	t.Helper()
 	f, err := os.OpenFile(path, os.O_RDWR|unix.O_CLOEXEC, 0)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("second master (step 1): %v", err)
 	}
 	var closers []func()
 	closeFn = func() {
@@ -155,7 +161,7 @@ func takeDisplayOverlay(t *testing.T, path string, s *screen, c color.NRGBA, ove
 	}()
 	dev, err := scanout.NewDevice(f)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("second master (step 2): %v", err)
 	}
 	closers = append(closers, func() { dev.Close() })
 	be, err := kms.New(kms.Options{Devices: scanout.Devices{Display: dev}, Logger: quiet()})
@@ -168,18 +174,18 @@ func takeDisplayOverlay(t *testing.T, path string, s *screen, c color.NRGBA, ove
 	o := be.Outputs()[0]
 	target, _, err := o.Next()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("second master (step 3): %v", err)
 	}
 	r := soft.New()
 	defer r.Close()
 	m := o.Mode()
 	if err := r.Begin(target, nil); err != nil {
-		t.Fatal(err)
+		t.Fatalf("second master (step 4): %v", err)
 	}
 	r.FillRect(image.Rect(0, 0, m.Width, m.Height), c)
 	fence, err := r.End()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("second master (step 5): %v", err)
 	}
 	if _, err := o.Present(target, nil, fence); err != nil {
 		t.Fatalf("second master's frame: %v (was DRM master given up?)", err)
@@ -190,33 +196,33 @@ func takeDisplayOverlay(t *testing.T, path string, s *screen, c color.NRGBA, ove
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, err := o.WaitFrame(ctx); err != nil {
-		t.Fatal(err)
+		t.Fatalf("second master (step 6): %v", err)
 	}
 	want := uint32(c.R)<<16 | uint32(c.G)<<8 | uint32(c.B)
 	s.waitPixel(t, want, "the second master's frame")
 
 	// The overlay, through the same open file (master is the file's).
-	fd, err := unix.Dup(int(f.Fd()))
+	fd, err := unix.Dup(dev.FD())
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("second master (step 7): %v", err)
 	}
 	d, err := drm.FromFD(fd, path)
 	if err != nil {
 		unix.Close(fd)
-		t.Fatal(err)
+		t.Fatalf("second master (step 8): %v", err)
 	}
 	closers = append(closers, func() { d.Close() })
 	if err := d.SetClientCap(drm.ClientCapUniversalPlanes, 1); err != nil {
-		t.Fatal(err)
+		t.Fatalf("second master (step 9): %v", err)
 	}
 	if err := d.SetClientCap(drm.ClientCapAtomic, 1); err != nil {
-		t.Fatal(err)
+		t.Fatalf("second master (step 10): %v", err)
 	}
 	crtc = s.planeNow(t, s.plane).crtc
 	const side = 64
 	dumb, err := d.CreateDumb(side, side, 32)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("second master (step 11): %v", err)
 	}
 	fb, err := d.AddFB2(drm.FB2{Width: side, Height: side, Format: uint32(scanout.XRGB8888),
 		Handles: [4]uint32{dumb.Handle}, Pitches: [4]uint32{dumb.Pitch}})
@@ -225,7 +231,7 @@ func takeDisplayOverlay(t *testing.T, path string, s *screen, c color.NRGBA, ove
 	}
 	pr, err := d.Props(overlay, drm.ObjectPlane)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("second master (step 12): %v", err)
 	}
 	var req drm.AtomicReq
 	for _, p := range []struct {
@@ -236,7 +242,7 @@ func takeDisplayOverlay(t *testing.T, path string, s *screen, c color.NRGBA, ove
 		{"CRTC_W", side}, {"CRTC_H", side}} {
 		id, err := pr.ID(p.name)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("second master (step 13): %v", err)
 		}
 		req.Add(overlay, id, p.v)
 	}
@@ -271,6 +277,11 @@ func TestRigSeatdDone(t *testing.T) {
 	other := vt%6 + 1
 	sd := testenv.StartSeatd(t, true)
 	s, path := openScreen(t)
+	// FB_ID, CRTC_ID and CRTC_X/Y are atomic properties: only a file
+	// with the atomic cap sees them.
+	if err := s.d.SetClientCap(drm.ClientCapAtomic, 1); err != nil {
+		t.Fatal(err)
+	}
 	cursorPlane := planeOf(t, path, "cursor")
 	overlayPlane := planeOf(t, path, "overlay")
 	kb := rigtest.Plug(t, rigtest.Keyboard("minicomp done keyboard"))
