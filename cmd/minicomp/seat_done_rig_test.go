@@ -356,11 +356,11 @@ func TestRigSeatdDone(t *testing.T) {
 	mc.waitLog(t, "session active: redrawing every output")
 	s.waitCornerPixel(t, frame, "minicomp's frame after the switch back")
 	back := time.Since(start)
-	if st := s.waitPlane(t, cursorPlane, "the cursor after the switch back", onCursorPlane); st.x != before.x || st.y != before.y || st.crtc != crtc {
-		t.Errorf("cursor plane after the switch back %+v, want it where it was (%+v) on CRTC %d", st, before, crtc)
-	}
 	if st := s.planeNow(t, overlayPlane); st.fb != 0 || st.crtc != 0 {
 		t.Errorf("the second master's overlay plane %d is still on after minicomp came back: %+v", overlayPlane, st)
+	}
+	if st := s.waitPlane(t, cursorPlane, "the cursor after the switch back", onCursorPlane); st.x != before.x || st.y != before.y || st.crtc != crtc {
+		t.Errorf("cursor plane after the switch back %+v, want it where it was (%+v) on CRTC %d", st, before, crtc)
 	}
 	t.Logf("Ctrl+Alt+F%d typed: VT %d in front in %v, minicomp paused in %v; back: minicomp's frame on the display in %v", other, other, switched, away, back)
 
