@@ -1,22 +1,14 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"image"
 	"image/color"
-	"os"
-	"os/exec"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/minicomp/minicomp/backend/kms"
 	"github.com/minicomp/minicomp/internal/drm"
 	"github.com/minicomp/minicomp/internal/rigtest"
-	"github.com/minicomp/minicomp/internal/testenv"
-	"github.com/minicomp/minicomp/render/soft"
 	"github.com/minicomp/minicomp/scanout"
 	"golang.org/x/sys/unix"
 )
@@ -32,31 +24,6 @@ const (
 type planeState struct {
 	fb, crtc uint32
 	x, y     int32
-}
-
-// planeOf finds the first plane of type typ ("cursor", "overlay") on the
-// vkms device at path.
-func planeOf(t *testing.T, path, typ string) uint32 {
-	t.Helper()
-	sd, err := scanout.OpenDevice(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sd.Close()
-	if err := sd.EnableKMS(); err != nil {
-		t.Fatal(err)
-	}
-	planes, err := sd.Planes()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range planes {
-		if p.Type == typ {
-			return p.ID
-		}
-	}
-	t.Fatalf("vkms has no %s plane (the rig boots it with enable_cursor and enable_overlay)", typ)
-	return 0
 }
 
 // planeNow reads plane id's FB_ID, CRTC_ID, CRTC_X and CRTC_Y.
@@ -143,86 +110,31 @@ func (s *screen) waitCornerPixelFunc(t *testing.T, what string, ok func(uint32) 
 // function closes it.
 func takeDisplayOverlay(t *testing.T, path string, s *screen, c color.NRGBA, overlay uint32) (crtc uint32, closeFn func()) {
 	t.Helper()
-	f, err := os.OpenFile(path, os.O_RDWR|unix.O_CLOEXEC, 0)
-	if err != nil {
-		t.Fatalf("second master (step 1): %v", err)
-	}
-	var closers []func()
-	closeFn = func() {
-		for i := len(closers) - 1; i >= 0; i-- {
-			closers[i]()
-		}
-	}
-	closers = append(closers, func() { f.Close() })
-	defer func() {
-		if t.Failed() {
-			closeFn()
-		}
-	}()
-	dev, err := scanout.NewDevice(f)
-	if err != nil {
-		t.Fatalf("second master (step 2): %v", err)
-	}
-	closers = append(closers, func() { dev.Close() })
-	be, err := kms.New(kms.Options{Devices: scanout.Devices{Display: dev}, Logger: quiet()})
-	if err != nil {
-		t.Fatalf("second master: %v", err)
-	}
-	// Closed while not master: its commit turning the pipeline off fails
-	// (the pipeline is minicomp's again), which is the point.
-	closers = append(closers, func() { be.Close() })
-	o := be.Outputs()[0]
-	target, _, err := o.Next()
-	if err != nil {
-		t.Fatalf("second master (step 3): %v", err)
-	}
-	r := soft.New()
-	defer r.Close()
-	m := o.Mode()
-	if err := r.Begin(target, nil); err != nil {
-		t.Fatalf("second master (step 4): %v", err)
-	}
-	r.FillRect(image.Rect(0, 0, m.Width, m.Height), c)
-	fence, err := r.End()
-	if err != nil {
-		t.Fatalf("second master (step 5): %v", err)
-	}
-	if _, err := o.Present(target, nil, fence); err != nil {
-		t.Fatalf("second master's frame: %v (was DRM master given up?)", err)
-	}
-	if fence != nil {
-		fence.Close()
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := o.WaitFrame(ctx); err != nil {
-		t.Fatalf("second master (step 6): %v", err)
-	}
-	want := uint32(c.R)<<16 | uint32(c.G)<<8 | uint32(c.B)
-	s.waitPixel(t, want, "the second master's frame")
+	dev, release := secondMaster(t, path, s, c)
 
 	// The overlay, through the same open file (master is the file's).
 	fd, err := unix.Dup(dev.FD())
 	if err != nil {
-		t.Fatalf("second master (step 7): %v", err)
+		t.Fatalf("second master, dup: %v", err)
 	}
 	d, err := drm.FromFD(fd, path)
 	if err != nil {
 		unix.Close(fd)
-		t.Fatalf("second master (step 8): %v", err)
+		t.Fatalf("second master, device: %v", err)
 	}
-	closers = append(closers, func() { d.Close() })
+	t.Cleanup(func() { d.Close() })
+	closeFn = func() { d.Close(); release() }
 	if err := d.SetClientCap(drm.ClientCapUniversalPlanes, 1); err != nil {
-		t.Fatalf("second master (step 9): %v", err)
+		t.Fatalf("second master, universal planes: %v", err)
 	}
 	if err := d.SetClientCap(drm.ClientCapAtomic, 1); err != nil {
-		t.Fatalf("second master (step 10): %v", err)
+		t.Fatalf("second master, atomic: %v", err)
 	}
 	crtc = s.planeNow(t, s.plane).crtc
 	const side = 64
 	dumb, err := d.CreateDumb(side, side, 32)
 	if err != nil {
-		t.Fatalf("second master (step 11): %v", err)
+		t.Fatalf("second master, overlay buffer: %v", err)
 	}
 	fb, err := d.AddFB2(drm.FB2{Width: side, Height: side, Format: uint32(scanout.XRGB8888),
 		Handles: [4]uint32{dumb.Handle}, Pitches: [4]uint32{dumb.Pitch}})
@@ -231,7 +143,7 @@ func takeDisplayOverlay(t *testing.T, path string, s *screen, c color.NRGBA, ove
 	}
 	pr, err := d.Props(overlay, drm.ObjectPlane)
 	if err != nil {
-		t.Fatalf("second master (step 12): %v", err)
+		t.Fatalf("second master, overlay plane properties: %v", err)
 	}
 	var req drm.AtomicReq
 	for _, p := range []struct {
@@ -242,7 +154,7 @@ func takeDisplayOverlay(t *testing.T, path string, s *screen, c color.NRGBA, ove
 		{"CRTC_W", side}, {"CRTC_H", side}} {
 		id, err := pr.ID(p.name)
 		if err != nil {
-			t.Fatalf("second master (step 13): %v", err)
+			t.Fatalf("second master, overlay plane property: %v", err)
 		}
 		req.Add(overlay, id, p.v)
 	}
@@ -268,59 +180,26 @@ func takeDisplayOverlay(t *testing.T, path string, s *screen, c color.NRGBA, ove
 // the cursor (cursor plane off, no pointer capability), plugged again
 // brings both back.
 func TestRigSeatdDone(t *testing.T) {
-	requireSeatRig(t)
-	rigtest.RequireUInput(t)
-	if !strings.Contains(" "+os.Getenv("MINICOMP_RIG_PROGRAMS")+" ", " wev ") {
-		t.Fatal("wev was not shipped into the guest (testdata/rig-programs lists it)")
-	}
-	vt := activeVT(t)
-	other := vt%6 + 1
-	sd := testenv.StartSeatd(t, true)
+	vt, other, sd := startSeatdInputRig(t)
 	s, path := openScreen(t)
-	// FB_ID, CRTC_ID and CRTC_X/Y are atomic properties: only a file
-	// with the atomic cap sees them.
-	if err := s.d.SetClientCap(drm.ClientCapAtomic, 1); err != nil {
-		t.Fatal(err)
+	cursorPlane, overlayPlane := s.cursor, s.overlay
+	if cursorPlane == 0 || overlayPlane == 0 {
+		t.Fatalf("vkms has no cursor or no overlay plane (%d, %d): the rig boots it with enable_cursor and enable_overlay", cursorPlane, overlayPlane)
 	}
-	cursorPlane := planeOf(t, path, "cursor")
-	overlayPlane := planeOf(t, path, "overlay")
 	kb := rigtest.Plug(t, rigtest.Keyboard("minicomp done keyboard"))
 	mouse := rigtest.Plug(t, rigtest.Mouse("minicomp done mouse"))
 
 	mc := startMinicomp(t, []string{"LIBSEAT_BACKEND=seatd"}, "--backend=kms", "--session=libseat", "--accel-profile=flat", "--accel-speed=0", "--log-level=debug")
-	mc.waitLog(t, "serving Wayland clients")
-	m := regexp.MustCompile(`serving Wayland clients.* WAYLAND_DISPLAY=(wayland-[0-9]+)`).FindStringSubmatch(mc.logText())
-	if m == nil {
-		t.Fatalf("no WAYLAND_DISPLAY in minicomp's log")
-	}
-	wev := exec.Command("wev")
-	wev.Env = append(os.Environ(), "XDG_RUNTIME_DIR="+mc.dir, "WAYLAND_DISPLAY="+m[1])
-	out := testenv.StartOnPTY(t, wev)
-	out.Expect(t, `wl_keyboard\] enter`)
-	out.ExpectSeen(t, `wl_seat\] capabilities: pointer keyboard`)
+	out := startWev(t, mc)
 	// wev's window covers the output: its pixel near the corner is
 	// minicomp's frame, and must be again after the switch back.
 	frame := s.cornerPixel(t)
 
-	typeKey := func(code uint16, sym string) {
-		t.Helper()
-		kb.Key(code, true)
-		out.Expect(t, `sym: `+sym+`\s`)
-		kb.Key(code, false)
-		out.Expect(t, `wl_keyboard\] key: .*state: 0 \(released\)`)
-	}
-	click := func(what string) {
-		t.Helper()
-		mouse.Emit([3]int32{rigtest.EvRel, rigtest.RelX, 20})
-		out.Expect(t, `wl_pointer\] (enter|motion): `)
-		mouse.Emit([3]int32{rigtest.EvKey, rigtest.BtnLeft, 1})
-		out.Expect(t, `wl_pointer\] button: .*button: 272 \(left\), state: 1 \(pressed\)`)
-		mouse.Emit([3]int32{rigtest.EvKey, rigtest.BtnLeft, 0})
-		out.Expect(t, `wl_pointer\] button: .*state: 0 \(released\)`)
-	}
+	typeKey := func(code uint16, sym string) { t.Helper(); typeInto(t, out, kb, code, sym) }
+	click := func() { t.Helper(); clickInto(t, out, mouse) }
 	onCursorPlane := func(st planeState) bool { return st.fb != 0 && st.crtc != 0 }
 	typeKey(30, "a")
-	click("before the switch")
+	click()
 	before := s.waitPlane(t, cursorPlane, "the cursor before the switch", onCursorPlane)
 
 	// Ctrl+Alt+F<other> on the uinput keyboard: through libinput, the
@@ -372,7 +251,7 @@ func TestRigSeatdDone(t *testing.T) {
 		t.Errorf("modifiers depressed %s after the switch back, want none", m[1])
 	}
 	typeKey(46, "c")
-	click("after the switch back")
+	click()
 	if st := s.waitPlane(t, cursorPlane, "the cursor moved after the switch back", func(st planeState) bool {
 		return onCursorPlane(st) && st.x == before.x+20
 	}); st.y != before.y {
@@ -387,7 +266,7 @@ func TestRigSeatdDone(t *testing.T) {
 	s.waitPlane(t, cursorPlane, "the cursor with no mouse", func(st planeState) bool { return st.fb == 0 })
 	mouse = rigtest.Plug(t, rigtest.Mouse("minicomp done mouse 2"))
 	out.Expect(t, `wl_seat\] capabilities: pointer keyboard`)
-	click("with the mouse plugged again")
+	click()
 	s.waitPlane(t, cursorPlane, "the cursor with the mouse plugged again", onCursorPlane)
 	typeKey(32, "d")
 
