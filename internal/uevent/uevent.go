@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -84,6 +85,8 @@ type Conn struct {
 	rc  syscall.RawConn
 	fd  int
 	buf []byte
+	// closed: Close ran (a read it ended reports os.ErrClosed).
+	closed atomic.Bool
 }
 
 // kernelGroup is the multicast group of the kernel's own uevents (udevd
@@ -126,7 +129,10 @@ func Open() (*Conn, error) {
 func (c *Conn) Fd() int { return c.fd }
 
 // Close closes the socket and ends a Read waiting on it.
-func (c *Conn) Close() error { return c.f.Close() }
+func (c *Conn) Close() error {
+	c.closed.Store(true)
+	return c.f.Close()
+}
 
 // Read waits for the next kernel uevent and returns it, skipping
 // messages that are not one. When the kernel dropped uevents (the
@@ -168,6 +174,9 @@ func (c *Conn) next(wait bool) (ev Event, ok bool, err error) {
 		n, from, rerr = unix.Recvfrom(int(fd), c.buf, unix.MSG_DONTWAIT)
 		return !wait || rerr != unix.EAGAIN
 	}); err != nil {
+		if c.closed.Load() { // the poller's own "use of closed file" is not os.ErrClosed
+			err = fmt.Errorf("%w (%v)", os.ErrClosed, err)
+		}
 		return ev, false, fmt.Errorf("uevent: read: %w", err)
 	}
 	if rerr != nil {
