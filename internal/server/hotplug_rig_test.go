@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/minicomp/minicomp/backend/kms"
-	"github.com/minicomp/minicomp/internal/protocol"
 	"github.com/minicomp/minicomp/internal/wire"
 )
 
@@ -35,10 +34,23 @@ func TestRigOutputHotplug(t *testing.T) {
 		}
 	}
 	t.Cleanup(func() { os.WriteFile(status, []byte("detect"), 0) })
-	s, dir, _ := startServer(t, be, Options{})
-	first := globalName(s, protocol.WlOutputInterface)
+	_, dir, _ := startServer(t, be, Options{})
 	r := dial(t, dir)
+	// outputGlobal reads registry events up to a wl_output global's
+	// (the client's view: s.globals belongs to the running server).
+	outputGlobal := func() (name uint32) {
+		r.events(func(obj uint32, op uint16, body []byte) bool {
+			if obj != 2 || op != 0 {
+				return false
+			}
+			d := wire.NewDecoder(body, nil)
+			name = d.Uint()
+			return d.String() == "wl_output"
+		})
+		return name
+	}
 	r.req(1, 1, func(e *wire.Encoder) { e.NewID(2) })
+	first := outputGlobal()
 	r.roundtrip(3)
 	if out := wlInfo(t, dir); !strings.Contains(out, "name: "+o.Name()) {
 		t.Fatalf("wayland-info before the unplug lacks %s:\n%s", o.Name(), out)
@@ -58,15 +70,7 @@ func TestRigOutputHotplug(t *testing.T) {
 	write(status, "detect")
 	t0 = time.Now()
 	write(uevent, "change")
-	var name uint32
-	r.events(func(obj uint32, op uint16, body []byte) bool {
-		if obj != 2 || op != 0 {
-			return false
-		}
-		d := wire.NewDecoder(body, nil)
-		name = d.Uint()
-		return d.String() == "wl_output"
-	})
+	name := outputGlobal()
 	back := time.Since(t0)
 	if name == first {
 		t.Errorf("the re-plugged output has its old global name %d", name)
