@@ -20,7 +20,7 @@ import (
 func (s *Server) addOutput(bo backend.Output) *output {
 	m := bo.Mode()
 	o := &output{s: s, o: bo, bounds: image.Rect(0, 0, m.Width, m.Height), waitReq: make(chan struct{}, 1),
-		description: "minicomp " + bo.Info().Backend + " output " + bo.Name() + " " + m.String()}
+		description: outputDescription(bo)}
 	s.outputs = append(s.outputs, o)
 	o.global = s.addGlobal(protocol.WlOutputInterface, 4, o.bind)
 	if cs, ok := bo.(backend.ClientScanout); ok {
@@ -35,15 +35,27 @@ func (s *Server) addOutput(bo backend.Output) *output {
 	return o
 }
 
+// outputDescription is the output's description (wl_output, the heads).
+func outputDescription(bo backend.Output) string {
+	return "minicomp " + bo.Info().Backend + " output " + bo.Name() + " " + bo.Mode().String()
+}
+
 // outputAdded starts serving a backend output that appeared while
-// running: clients hear of its global, toplevels are configured again,
-// and it is drawn whole.
+// running (serveOutput), and output managers hear of it.
 func (s *Server) outputAdded(bo backend.Output) {
 	if s.outputOf(bo) != nil {
 		return
 	}
-	o := s.addOutput(bo)
 	s.log.Info("output added", "output", bo.Name(), "mode", bo.Mode().String())
+	s.serveOutput(bo)
+	s.headsChanged()
+}
+
+// serveOutput starts serving a backend output while running: clients
+// hear of its global, toplevels are configured again, and it is drawn
+// whole.
+func (s *Server) serveOutput(bo backend.Output) {
+	o := s.addOutput(bo)
 	o.addDamage(o.bounds)
 	s.waiters.Add(1)
 	go func() {
@@ -58,15 +70,25 @@ func (s *Server) outputAdded(bo backend.Output) {
 	s.render(o)
 }
 
-// outputRemoved stops serving a backend output that went away: its
-// global is withdrawn, the pointer and cursor forget it, and once its
-// last frame is done it is closed.
+// outputRemoved stops serving a backend output that went away
+// (unserveOutput; once its last frame is done it is closed), and output
+// managers hear of it.
 func (s *Server) outputRemoved(bo backend.Output) {
 	o := s.outputOf(bo)
 	if o == nil {
 		return
 	}
 	s.log.Info("output removed", "output", bo.Name())
+	s.unserveOutput(o)
+	s.headsChanged()
+}
+
+// unserveOutput stops serving an output: its global is withdrawn, the
+// layer surfaces on it are closed, the pointer and cursor forget it,
+// toplevels are configured to the outputs left, and once its last frame
+// is done finishRemoval ends it.
+func (s *Server) unserveOutput(o *output) {
+	s.layersOutputGone(o)
 	s.outputs = without(s.outputs, o)
 	o.removed = true
 	o.global.removed = true
@@ -116,6 +138,13 @@ func (s *Server) finishRemoval(o *output) {
 		}
 	}
 	o.done = nil
+	if s.outMgmt.draining[o.o] { // turned off, not gone (outputtoggle.go)
+		delete(s.outMgmt.draining, o.o)
+		if err := o.o.(backend.OutputToggler).SetEnabled(false); err != nil {
+			s.log.Warn("turning an output off", "output", o.o.Name(), "err", err)
+		}
+		return
+	}
 	if cl, ok := o.o.(io.Closer); ok {
 		if err := cl.Close(); err != nil {
 			s.log.Warn("closing a removed output", "output", o.o.Name(), "err", err)
