@@ -139,10 +139,7 @@ func (s *Server) finishRemoval(o *output) {
 	}
 	o.done = nil
 	if s.outMgmt.draining[o.o] { // turned off, not gone (outputtoggle.go)
-		delete(s.outMgmt.draining, o.o)
-		if err := o.o.(backend.OutputToggler).SetEnabled(false); err != nil {
-			s.log.Warn("turning an output off", "output", o.o.Name(), "err", err)
-		}
+		s.drained(o.o)
 		return
 	}
 	if cl, ok := o.o.(io.Closer); ok {

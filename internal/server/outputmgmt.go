@@ -30,12 +30,13 @@ import (
 // outputManagement is the server's side: the managers bound, the serial
 // of the current output state (a configuration made for an older one is
 // cancelled), the outputs that are off, and those turned off whose last
-// frame is still in flight.
+// frame is still in flight (and of those, the ones turned on again).
 type outputManagement struct {
 	managers []*outputManager
 	serial   uint32
 	off      []backend.Output
 	draining map[backend.Output]bool
+	again    map[backend.Output]bool // draining ones turned on again
 }
 
 func (s *Server) bindOutputManager(c *Client, id, version uint32) error {
@@ -358,8 +359,6 @@ func (cfg *outputConfig) check() error {
 			return fmt.Errorf("disable %s: the output cannot be turned off: %w", name, errUnsupported)
 		case ch == nil:
 			continue
-		case o == nil && s.outMgmt.draining[out]:
-			return fmt.Errorf("enable %s: it is still turning off: %w", name, errBusy)
 		case o != nil && ch.pos != nil && *ch.pos != image.Pt(s.outputX(o), 0):
 			return fmt.Errorf("position %v for %s: the outputs stand side by side in their order: %w", *ch.pos, name, errUnsupported)
 		case ch.transform != nil && *ch.transform != protocol.WlOutputTransformNormal:
@@ -388,9 +387,6 @@ func (cfg *outputConfig) check() error {
 	}
 	return nil
 }
-
-// errBusy says a configuration came while an output was changing.
-var errBusy = errors.New("busy, try again")
 
 // apply makes the configuration so: the outputs turned on get their
 // targets, the new modes are set (all undone if one fails), the outputs
@@ -425,7 +421,7 @@ func (cfg *outputConfig) apply() error {
 			}
 			moded = append(moded, change{out, old})
 		}
-		if s.outputOf(out) == nil {
+		if s.outputOf(out) == nil && !s.outMgmt.draining[out] {
 			if err := out.(backend.OutputToggler).SetEnabled(true); err != nil {
 				undo()
 				return err
@@ -439,7 +435,18 @@ func (cfg *outputConfig) apply() error {
 			disabled = append(disabled, o)
 		}
 	}
-	if len(moded)+len(enabled)+len(disabled) == 0 {
+	// One turned off whose last frame is in flight comes back once it
+	// is done (finishRemoval); turned off again, it stays off.
+	again := false
+	for out := range s.outMgmt.draining {
+		again = again || cfg.heads[out] != nil != s.outMgmt.again[out]
+		if cfg.heads[out] != nil {
+			s.outMgmt.again[out] = true
+		} else {
+			delete(s.outMgmt.again, out)
+		}
+	}
+	if len(moded)+len(enabled)+len(disabled) == 0 && !again {
 		return nil
 	}
 	for _, d := range moded {

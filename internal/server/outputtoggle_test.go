@@ -1,0 +1,265 @@
+package server
+
+import (
+	"encoding/binary"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/minicomp/minicomp/backend"
+	"github.com/minicomp/minicomp/backend/headless"
+	"github.com/minicomp/minicomp/internal/protocol"
+	"github.com/minicomp/minicomp/internal/wire"
+)
+
+// A second headless screen at run time, driven by Debian's wlr-randr:
+// HEADLESS-2 starts off (listed, disabled, with its mode), --on brings a
+// wl_output global a long-lived client sees (wayland-info too) and grim
+// captures, --off withdraws it again and closes the layer surface on it,
+// and turning the last output off fails and changes nothing.
+func TestWlrRandrOutputOnOff(t *testing.T) {
+	bin := realProgram(t, "wlr-randr", "wlr-randr")
+	hb, err := headless.New(headless.Options{Outputs: []backend.Size{{Width: 640, Height: 480}, {Width: 320, Height: 240}}, Enabled: 1, Logger: testLog(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, dir, _ := startServer(t, hb, Options{})
+	randr := func(args ...string) (string, error) {
+		t.Helper()
+		b, err := client(t, dir, bin, args...).CombinedOutput()
+		return string(b), err
+	}
+	mustRandr := func(args ...string) string {
+		t.Helper()
+		out, err := randr(args...)
+		if err != nil {
+			t.Fatalf("wlr-randr %v: %v\n%s", args, err, out)
+		}
+		return out
+	}
+	head := func(list, name string) string {
+		_, rest, _ := strings.Cut("\n"+list, "\n"+name+" ")
+		if i := strings.Index(rest, "\nHEADLESS-"); i >= 0 { // the next head
+			rest = rest[:i]
+		}
+		return rest
+	}
+	outputs := func() int { // wl_output globals wayland-info lists
+		t.Helper()
+		b, err := client(t, dir, "wayland-info", "-i", "wl_output").CombinedOutput()
+		if err != nil {
+			t.Fatalf("wayland-info: %v\n%s", err, b)
+		}
+		return strings.Count(string(b), "interface: 'wl_output'")
+	}
+	grimOutput := func(name string) (w, h int, err error) {
+		t.Helper()
+		p := filepath.Join(t.TempDir(), "shot.png")
+		if b, err := client(t, dir, "grim", "-o", name, p).CombinedOutput(); err != nil {
+			return 0, 0, &os.PathError{Op: "grim -o " + name, Path: p, Err: err}
+		} else if len(b) > 0 {
+			t.Logf("grim: %s", b)
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		img, err := png.Decode(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return img.Bounds().Dx(), img.Bounds().Dy(), nil
+	}
+
+	list := mustRandr()
+	if h2 := head(list, "HEADLESS-2"); !strings.Contains(h2, "Enabled: no") || !strings.Contains(h2, "320x240 px") {
+		t.Fatalf("HEADLESS-2 not listed off with its mode:\n%s", list)
+	}
+	if n := outputs(); n != 1 {
+		t.Fatalf("wayland-info lists %d wl_output, want 1", n)
+	}
+	if _, _, err := grimOutput("HEADLESS-2"); err == nil {
+		t.Fatal("grim captured HEADLESS-2 while it is off")
+	}
+	// A client that stays watches the registry.
+	r := dial(t, dir)
+	r.req(1, 1, func(e *wire.Encoder) { e.NewID(2) })
+	r.req(1, 0, func(e *wire.Encoder) { e.NewID(3) }) // sync
+	globals := map[string]uint32{}
+	r.events(func(obj uint32, op uint16, body []byte) bool {
+		if obj == 2 && op == 0 {
+			d := wire.NewDecoder(body, nil)
+			n := d.Uint()
+			globals[d.String()] = n
+		}
+		return obj == 3
+	})
+	first, compositor, layerShell := globals["wl_output"], globals["wl_compositor"], globals["zwlr_layer_shell_v1"]
+	newOutput := func() uint32 {
+		var name uint32
+		r.events(func(obj uint32, op uint16, body []byte) bool {
+			if obj != 2 || op != 0 {
+				return false
+			}
+			d := wire.NewDecoder(body, nil)
+			n := d.Uint()
+			if d.String() == "wl_output" && n != first {
+				name = n
+				return true
+			}
+			return false
+		})
+		return name
+	}
+
+	mustRandr("--output", "HEADLESS-2", "--on")
+	name := newOutput()
+	r.req(2, 0, func(e *wire.Encoder) { e.Uint(name); e.String("wl_output"); e.Uint(4); e.NewID(10) })
+	var mode [2]uint32
+	var outName string
+	r.events(func(obj uint32, op uint16, body []byte) bool {
+		switch {
+		case obj == 10 && op == 1:
+			mode = [2]uint32{binary.NativeEndian.Uint32(body[4:]), binary.NativeEndian.Uint32(body[8:])}
+		case obj == 10 && op == 4:
+			d := wire.NewDecoder(body, nil)
+			outName = d.String()
+		}
+		return obj == 10 && op == 2
+	})
+	if mode != [2]uint32{320, 240} || outName != "HEADLESS-2" {
+		t.Fatalf("turned on: wl_output mode %v name %q, want [320 240] HEADLESS-2", mode, outName)
+	}
+	list = mustRandr()
+	if h2 := head(list, "HEADLESS-2"); !strings.Contains(h2, "Enabled: yes") || !strings.Contains(h2, "Position: 640,0") || !strings.Contains(h2, "320x240 px, 60.000000 Hz (preferred, current)") {
+		t.Fatalf("HEADLESS-2 not on at 640,0:\n%s", list)
+	}
+	if n := outputs(); n != 2 {
+		t.Fatalf("wayland-info lists %d wl_output after --on, want 2", n)
+	}
+	if w, h, err := grimOutput("HEADLESS-2"); err != nil || w != 320 || h != 240 {
+		t.Fatalf("grim -o HEADLESS-2: %dx%d, %v; want 320x240", w, h, err)
+	}
+
+	// A layer surface on HEADLESS-2 is closed when it goes off.
+	r.req(2, 0, func(e *wire.Encoder) {
+		e.Uint(compositor)
+		e.String("wl_compositor")
+		e.Uint(4)
+		e.NewID(3)
+	})
+	r.req(2, 0, func(e *wire.Encoder) {
+		e.Uint(layerShell)
+		e.String("zwlr_layer_shell_v1")
+		e.Uint(4)
+		e.NewID(11)
+	})
+	r.req(3, 0, func(e *wire.Encoder) { e.NewID(20) })
+	r.req(11, 0, func(e *wire.Encoder) { e.NewID(21); e.Object(20); e.Object(10); e.Uint(2); e.String("panel") })
+	r.req(21, 0, func(e *wire.Encoder) { e.Uint(100); e.Uint(30) })
+	r.commit(20)
+	r.events(func(obj uint32, op uint16, body []byte) bool { return obj == 21 && op == 0 }) // configure
+
+	mustRandr("--output", "HEADLESS-2", "--off")
+	removed, closed := false, false
+	r.events(func(obj uint32, op uint16, body []byte) bool {
+		removed = removed || obj == 2 && op == 1 && binary.NativeEndian.Uint32(body) == name
+		closed = closed || obj == 21 && op == 1
+		return removed && closed
+	})
+	list = mustRandr()
+	if h2 := head(list, "HEADLESS-2"); !strings.Contains(h2, "Enabled: no") || !strings.Contains(h2, "320x240 px") {
+		t.Fatalf("HEADLESS-2 not listed off with its mode after --off:\n%s", list)
+	}
+	if n := outputs(); n != 1 {
+		t.Fatalf("wayland-info lists %d wl_output after --off, want 1", n)
+	}
+	if _, _, err := grimOutput("HEADLESS-2"); err == nil {
+		t.Fatal("grim captured HEADLESS-2 after --off")
+	}
+
+	// The last output on stays on.
+	for _, args := range [][]string{{"--output", "HEADLESS-1", "--off"}, {"--output", "HEADLESS-1", "--off", "--output", "HEADLESS-2", "--off"}} {
+		if b, err := randr(args...); err == nil {
+			t.Errorf("wlr-randr %v succeeded: %s", args, b)
+		}
+	}
+	if h1 := head(mustRandr(), "HEADLESS-1"); !strings.Contains(h1, "Enabled: yes") {
+		t.Fatalf("a refused configuration turned HEADLESS-1 off:\n%s", h1)
+	}
+	// On again (a new global), with a new mode at once; then the first
+	// off: the second alone is on, at 0,0, and cannot go off.
+	mustRandr("--output", "HEADLESS-2", "--on", "--mode", "640x480")
+	if again := newOutput(); again == name {
+		t.Errorf("HEADLESS-2 came back with the old global name %d", name)
+	}
+	if w, h, err := grimOutput("HEADLESS-2"); err != nil || w != 640 || h != 480 {
+		t.Fatalf("grim -o HEADLESS-2 on again: %dx%d, %v; want 640x480", w, h, err)
+	}
+	mustRandr("--output", "HEADLESS-1", "--off")
+	list = mustRandr()
+	if h2 := head(list, "HEADLESS-2"); !strings.Contains(h2, "Enabled: yes") || !strings.Contains(h2, "Position: 0,0") {
+		t.Fatalf("HEADLESS-2 not alone at 0,0:\n%s", list)
+	}
+	if b, err := randr("--output", "HEADLESS-2", "--off"); err == nil {
+		t.Errorf("turning the last output off succeeded: %s", b)
+	}
+	if n := outputs(); n != 1 {
+		t.Fatalf("wayland-info lists %d wl_output, want 1", n)
+	}
+}
+
+// Outputs that come and go (KMS hotplug) get heads, and have them
+// finished, on every output manager bound.
+func TestOutputHeadsHotplug(t *testing.T) {
+	extra, err := headless.New(headless.Options{Outputs: []backend.Size{{Width: 320, Height: 200}}, Logger: testLog(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { extra.Close() })
+	events := make(chan backend.Event)
+	s, dir, _ := startWith(t, events)
+	mgrs := []*raw{dial(t, dir), dial(t, dir)}
+	heads := func(r *raw) (ids []uint32) {
+		r.events(func(obj uint32, op uint16, body []byte) bool {
+			if obj == 3 && op == 0 {
+				ids = append(ids, binary.NativeEndian.Uint32(body))
+			}
+			return obj == 3 && op == 1 // done
+		})
+		return ids
+	}
+	for _, r := range mgrs {
+		r.bind(globalName(s, protocol.ZwlrOutputManagerV1Interface), "zwlr_output_manager_v1", 2, 3)
+		if ids := heads(r); len(ids) != 1 {
+			t.Fatalf("%d heads at first, want 1", len(ids))
+		}
+	}
+	added := &closeCounter{Output: extra.Outputs()[0]}
+	events <- backend.Event{Kind: backend.OutputAdded, Output: added}
+	var newHead [2]uint32
+	for i, r := range mgrs {
+		ids := heads(r)
+		if len(ids) != 1 {
+			t.Fatalf("manager %d: %d new heads after a plug, want 1", i, len(ids))
+		}
+		newHead[i] = ids[0]
+	}
+	events <- backend.Event{Kind: backend.OutputRemoved, Output: added}
+	for i, r := range mgrs {
+		finished := false
+		r.events(func(obj uint32, op uint16, body []byte) bool {
+			finished = finished || obj == newHead[i] && op == 9
+			if obj == 3 && op == 0 {
+				t.Errorf("manager %d: a head added on unplug", i)
+			}
+			return obj == 3 && op == 1
+		})
+		if !finished {
+			t.Errorf("manager %d: the unplugged output's head was not finished", i)
+		}
+	}
+}
