@@ -366,7 +366,9 @@ func (cfg *outputConfig) check() error {
 		case ch.scale != nil && *ch.scale != wire.FixedFromFloat(1):
 			return fmt.Errorf("scale %v for %s: %w", ch.scale.Float(), name, errUnsupported)
 		}
-		on++
+		if o != nil || !s.outMgmt.draining[out] {
+			on++ // (one turned off whose last frame is in flight is not yet back)
+		}
 		if ch.mode == nil || sameMode(*ch.mode, out.Mode()) {
 			continue
 		}
@@ -383,7 +385,7 @@ func (cfg *outputConfig) check() error {
 		}
 	}
 	if on == 0 {
-		return fmt.Errorf("disable every output: one stays on: %w", errUnsupported)
+		return fmt.Errorf("disable every output (or all but one still turning off): one stays on: %w", errUnsupported)
 	}
 	return nil
 }

@@ -263,3 +263,97 @@ func TestOutputHeadsHotplug(t *testing.T) {
 		}
 	}
 }
+
+// Turned off and on again and again, faster than a frame (an output
+// turned on again while its last frame is in flight comes back once it
+// is done), HEADLESS-2 ends on, listed so, and captured by grim.
+func TestOutputToggleQuickly(t *testing.T) {
+	hb, err := headless.New(headless.Options{Outputs: []backend.Size{{Width: 320, Height: 200}, {Width: 160, Height: 100}}, Enabled: 1, Logger: testLog(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, dir, _ := startServer(t, hb, Options{})
+	r := dial(t, dir)
+	r.req(1, 1, func(e *wire.Encoder) { e.NewID(2) })
+	var mgr uint32
+	r.events(func(obj uint32, op uint16, body []byte) bool {
+		if obj == 2 && op == 0 {
+			d := wire.NewDecoder(body, nil)
+			n := d.Uint()
+			if d.String() == "zwlr_output_manager_v1" {
+				mgr = n
+				return true
+			}
+		}
+		return false
+	})
+	r.req(2, 0, func(e *wire.Encoder) { e.Uint(mgr); e.String("zwlr_output_manager_v1"); e.Uint(2); e.NewID(3) })
+	heads := map[string]uint32{}
+	enabled := map[uint32]bool{}
+	var last uint32 // head whose name event comes next
+	var serial uint32
+	fresh := false // a done came since the last configuration
+	handle := func(obj uint32, op uint16, body []byte) {
+		switch {
+		case obj == 3 && op == 0:
+			last = binary.NativeEndian.Uint32(body)
+		case obj == last && op == 0:
+			d := wire.NewDecoder(body, nil)
+			heads[d.String()] = last
+		case obj >= 0xff000000 && op == 4:
+			enabled[obj] = binary.NativeEndian.Uint32(body) == 1
+		case obj == 3 && op == 1:
+			serial, fresh = binary.NativeEndian.Uint32(body), true
+		}
+	}
+	done := func() {
+		for !fresh {
+			r.events(func(obj uint32, op uint16, body []byte) bool {
+				handle(obj, op, body)
+				return fresh
+			})
+		}
+		fresh = false
+	}
+	done()
+	h1, h2 := heads["HEADLESS-1"], heads["HEADLESS-2"]
+	if h1 == 0 || h2 == 0 || enabled[h2] {
+		t.Fatalf("heads %v enabled %v: want HEADLESS-1 on, HEADLESS-2 off", heads, enabled)
+	}
+	id := uint32(100)
+	for i := range 41 { // ends on
+		on := i%2 == 0
+		cfg := id
+		id += 3
+		r.req(3, 0, func(e *wire.Encoder) { e.NewID(cfg); e.Uint(serial) })
+		r.req(cfg, 0, func(e *wire.Encoder) { e.NewID(cfg + 1); e.Object(h1) })
+		if on {
+			r.req(cfg, 0, func(e *wire.Encoder) { e.NewID(cfg + 2); e.Object(h2) })
+		} else {
+			r.req(cfg, 1, func(e *wire.Encoder) { e.Object(h2) })
+		}
+		r.req(cfg, 2, nil) // apply
+		var result uint16
+		r.events(func(obj uint32, op uint16, body []byte) bool {
+			handle(obj, op, body)
+			result = op
+			return obj == cfg
+		})
+		if result == 2 { // cancelled: a drained output came back meanwhile
+			done()
+			continue
+		}
+		if result != 0 {
+			t.Fatalf("toggle %d (on %v): configuration answered %d, want succeeded", i, on, result)
+		}
+		r.req(cfg, 4, nil) // destroy
+		done()
+	}
+	for !enabled[h2] { // it may still be coming back
+		done()
+	}
+	b, err := client(t, dir, "grim", "-o", "HEADLESS-2", filepath.Join(t.TempDir(), "shot.png")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("grim -o HEADLESS-2 after the toggles: %v\n%s", err, b)
+	}
+}
