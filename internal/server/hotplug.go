@@ -84,7 +84,8 @@ func (s *Server) outputRemoved(bo backend.Output) {
 }
 
 // unserveOutput stops serving an output: its global is withdrawn, the
-// layer surfaces on it are closed, the pointer and cursor forget it,
+// layer surfaces on it are closed, captures and power controls of it
+// fail, the pointer and cursor forget it,
 // toplevels are configured to the outputs left, and once its last frame
 // is done finishRemoval ends it.
 func (s *Server) unserveOutput(o *output) {
@@ -105,6 +106,10 @@ func (s *Server) unserveOutput(o *output) {
 		f.c.send(protocol.ZwlrScreencopyFrameV1Failed(f.c.conn, f.id))
 	}
 	o.captures = nil
+	for _, p := range o.powerRes { // the output is gone: power controls fail
+		p.c.send(protocol.ZwlrOutputPowerV1Failed(p.c.conn, p.id))
+	}
+	o.powerRes = nil
 	for _, sf := range s.surfaces {
 		if sf.role.toplevel != 0 {
 			sf.role.configure()

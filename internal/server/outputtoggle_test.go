@@ -15,7 +15,8 @@ import (
 // A second headless screen at run time, driven by Debian's wlr-randr:
 // HEADLESS-2 starts off (listed, disabled, with its mode), --on brings a
 // wl_output global a long-lived client sees (wayland-info too) and grim
-// captures, --off withdraws it again and closes the layer surface on it,
+// captures, --off withdraws it again, closes the layer surface on it and
+// fails its power control,
 // and turning the last output off fails and changes nothing.
 func TestWlrRandrOutputOnOff(t *testing.T) {
 	bin := realProgram(t, "wlr-randr", "wlr-randr")
@@ -70,7 +71,7 @@ func TestWlrRandrOutputOnOff(t *testing.T) {
 	// A client that stays watches the registry.
 	r := dial(t, dir)
 	globals := r.globals()
-	first, compositor, layerShell := globals["wl_output"], globals["wl_compositor"], globals["zwlr_layer_shell_v1"]
+	first, compositor, layerShell, powerMgr := globals["wl_output"], globals["wl_compositor"], globals["zwlr_layer_shell_v1"], globals["zwlr_output_power_manager_v1"]
 	newOutput := func() uint32 { return r.globalAdded("wl_output", first) }
 
 	mustRandr("--output", "HEADLESS-2", "--on")
@@ -120,13 +121,23 @@ func TestWlrRandrOutputOnOff(t *testing.T) {
 	r.req(21, 0, func(e *wire.Encoder) { e.Uint(100); e.Uint(30) })
 	r.commit(20)
 	r.events(func(obj uint32, op uint16, body []byte) bool { return obj == 21 && op == 0 }) // configure
+	// and its power control fails.
+	r.req(2, 0, func(e *wire.Encoder) {
+		e.Uint(powerMgr)
+		e.String("zwlr_output_power_manager_v1")
+		e.Uint(1)
+		e.NewID(12)
+	})
+	r.req(12, 0, func(e *wire.Encoder) { e.NewID(22); e.Object(10) })
+	r.events(func(obj uint32, op uint16, body []byte) bool { return obj == 22 && op == 0 }) // mode
 
 	mustRandr("--output", "HEADLESS-2", "--off")
-	removed, closed := false, false
+	removed, closed, failed := false, false, false
 	r.events(func(obj uint32, op uint16, body []byte) bool {
 		removed = removed || obj == 2 && op == 1 && binary.NativeEndian.Uint32(body) == name
 		closed = closed || obj == 21 && op == 1
-		return removed && closed
+		failed = failed || obj == 22 && op == 1
+		return removed && closed && failed
 	})
 	list = mustRandr()
 	if h2 := head(list, "HEADLESS-2"); !strings.Contains(h2, "Enabled: no") || !strings.Contains(h2, "320x240 px") {
