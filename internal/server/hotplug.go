@@ -62,11 +62,7 @@ func (s *Server) serveOutput(bo backend.Output) {
 		defer s.waiters.Done()
 		o.waitFrames()
 	}()
-	for _, sf := range s.surfaces {
-		if sf.role.toplevel != 0 {
-			sf.role.configure()
-		}
-	}
+	s.outputsMoved()
 	s.render(o)
 }
 
@@ -110,11 +106,7 @@ func (s *Server) unserveOutput(o *output) {
 		p.c.send(protocol.ZwlrOutputPowerV1Failed(p.c.conn, p.id))
 	}
 	o.powerRes = nil
-	for _, sf := range s.surfaces {
-		if sf.role.toplevel != 0 {
-			sf.role.configure()
-		}
-	}
+	s.outputsMoved()
 	if !o.busy {
 		s.finishRemoval(o)
 	}
@@ -161,4 +153,17 @@ func (o *output) transform() backend.Transform {
 		return t.Transform()
 	}
 	return backend.TransformNormal
+}
+
+// outputsMoved tells clients of the layout after an output came or went:
+// toplevels are configured again, layer surfaces arranged, and
+// xdg-output positions (the outputs after it moved) sent.
+func (s *Server) outputsMoved() {
+	for _, sf := range s.surfaces {
+		if sf.role.toplevel != 0 {
+			sf.role.configure()
+		}
+	}
+	s.arrangeLayers()
+	s.xdgOutputsChanged()
 }

@@ -72,6 +72,7 @@ func TestWlrRandrOutputOnOff(t *testing.T) {
 	r := dial(t, dir)
 	globals := r.globals()
 	first, compositor, layerShell, powerMgr := globals["wl_output"], globals["wl_compositor"], globals["zwlr_layer_shell_v1"], globals["zwlr_output_power_manager_v1"]
+	xdgMgr := globals["zxdg_output_manager_v1"]
 	newOutput := func() uint32 { return r.globalAdded("wl_output", first) }
 
 	mustRandr("--output", "HEADLESS-2", "--on")
@@ -162,13 +163,35 @@ func TestWlrRandrOutputOnOff(t *testing.T) {
 	// On again (a new global), with a new mode at once; then the first
 	// off: the second alone is on, at 0,0, and cannot go off.
 	mustRandr("--output", "HEADLESS-2", "--on", "--mode", "640x480")
-	if again := newOutput(); again == name {
+	again := newOutput()
+	if again == name {
 		t.Errorf("HEADLESS-2 came back with the old global name %d", name)
+	}
+	// Its xdg-output position follows the layout.
+	r.req(2, 0, func(e *wire.Encoder) { e.Uint(again); e.String("wl_output"); e.Uint(4); e.NewID(30) })
+	r.req(2, 0, func(e *wire.Encoder) { e.Uint(xdgMgr); e.String("zxdg_output_manager_v1"); e.Uint(3); e.NewID(31) })
+	r.req(31, 1, func(e *wire.Encoder) { e.NewID(32); e.Object(30) })
+	xdgPos := func() [2]int32 {
+		var p [2]int32
+		r.events(func(obj uint32, op uint16, body []byte) bool {
+			if obj == 32 && op == 0 {
+				p = [2]int32{int32(binary.NativeEndian.Uint32(body)), int32(binary.NativeEndian.Uint32(body[4:]))}
+				return true
+			}
+			return false
+		})
+		return p
+	}
+	if p := xdgPos(); p != [2]int32{640, 0} {
+		t.Errorf("HEADLESS-2's xdg-output position %v on again, want 640,0", p)
 	}
 	if b := grimShot(t, dir, "-o", "HEADLESS-2").Bounds(); b.Dx() != 640 || b.Dy() != 480 {
 		t.Fatalf("grim -o HEADLESS-2 on again: %v, want 640x480", b)
 	}
 	mustRandr("--output", "HEADLESS-1", "--off")
+	if p := xdgPos(); p != [2]int32{0, 0} {
+		t.Errorf("HEADLESS-2's xdg-output position %v with HEADLESS-1 off, want 0,0", p)
+	}
 	list = mustRandr()
 	if h2 := head(list, "HEADLESS-2"); !strings.Contains(h2, "Enabled: yes") || !strings.Contains(h2, "Position: 0,0") {
 		t.Fatalf("HEADLESS-2 not alone at 0,0:\n%s", list)
