@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"image"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -403,26 +404,17 @@ func TestOutputHeadsHotplug(t *testing.T) {
 	events := make(chan backend.Event)
 	s, dir, _ := startWith(t, events)
 	mgrs := []*raw{dial(t, dir), dial(t, dir)}
-	heads := func(r *raw) (ids []uint32) {
-		r.events(func(obj uint32, op uint16, body []byte) bool {
-			if obj == 3 && op == 0 {
-				ids = append(ids, binary.NativeEndian.Uint32(body))
-			}
-			return obj == 3 && op == 1 // done
-		})
-		return ids
-	}
 	for _, r := range mgrs {
 		r.bind(globalName(s, protocol.ZwlrOutputManagerV1Interface), "zwlr_output_manager_v1", 2, 3)
-		if ids := heads(r); len(ids) != 1 {
-			t.Fatalf("%d heads at first, want 1", len(ids))
+		if added, _ := r.headsDone(); len(added) != 1 {
+			t.Fatalf("%d heads at first, want 1", len(added))
 		}
 	}
 	added := &closeCounter{Output: extra.Outputs()[0]}
 	events <- backend.Event{Kind: backend.OutputAdded, Output: added}
 	var newHead [2]uint32
 	for i, r := range mgrs {
-		ids := heads(r)
+		ids, _ := r.headsDone()
 		if len(ids) != 1 {
 			t.Fatalf("manager %d: %d new heads after a plug, want 1", i, len(ids))
 		}
@@ -430,18 +422,26 @@ func TestOutputHeadsHotplug(t *testing.T) {
 	}
 	events <- backend.Event{Kind: backend.OutputRemoved, Output: added}
 	for i, r := range mgrs {
-		finished := false
-		r.events(func(obj uint32, op uint16, body []byte) bool {
-			finished = finished || obj == newHead[i] && op == 9
-			if obj == 3 && op == 0 {
-				t.Errorf("manager %d: a head added on unplug", i)
-			}
-			return obj == 3 && op == 1
-		})
-		if !finished {
-			t.Errorf("manager %d: the unplugged output's head was not finished", i)
+		if ids, finished := r.headsDone(); len(ids) != 0 || len(finished) != 1 || finished[0] != newHead[i] {
+			t.Errorf("manager %d after the unplug: heads added %v, finished %v; want none, [%d]", i, ids, finished, newHead[i])
 		}
 	}
+}
+
+// headsDone reads the events of the output manager bound at 3 up to its
+// done: the heads it added and the heads finished.
+func (r *raw) headsDone() (added, finished []uint32) {
+	r.t.Helper()
+	r.events(func(obj uint32, op uint16, body []byte) bool {
+		switch {
+		case obj == 3 && op == 0:
+			added = append(added, binary.NativeEndian.Uint32(body))
+		case obj >= serverIDStart && op == 9 && !slices.Contains(added, obj) && len(body) == 0:
+			finished = append(finished, obj) // zwlr_output_head_v1.finished (a mode's op 9 does not exist)
+		}
+		return obj == 3 && op == 1
+	})
+	return added, finished
 }
 
 // Turned off and on again and again, faster than a frame (an output
