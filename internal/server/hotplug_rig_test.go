@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -52,6 +53,13 @@ func TestRigOutputHotplug(t *testing.T) {
 	r.req(1, 1, func(e *wire.Encoder) { e.NewID(2) })
 	first := outputGlobal()
 	r.roundtrip(3)
+	// An output manager hears of the head going and coming.
+	mgr := dial(t, dir)
+	mgr.bind(globalName(s, protocol.ZwlrOutputManagerV1Interface), "zwlr_output_manager_v1", 2, 3)
+	heads, _ := mgr.headsDone()
+	if len(heads) != 1 {
+		t.Fatalf("output manager lists %d heads, want 1", len(heads))
+	}
 	if out := wlInfo(t, dir); !strings.Contains(out, "name: "+o.Name()) {
 		t.Fatalf("wayland-info before the unplug lacks %s:\n%s", o.Name(), out)
 	}
@@ -63,6 +71,9 @@ func TestRigOutputHotplug(t *testing.T) {
 		return obj == 2 && op == 1 && binary.NativeEndian.Uint32(body) == first
 	})
 	gone := time.Since(t0)
+	if added, finished := mgr.headsDone(); len(added) != 0 || !slices.Equal(finished, heads) {
+		t.Errorf("output manager after the unplug: heads added %v, finished %v; want none, %v", added, finished, heads)
+	}
 	if out := wlInfo(t, dir); strings.Contains(out, "wl_output") {
 		t.Errorf("wayland-info after the unplug lists an output:\n%s", out)
 	}
@@ -72,6 +83,9 @@ func TestRigOutputHotplug(t *testing.T) {
 	write(uevent, "change")
 	name := outputGlobal()
 	back := time.Since(t0)
+	if added, finished := mgr.headsDone(); len(added) != 1 || len(finished) != 0 {
+		t.Errorf("output manager after the re-plug: heads added %v, finished %v; want one, none", added, finished)
+	}
 	if name == first {
 		t.Errorf("the re-plugged output has its old global name %d", name)
 	}
