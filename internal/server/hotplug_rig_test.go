@@ -39,6 +39,7 @@ func TestRigOutputHotplug(t *testing.T) {
 	r := dial(t, dir)
 	// outputGlobal reads registry events up to a wl_output global's
 	// (the client's view: s.globals belongs to the running server).
+	var mgrName uint32 // zwlr_output_manager_v1's global, from the same events
 	outputGlobal := func() (name uint32) {
 		r.events(func(obj uint32, op uint16, body []byte) bool {
 			if obj != 2 || op != 0 {
@@ -46,16 +47,23 @@ func TestRigOutputHotplug(t *testing.T) {
 			}
 			d := wire.NewDecoder(body, nil)
 			name = d.Uint()
-			return d.String() == "wl_output"
+			iface := d.String()
+			if iface == "zwlr_output_manager_v1" {
+				mgrName = name
+			}
+			return iface == "wl_output"
 		})
 		return name
 	}
 	r.req(1, 1, func(e *wire.Encoder) { e.NewID(2) })
 	first := outputGlobal()
 	r.roundtrip(3)
+	if mgrName == 0 {
+		t.Fatal("no zwlr_output_manager_v1 global before wl_output")
+	}
 	// An output manager hears of the head going and coming.
 	mgr := dial(t, dir)
-	mgr.bind(globalName(s, protocol.ZwlrOutputManagerV1Interface), "zwlr_output_manager_v1", 2, 3)
+	mgr.bind(mgrName, "zwlr_output_manager_v1", 2, 3)
 	heads, _ := mgr.headsDone()
 	if len(heads) != 1 {
 		t.Fatalf("output manager lists %d heads, want 1", len(heads))
