@@ -85,4 +85,3 @@ func (o *Output) remake(mode scanout.Mode) error {
 	o.triedReplace = nil
 	return nil
 }
-
