@@ -82,6 +82,18 @@ type Stats struct {
 	CursorCommits                    uint64 // commits of the cursor plane alone (CommitCursor)
 }
 
+// Plus returns the sum of s and o, field by field (the counts of two
+// Presenters one output had in turn).
+func (s Stats) Plus(o Stats) Stats {
+	s.Frames += o.Frames
+	s.DirectFrames += o.DirectFrames
+	s.BlitFrames += o.BlitFrames
+	s.BytesCopied += o.BytesCopied
+	s.Tests += o.Tests
+	s.CursorCommits += o.CursorCommits
+	return s
+}
+
 // scanState is a buffer's standing with one Presenter (its Addon): its
 // framebuffer on the display and the remembered verdict.
 type scanState struct {

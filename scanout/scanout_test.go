@@ -5,6 +5,7 @@ import (
 	"image"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
@@ -258,5 +259,21 @@ func TestOpenDisplayNoDevices(t *testing.T) {
 	_, _, _, err := OpenDisplay(nil, "")
 	if !errors.Is(err, ErrNoDisplay) || strings.Contains(err.Error(), "%!") || !strings.Contains(err.Error(), "no DRM primary node") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// Plus adds every counter: a field added to Stats and not to Plus fails
+// here (the struct is filled by reflection).
+func TestStatsPlusAddsEveryField(t *testing.T) {
+	var a Stats
+	v := reflect.ValueOf(&a).Elem()
+	for i := range v.NumField() {
+		v.Field(i).SetUint(uint64(i + 1))
+	}
+	sum := reflect.ValueOf(a.Plus(a))
+	for i := range sum.NumField() {
+		if got := sum.Field(i).Uint(); got != uint64(2*(i+1)) {
+			t.Errorf("Stats.Plus: %s = %d, want %d", sum.Type().Field(i).Name, got, 2*(i+1))
+		}
 	}
 }

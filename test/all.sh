@@ -65,8 +65,8 @@ go test -count=1 -run '^(TestSoak|TestFrameCallbackLatency)$' -v ./internal/serv
 step "fuzzing (bounded)"
 for target in internal/drm:FuzzParseInFormats internal/drm:FuzzParseEvents \
 	internal/wire:FuzzNext internal/protocol:FuzzDispatch internal/server:FuzzReadKeymap internal/server:FuzzParsePrivileged \
-	internal/xkb:FuzzKeymapFromString internal/libinput:FuzzParseUevent internal/libinput:FuzzParseBitmap \
-	internal/xcursor:FuzzParse backend/kms:FuzzParseUevent; do
+	internal/xkb:FuzzKeymapFromString internal/libinput:FuzzParseBitmap internal/uevent:FuzzParse \
+	internal/xcursor:FuzzParse; do
 	go test -run '^$' -fuzz "^${target#*:}\$" -fuzztime "${FUZZTIME:-15s}" "./${target%%:*}/"
 done
 

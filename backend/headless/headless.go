@@ -40,6 +40,10 @@ type Options struct {
 	HeapPreference []string
 	// Buffers is the number of render targets per output (default 3).
 	Buffers int
+	// Enabled is how many of the Outputs (the first ones) are on at the
+	// start; the rest are off until turned on (backend.OutputToggler).
+	// 0 or more than len(Outputs): all.
+	Enabled int
 	Logger  *slog.Logger
 }
 
@@ -69,6 +73,7 @@ type Output struct {
 	alloc   *scanout.Allocator
 	bufs    int
 	initial scanout.Mode // the mode it was made with (preferred)
+	off     bool         // turned off: no targets (sc is nil)
 }
 
 // New allocates each output's targets.
@@ -99,21 +104,26 @@ func New(opts Options) (*Backend, error) {
 	if r := b.alloc.Render(); r != nil {
 		renderName = r.String()
 	}
+	if opts.Enabled <= 0 || opts.Enabled > len(opts.Outputs) {
+		opts.Enabled = len(opts.Outputs)
+	}
 	for i, sz := range opts.Outputs {
 		o := &Output{name: fmt.Sprintf("HEADLESS-%d", i+1), format: opts.Format,
 			mode:  scanout.Mode{Width: sz.Width, Height: sz.Height, RefreshMilliHz: opts.RefreshMilliHz, Name: fmt.Sprintf("%dx%d", sz.Width, sz.Height), Preferred: true},
 			clock: backend.RefreshClock{Period: time.Duration(int64(time.Second) * 1000 / int64(opts.RefreshMilliHz))},
-			alloc: b.alloc, bufs: opts.Buffers}
-		sc, err := scanout.NewSwapchain(b.alloc, opts.Buffers, sz.Width, sz.Height, opts.Format)
-		if err != nil {
-			b.Close()
-			return nil, fmt.Errorf("headless output %s: %w", o.name, err)
-		}
-		o.sc, o.initial = sc, o.mode
-		o.info = backend.Info{Backend: "headless", Output: o.name, Mode: o.mode, Render: renderName,
-			Strategy: sc.Strategy, Attempts: sc.Attempts, Unavailable: b.alloc.Unavailable}
+			alloc: b.alloc, bufs: opts.Buffers, off: true}
+		o.initial = o.mode
+		o.info = backend.Info{Backend: "headless", Output: o.name, Mode: o.mode, Render: renderName, Unavailable: b.alloc.Unavailable}
 		b.outputs = append(b.outputs, o)
-		log.Info("headless output", "output", o.name, "mode", o.mode.String(), "targets", sc.Strategy)
+		if i >= opts.Enabled {
+			log.Info("headless output", "output", o.name, "mode", o.mode.String(), "enabled", false)
+			continue
+		}
+		if err := o.SetEnabled(true); err != nil {
+			b.Close()
+			return nil, err
+		}
+		log.Info("headless output", "output", o.name, "mode", o.mode.String(), "targets", o.sc.Strategy)
 	}
 	return b, nil
 }
@@ -132,8 +142,7 @@ func (b *Backend) RenderDevice() *scanout.Device { return b.alloc.Render() }
 func (b *Backend) Close() error {
 	var errs []error
 	for _, o := range b.outputs {
-		errs = append(errs, o.sc.Close(), o.dropFence())
-		o.clock.Stop()
+		errs = append(errs, o.SetEnabled(false))
 	}
 	b.outputs = nil
 	if b.ownAlloc {
@@ -155,9 +164,42 @@ func (o *Output) Mode() scanout.Mode {
 // Format returns the targets' format.
 func (o *Output) Format() scanout.Format { return o.format }
 
+// Enabled reports whether the output is on (backend.OutputToggler).
+func (o *Output) Enabled() bool { return !o.off }
+
+// SetEnabled turns the output on, making render targets of its mode, or
+// off, releasing them (backend.OutputToggler); it keeps its mode.
+func (o *Output) SetEnabled(on bool) error {
+	if on == !o.off { // already so
+		return nil
+	}
+	if !on {
+		err := errors.Join(o.sc.Close(), o.dropFence())
+		o.clock.Stop()
+		o.sc, o.pending, o.off = nil, false, true
+		return err
+	}
+	m := o.Mode()
+	sc, err := scanout.NewSwapchain(o.alloc, o.bufs, m.Width, m.Height, o.format)
+	if err != nil {
+		return fmt.Errorf("headless output %s: %w", o.name, err)
+	}
+	o.sc, o.off = sc, false
+	o.mu.Lock()
+	o.info.Mode, o.info.Strategy, o.info.Attempts = m, sc.Strategy, sc.Attempts
+	o.mu.Unlock()
+	return nil
+}
+
+// errOff is Next's error on an output that is turned off.
+var errOff = errors.New("output is off")
+
 // Next returns the next target; after SetMode, from new targets of the
 // new size.
 func (o *Output) Next() (*scanout.Buffer, int, error) {
+	if o.off {
+		return nil, 0, fmt.Errorf("headless %s: %w", o.name, errOff)
+	}
 	m := o.Mode()
 	if b := o.sc.Buffers; len(b) > 0 && (b[0].Width != m.Width || b[0].Height != m.Height) {
 		sc, err := scanout.NewSwapchain(o.alloc, o.bufs, m.Width, m.Height, o.format)

@@ -2,13 +2,13 @@ package kms
 
 import (
 	"errors"
-	"os"
 	"slices"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/minicomp/minicomp/backend"
+	"github.com/minicomp/minicomp/internal/uevent"
 	"github.com/minicomp/minicomp/scanout"
 )
 
@@ -21,7 +21,7 @@ import (
 // a changed one comes back with OutputAdded once its CRTC is free).
 
 type hotplug struct {
-	sock *os.File
+	sock *uevent.Conn
 	poke chan struct{} // re-probe (a removed output was closed)
 	stop chan struct{}
 	done chan struct{}
@@ -31,27 +31,24 @@ type hotplug struct {
 
 // startHotplug opens the uevent socket and starts watching it.
 func (b *Backend) startHotplug() error {
-	sock, err := openUevents()
+	sock, err := uevent.Open()
 	if err != nil {
 		return err
 	}
 	hp := &hotplug{sock: sock, poke: make(chan struct{}, 1),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	b.hp = hp
-	uevents := make(chan uevent)
+	uevents := make(chan uevent.Event)
 	go func() {
-		buf := make([]byte, 16<<10)
 		for {
-			n, err := sock.Read(buf)
+			ev, err := sock.Read()
 			switch {
 			case errors.Is(err, unix.ENOBUFS): // overflow: some were lost, so look
-				n, err = 0, nil
-				uevents <- uevent{Action: "overflow"}
+				uevents <- uevent.Event{Action: "overflow"}
 			case err != nil:
 				close(uevents)
 				return
-			}
-			if ev, ok := parseUevent(buf[:n]); ok && ev.concerns(b.displayDev) {
+			case concerns(ev, b.displayDev):
 				uevents <- ev
 			}
 		}
@@ -80,6 +77,14 @@ func (b *Backend) startHotplug() error {
 		}
 	}()
 	return nil
+}
+
+// concerns reports whether ev asks the display with device number rdev
+// to re-probe its connectors: a change of that DRM device with HOTPLUG=1,
+// or a synthetic change (udevadm trigger --action=change).
+func concerns(ev uevent.Event, rdev uint64) bool {
+	return ev.Action == "change" && ev.Subsystem == "drm" && (ev.Hotplug || ev.Synthetic) &&
+		ev.Major == int(unix.Major(rdev)) && ev.Minor == int(unix.Minor(rdev))
 }
 
 // emit delivers an event unless the backend is closing.

@@ -388,6 +388,6 @@ func (o *Output) Info() backend.Info {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	i := o.info
-	i.Stats = addStats(o.statsBase, o.p.Stats())
+	i.Stats = o.statsBase.Plus(o.p.Stats())
 	return i
 }

@@ -79,18 +79,9 @@ func (o *Output) remake(mode scanout.Mode) error {
 	}
 	o.mu.Lock()
 	o.p, o.sc = p, sc
-	o.statsBase = addStats(o.statsBase, stats)
+	o.statsBase = o.statsBase.Plus(stats)
 	o.info.Strategy, o.info.Attempts = sc.Strategy, sc.Attempts
 	o.mu.Unlock()
 	o.triedReplace = nil
 	return nil
-}
-
-func addStats(a, b scanout.Stats) scanout.Stats {
-	a.Frames += b.Frames
-	a.DirectFrames += b.DirectFrames
-	a.BlitFrames += b.BlitFrames
-	a.BytesCopied += b.BytesCopied
-	a.Tests += b.Tests
-	return a
 }

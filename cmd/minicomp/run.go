@@ -32,6 +32,7 @@ type runFlags struct {
 	backend    string
 	size       string
 	outputs    int
+	outputsOn  int // --outputs-enabled
 	refresh    float64
 	frames     int
 	duration   time.Duration
@@ -62,6 +63,7 @@ func runCmd(ctx context.Context, args []string) error {
 	fs.StringVar(&f.backend, "backend", "auto", "auto, kms, headless, x11 or wayland (auto: a window when inside Wayland or X11, KMS with a seat and a display, else headless)")
 	fs.StringVar(&f.size, "size", "", "output size, WIDTHxHEIGHT (default 1920x1080 headless, 1280x720 for a window)")
 	fs.IntVar(&f.outputs, "outputs", 1, "number of headless outputs")
+	fs.IntVar(&f.outputsOn, "outputs-enabled", 0, "how many of the --outputs headless outputs are on at the start; the others wait, off, to be turned on with wlr-randr --output HEADLESS-N --on (0: all)")
 	fs.Float64Var(&f.refresh, "refresh", 60, "headless refresh rate, Hz")
 	fs.IntVar(&f.frames, "frames", 0, "stop after this many frames per output (0: run until interrupted)")
 	fs.DurationVar(&f.duration, "duration", 0, "stop after this long (0: run until interrupted)")
@@ -516,8 +518,11 @@ func openNamed(name string, devs scanout.Devices, f runFlags, log *slog.Logger) 
 		if err != nil {
 			return nil, err
 		}
+		if f.outputsOn < 0 || f.outputsOn > max(f.outputs, 1) || f.outputsOn > 0 && f.outputsOn < max(f.outputs, 1) && f.pattern {
+			return nil, fmt.Errorf("--outputs-enabled %d: want 0 (all) to --outputs (%d), and none off with --pattern", f.outputsOn, max(f.outputs, 1))
+		}
 		return headless.New(headless.Options{Outputs: sizes(f, w, h), RefreshMilliHz: int(f.refresh * 1000),
-			Render: devs.Render, HeapPreference: heapList(f.heap), Logger: log})
+			Render: devs.Render, HeapPreference: heapList(f.heap), Enabled: f.outputsOn, Logger: log})
 	case "x11":
 		w, h, err := outputSize(f, "1280x720")
 		if err != nil {

@@ -1,7 +1,7 @@
 package libinput
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/minicomp/minicomp/internal/dl"
+	"github.com/minicomp/minicomp/internal/uevent"
 )
 
 // Where the path backend looks: the kernel's input class in sysfs, the
@@ -26,8 +27,8 @@ var (
 // hotplug follows the kernel's input devices for the path backend: the
 // event devices present at start, then add and remove uevents.
 type hotplug struct {
-	c  *Context
-	fd int // NETLINK_KOBJECT_UEVENT socket, kernel multicast group
+	c    *Context
+	sock *uevent.Conn
 	// udevd: a udev daemon writes the database; minicomp only waits
 	// for it (libinput does) and writes nothing.
 	udevd bool
@@ -36,7 +37,6 @@ type hotplug struct {
 	// written are the database entries minicomp wrote (removed with
 	// their device and at close).
 	written map[string]string
-	buf     []byte
 	// suspended: the session is away; devices are neither opened nor
 	// added until resume (which takes those present then).
 	suspended bool
@@ -59,18 +59,11 @@ func (h *hotplug) resume() {
 }
 
 func newHotplug(c *Context, udevd bool) (*hotplug, error) {
-	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, unix.NETLINK_KOBJECT_UEVENT)
+	sock, err := uevent.Open()
 	if err != nil {
-		return nil, fmt.Errorf("libinput: uevent socket: %w", err)
+		return nil, fmt.Errorf("libinput: %w", err)
 	}
-	// Group 1: the kernel's own uevents (udevd re-broadcasts processed
-	// ones on group 2, which has no sender without udevd).
-	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Groups: 1}); err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("libinput: bind uevent socket: %w", err)
-	}
-	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 1<<20)
-	h := &hotplug{c: c, fd: fd, udevd: udevd, byName: map[string]uintptr{}, written: map[string]string{}, buf: make([]byte, 8192)}
+	h := &hotplug{c: c, sock: sock, udevd: udevd, byName: map[string]uintptr{}, written: map[string]string{}}
 	if !udevd {
 		c.log.Info("no udev daemon (/run/udev/control): minicomp classifies input devices itself and records them in " + udevDataDir + " for libinput")
 	}
@@ -99,17 +92,20 @@ func (h *hotplug) scan() {
 // read handles the queued uevents.
 func (h *hotplug) read() {
 	for {
-		n, _, err := unix.Recvfrom(h.fd, h.buf, unix.MSG_DONTWAIT)
-		if err != nil || n <= 0 {
-			if err == unix.ENOBUFS {
-				h.c.log.Warn("uevents lost (socket buffer overrun): rescanning input devices")
-				h.scan()
-				continue
-			}
+		u, ok, err := h.sock.ReadQueued()
+		if errors.Is(err, unix.ENOBUFS) {
+			h.c.log.Warn("uevents lost (socket buffer overrun): rescanning input devices")
+			h.scan()
+			continue
+		}
+		if err != nil {
+			h.c.log.Warn("input hotplug", "err", err)
 			return
 		}
-		u, ok := ParseUevent(h.buf[:n])
-		if !ok || u.Subsystem != "input" || !strings.HasPrefix(u.DevName, "input/event") {
+		if !ok {
+			return
+		}
+		if u.Subsystem != "input" || !strings.HasPrefix(u.DevName, "input/event") {
 			continue
 		}
 		name := strings.TrimPrefix(u.DevName, "input/")
@@ -121,45 +117,6 @@ func (h *hotplug) read() {
 			h.dropDB(name)
 		}
 	}
-}
-
-// Uevent is a kernel uevent's fields minicomp reads.
-type Uevent struct {
-	Action, DevPath, Subsystem, DevName string
-	Major, Minor                        string
-}
-
-// ParseUevent parses a kernel uevent message ("add@/devices/...\0KEY=VALUE\0...").
-// Messages from udevd ("libudev" header) and malformed ones give false.
-func ParseUevent(b []byte) (Uevent, bool) {
-	var u Uevent
-	head, rest, ok := bytes.Cut(b, []byte{0})
-	if !ok || !bytes.Contains(head, []byte("@")) {
-		return u, false
-	}
-	for len(rest) > 0 {
-		var kv []byte
-		kv, rest, _ = bytes.Cut(rest, []byte{0})
-		k, v, ok := bytes.Cut(kv, []byte("="))
-		if !ok {
-			continue
-		}
-		switch string(k) {
-		case "ACTION":
-			u.Action = string(v)
-		case "DEVPATH":
-			u.DevPath = string(v)
-		case "SUBSYSTEM":
-			u.Subsystem = string(v)
-		case "DEVNAME":
-			u.DevName = string(v)
-		case "MAJOR":
-			u.Major = string(v)
-		case "MINOR":
-			u.Minor = string(v)
-		}
-	}
-	return u, u.Action != "" && u.Subsystem != ""
 }
 
 // add classifies event device name, writes its database entry (without
@@ -230,7 +187,7 @@ func (h *hotplug) dropDB(name string) {
 }
 
 func (h *hotplug) close() {
-	unix.Close(h.fd)
+	h.sock.Close()
 	for n := range h.written {
 		h.dropDB(n)
 	}

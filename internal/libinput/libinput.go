@@ -547,7 +547,7 @@ func (c *Context) Run(ctx context.Context, fn func(*Event)) error {
 		fds = append(fds[:0], unix.PollFd{Fd: int32(dl.Call(c.l.getFD, c.li)), Events: unix.POLLIN},
 			unix.PollFd{Fd: int32(c.wake), Events: unix.POLLIN})
 		if c.hot != nil {
-			fds = append(fds, unix.PollFd{Fd: int32(c.hot.fd), Events: unix.POLLIN})
+			fds = append(fds, unix.PollFd{Fd: int32(c.hot.sock.Fd()), Events: unix.POLLIN})
 		}
 		// Events queued by New, Resume or hotplug are read first.
 		batch = c.drainLocked(batch[:0])

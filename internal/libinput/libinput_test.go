@@ -140,30 +140,6 @@ func TestClassify(t *testing.T) {
 	}
 }
 
-func TestParseUevent(t *testing.T) {
-	msg := []byte("add@/devices/virtual/input/input5/event3\x00ACTION=add\x00DEVPATH=/devices/virtual/input/input5/event3\x00SUBSYSTEM=input\x00MAJOR=13\x00MINOR=67\x00DEVNAME=input/event3\x00SEQNUM=1234\x00")
-	u, ok := ParseUevent(msg)
-	if !ok || u.Action != "add" || u.Subsystem != "input" || u.DevName != "input/event3" || u.Major != "13" || u.Minor != "67" {
-		t.Fatalf("%+v %v", u, ok)
-	}
-	if _, ok := ParseUevent([]byte("libudev\x00\xfe\xed\xca\xfe")); ok {
-		t.Error("a udevd message parsed as a kernel uevent")
-	}
-}
-
-// FuzzParseUevent: whatever arrives on the uevent socket is parsed or
-// refused without a panic.
-func FuzzParseUevent(f *testing.F) {
-	f.Add([]byte("remove@/devices/virtual/input/input5/event3\x00ACTION=remove\x00SUBSYSTEM=input\x00DEVNAME=input/event3\x00"))
-	f.Add([]byte("@\x00=\x00=="))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		u, ok := ParseUevent(b)
-		if ok && (u.Action == "" || u.Subsystem == "") {
-			t.Fatalf("accepted without action or subsystem: %+v", u)
-		}
-	})
-}
-
 // FuzzParseBitmap: a sysfs capability file of any content is parsed or
 // refused, and what parses answers Has for any bit.
 func FuzzParseBitmap(f *testing.F) {

@@ -20,7 +20,7 @@ import (
 func (s *Server) addOutput(bo backend.Output) *output {
 	m := bo.Mode()
 	o := &output{s: s, o: bo, bounds: image.Rect(0, 0, m.Width, m.Height), waitReq: make(chan struct{}, 1),
-		description: "minicomp " + bo.Info().Backend + " output " + bo.Name() + " " + m.String()}
+		description: outputDescription(bo)}
 	s.outputs = append(s.outputs, o)
 	o.global = s.addGlobal(protocol.WlOutputInterface, 4, o.bind)
 	if cs, ok := bo.(backend.ClientScanout); ok {
@@ -35,38 +35,57 @@ func (s *Server) addOutput(bo backend.Output) *output {
 	return o
 }
 
+// outputDescription is the output's description (wl_output, the heads).
+func outputDescription(bo backend.Output) string {
+	return "minicomp " + bo.Info().Backend + " output " + bo.Name() + " " + bo.Mode().String()
+}
+
 // outputAdded starts serving a backend output that appeared while
-// running: clients hear of its global, toplevels are configured again,
-// and it is drawn whole.
+// running (serveOutput), and output managers hear of it.
 func (s *Server) outputAdded(bo backend.Output) {
 	if s.outputOf(bo) != nil {
 		return
 	}
-	o := s.addOutput(bo)
 	s.log.Info("output added", "output", bo.Name(), "mode", bo.Mode().String())
+	s.serveOutput(bo)
+	s.headsChanged()
+}
+
+// serveOutput starts serving a backend output while running: clients
+// hear of its global, toplevels are configured again, and it is drawn
+// whole.
+func (s *Server) serveOutput(bo backend.Output) {
+	o := s.addOutput(bo)
 	o.addDamage(o.bounds)
 	s.waiters.Add(1)
 	go func() {
 		defer s.waiters.Done()
 		o.waitFrames()
 	}()
-	for _, sf := range s.surfaces {
-		if sf.role.toplevel != 0 {
-			sf.role.configure()
-		}
-	}
+	s.outputsMoved()
 	s.render(o)
 }
 
-// outputRemoved stops serving a backend output that went away: its
-// global is withdrawn, the pointer and cursor forget it, and once its
-// last frame is done it is closed.
+// outputRemoved stops serving a backend output that went away
+// (unserveOutput; once its last frame is done it is closed), and output
+// managers hear of it.
 func (s *Server) outputRemoved(bo backend.Output) {
 	o := s.outputOf(bo)
 	if o == nil {
 		return
 	}
 	s.log.Info("output removed", "output", bo.Name())
+	s.unserveOutput(o)
+	s.headsChanged()
+}
+
+// unserveOutput stops serving an output: its global is withdrawn, the
+// layer surfaces on it are closed, captures and power controls of it
+// fail, the pointer and cursor forget it,
+// toplevels are configured to the outputs left, and once its last frame
+// is done finishRemoval ends it.
+func (s *Server) unserveOutput(o *output) {
+	s.layersOutputGone(o)
 	s.outputs = without(s.outputs, o)
 	o.removed = true
 	o.global.removed = true
@@ -83,11 +102,11 @@ func (s *Server) outputRemoved(bo backend.Output) {
 		f.c.send(protocol.ZwlrScreencopyFrameV1Failed(f.c.conn, f.id))
 	}
 	o.captures = nil
-	for _, sf := range s.surfaces {
-		if sf.role.toplevel != 0 {
-			sf.role.configure()
-		}
+	for _, p := range o.powerRes { // the output is gone: power controls fail
+		p.c.send(protocol.ZwlrOutputPowerV1Failed(p.c.conn, p.id))
 	}
+	o.powerRes = nil
+	s.outputsMoved()
 	if !o.busy {
 		s.finishRemoval(o)
 	}
@@ -116,6 +135,10 @@ func (s *Server) finishRemoval(o *output) {
 		}
 	}
 	o.done = nil
+	if s.outMgmt.draining[o.o] { // turned off, not gone (outputtoggle.go)
+		s.drained(o.o)
+		return
+	}
 	if cl, ok := o.o.(io.Closer); ok {
 		if err := cl.Close(); err != nil {
 			s.log.Warn("closing a removed output", "output", o.o.Name(), "err", err)
@@ -130,4 +153,17 @@ func (o *output) transform() backend.Transform {
 		return t.Transform()
 	}
 	return backend.TransformNormal
+}
+
+// outputsMoved tells clients of the layout after an output came or went:
+// toplevels are configured again, layer surfaces arranged, and
+// xdg-output positions (the outputs after it moved) sent.
+func (s *Server) outputsMoved() {
+	for _, sf := range s.surfaces {
+		if sf.role.toplevel != 0 {
+			sf.role.configure()
+		}
+	}
+	s.arrangeLayers()
+	s.xdgOutputsChanged()
 }

@@ -4,12 +4,12 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/minicomp/minicomp/backend/kms"
-	"github.com/minicomp/minicomp/internal/protocol"
 	"github.com/minicomp/minicomp/internal/wire"
 )
 
@@ -35,11 +35,39 @@ func TestRigOutputHotplug(t *testing.T) {
 		}
 	}
 	t.Cleanup(func() { os.WriteFile(status, []byte("detect"), 0) })
-	s, dir, _ := startServer(t, be, Options{})
-	first := globalName(s, protocol.WlOutputInterface)
+	_, dir, _ := startServer(t, be, Options{})
 	r := dial(t, dir)
+	// outputGlobal reads registry events up to a wl_output global's
+	// (the client's view: s.globals belongs to the running server).
+	var mgrName uint32 // zwlr_output_manager_v1's global, from the same events
+	outputGlobal := func() (name uint32) {
+		r.events(func(obj uint32, op uint16, body []byte) bool {
+			if obj != 2 || op != 0 {
+				return false
+			}
+			d := wire.NewDecoder(body, nil)
+			name = d.Uint()
+			iface := d.String()
+			if iface == "zwlr_output_manager_v1" {
+				mgrName = name
+			}
+			return iface == "wl_output"
+		})
+		return name
+	}
 	r.req(1, 1, func(e *wire.Encoder) { e.NewID(2) })
+	first := outputGlobal()
 	r.roundtrip(3)
+	if mgrName == 0 {
+		t.Fatal("no zwlr_output_manager_v1 global before wl_output")
+	}
+	// An output manager hears of the head going and coming.
+	mgr := dial(t, dir)
+	mgr.bind(mgrName, "zwlr_output_manager_v1", 2, 3)
+	heads, _ := mgr.headsDone()
+	if len(heads) != 1 {
+		t.Fatalf("output manager lists %d heads, want 1", len(heads))
+	}
 	if out := wlInfo(t, dir); !strings.Contains(out, "name: "+o.Name()) {
 		t.Fatalf("wayland-info before the unplug lacks %s:\n%s", o.Name(), out)
 	}
@@ -51,6 +79,9 @@ func TestRigOutputHotplug(t *testing.T) {
 		return obj == 2 && op == 1 && binary.NativeEndian.Uint32(body) == first
 	})
 	gone := time.Since(t0)
+	if added, finished := mgr.headsDone(); len(added) != 0 || !slices.Equal(finished, heads) {
+		t.Errorf("output manager after the unplug: heads added %v, finished %v; want none, %v", added, finished, heads)
+	}
 	if out := wlInfo(t, dir); strings.Contains(out, "wl_output") {
 		t.Errorf("wayland-info after the unplug lists an output:\n%s", out)
 	}
@@ -58,16 +89,11 @@ func TestRigOutputHotplug(t *testing.T) {
 	write(status, "detect")
 	t0 = time.Now()
 	write(uevent, "change")
-	var name uint32
-	r.events(func(obj uint32, op uint16, body []byte) bool {
-		if obj != 2 || op != 0 {
-			return false
-		}
-		d := wire.NewDecoder(body, nil)
-		name = d.Uint()
-		return d.String() == "wl_output"
-	})
+	name := outputGlobal()
 	back := time.Since(t0)
+	if added, finished := mgr.headsDone(); len(added) != 1 || len(finished) != 0 {
+		t.Errorf("output manager after the re-plug: heads added %v, finished %v; want one, none", added, finished)
+	}
 	if name == first {
 		t.Errorf("the re-plugged output has its old global name %d", name)
 	}

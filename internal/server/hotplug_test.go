@@ -37,19 +37,7 @@ func TestOutputHotplug(t *testing.T) {
 	r.roundtrip(3)
 	added := &closeCounter{Output: extra.Outputs()[0]}
 	events <- backend.Event{Kind: backend.OutputAdded, Output: added}
-	var name uint32
-	r.events(func(obj uint32, op uint16, body []byte) bool {
-		if obj != 2 || op != 0 {
-			return false
-		}
-		d := wire.NewDecoder(body, nil)
-		n := d.Uint()
-		if d.String() == "wl_output" && n != first {
-			name = n
-			return true
-		}
-		return false
-	})
+	name := r.globalAdded("wl_output", first)
 	r.req(2, 0, func(e *wire.Encoder) { e.Uint(name); e.String("wl_output"); e.Uint(4); e.NewID(10) })
 	var mode [2]uint32
 	var outName string

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"slices"
 
 	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/internal/protocol"
@@ -15,22 +16,31 @@ import (
 // heads with their modes and change them with a configuration that is
 // tested or applied as a whole. What minicomp can change: the mode of an
 // output that implements backend.ModeSetter (KMS: the connector's modes;
-// headless: any size). The outputs stand side by side in their order (as
-// xdg-output says), every one showing the kiosk layout from its origin,
-// unscaled and untransformed, and every one stays on: a configuration
-// asking for another position, a transform, a scale, or a disabled output
-// fails (the client is told, nothing changes).
+// headless: any size), and whether an output that implements
+// backend.OutputToggler (headless) is on. The outputs that are on stand
+// side by side in their order (as xdg-output says), every one showing the
+// kiosk layout from its origin, unscaled and untransformed; one turned on
+// goes to the right of the others (the position asked for it is not
+// looked at). A configuration asking for another position, a transform, a
+// scale, turning off an output that cannot be, or turning off every
+// output fails (the client is told, nothing changes). An output that is
+// off stays listed as a disabled head with its modes; outputs that come
+// and go (KMS hotplug) get and finish heads on every manager.
 
-// outputManagement is the server's side: the managers bound, and the
-// serial of the current output state (a configuration made for an older
-// one is cancelled).
+// outputManagement is the server's side: the managers bound, the serial
+// of the current output state (a configuration made for an older one is
+// cancelled), the outputs that are off, and those turned off whose last
+// frame is still in flight (and of those, the ones turned on again).
 type outputManagement struct {
 	managers []*outputManager
 	serial   uint32
+	off      []backend.Output
+	draining map[backend.Output]bool
+	again    map[backend.Output]bool // draining ones turned on again
 }
 
 func (s *Server) bindOutputManager(c *Client, id, version uint32) error {
-	m := &outputManager{c: c, id: id, version: version, heads: map[*output]*outputHead{}}
+	m := &outputManager{c: c, id: id, version: version, heads: map[backend.Output]*outputHead{}}
 	o, err := register[protocol.ZwlrOutputManagerV1Handler](c, id, protocol.ZwlrOutputManagerV1Interface, version, m, protocol.DispatchZwlrOutputManagerV1)
 	if err != nil {
 		return err
@@ -40,11 +50,21 @@ func (s *Server) bindOutputManager(c *Client, id, version uint32) error {
 	}
 	s.outMgmt.managers = append(s.outMgmt.managers, m)
 	o.onDestroy = func() { s.outMgmt.managers = without(s.outMgmt.managers, m) }
-	for _, out := range s.outputs {
-		m.addHead(out)
+	for _, bo := range s.headOutputs() {
+		m.addHead(bo)
 	}
 	c.send(protocol.ZwlrOutputManagerV1Done(c.conn, id, s.outMgmt.serial))
 	return nil
+}
+
+// headOutputs is every output listed as a head: those on, in their
+// order, then those off.
+func (s *Server) headOutputs() []backend.Output {
+	list := make([]backend.Output, 0, len(s.outputs)+len(s.outMgmt.off))
+	for _, o := range s.outputs {
+		list = append(list, o.o)
+	}
+	return append(list, s.outMgmt.off...)
 }
 
 // outputManager is one zwlr_output_manager_v1.
@@ -52,17 +72,20 @@ type outputManager struct {
 	c       *Client
 	id      uint32
 	version uint32
-	heads   map[*output]*outputHead
+	heads   map[backend.Output]*outputHead
 	stopped bool
 }
 
 // outputHead is a manager's zwlr_output_head_v1 for an output, with the
-// zwlr_output_mode_v1 objects sent for it.
+// zwlr_output_mode_v1 objects sent for it and the state last sent.
 type outputHead struct {
 	id    uint32
-	out   *output
+	out   backend.Output
 	modes []headMode
 	cur   uint32 // the current mode's object
+	on    bool
+	x     int
+	gone  bool // finished: the output went away
 }
 
 type headMode struct {
@@ -72,11 +95,11 @@ type headMode struct {
 
 // outputModes is what an output offers: its ModeSetter's list, or its
 // one mode.
-func outputModes(o *output) []scanout.Mode {
-	if ms, ok := o.o.(backend.ModeSetter); ok {
+func outputModes(o backend.Output) []scanout.Mode {
+	if ms, ok := o.(backend.ModeSetter); ok {
 		return ms.Modes()
 	}
-	return []scanout.Mode{o.o.Mode()}
+	return []scanout.Mode{o.Mode()}
 }
 
 func sameMode(a, b scanout.Mode) bool {
@@ -84,30 +107,107 @@ func sameMode(a, b scanout.Mode) bool {
 }
 
 // addHead announces an output to the manager's client.
-func (m *outputManager) addHead(out *output) {
+func (m *outputManager) addHead(bo backend.Output) {
 	c := m.c
 	ho, err := c.addServer(protocol.ZwlrOutputHeadV1Interface, m.version, noRequests)
 	if err != nil {
 		c.send(err)
 		return
 	}
-	h := &outputHead{id: ho.id, out: out}
+	h := &outputHead{id: ho.id, out: bo}
 	ho.handler = h
-	m.heads[out] = h
+	m.heads[bo] = h
 	c.send(protocol.ZwlrOutputManagerV1Head(c.conn, m.id, h.id))
-	c.send(protocol.ZwlrOutputHeadV1Name(c.conn, h.id, out.o.Name()))
-	c.send(protocol.ZwlrOutputHeadV1Description(c.conn, h.id, out.description))
-	for _, md := range outputModes(out) {
+	c.send(protocol.ZwlrOutputHeadV1Name(c.conn, h.id, bo.Name()))
+	c.send(protocol.ZwlrOutputHeadV1Description(c.conn, h.id, outputDescription(bo)))
+	for _, md := range outputModes(bo) {
 		m.addMode(h, md)
 	}
-	c.send(protocol.ZwlrOutputHeadV1Enabled(c.conn, h.id, 1))
-	m.sendCurrent(h)
-	c.send(protocol.ZwlrOutputHeadV1Position(c.conn, h.id, int32(out.s.outputX(out)), 0))
-	c.send(protocol.ZwlrOutputHeadV1Transform(c.conn, h.id, protocol.WlOutputTransformNormal))
-	c.send(protocol.ZwlrOutputHeadV1Scale(c.conn, h.id, wire.FixedFromFloat(1)))
 	if m.version >= 2 {
 		c.send(protocol.ZwlrOutputHeadV1Make(c.conn, h.id, "minicomp"))
-		c.send(protocol.ZwlrOutputHeadV1Model(c.conn, h.id, out.o.Name()))
+		c.send(protocol.ZwlrOutputHeadV1Model(c.conn, h.id, bo.Name()))
+	}
+	m.sendState(h, true)
+}
+
+// sendState sends what changed of the head since it was last sent (all
+// of it when force): enabled, and for an output that is on its current
+// mode, position, transform and scale.
+func (m *outputManager) sendState(h *outputHead, force bool) {
+	c, s := m.c, m.c.s
+	o := s.outputOf(h.out)
+	if on := o != nil; force || on != h.on {
+		h.on, force = on, true
+		c.send(protocol.ZwlrOutputHeadV1Enabled(c.conn, h.id, b2i(on)))
+	}
+	if o == nil {
+		return
+	}
+	cur := h.out.Mode()
+	id := uint32(0)
+	for _, hm := range h.modes {
+		if sameMode(hm.mode, cur) {
+			id = hm.id
+		}
+	}
+	if id == 0 {
+		id = m.addMode(h, cur)
+	}
+	if force || id != h.cur {
+		h.cur = id
+		c.send(protocol.ZwlrOutputHeadV1CurrentMode(c.conn, h.id, id))
+	}
+	if x := s.outputX(o); force || x != h.x {
+		h.x = x
+		c.send(protocol.ZwlrOutputHeadV1Position(c.conn, h.id, int32(x), 0))
+	}
+	if force {
+		c.send(protocol.ZwlrOutputHeadV1Transform(c.conn, h.id, protocol.WlOutputTransformNormal))
+		c.send(protocol.ZwlrOutputHeadV1Scale(c.conn, h.id, wire.FixedFromFloat(1)))
+	}
+}
+
+func b2i(b bool) int32 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// finishHead tells the client the head's output is gone: its modes and
+// it are finished (the objects stay, inert, until the client lets go).
+func (m *outputManager) finishHead(h *outputHead) {
+	for _, hm := range h.modes {
+		m.c.send(protocol.ZwlrOutputModeV1Finished(m.c.conn, hm.id))
+	}
+	m.c.send(protocol.ZwlrOutputHeadV1Finished(m.c.conn, h.id))
+	h.gone = true
+	delete(m.heads, h.out)
+}
+
+// headsChanged tells every manager what changed of the outputs (one
+// came, went, was turned on or off or got a new mode) under a new
+// serial: heads finished and added, the others' new state, done.
+func (s *Server) headsChanged() {
+	s.outMgmt.serial = s.nextSerial()
+	listed := s.headOutputs()
+	for _, m := range s.outMgmt.managers {
+		if m.stopped {
+			continue
+		}
+		for bo, h := range m.heads {
+			if !slices.Contains(listed, bo) {
+				m.finishHead(h)
+			}
+		}
+		for _, bo := range listed {
+			if h := m.heads[bo]; h != nil {
+				m.sendState(h, false)
+			} else {
+				m.addHead(bo)
+			}
+		}
+		m.c.send(protocol.ZwlrOutputManagerV1Done(m.c.conn, m.id, s.outMgmt.serial))
 	}
 }
 
@@ -132,23 +232,6 @@ func (m *outputManager) addMode(h *outputHead, md scanout.Mode) uint32 {
 	return mo.id
 }
 
-// sendCurrent sends the head's current mode, adding it first when the
-// head had not listed it.
-func (m *outputManager) sendCurrent(h *outputHead) {
-	cur := h.out.o.Mode()
-	id := uint32(0)
-	for _, hm := range h.modes {
-		if sameMode(hm.mode, cur) {
-			id = hm.id
-		}
-	}
-	if id == 0 {
-		id = m.addMode(h, cur)
-	}
-	h.cur = id
-	m.c.send(protocol.ZwlrOutputHeadV1CurrentMode(m.c.conn, h.id, id))
-}
-
 func (m *outputManager) Stop() error {
 	if !m.stopped {
 		m.stopped = true
@@ -158,7 +241,7 @@ func (m *outputManager) Stop() error {
 }
 
 func (m *outputManager) CreateConfiguration(id, serial uint32) error {
-	cfg := &outputConfig{m: m, id: id, serial: serial, heads: map[*output]*configHead{}}
+	cfg := &outputConfig{m: m, id: id, serial: serial, heads: map[backend.Output]*configHead{}}
 	_, err := register[protocol.ZwlrOutputConfigurationV1Handler](m.c, id, protocol.ZwlrOutputConfigurationV1Interface, m.version, cfg, protocol.DispatchZwlrOutputConfigurationV1)
 	return err
 }
@@ -168,7 +251,7 @@ type outputConfig struct {
 	m      *outputManager
 	id     uint32
 	serial uint32
-	heads  map[*output]*configHead // nil value: disabled
+	heads  map[backend.Output]*configHead // nil value: disabled
 	used   bool
 }
 
@@ -176,7 +259,7 @@ type outputConfig struct {
 type configHead struct {
 	c                           *Client
 	id                          uint32
-	out                         *output
+	out                         backend.Output
 	mode                        *scanout.Mode
 	pos                         *image.Point
 	transform                   *int32
@@ -184,7 +267,7 @@ type configHead struct {
 	modeSet, posSet, tSet, sSet bool
 }
 
-func (cfg *outputConfig) head(headID uint32) (*output, error) {
+func (cfg *outputConfig) head(headID uint32) (backend.Output, error) {
 	o, err := cfg.m.c.lookup(cfg.id, headID, protocol.ZwlrOutputHeadV1Interface)
 	if err != nil {
 		return nil, err
@@ -235,14 +318,14 @@ func (cfg *outputConfig) run(apply bool) error {
 		return errorf(cfg.id, protocol.ZwlrOutputConfigurationV1ErrorAlreadyUsed, "configuration already applied or tested")
 	}
 	cfg.used = true
-	for _, out := range s.outputs {
-		if _, ok := cfg.heads[out]; !ok {
-			return errorf(cfg.id, protocol.ZwlrOutputConfigurationV1ErrorUnconfiguredHead, "output %s is neither enabled nor disabled", out.o.Name())
-		}
-	}
 	if cfg.serial != s.outMgmt.serial {
 		c.send(protocol.ZwlrOutputConfigurationV1Cancelled(c.conn, cfg.id))
 		return nil
+	}
+	for _, out := range s.headOutputs() {
+		if _, ok := cfg.heads[out]; !ok {
+			return errorf(cfg.id, protocol.ZwlrOutputConfigurationV1ErrorUnconfiguredHead, "output %s is neither enabled nor disabled", out.Name())
+		}
 	}
 	if err := cfg.check(); err != nil {
 		s.log.Info("output configuration refused", "err", err, "apply", apply)
@@ -265,22 +348,31 @@ var errUnsupported = errors.New("not supported")
 
 // check refuses what the kiosk layout or the backend cannot do.
 func (cfg *outputConfig) check() error {
+	s := cfg.m.c.s
+	on := 0
 	for out, ch := range cfg.heads {
-		name := out.o.Name()
+		name := out.Name()
+		o := s.outputOf(out)
+		_, toggles := out.(backend.OutputToggler)
 		switch {
+		case ch == nil && o != nil && !toggles:
+			return fmt.Errorf("disable %s: the output cannot be turned off: %w", name, errUnsupported)
 		case ch == nil:
-			return fmt.Errorf("disable %s: every output stays on in the kiosk layout: %w", name, errUnsupported)
-		case ch.pos != nil && *ch.pos != image.Pt(out.s.outputX(out), 0):
+			continue
+		case o != nil && ch.pos != nil && *ch.pos != image.Pt(s.outputX(o), 0):
 			return fmt.Errorf("position %v for %s: the outputs stand side by side in their order: %w", *ch.pos, name, errUnsupported)
 		case ch.transform != nil && *ch.transform != protocol.WlOutputTransformNormal:
 			return fmt.Errorf("transform %d for %s: %w", *ch.transform, name, errUnsupported)
 		case ch.scale != nil && *ch.scale != wire.FixedFromFloat(1):
 			return fmt.Errorf("scale %v for %s: %w", ch.scale.Float(), name, errUnsupported)
 		}
-		if ch.mode == nil || sameMode(*ch.mode, out.o.Mode()) {
+		if o != nil || !s.outMgmt.draining[out] {
+			on++ // (one turned off whose last frame is in flight is not yet back)
+		}
+		if ch.mode == nil || sameMode(*ch.mode, out.Mode()) {
 			continue
 		}
-		ms, ok := out.o.(backend.ModeSetter)
+		ms, ok := out.(backend.ModeSetter)
 		if !ok {
 			return fmt.Errorf("mode %v for %s: the output cannot change modes: %w", *ch.mode, name, errUnsupported)
 		}
@@ -292,54 +384,86 @@ func (cfg *outputConfig) check() error {
 			return fmt.Errorf("custom mode %v for %s: %w", *ch.mode, name, errUnsupported)
 		}
 	}
+	if on == 0 {
+		return fmt.Errorf("disable every output (or all but one still turning off): one stays on: %w", errUnsupported)
+	}
 	return nil
 }
 
-// apply sets the new modes (restoring the old ones if one fails), then
-// tells every client: wl_output's mode, the heads' current modes.
+// apply makes the configuration so: the outputs turned on get their
+// targets, the new modes are set (all undone if one fails), the outputs
+// turned off stop being served; then every client is told (wl_output's
+// mode, globals, the heads).
 func (cfg *outputConfig) apply() error {
 	s := cfg.m.c.s
 	type change struct {
-		out *output
+		out backend.Output
 		old scanout.Mode
 	}
-	var done []change
-	for _, out := range s.outputs {
+	var moded []change
+	var enabled []backend.Output
+	undo := func() {
+		for _, out := range enabled {
+			out.(backend.OutputToggler).SetEnabled(false)
+		}
+		for _, d := range moded {
+			d.out.(backend.ModeSetter).SetMode(d.old)
+		}
+	}
+	for _, out := range s.headOutputs() {
 		ch := cfg.heads[out]
-		if ch == nil || ch.mode == nil || sameMode(*ch.mode, out.o.Mode()) {
+		if ch == nil {
 			continue
 		}
-		old := out.o.Mode()
-		if err := out.o.(backend.ModeSetter).SetMode(*ch.mode); err != nil {
-			for _, d := range done {
-				d.out.o.(backend.ModeSetter).SetMode(d.old)
+		if ch.mode != nil && !sameMode(*ch.mode, out.Mode()) {
+			old := out.Mode()
+			if err := out.(backend.ModeSetter).SetMode(*ch.mode); err != nil {
+				undo()
+				return err
 			}
-			return err
+			moded = append(moded, change{out, old})
 		}
-		done = append(done, change{out, old})
+		if s.outputOf(out) == nil && !s.outMgmt.draining[out] {
+			if err := out.(backend.OutputToggler).SetEnabled(true); err != nil {
+				undo()
+				return err
+			}
+			enabled = append(enabled, out)
+		}
 	}
-	if len(done) == 0 {
+	var disabled []*output
+	for _, o := range s.outputs {
+		if cfg.heads[o.o] == nil {
+			disabled = append(disabled, o)
+		}
+	}
+	// One turned off whose last frame is in flight comes back once it
+	// is done (finishRemoval); turned off again, it stays off.
+	again := false
+	for out := range s.outMgmt.draining {
+		again = again || cfg.heads[out] != nil != s.outMgmt.again[out]
+		if cfg.heads[out] != nil {
+			s.outMgmt.again[out] = true
+		} else {
+			delete(s.outMgmt.again, out)
+		}
+	}
+	if len(moded)+len(enabled)+len(disabled) == 0 && !again {
 		return nil
 	}
-	for _, d := range done {
-		s.log.Info("output mode set", "output", d.out.o.Name(), "from", d.old.String(), "to", d.out.o.Mode().String())
-		d.out.resized()
+	for _, d := range moded {
+		s.log.Info("output mode set", "output", d.out.Name(), "from", d.old.String(), "to", d.out.Mode().String())
+		if o := s.outputOf(d.out); o != nil {
+			o.resized()
+		}
 	}
-	s.outMgmt.serial = s.nextSerial()
-	for _, m := range s.outMgmt.managers {
-		if m.stopped {
-			continue
-		}
-		for _, d := range done {
-			if h := m.heads[d.out]; h != nil {
-				m.sendCurrent(h)
-			}
-		}
-		for out, h := range m.heads { // the outputs after a resized one moved
-			m.c.send(protocol.ZwlrOutputHeadV1Position(m.c.conn, h.id, int32(s.outputX(out)), 0))
-		}
-		m.c.send(protocol.ZwlrOutputManagerV1Done(m.c.conn, m.id, s.outMgmt.serial))
+	for _, o := range disabled {
+		s.disableOutput(o)
 	}
+	for _, out := range enabled {
+		s.enableOutput(out)
+	}
+	s.headsChanged()
 	return nil
 }
 
@@ -352,7 +476,7 @@ func (ch *configHead) SetMode(modeID uint32) error {
 		return err
 	}
 	h := o.handler.(*outputHead)
-	if h.out != ch.out {
+	if h.out != ch.out || h.gone {
 		return errorf(ch.id, protocol.ZwlrOutputConfigurationHeadV1ErrorInvalidMode, "mode %d belongs to another head", modeID)
 	}
 	for _, hm := range h.modes {

@@ -39,7 +39,7 @@ func (m *outputPowerManager) GetOutputPower(id, outputID uint32) error {
 	if err != nil {
 		return err
 	}
-	if _, ok := out.o.(backend.PowerControl); !ok {
+	if _, ok := out.o.(backend.PowerControl); !ok || out.removed {
 		m.c.send(protocol.ZwlrOutputPowerV1Failed(m.c.conn, id))
 		return nil
 	}

@@ -55,11 +55,12 @@ func (r *raw) popupConfigure(popupID, xdgID uint32) (at [4]int32, serial, token 
 	return at, serial, token
 }
 
-// grimShot captures the output with grim.
-func grimShot(t *testing.T, dir string) image.Image {
+// grimShot captures the outputs with grim (args: grim's options, such
+// as -o NAME).
+func grimShot(t *testing.T, dir string, args ...string) image.Image {
 	t.Helper()
 	png := filepath.Join(t.TempDir(), "shot.png")
-	if out, err := client(t, dir, "grim", png).CombinedOutput(); err != nil {
+	if out, err := client(t, dir, "grim", append(args, png)...).CombinedOutput(); err != nil {
 		t.Fatalf("grim: %v\n%s", err, out)
 	}
 	f, err := os.Open(png)

@@ -227,6 +227,10 @@ func New(runtimeDir string, be backend.Backend, opts Options) (*Server, error) {
 	s.addGlobal(protocol.XdgActivationV1Interface, 1, s.bindXdgActivation)
 	s.addGlobal(protocol.ZwpIdleInhibitManagerV1Interface, 1, s.bindIdleInhibitManager)
 	for _, o := range be.Outputs() {
+		if t, ok := o.(backend.OutputToggler); ok && !t.Enabled() {
+			s.outMgmt.off = append(s.outMgmt.off, o) // off until turned on (outputtoggle.go)
+			continue
+		}
 		s.addOutput(o)
 	}
 	if opts.IdleTimeout > 0 {

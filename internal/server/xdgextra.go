@@ -1,11 +1,15 @@
 package server
 
 import (
-	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
+	"log/slog"
+	"math/rand/v2"
+	"os"
 	"time"
 
 	"github.com/minicomp/minicomp/internal/protocol"
+	"golang.org/x/sys/unix"
 )
 
 // xdg-shell details kiosk apps run into: xdg_wm_base destroyed before its
@@ -21,6 +25,32 @@ type xdgExtras struct {
 	nextPing  time.Time
 	// tokens issued and not yet used, with when they expire
 	tokens map[string]time.Time
+	// weak makes tokens while the kernel's random pool is not ready
+	// (tokenBytes); nil until then.
+	weak *rand.ChaCha8
+}
+
+// getrandom is unix.Getrandom (a variable for tests).
+var getrandom = unix.Getrandom
+
+// tokenBytes fills b with random bytes without ever blocking the event
+// loop: crypto/rand (getrandom) blocks until the kernel's random pool is
+// initialized, which in a guest without an RNG device, or early at boot,
+// can take many seconds. Until then a ChaCha8 seeded from the clock and
+// the pid is used, and the log says tokens are weaker meanwhile.
+func (x *xdgExtras) tokenBytes(b []byte, log *slog.Logger) {
+	if n, err := getrandom(b, unix.GRND_NONBLOCK); err == nil && n == len(b) {
+		return
+	}
+	if x.weak == nil {
+		var seed [32]byte
+		binary.LittleEndian.PutUint64(seed[0:], uint64(time.Now().UnixNano()))
+		binary.LittleEndian.PutUint64(seed[8:], uint64(os.Getpid()))
+		binary.LittleEndian.PutUint64(seed[16:], uint64(monotonic()))
+		x.weak = rand.NewChaCha8(seed)
+		log.Warn("activation tokens: the kernel's random pool is not ready yet; tokens are guessable until it is")
+	}
+	x.weak.Read(b)
 }
 
 // activationTokenLife is how long an activation token stays valid.
@@ -175,10 +205,10 @@ func (t *activationToken) Commit() error {
 		return errorf(t.id, protocol.XdgActivationTokenV1ErrorAlreadyUsed, "token already committed")
 	}
 	t.committed = true
-	var b [16]byte
-	rand.Read(b[:])
-	tok := hex.EncodeToString(b[:])
 	s := t.c.s
+	var b [16]byte
+	s.xdgx.tokenBytes(b[:], s.log)
+	tok := hex.EncodeToString(b[:])
 	if s.xdgx.tokens == nil {
 		s.xdgx.tokens = map[string]time.Time{}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/minicomp/minicomp/internal/protocol"
 	"github.com/minicomp/minicomp/internal/rigtest"
 	"github.com/minicomp/minicomp/internal/wire"
+	"golang.org/x/sys/unix"
 )
 
 // syncBuffer is a log sink read while the server writes.
@@ -151,4 +152,46 @@ func TestXdgDetailsBadRequests(t *testing.T) {
 	r.req(6, 0, nil)
 	r.req(4, 0, nil)
 	r.roundtrip(7)
+}
+
+// Activation tokens never block the loop on the kernel's random pool: while
+// getrandom would block (EAGAIN with GRND_NONBLOCK), tokens still come,
+// all different, with one warning; once the pool is ready they come from it.
+func TestTokenBytesWithoutEntropy(t *testing.T) {
+	real := getrandom
+	defer func() { getrandom = real }()
+	ready := false
+	getrandom = func(b []byte, flags int) (int, error) {
+		if flags&unix.GRND_NONBLOCK == 0 {
+			t.Fatal("getrandom without GRND_NONBLOCK: it may block the event loop")
+		}
+		if !ready {
+			return 0, unix.EAGAIN
+		}
+		for i := range b {
+			b[i] = 0xa5
+		}
+		return len(b), nil
+	}
+	var logBuf strings.Builder
+	log := slog.New(slog.NewTextHandler(&logBuf, nil))
+	var x xdgExtras
+	seen := map[[16]byte]bool{}
+	for range 100 {
+		var b [16]byte
+		x.tokenBytes(b[:], log)
+		if seen[b] {
+			t.Fatalf("token %x issued twice", b)
+		}
+		seen[b] = true
+	}
+	if n := strings.Count(logBuf.String(), "random pool is not ready"); n != 1 {
+		t.Errorf("%d warnings, want 1:\n%s", n, logBuf.String())
+	}
+	ready = true
+	var b [16]byte
+	x.tokenBytes(b[:], log)
+	if b[0] != 0xa5 || b[15] != 0xa5 {
+		t.Errorf("token %x not from getrandom once the pool is ready", b)
+	}
 }
