@@ -439,6 +439,13 @@ func (p *Presenter) commit(fb uint32, w, h int, fence *os.File, test bool) error
 	if withCursor {
 		p.cursor.add(r)
 	}
+	if p.needModeset {
+		keep := uint32(0)
+		if withCursor {
+			keep = p.cursor.plane.ID
+		}
+		p.offForeign(r, keep, !test)
+	}
 	if p.extra != nil && !test {
 		flags |= p.extra(r)
 	}

@@ -18,7 +18,7 @@ func (o *Output) SetCursor(img *backend.CursorImage) error {
 	if img == nil {
 		return o.p.SetCursor(nil, 0, 0, 0, image.Point{})
 	}
-	return o.p.SetCursor(img.Pix, img.Width, img.Height, img.Stride, img.Hotspot)
+	return masterLost(o.p.SetCursor(img.Pix, img.Width, img.Height, img.Stride, img.Hotspot))
 }
 
 // MoveCursor puts the cursor's hotspot at x, y, from the next commit on.
@@ -35,7 +35,7 @@ func (o *Output) CommitCursor() (bool, error) {
 	}
 	defer o.sess.leave()
 	if err := o.p.CommitCursor(); err != nil {
-		return false, err
+		return false, masterLost(err)
 	}
 	return true, nil
 }

@@ -295,7 +295,7 @@ func (o *Output) Present(target *scanout.Buffer, damage []image.Rectangle, fence
 	if err == nil && v.Path == scanout.PathBlit && replaceable(v.Step) && !o.triedReplace[target] {
 		o.replace(target, v)
 	}
-	return v, err
+	return v, masterLost(err)
 }
 
 // replaceable reports whether a refusal at step is about the buffer, so
@@ -360,7 +360,8 @@ func (o *Output) PresentBuffer(buf *scanout.Buffer, damage []image.Rectangle, fe
 		return scanout.Verdict{}, err
 	}
 	defer o.sess.leave()
-	return o.p.Present(scanout.Submission{Buffer: buf, Damage: damage, InFence: fence})
+	v, err := o.p.Present(scanout.Submission{Buffer: buf, Damage: damage, InFence: fence})
+	return v, masterLost(err)
 }
 
 // ScanoutFormats returns the display device's dev_t and its primary

@@ -1,12 +1,14 @@
 package kms
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
 
 	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/scanout"
+	"golang.org/x/sys/unix"
 )
 
 // The session: when the seat is disabled (a VT switch away), the seat
@@ -119,4 +121,16 @@ func (b *Backend) Paused() bool {
 // (a test commit without DRM master fails) and nothing remembered.
 func pausedVerdict() scanout.Verdict {
 	return scanout.Verdict{Path: scanout.PathBlit, Step: scanout.StepTest, Reason: backend.ErrPaused.Error()}
+}
+
+// masterLost makes a commit refused with EACCES (the seat provider took
+// DRM master: the session is being disabled, and Pause has not come yet)
+// an error wrapping backend.ErrPaused as well, so the caller keeps its
+// state for the resume instead of giving up on what failed (the cursor
+// plane, a frame reported as an error).
+func masterLost(err error) error {
+	if err != nil && errors.Is(err, unix.EACCES) && !errors.Is(err, backend.ErrPaused) {
+		return fmt.Errorf("%w (DRM master taken: %w)", backend.ErrPaused, err)
+	}
+	return err
 }

@@ -18,45 +18,14 @@ import (
 // lose them, and a key typed meanwhile reaches nobody); back, they are
 // reopened and work; the mouse unplugged and plugged again comes back.
 func TestRigSeatdInput(t *testing.T) {
-	requireSeatRig(t)
-	rigtest.RequireUInput(t)
-	if !strings.Contains(" "+os.Getenv("MINICOMP_RIG_PROGRAMS")+" ", " wev ") {
-		t.Fatal("wev was not shipped into the guest (testdata/rig-programs lists it)")
-	}
-	vt := activeVT(t)
-	other := vt%6 + 1
-	sd := testenv.StartSeatd(t, true)
+	vt, other, sd := startSeatdInputRig(t)
 	kb := rigtest.Plug(t, rigtest.Keyboard("minicomp seat keyboard"))
 	mouse := rigtest.Plug(t, rigtest.Mouse("minicomp seat mouse"))
 
 	mc := startMinicomp(t, []string{"LIBSEAT_BACKEND=seatd"}, "--backend=kms", "--session=libseat", "--accel-profile=flat", "--accel-speed=0")
-	mc.waitLog(t, "serving Wayland clients")
-	m := regexp.MustCompile(`serving Wayland clients.* WAYLAND_DISPLAY=(wayland-[0-9]+)`).FindStringSubmatch(mc.logText())
-	if m == nil {
-		t.Fatalf("no WAYLAND_DISPLAY in minicomp's log")
-	}
-	wev := exec.Command("wev")
-	wev.Env = append(os.Environ(), "XDG_RUNTIME_DIR="+mc.dir, "WAYLAND_DISPLAY="+m[1])
-	out := testenv.StartOnPTY(t, wev)
-	out.Expect(t, `wl_keyboard\] enter`)
-	out.ExpectSeen(t, `wl_seat\] capabilities: pointer keyboard`)
-
-	typeKey := func(code uint16, sym string) {
-		t.Helper()
-		kb.Key(code, true)
-		out.Expect(t, `sym: `+sym+`\s`)
-		kb.Key(code, false)
-		out.Expect(t, `wl_keyboard\] key: .*state: 0 \(released\)`)
-	}
-	click := func() {
-		t.Helper()
-		mouse.Emit([3]int32{rigtest.EvRel, rigtest.RelX, 20})
-		out.Expect(t, `wl_pointer\] (enter|motion): `)
-		mouse.Emit([3]int32{rigtest.EvKey, rigtest.BtnLeft, 1})
-		out.Expect(t, `wl_pointer\] button: .*button: 272 \(left\), state: 1 \(pressed\)`)
-		mouse.Emit([3]int32{rigtest.EvKey, rigtest.BtnLeft, 0})
-		out.Expect(t, `wl_pointer\] button: .*state: 0 \(released\)`)
-	}
+	out := startWev(t, mc)
+	typeKey := func(code uint16, sym string) { t.Helper(); typeInto(t, out, kb, code, sym) }
+	click := func() { t.Helper(); clickInto(t, out, mouse) }
 	typeKey(30, "a")
 	click()
 
@@ -93,4 +62,63 @@ func TestRigSeatdInput(t *testing.T) {
 	if strings.Contains(mc.logText(), "level=ERROR") {
 		t.Errorf("minicomp logged errors:\n%s", mc.logText())
 	}
+}
+
+// startSeatdInputRig fails or skips the test where the seated input rig
+// is missing (the amd64 vkms guest with seatd, uinput and wev) and starts
+// seatd; vt is the VT in front, other the one the test switches to.
+func startSeatdInputRig(t *testing.T) (vt, other int, sd *testenv.Seatd) {
+	t.Helper()
+	requireSeatRig(t)
+	rigtest.RequireUInput(t)
+	requireWev(t)
+	vt = activeVT(t)
+	return vt, vt%6 + 1, testenv.StartSeatd(t, true)
+}
+
+// requireWev fails the test when wev was not shipped into the guest.
+func requireWev(t *testing.T) {
+	t.Helper()
+	if !strings.Contains(" "+os.Getenv("MINICOMP_RIG_PROGRAMS")+" ", " wev ") {
+		t.Fatal("wev was not shipped into the guest (testdata/rig-programs lists it)")
+	}
+}
+
+// startWev runs wev as minicomp's client and waits until it has the
+// keyboard's focus and a seat with a pointer and a keyboard.
+func startWev(t *testing.T, mc *minicompProc) *testenv.Lines {
+	t.Helper()
+	mc.waitLog(t, "serving Wayland clients")
+	m := regexp.MustCompile(`serving Wayland clients.* WAYLAND_DISPLAY=(wayland-[0-9]+)`).FindStringSubmatch(mc.logText())
+	if m == nil {
+		t.Fatalf("no WAYLAND_DISPLAY in minicomp's log")
+	}
+	wev := exec.Command("wev")
+	wev.Env = append(os.Environ(), "XDG_RUNTIME_DIR="+mc.dir, "WAYLAND_DISPLAY="+m[1])
+	out := testenv.StartOnPTY(t, wev)
+	out.Expect(t, `wl_keyboard\] enter`)
+	out.ExpectSeen(t, `wl_seat\] capabilities: pointer keyboard`)
+	return out
+}
+
+// typeInto types key code on kb and waits until wev printed sym and the
+// release.
+func typeInto(t *testing.T, out *testenv.Lines, kb *rigtest.UInput, code uint16, sym string) {
+	t.Helper()
+	kb.Key(code, true)
+	out.Expect(t, `sym: `+sym+`\s`)
+	kb.Key(code, false)
+	out.Expect(t, `wl_keyboard\] key: .*state: 0 \(released\)`)
+}
+
+// clickInto moves mouse 20 right and clicks its left button, waiting
+// until wev printed each.
+func clickInto(t *testing.T, out *testenv.Lines, mouse *rigtest.UInput) {
+	t.Helper()
+	mouse.Emit([3]int32{rigtest.EvRel, rigtest.RelX, 20})
+	out.Expect(t, `wl_pointer\] (enter|motion): `)
+	mouse.Emit([3]int32{rigtest.EvKey, rigtest.BtnLeft, 1})
+	out.Expect(t, `wl_pointer\] button: .*button: 272 \(left\), state: 1 \(pressed\)`)
+	mouse.Emit([3]int32{rigtest.EvKey, rigtest.BtnLeft, 0})
+	out.Expect(t, `wl_pointer\] button: .*state: 0 \(released\)`)
 }

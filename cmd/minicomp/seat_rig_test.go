@@ -142,6 +142,9 @@ func waitKDMode(t *testing.T, n, want int, what string) {
 type screen struct {
 	d     *drm.Device
 	plane uint32
+	// The first cursor and overlay planes (0: none); their FB_ID,
+	// CRTC_ID and CRTC_X/Y are readable (d has the atomic cap).
+	cursor, overlay uint32
 }
 
 func openScreen(t *testing.T) (*screen, string) {
@@ -175,11 +178,25 @@ func openScreen(t *testing.T) (*screen, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := d.SetClientCap(drm.ClientCapUniversalPlanes, 1); err != nil {
+	t.Cleanup(func() { d.Close() })
+	// Atomic implies universal planes and shows the atomic properties.
+	if err := d.SetClientCap(drm.ClientCapAtomic, 1); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { d.Close() })
-	return &screen{d: d, plane: pipes[0].Primary.ID}, path
+	s := &screen{d: d, plane: pipes[0].Primary.ID}
+	planes, err := sd.Planes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range planes {
+		if p.Type == "cursor" && s.cursor == 0 {
+			s.cursor = p.ID
+		}
+		if p.Type == "overlay" && s.overlay == 0 {
+			s.overlay = p.ID
+		}
+	}
+	return s, path
 }
 
 // pixel returns the framebuffer on the primary plane (0: none) and its
@@ -329,6 +346,16 @@ func (p *minicompProc) stop(t *testing.T, sig syscall.Signal) *os.ProcessState {
 // gives the display back (closing turns the pipeline off).
 func takeDisplay(t *testing.T, path string, s *screen, c color.NRGBA) {
 	t.Helper()
+	_, release := secondMaster(t, path, s, c)
+	release()
+}
+
+// secondMaster opens the display at path directly (the seat gave master
+// up) and shows a frame in color c with the KMS backend, waiting until
+// s shows it. It returns the device, master until release closes it
+// (also at the test's end).
+func secondMaster(t *testing.T, path string, s *screen, c color.NRGBA) (*scanout.Device, func()) {
+	t.Helper()
 	f, err := os.OpenFile(path, os.O_RDWR|unix.O_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -337,12 +364,14 @@ func takeDisplay(t *testing.T, path string, s *screen, c color.NRGBA) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer dev.Close()
 	be, err := kms.New(kms.Options{Devices: scanout.Devices{Display: dev}, Logger: quiet()})
 	if err != nil {
+		dev.Close()
 		t.Fatalf("second master: %v", err)
 	}
-	defer be.Close()
+	var once sync.Once
+	release := func() { once.Do(func() { be.Close(); dev.Close() }) }
+	t.Cleanup(release)
 	o := be.Outputs()[0]
 	target, _, err := o.Next()
 	if err != nil {
@@ -372,6 +401,7 @@ func takeDisplay(t *testing.T, path string, s *screen, c color.NRGBA) {
 	}
 	want := uint32(c.R)<<16 | uint32(c.G)<<8 | uint32(c.B)
 	s.waitPixel(t, want, "the second master's frame")
+	return dev, release
 }
 
 // minicomp on vkms with a real seatd as its session: the display opened

@@ -55,6 +55,7 @@ type outputCursor struct {
 	planeVer    uint64              // the image version the plane was given (or refused)
 	planeShown  bool                // the plane shows a cursor
 	commit      bool                // the plane has a change to commit
+	retry       bool                // the plane was not ready for the image: try again after a frame
 	drawn       image.Rectangle     // where the composed cursor is (layout); empty: not drawn
 	drawnVer    uint64
 	cursorFrame bool // the frame in flight is a commit of the cursor plane alone
@@ -233,10 +234,15 @@ func (c *cursorState) update() {
 			oc.plane.MoveCursor(c.st.pointerPos.X, c.st.pointerPos.Y)
 			oc.planeShown, oc.commit = true, true
 		case oc.planeShown:
-			if err := oc.plane.SetCursor(nil); err != nil {
+			if err := oc.plane.SetCursor(nil); errors.Is(err, backend.ErrPaused) {
+				// The session is away (its pointer went with its input):
+				// hidden at the next update, when it is back.
+				continue
+			} else if err != nil {
 				c.planeFailed(o, oc, err)
 			}
-			oc.planeShown, oc.onPlane, oc.commit = false, false, true
+			// planeVer 0: shown again, the image goes to the plane again.
+			oc.planeShown, oc.onPlane, oc.commit, oc.planeVer = false, false, true, 0
 		}
 		want := image.Rectangle{}
 		if shown && !oc.onPlane {
@@ -264,7 +270,9 @@ func (c *cursorState) toPlane(o *output, oc *outputCursor) {
 	case err == nil:
 		oc.onPlane, oc.planeVer = true, c.version
 	case errors.Is(err, scanout.ErrCursorNotReady), errors.Is(err, backend.ErrPaused):
-		oc.onPlane = false // tried again at the next change
+		// Tried again at the next change or once a frame is on screen
+		// (retryPlane): composed meanwhile.
+		oc.onPlane, oc.retry = false, true
 	default:
 		oc.onPlane, oc.planeVer = false, c.version
 		o.s.log.Debug("cursor composed, not on the cursor plane", "output", o.o.Name(), "err", err)
@@ -374,6 +382,16 @@ func (c *cursorState) cursorFrameDone(o *output) bool {
 	}
 	oc.cursorFrame = false
 	return true
+}
+
+// retryPlane gives the cursor plane the image it was not ready for (no
+// frame shown yet: the first one, or the first after a session resume),
+// now that o showed a frame; the composed cursor goes with the next one.
+func (c *cursorState) retryPlane(o *output) {
+	if oc := c.outs[o]; oc != nil && oc.retry {
+		oc.retry = false
+		c.update()
+	}
 }
 
 // updateTexture brings the composed cursor's texture up to date.

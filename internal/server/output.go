@@ -455,6 +455,7 @@ func (o *output) frameDone(f backend.Presented) {
 		o.shownTarget = o.presentedTarget
 		o.completeCaptures(o.shownTarget, f)
 	}
+	o.s.seat.cursor.retryPlane(o)
 	o.s.scheduleFrames()
 }
 

@@ -38,6 +38,9 @@ func (s *Server) sessionEvent(ev backend.Event) {
 		o.addDamage(o.bounds)
 	}
 	s.log.Info("session active: redrawing every output")
+	// The cursor as the devices found on return have it (hidden when the
+	// pointer went while the session was away).
+	s.seat.cursor.update()
 	s.scheduleFrames()
 }
 

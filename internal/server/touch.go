@@ -142,8 +142,8 @@ func (t *seated) touched(c *Client) {
 
 // setBackendCaps is SeatChanged: the backend's devices now give caps
 // (backend.Cap* bits). Every wl_seat hears the new capabilities; the
-// pointer's focus ends when the last pointer goes, and the keyboard's
-// focus is given out when a keyboard comes.
+// pointer's focus ends and the cursor hides when the last pointer goes,
+// and the keyboard's focus is given out when a keyboard comes.
 func (st *seat) setBackendCaps(bits uint32) {
 	t := &st.seated
 	var caps uint32
@@ -158,6 +158,8 @@ func (st *seat) setBackendCaps(bits uint32) {
 	}
 	t.backendCaps = caps
 	st.applyCaps(caps | t.virtCaps)
+	// The backend's pointer devices are the cursor's: none, no cursor.
+	st.cursor.setPresent(bits&backend.CapPointer != 0)
 }
 
 // applyCaps advertises caps to every wl_seat when they changed.
