@@ -421,6 +421,19 @@ func (s *Session) fail(err error) {
 	})
 }
 
+// hungUpLocked reports whether the seat's connection has hung up (the
+// seatd daemon exited) before dispatch has noticed: a device revoked
+// as seatd goes is closed by its user (libinput) first. s.mu is held.
+func (s *Session) hungUpLocked() bool {
+	fd := int32(dl.Call(s.l.getFD, s.seat))
+	if fd < 0 {
+		return false
+	}
+	pfd := []unix.PollFd{{Fd: fd, Events: unix.POLLIN}}
+	n, err := unix.Poll(pfd, 0)
+	return err == nil && n > 0 && pfd[0].Revents&(unix.POLLHUP|unix.POLLERR) != 0
+}
+
 func (s *Session) isLost() bool {
 	select {
 	case <-s.lost:
@@ -505,7 +518,10 @@ func (s *Session) CloseDevice(f *os.File) error {
 	id, ok := s.devices[f]
 	delete(s.devices, f)
 	var err error
-	if ok && s.seat != 0 && !s.isLost() { // lost: the seat provider took its devices back as it went
+	// Lost, or going (its connection hung up, not yet dispatched): the
+	// seat provider took its devices back as it went, and a close
+	// request would only fail to flush.
+	if ok && s.seat != 0 && !s.isLost() && !s.hungUpLocked() {
 		if r, errno := dl.CallErrno(s.l.closeDevice, s.seat, uintptr(id)); int32(r) < 0 {
 			err = fmt.Errorf("seat %s: close %s: %w", s.name, f.Name(), errno)
 		}
