@@ -77,16 +77,7 @@ type lib struct {
 	getFD, dispatch, setLogLevel               uintptr
 }
 
-var (
-	loadOnce sync.Once
-	loaded   *lib
-	loadErr  error
-)
-
-func load() (*lib, error) {
-	loadOnce.Do(func() { loaded, loadErr = open(LibName) })
-	return loaded, loadErr
-}
+var load = sync.OnceValues(func() (*lib, error) { return open(LibName) })
 
 func open(name string) (*lib, error) {
 	h, err := dl.Open(name, false)

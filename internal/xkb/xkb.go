@@ -59,16 +59,7 @@ type lib struct {
 	ctx                                        uintptr // one context for the process
 }
 
-var (
-	loadOnce sync.Once
-	loaded   *lib
-	loadErr  error
-)
-
-func load() (*lib, error) {
-	loadOnce.Do(func() { loaded, loadErr = open() })
-	return loaded, loadErr
-}
+var load = sync.OnceValues(func() (*lib, error) { return open() })
 
 func open() (*lib, error) {
 	h, err := dl.Open(LibName, false)

@@ -116,17 +116,8 @@ type lib struct {
 	glEGLImageTargetTexture2DOES, glEGLImageTargetRenderbufferStorageOES, glGetGraphicsResetStatus uintptr
 }
 
-var (
-	loadOnce sync.Once
-	loaded   *lib
-	loadErr  error
-)
-
 // load opens libEGL and libGLESv2 once per process (they stay loaded).
-func load() (*lib, error) {
-	loadOnce.Do(func() { loaded, loadErr = loadLibs() })
-	return loaded, loadErr
-}
+var load = sync.OnceValues(func() (*lib, error) { return loadLibs() })
 
 func loadLibs() (*lib, error) {
 	l := &lib{}

@@ -79,17 +79,8 @@ type lib struct {
 	imageComposite32, imageFillBoxes, region32InitRects, region32Fini uintptr
 }
 
-var (
-	loadOnce sync.Once
-	loaded   *lib
-	loadErr  error
-)
-
 // load opens libpixman once per process (it stays loaded).
-func load() (*lib, error) {
-	loadOnce.Do(func() { loaded, loadErr = open(LibName) })
-	return loaded, loadErr
-}
+var load = sync.OnceValues(func() (*lib, error) { return open(LibName) })
 
 // open loads the library name and its entry points; a failure says which
 // library and which Debian package provides it.
