@@ -215,10 +215,14 @@ func (b *Backend) pokeHotplug() {
 }
 
 // list returns the outputs (hotplug changes the list).
+//
+// The slice is shared, not copied (input reads it per event): b.outputs
+// is only ever replaced or appended to, never changed within its length,
+// and the clipped slice makes a caller's append copy.
 func (b *Backend) list() []*Output {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return slices.Clone(b.outputs)
+	return slices.Clip(b.outputs)
 }
 
 // stopHotplug ends the watch and returns the removed outputs nobody
