@@ -11,39 +11,31 @@ import (
 // the path wlr-output-power-management uses); the next input turns back
 // on what idling turned off.
 
-// blankCheck is the server's own event kind: the idle timer fired.
-const blankCheck backend.EventKind = -2
-
 type blankState struct {
 	timeout time.Duration
-	last    time.Time
-	armed   bool
+	last    time.Time // the last input
 	blanked []*output // turned off by idling
 }
 
-// armBlank starts the idle timer for the time left until the timeout.
+// armBlank arms the loop's timer for when the outputs blank.
 func (s *Server) armBlank() {
-	id := s.blank
-	if id == nil || id.armed {
-		return
+	if id := s.blank; id != nil && len(id.blanked) == 0 {
+		s.loop.armTimer(id.last.Add(id.timeout))
 	}
-	id.armed = true
-	time.AfterFunc(time.Until(id.last.Add(id.timeout)), func() { s.loop.postEvent(backend.Event{Kind: blankCheck}) })
 }
 
-// blankFired blanks the outputs when the timeout has passed since the
-// last input, else waits for the rest of it.
-func (s *Server) blankFired() {
+// blankTick (the loop's timer fired) blanks the outputs when the timeout
+// has passed since the last input, else waits for the rest of it.
+func (s *Server) blankTick() {
 	id := s.blank
-	id.armed = false
+	if id == nil || len(id.blanked) > 0 {
+		return
+	}
 	if s.idleInhibited() { // a shown surface holds idling off (idle-inhibit)
 		id.last = time.Now()
 	}
 	if time.Since(id.last) < id.timeout {
 		s.armBlank()
-		return
-	}
-	if len(id.blanked) > 0 {
 		return
 	}
 	for _, o := range s.outputs {
@@ -76,14 +68,12 @@ func (s *Server) blankInput() {
 	s.armBlank()
 }
 
-// internalEvent handles the server's own event kinds (SetPointerPresent,
-// the idle timer); it reports whether ev was one.
+// internalEvent handles the server's own event kinds (SetPointerPresent);
+// it reports whether ev was one.
 func (s *Server) internalEvent(ev backend.Event) bool {
 	switch ev.Kind {
 	case pointerPresence:
 		s.seat.cursor.setPresent(ev.Pressed)
-	case blankCheck:
-		s.blankFired()
 	default:
 		return false
 	}

@@ -324,6 +324,7 @@ func (s *Server) Run(ctx context.Context) error {
 				s.loop.timerFired()
 				s.scheduleFrames()
 				s.idleTick()
+				s.blankTick()
 				s.pingTick()
 			case s.listener.FD():
 				s.acceptAll()
