@@ -68,7 +68,16 @@ func TestCursorComposed(t *testing.T) {
 
 	s.SetPointerPresent(true)
 	move(t, r, watch, events, out, 50, 60, false)
+	// overlay_cursor 0 (grim's default): the frame drawn without the
+	// composed cursor is what the capture gets; the one shown has it.
 	pix, stride = r.capture(t)
+	if got := pixelAt(pix, stride, 50, 60); got != red {
+		t.Errorf("overlay_cursor 0, composed cursor: pixel at the pointer %06x, want the window's red", got)
+	}
+	if got := pixelAt(pix, stride, 51, 62); got != red {
+		t.Errorf("overlay_cursor 0, composed cursor: pixel inside the arrow %06x, want the window's red", got)
+	}
+	pix, stride = r.captureCursor(t, true)
 	if got := pixelAt(pix, stride, 50, 60); got != 0 {
 		t.Errorf("default arrow tip at the pointer: %06x, want black", got)
 	}
@@ -108,7 +117,7 @@ func TestCursorComposed(t *testing.T) {
 	r.req(70, 3, func(e *wire.Encoder) { e.NewID(74) }) // frame callback
 	r.req(70, 6, nil)
 	r.events(func(obj uint32, op uint16, body []byte) bool { return obj == 74 }) // the cursor's frame callback fired
-	pix, stride = r.capture(t)
+	pix, stride = r.captureCursor(t, true)
 	for _, c := range []struct {
 		x, y int
 		want uint32
@@ -122,7 +131,7 @@ func TestCursorComposed(t *testing.T) {
 	r.req(70, 1, func(e *wire.Encoder) { e.Object(73); e.Int(0); e.Int(0) })
 	r.req(70, 2, func(e *wire.Encoder) { e.Int(0); e.Int(0); e.Int(16); e.Int(16) })
 	r.req(70, 6, nil)
-	pix, stride = r.capture(t)
+	pix, stride = r.captureCursor(t, true)
 	if got := pixelAt(pix, stride, 98, 97); got != blue {
 		t.Errorf("moved cursor with new content at 98,97: %06x, want blue", got)
 	}
@@ -131,7 +140,7 @@ func TestCursorComposed(t *testing.T) {
 	}
 
 	r.req(61, 0, func(e *wire.Encoder) { e.Uint(serial); e.Uint(0); e.Int(0); e.Int(0) })
-	pix, stride = r.capture(t)
+	pix, stride = r.captureCursor(t, true)
 	if got := pixelAt(pix, stride, 98, 97); got != red {
 		t.Errorf("hidden cursor: %06x, want red", got)
 	}
@@ -245,6 +254,23 @@ func TestCursorPlane(t *testing.T) {
 	}
 	pix, stride := r.capture(t)
 	if got := pixelAt(pix, stride, 64, 70); got != 0xff0000 {
-		t.Errorf("frame under the plane's cursor: %06x, want red", got)
+		t.Errorf("overlay_cursor 0: frame under the plane's cursor: %06x, want red", got)
+	}
+	// overlay_cursor 1: the plane's cursor is blended into the copy.
+	frames = out.Info().Stats.Frames
+	pix, stride = r.captureCursor(t, true)
+	for _, c := range []struct {
+		x, y int
+		want uint32
+	}{{64, 70, 0}, {65, 72, 0xffffff}, {63, 70, 0xff0000}} {
+		if got := pixelAt(pix, stride, c.x, c.y); got != c.want {
+			t.Errorf("overlay_cursor 1, cursor on the plane at 64,70: pixel %d,%d = %06x, want %06x", c.x, c.y, got, c.want)
+		}
+	}
+	if img, _, _, _ := out.state(); img == nil {
+		t.Error("the cursor left the plane for the capture")
+	}
+	if n := out.Info().Stats.Frames - frames; n != 1 {
+		t.Errorf("overlay_cursor capture made %d composed frames, want 1", n)
 	}
 }
