@@ -66,6 +66,9 @@ func (c *Context) convert(ev uintptr, e *Event) bool {
 	dev := c.fc.Call(l.evDevice, ev)
 	switch e.Type {
 	case DeviceAdded:
+		if c.hot != nil && c.hot.otherSeat[dev] {
+			return false // added and removed at once: another seat's
+		}
 		d := c.addDevice(dev)
 		if c.hot != nil { // re-added by Resume under a new pointer
 			c.hot.byName[d.Sysname] = dev
@@ -73,6 +76,9 @@ func (c *Context) convert(ev uintptr, e *Event) bool {
 		e.Device = d
 		return true
 	case DeviceRemoved:
+		if c.hot != nil {
+			delete(c.hot.otherSeat, dev)
+		}
 		d := c.devices[dev]
 		if d == nil {
 			return false

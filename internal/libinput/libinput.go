@@ -143,8 +143,10 @@ func (b Backend) String() string {
 
 // Options configure a Context.
 type Options struct {
-	// Seat is the udev seat whose devices are used (default "seat0");
-	// the path backend takes every input device.
+	// Seat is the udev seat whose devices are used (default "seat0"):
+	// a device whose udev property ID_SEAT names another seat is left
+	// alone (a device without one is on seat0), by libinput itself with
+	// the udev backend and by minicomp with the path backend.
 	Seat    string
 	Opener  DeviceOpener // default DirectOpener
 	Backend Backend
@@ -185,6 +187,7 @@ type lib struct {
 	evPointer, ptTime, ptButton, ptButtonState, ptHasAxis       uintptr
 	evTouch, tcTime, tcSeatSlot                                 uintptr
 	devRef, devUnref, devName, devSysname, devHasCap            uintptr
+	devSeat, seatPhysName                                       uintptr
 	tapFingers, tapSet, naturalHas, naturalSet                  uintptr
 	accelAvail, accelProfiles, accelSetProfile, vsnprintf       uintptr
 
@@ -250,6 +253,7 @@ func open() (*lib, error) {
 		{h, &l.devRef, "libinput_device_ref"}, {h, &l.devUnref, "libinput_device_unref"},
 		{h, &l.devName, "libinput_device_get_name"}, {h, &l.devSysname, "libinput_device_get_sysname"},
 		{h, &l.devHasCap, "libinput_device_has_capability"},
+		{h, &l.devSeat, "libinput_device_get_seat"}, {h, &l.seatPhysName, "libinput_seat_get_physical_name"},
 		{h, &l.tapFingers, "libinput_device_config_tap_get_finger_count"}, {h, &l.tapSet, "libinput_device_config_tap_set_enabled"},
 		{h, &l.naturalHas, "libinput_device_config_scroll_has_natural_scroll"},
 		{h, &l.naturalSet, "libinput_device_config_scroll_set_natural_scroll_enabled"},
@@ -299,6 +303,7 @@ type Context struct {
 	opener  DeviceOpener
 	set     Settings
 	backend Backend
+	seat    string // Options.Seat
 	id      uintptr // user_data: the key in contexts
 
 	mu      sync.Mutex // serialises every libinput call and the fields below
@@ -348,9 +353,13 @@ func lookup(id uintptr) *Context {
 	return contexts[id]
 }
 
+// udevControl is udevd's control socket (a variable for tests that stand
+// in for udevd by writing its database themselves).
+var udevControl = "/run/udev/control"
+
 // udevRunning reports whether a udev daemon runs (its control socket).
 func udevRunning() bool {
-	_, err := os.Stat("/run/udev/control")
+	_, err := os.Stat(udevControl)
 	return err == nil
 }
 
@@ -380,7 +389,7 @@ func New(opts Options) (*Context, error) {
 	if err != nil {
 		return nil, fmt.Errorf("libinput: eventfd: %w", err)
 	}
-	c := &Context{l: l, log: opts.Logger, opener: opts.Opener, set: opts.Settings, backend: opts.Backend,
+	c := &Context{l: l, log: opts.Logger, opener: opts.Opener, set: opts.Settings, backend: opts.Backend, seat: opts.Seat,
 		files: map[int]*os.File{}, devices: map[uintptr]*Device{}, wake: wake, logBuf: make([]byte, 1024)}
 	ctxMu.Lock()
 	nextID++
