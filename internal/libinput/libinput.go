@@ -303,7 +303,7 @@ type Context struct {
 	opener  DeviceOpener
 	set     Settings
 	backend Backend
-	seat    string // Options.Seat
+	seat    string  // Options.Seat
 	id      uintptr // user_data: the key in contexts
 
 	mu      sync.Mutex // serialises every libinput call and the fields below
