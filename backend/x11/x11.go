@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/jezek/xgb"
+	"github.com/jezek/xgb/render"
 	"github.com/jezek/xgb/xproto"
 
 	"github.com/minicomp/minicomp/backend"
@@ -70,6 +71,10 @@ type Backend struct {
 	cmap    xproto.Colormap // 0 when the root visual is used
 	maxReq  int             // bytes in one request
 	shmWhy  string          // why MIT-SHM is not used ("" when it is)
+	// argb is RENDER's ARGB32 picture format for cursors (0: none, and
+	// cursorWhy says why; cursor.go).
+	argb      render.Pictformat
+	cursorWhy string
 	period  time.Duration
 
 	alloc     *scanout.Allocator
@@ -287,6 +292,10 @@ func (b *Backend) setup(opts Options) error {
 			return fmt.Errorf("x11: %s: intern atom %s: %w", b.display, a.name, err)
 		}
 		*a.dst = r.Atom
+	}
+	b.initCursors()
+	if b.cursorWhy != "" {
+		b.log.Info("X cursors unusable: the cursor is composed into the frames", "err", b.cursorWhy)
 	}
 	switch {
 	case opts.NoSHM:
