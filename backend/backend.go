@@ -238,6 +238,9 @@ type Event struct {
 	Caps         uint32
 	AxisSource   uint32
 	V120X, V120Y int32
+	// PointerAxis: a finger or continuous scroll on that axis stopped
+	// (libinput's final zero value; wl_pointer.axis_stop).
+	AxisStopX, AxisStopY bool
 }
 
 // ClientScanout is implemented by outputs that can put a client's buffer

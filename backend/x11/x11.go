@@ -75,7 +75,7 @@ type Backend struct {
 	// cursorWhy says why; cursor.go).
 	argb      render.Pictformat
 	cursorWhy string
-	period  time.Duration
+	period    time.Duration
 
 	alloc     *scanout.Allocator
 	ownsAlloc bool
