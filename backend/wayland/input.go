@@ -46,6 +46,7 @@ func (b listener) HandleSeatCapabilities(ev wl.SeatCapabilitiesEvent) {
 			in.pointer.Release()
 		}
 		in.pointer, in.ptrFocus = nil, nil
+		b.cursorLeft(true)
 	}
 	if hasKbd && in.keyboard == nil {
 		k, err := b.seat.GetKeyboard()
@@ -88,9 +89,9 @@ func (b pointerListener) HandlePointerEnter(ev wl.PointerEnterEvent) {
 	if o == nil {
 		return
 	}
-	// No cursor image: minicomp draws its own cursor into the frame.
+	// The output's cursor (hidden until the server sets one: cursor.go).
 	if b.input.pointer != nil {
-		b.input.pointer.SetCursor(ev.Serial, nil, 0, 0)
+		b.cursorEntered(b.input.pointer, ev.Serial, o)
 	}
 	b.events.push(backend.Event{Kind: backend.PointerEnter, Output: o, Time: now(), X: float64(ev.SurfaceX), Y: float64(ev.SurfaceY)})
 }
@@ -99,6 +100,7 @@ func (b pointerListener) HandlePointerEnter(ev wl.PointerEnterEvent) {
 func (b pointerListener) HandlePointerLeave(ev wl.PointerLeaveEvent) {
 	o := b.input.ptrFocus
 	b.input.ptrFocus = nil
+	b.cursorLeft(false)
 	if o != nil {
 		b.events.push(backend.Event{Kind: backend.PointerLeave, Output: o, Time: now()})
 	}

@@ -102,7 +102,8 @@ type Backend struct {
 	caps     parentCaps
 	outputs  []*Output
 	input    inputState
-	lost     error // set once when the parent went away
+	cursor   parentCursor // cursor.go
+	lost     error        // set once when the parent went away
 	closed   bool
 	protoErr string
 
