@@ -30,22 +30,9 @@ func TestRigCursorCapture(t *testing.T) {
 				})
 			}
 			pix, stride := r.capture(t)
-			if got := pixelAt(pix, stride, 100, 80); got != 0xff0000 {
-				t.Errorf("overlay_cursor 0: pixel at the pointer %06x, want the window's red", got)
-			}
-			if got := pixelAt(pix, stride, 101, 82); got != 0xff0000 {
-				t.Errorf("overlay_cursor 0: pixel inside the arrow %06x, want the window's red", got)
-			}
+			checkArrow(t, "overlay_cursor 0", pix, stride, 100, 80, false)
 			pix, stride = r.captureCursor(t, true)
-			if got := pixelAt(pix, stride, 100, 80); got != 0 {
-				t.Errorf("overlay_cursor 1: arrow tip %06x, want black", got)
-			}
-			if got := pixelAt(pix, stride, 101, 82); got != 0xffffff {
-				t.Errorf("overlay_cursor 1: inside the arrow %06x, want white", got)
-			}
-			if got := pixelAt(pix, stride, 99, 80); got != 0xff0000 {
-				t.Errorf("overlay_cursor 1: left of the arrow %06x, want red", got)
-			}
+			checkArrow(t, "overlay_cursor 1", pix, stride, 100, 80, true)
 			if c.refused {
 				px, pitch := scannedOutPixels(t, o)
 				if got := binary.LittleEndian.Uint32(px[82*pitch+101*4:]) & 0xffffff; got != 0xffffff {

@@ -19,6 +19,26 @@ func pixelAt(pix []byte, stride, x, y int) uint32 {
 	return binary.LittleEndian.Uint32(pix[y*stride+x*4:]) & 0xffffff
 }
 
+// checkArrow checks a capture of the red window for the default arrow
+// with its tip at x, y (shown), or for the window's red there.
+func checkArrow(t *testing.T, what string, pix []byte, stride, x, y int, shown bool) {
+	t.Helper()
+	const red = 0xff0000
+	tip, inside := uint32(red), uint32(red)
+	if shown {
+		tip, inside = 0, 0xffffff
+	}
+	for _, c := range []struct {
+		x, y int
+		want uint32
+		name string
+	}{{x, y, tip, "at the pointer"}, {x + 1, y + 2, inside, "inside the arrow"}, {x - 1, y, red, "left of the arrow"}} {
+		if got := pixelAt(pix, stride, c.x, c.y); got != c.want {
+			t.Errorf("%s: pixel %s (%d,%d) %06x, want %06x", what, c.name, c.x, c.y, got, c.want)
+		}
+	}
+}
+
 // cursorClient is a client with a red 200×200 toplevel (surface 6), a
 // wl_pointer (61), screencopy (12) and the output (13) bound.
 func cursorClient(t *testing.T, s *Server, dir string) (*raw, map[uint32]bool) {
@@ -71,22 +91,9 @@ func TestCursorComposed(t *testing.T) {
 	// overlay_cursor 0 (grim's default): the frame drawn without the
 	// composed cursor is what the capture gets; the one shown has it.
 	pix, stride = r.capture(t)
-	if got := pixelAt(pix, stride, 50, 60); got != red {
-		t.Errorf("overlay_cursor 0, composed cursor: pixel at the pointer %06x, want the window's red", got)
-	}
-	if got := pixelAt(pix, stride, 51, 62); got != red {
-		t.Errorf("overlay_cursor 0, composed cursor: pixel inside the arrow %06x, want the window's red", got)
-	}
+	checkArrow(t, "overlay_cursor 0, composed cursor", pix, stride, 50, 60, false)
 	pix, stride = r.captureCursor(t, true)
-	if got := pixelAt(pix, stride, 50, 60); got != 0 {
-		t.Errorf("default arrow tip at the pointer: %06x, want black", got)
-	}
-	if got := pixelAt(pix, stride, 51, 62); got != 0xffffff {
-		t.Errorf("default arrow inside: %06x, want white", got)
-	}
-	if got := pixelAt(pix, stride, 49, 60); got != red {
-		t.Errorf("left of the arrow: %06x, want red", got)
-	}
+	checkArrow(t, "overlay_cursor 1, composed cursor", pix, stride, 50, 60, true)
 
 	// A 16×16 cursor surface (70), hotspot 2,3.
 	fd := memfd(t, 16*16*4*2)

@@ -18,6 +18,17 @@ import (
 // backend on vkms → the server → wev, a real Wayland client that prints
 // every wl_keyboard, wl_pointer and wl_touch event it gets.
 
+// requireSeatedWev skips outside the amd64 rig guest, where wev,
+// libinput and uinput are (a missing one fails there).
+func requireSeatedWev(t *testing.T) {
+	t.Helper()
+	requireGuestPrograms(t, "wev")
+	rigtest.RequireUInput(t)
+	if why := os.Getenv("MINICOMP_RIG_PROGRAMS_UNAVAILABLE"); why != "" {
+		t.Skip(why)
+	}
+}
+
 func atof(t *testing.T, s string) float64 {
 	t.Helper()
 	v, err := strconv.ParseFloat(s, 64)
@@ -28,11 +39,7 @@ func atof(t *testing.T, s string) float64 {
 }
 
 func TestRigSeatedInput(t *testing.T) {
-	requireGuestPrograms(t, "wev")
-	rigtest.RequireUInput(t)
-	if why := os.Getenv("MINICOMP_RIG_PROGRAMS_UNAVAILABLE"); why != "" {
-		t.Skip(why)
-	}
+	requireSeatedWev(t)
 	kb := rigtest.Plug(t, rigtest.Keyboard("minicomp e2e keyboard"))
 	mouse := rigtest.Plug(t, rigtest.Mouse("minicomp e2e mouse"))
 	ts := rigtest.Plug(t, rigtest.Touchscreen("minicomp e2e touchscreen"))

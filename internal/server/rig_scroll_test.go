@@ -1,7 +1,6 @@
 package server
 
 import (
-	"os"
 	"testing"
 	"time"
 
@@ -16,11 +15,7 @@ import (
 // the fingers lift, axis_stop; a mouse wheel detent is axis_source wheel
 // with its axis value.
 func TestRigTouchpadScroll(t *testing.T) {
-	requireGuestPrograms(t, "wev")
-	rigtest.RequireUInput(t)
-	if why := os.Getenv("MINICOMP_RIG_PROGRAMS_UNAVAILABLE"); why != "" {
-		t.Skip(why)
-	}
+	requireSeatedWev(t)
 	mouse := rigtest.Plug(t, rigtest.Mouse("minicomp scroll mouse"))
 	pad := rigtest.Plug(t, rigtest.Touchpad("minicomp scroll touchpad"))
 	_, dir, _ := startKMSWith(t, kms.Options{Input: &kms.InputOptions{}}, Options{})
