@@ -100,6 +100,9 @@ func TestRigDevices(t *testing.T) {
 	if c.Backend() != BackendPath {
 		t.Fatalf("backend %v in a guest without udevd, want path", c.Backend())
 	}
+	if c.dc == nil {
+		t.Error("coordinates through reflection: libffi missing or its self-check failed (the log says which)")
+	}
 	ch := events(t, c)
 
 	kb := rigtest.Plug(t, rigtest.Keyboard("minicomp test keyboard"))
