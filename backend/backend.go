@@ -287,7 +287,8 @@ type CursorImage struct {
 
 // PointerDevices is implemented by backends that know whether a pointer
 // device exists (KMS with its input devices); without one no cursor is
-// shown. Window backends leave the cursor to the host.
+// shown. Window backends (x11, wayland) report the host's pointer and
+// give the host the cursor image through CursorPlane.
 type PointerDevices interface {
 	HasPointer() bool
 }

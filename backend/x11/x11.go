@@ -6,6 +6,7 @@
 // the server cannot share memory with us (a remote display). Pointer and
 // keyboard input in a window, resizes and WM_DELETE_WINDOW arrive as
 // backend.Events; a lost X server ends the event stream with EventLost.
+// The server's cursor image is the window's X cursor (cursor.go).
 // Keyboard focus follows X focus: when no window has it at start, the
 // first event is KeyboardLeave.
 //

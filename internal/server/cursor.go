@@ -18,8 +18,9 @@ import (
 // while no pointer device exists (SetPointerPresent). It is shown on the
 // output the pointer is on: on the output's cursor plane when it has one
 // that takes the image (backend.CursorPlane: a move is then a commit of
-// that plane alone, no composition), else composed into the frame over
-// the surfaces.
+// that plane alone, no composition; the nested backends' CursorPlane
+// hands the image to the host, which draws it at its own pointer), else
+// composed into the frame over the surfaces.
 
 // cursorMode says which image the cursor shows.
 type cursorMode int
