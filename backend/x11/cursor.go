@@ -75,11 +75,10 @@ func (o *Output) SetCursor(img *backend.CursorImage) error {
 	if err != nil {
 		return err
 	}
+	// Unchecked (one round trip a change, CreateCursor's): the window
+	// lives as long as the output.
 	c := b.conn
-	if err := xproto.ChangeWindowAttributesChecked(c, o.win, xproto.CwCursor, []uint32{uint32(cur)}).Check(); err != nil {
-		xproto.FreeCursor(c, cur)
-		return fmt.Errorf("x11 cursor: set on window %s: %w", o.name, err)
-	}
+	xproto.ChangeWindowAttributes(c, o.win, xproto.CwCursor, []uint32{uint32(cur)})
 	if o.cursor != 0 {
 		xproto.FreeCursor(c, o.cursor) // the window holds its own reference
 	}
