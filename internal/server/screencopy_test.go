@@ -5,7 +5,10 @@ import (
 	"image"
 	"testing"
 
+	"github.com/minicomp/minicomp/backend"
+	"github.com/minicomp/minicomp/backend/headless"
 	"github.com/minicomp/minicomp/internal/protocol"
+	"github.com/minicomp/minicomp/internal/rigtest"
 	"github.com/minicomp/minicomp/internal/wire"
 )
 
@@ -107,5 +110,39 @@ func TestScreencopyDamagePerManager(t *testing.T) {
 	commit()
 	if d := copyWithDamage(t, r, 14, 70, nil); d != small {
 		t.Errorf("copy through manager B after A's destroy: damage %v, want %v", d, small)
+	}
+}
+
+// grim, a real client, leaves the cursor out by default and has it with
+// -c (overlay_cursor), for a composed cursor (headless has no cursor
+// plane) and for one on a cursor plane.
+func TestGrimCursor(t *testing.T) {
+	if rigtest.Name() != "" {
+		t.Skip("real clients run on the host")
+	}
+	for _, c := range []struct {
+		name  string
+		plane bool
+	}{{"composed", false}, {"plane", true}} {
+		t.Run(c.name, func(t *testing.T) {
+			events := make(chan backend.Event)
+			h, err := headless.New(headless.Options{Outputs: []backend.Size{{Width: 640, Height: 480}}, Logger: testLog(t)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out backend.Output = h.Outputs()[0]
+			var be backend.Backend = inputBackend{h, events}
+			if c.plane {
+				po := &planeOutput{Output: out}
+				out, be = po, planeBackend{inputBackend{h, events}, po}
+			}
+			s, dir, _ := startServer(t, be, Options{})
+			s.SetPointerPresent(true)
+			r, watch := cursorClient(t, s, dir)
+			move(t, r, watch, events, out, 50, 60, true)
+			const red, black, white = 0xff0000, 0, 0xffffff
+			expectPixels(t, "grim", grimShot(t, dir), map[image.Point]uint32{{50, 60}: red, {51, 62}: red})
+			expectPixels(t, "grim -c", grimShot(t, dir, "-c"), map[image.Point]uint32{{50, 60}: black, {51, 62}: white, {49, 60}: red})
+		})
 	}
 }
