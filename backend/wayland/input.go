@@ -17,6 +17,8 @@ type inputState struct {
 	axisPending          bool
 	axisX, axisY         float64
 	discreteX, discreteY int32
+	axisSource           uint32
+	stopX, stopY         bool
 }
 
 // HandleSeatCapabilities gets or releases the pointer and keyboard. It
@@ -39,6 +41,8 @@ func (b listener) HandleSeatCapabilities(ev wl.SeatCapabilitiesEvent) {
 			p.AddButtonHandler(h)
 			p.AddAxisHandler(h)
 			p.AddAxisDiscreteHandler(h)
+			p.AddAxisSourceHandler(h)
+			p.AddAxisStopHandler(h)
 			p.AddFrameHandler(h)
 		}
 	} else if !hasPtr && in.pointer != nil {
@@ -148,6 +152,25 @@ func (b pointerListener) HandlePointerAxisDiscrete(ev wl.PointerAxisDiscreteEven
 	}
 }
 
+// HandlePointerAxisSource notes the frame's scroll source (finger,
+// continuous, wheel).
+func (b pointerListener) HandlePointerAxisSource(ev wl.PointerAxisSourceEvent) {
+	b.input.axisSource = ev.AxisSource
+}
+
+// HandlePointerAxisStop notes the end of a finger or continuous scroll
+// on an axis, sent with the frame.
+func (b pointerListener) HandlePointerAxisStop(ev wl.PointerAxisStopEvent) {
+	in := &b.input
+	switch ev.Axis {
+	case wl.PointerAxisVerticalScroll:
+		in.stopY = true
+	case wl.PointerAxisHorizontalScroll:
+		in.stopX = true
+	}
+	in.axisPending = true
+}
+
 // HandlePointerFrame ends a group of pointer events.
 func (b pointerListener) HandlePointerFrame(wl.PointerFrameEvent) { b.flushAxis() }
 
@@ -157,8 +180,10 @@ func (b pointerListener) flushAxis() {
 		return
 	}
 	ev := backend.Event{Kind: backend.PointerAxis, Output: in.ptrFocus, Time: now(),
-		AxisX: in.axisX, AxisY: in.axisY, DiscreteX: in.discreteX, DiscreteY: in.discreteY}
+		AxisX: in.axisX, AxisY: in.axisY, DiscreteX: in.discreteX, DiscreteY: in.discreteY,
+		AxisSource: in.axisSource, AxisStopX: in.stopX, AxisStopY: in.stopY}
 	in.axisPending, in.axisX, in.axisY, in.discreteX, in.discreteY = false, 0, 0, 0, 0
+	in.axisSource, in.stopX, in.stopY = 0, false, false
 	if ev.Output != nil {
 		b.events.push(ev)
 	}
