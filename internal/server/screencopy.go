@@ -50,7 +50,8 @@ func (o *output) forgetClient(c *Client) {
 	o.damageWatch = slices.DeleteFunc(o.damageWatch, func(w damageWatch) bool { return w.m.c == c })
 }
 
-// forgetManager drops a destroyed manager object's damage watches.
+// forgetManager drops a destroyed manager object's damage watches (a
+// frame it made, still valid, starts a new one: all damaged).
 func (s *Server) forgetManager(m *screencopyManager) {
 	for _, o := range s.outputs {
 		o.damageWatch = slices.DeleteFunc(o.damageWatch, func(w damageWatch) bool { return w.m == m })

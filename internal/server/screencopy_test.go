@@ -105,7 +105,8 @@ func TestScreencopyDamagePerManager(t *testing.T) {
 	if d := copyWithDamage(t, r, 14, 60, nil); d != small {
 		t.Errorf("second copy through manager B: damage %v, want the commit's %v", d, small)
 	}
-	// A destroyed manager object's frames and watch go; B's stays.
+	// A destroyed manager object's watch goes (its frames would stay
+	// valid, as the protocol says); B's stays.
 	r.req(12, 2, nil)
 	commit()
 	if d := copyWithDamage(t, r, 14, 70, nil); d != small {
