@@ -12,6 +12,9 @@ import (
 // picture pixel centres as upright draws, so a turned frame is the
 // upright frame's pixels moved). The upright paths are untouched.
 
+// turnTile is the side of the target tiles a turned draw walks.
+const turnTile = 64
+
 // turnScratch is memory reused by turned frames.
 type turnScratch struct {
 	damage     []image.Rectangle
@@ -48,29 +51,40 @@ func (r *Renderer) drawTurned(pix []byte, stride, tw, th int, opaque bool, src, 
 		l := r.xf.RectToLogical(bw, bh, x)
 		cols := r.samples(&r.turned.cols, l.Min.X, l.Dx(), dst.Min.X, dst.Dx(), src.Min.X, src.Dx(), tw)
 		rows := r.samples(&r.turned.rows, l.Min.Y, l.Dy(), dst.Min.Y, dst.Dy(), src.Min.Y, src.Dy(), th)
-		n := x.Dx()
-		if cap(r.row) < n*4 {
-			r.row = make([]byte, n*4)
+		if cap(r.row) < turnTile*4 {
+			r.row = make([]byte, turnTile*4)
 		}
-		row := r.row[:n*4]
-		for by := x.Min.Y; by < x.Max.Y; by++ {
-			// The picture pixel shown by the target pixel (x.Min.X, by):
-			// its centre's image, floored; one step right in the target
-			// is a step of (xx, yx) in the picture.
-			lx := (xx*(2*x.Min.X+1)+xy*(2*by+1)+2*x0-1)>>1 - l.Min.X
-			ly := (yx*(2*x.Min.X+1)+yy*(2*by+1)+2*y0-1)>>1 - l.Min.Y
-			for i := 0; i < n; i, lx, ly = i+1, lx+xx, ly+yx {
-				c, v := cols[lx], rows[ly]
-				if unscaled {
-					copy(row[i*4:i*4+4], pix[int(v.x0)*stride+int(c.x0)*4:])
-					continue
+		// Tiles of the target keep the texels they read (a column of the
+		// texture when turned by 90 degrees) in the cache.
+		for ty := x.Min.Y; ty < x.Max.Y; ty += turnTile {
+			for tx := x.Min.X; tx < x.Max.X; tx += turnTile {
+				t := image.Rect(tx, ty, min(tx+turnTile, x.Max.X), min(ty+turnTile, x.Max.Y))
+				n := t.Dx()
+				row := r.row[:n*4]
+				for by := t.Min.Y; by < t.Max.Y; by++ {
+					// The picture pixel shown by the target pixel (t.Min.X, by):
+					// its centre's image, floored; one step right in the target
+					// is a step of (xx, yx) in the picture.
+					lx := (xx*(2*t.Min.X+1)+xy*(2*by+1)+2*x0-1)>>1 - l.Min.X
+					ly := (yx*(2*t.Min.X+1)+yy*(2*by+1)+2*y0-1)>>1 - l.Min.Y
+					if unscaled { // texels one step apart: a walk through pix
+						off, step := int(rows[ly].x0)*stride+int(cols[lx].x0)*4, yx*stride+xx*4
+						for i := 0; i < n; i, off = i+1, off+step {
+							le.PutUint32(row[i*4:], le.Uint32(pix[off:]))
+						}
+						blendRow(r.mem[by*dstStride+t.Min.X*4:by*dstStride+t.Max.X*4], row, opaque, a8)
+						continue
+					}
+					for i := 0; i < n; i, lx, ly = i+1, lx+xx, ly+yx {
+						c, v := cols[lx], rows[ly]
+						r0, r1 := pix[int(v.x0)*stride:], pix[int(v.x1)*stride:]
+						a0, b0 := le.Uint32(r0[c.x0*4:]), le.Uint32(r0[c.x1*4:])
+						a1, b1 := le.Uint32(r1[c.x0*4:]), le.Uint32(r1[c.x1*4:])
+						le.PutUint32(row[i*4:], bilerp(a0, b0, a1, b1, c.f, v.f))
+					}
+					blendRow(r.mem[by*dstStride+t.Min.X*4:by*dstStride+t.Max.X*4], row, opaque, a8)
 				}
-				r0, r1 := pix[int(v.x0)*stride:], pix[int(v.x1)*stride:]
-				a0, b0 := le.Uint32(r0[c.x0*4:]), le.Uint32(r0[c.x1*4:])
-				a1, b1 := le.Uint32(r1[c.x0*4:]), le.Uint32(r1[c.x1*4:])
-				le.PutUint32(row[i*4:], bilerp(a0, b0, a1, b1, c.f, v.f))
 			}
-			blendRow(r.mem[by*dstStride+x.Min.X*4:by*dstStride+x.Max.X*4], row, opaque, a8)
 		}
 	}
 }
