@@ -1,7 +1,6 @@
 package server
 
 import (
-	"image"
 	"io"
 
 	"github.com/minicomp/minicomp/backend"
@@ -18,12 +17,11 @@ import (
 // addOutput serves a backend output: its state and its wl_output global,
 // announced to the registries clients already have.
 func (s *Server) addOutput(bo backend.Output) *output {
-	m := bo.Mode()
-	o := &output{s: s, o: bo, bounds: image.Rect(0, 0, m.Width, m.Height), waitReq: make(chan struct{}, 1),
+	o := &output{s: s, o: bo, bounds: logicalBounds(bo), waitReq: make(chan struct{}, 1),
 		description: outputDescription(bo)}
 	s.outputs = append(s.outputs, o)
 	o.global = s.addGlobal(protocol.WlOutputInterface, 4, o.bind)
-	if cs, ok := bo.(backend.ClientScanout); ok {
+	if cs, ok := bo.(backend.ClientScanout); ok && renderTurn(bo) == backend.TransformNormal {
 		o.scanout = cs
 		s.clientScanout = true
 	}

@@ -29,7 +29,7 @@ func (o *output) watch(c *Client) *damageWatch {
 			return &o.damageWatch[i]
 		}
 	}
-	o.damageWatch = append(o.damageWatch, damageWatch{c: c, r: o.bounds})
+	o.damageWatch = append(o.damageWatch, damageWatch{c: c, r: o.panelBounds()})
 	return &o.damageWatch[len(o.damageWatch)-1]
 }
 
@@ -47,7 +47,7 @@ func (o *output) noteDamage(damage []image.Rectangle) {
 	for _, d := range damage {
 		u = u.Union(d)
 	}
-	u = u.Intersect(o.bounds)
+	u = u.Intersect(o.panelBounds())
 	if u.Empty() {
 		return
 	}
@@ -113,7 +113,9 @@ func (m *screencopyManager) capture(frameID, outputID uint32, region *image.Rect
 	mode := out.o.Mode()
 	rect := image.Rect(0, 0, mode.Width, mode.Height)
 	if region != nil {
-		rect = region.Canon().Intersect(rect)
+		// The region is in the picture's coordinates; the copy is of the
+		// panel's pixels that show it.
+		rect = renderTurn(out.o).RectFromLogical(mode.Width, mode.Height, region.Canon()).Intersect(rect)
 	}
 	f := &screencopyFrame{c: c, id: frameID, version: m.version, out: out, rect: rect}
 	fo, err := register[protocol.ZwlrScreencopyFrameV1Handler](c, frameID, protocol.ZwlrScreencopyFrameV1Interface, m.version, f, protocol.DispatchZwlrScreencopyFrameV1)

@@ -1,0 +1,74 @@
+package server
+
+import (
+	"fmt"
+	"image"
+
+	"github.com/minicomp/minicomp/backend"
+	"github.com/minicomp/minicomp/render"
+	"github.com/minicomp/minicomp/scanout"
+)
+
+// Outputs whose panel is mounted turned (backend.Transformed): the
+// layout, the damage, input and the cursor are in the picture's
+// coordinates (o.bounds: the mode turned); when the display cannot turn
+// the picture (backend.Composed) the renderer draws it turned into the
+// panel-sized targets (render.Transformer), and what goes to the
+// backend (Present's damage) or to screencopy (the target as it is,
+// wl_output.transform telling clients how to turn it upright) is in the
+// panel's coordinates. Such an output shows no client buffer directly
+// and composes the cursor (the cursor plane would not turn).
+
+// renderTurn is the transform frames for bo are drawn with.
+func renderTurn(bo backend.Output) backend.Transform {
+	if c, ok := bo.(backend.Composed); ok {
+		return c.RenderTransform()
+	}
+	return backend.TransformNormal
+}
+
+// logicalBounds is the picture bo shows: its mode, turned.
+func logicalBounds(bo backend.Output) image.Rectangle {
+	m := bo.Mode()
+	tr := backend.TransformNormal
+	if t, ok := bo.(backend.Transformed); ok {
+		tr = t.Transform()
+	}
+	return image.Rectangle{Max: image.Pt(tr.LogicalSize(m.Width, m.Height))}
+}
+
+// panelBounds is the output's mode: the targets' pixels.
+func (o *output) panelBounds() image.Rectangle {
+	m := o.o.Mode()
+	return image.Rect(0, 0, m.Width, m.Height)
+}
+
+// begin starts the frame into target, turned when the output's frames
+// are (damage in the picture's coordinates either way).
+func (o *output) begin(r render.Renderer, target *scanout.Buffer, damage []image.Rectangle) error {
+	t := renderTurn(o.o)
+	if t == backend.TransformNormal {
+		return r.Begin(target, damage)
+	}
+	tr, ok := r.(render.Transformer)
+	if !ok {
+		return fmt.Errorf("output %s is mounted %v, and renderer %s cannot draw turned frames (render.Transformer)", o.o.Name(), t, r.Name())
+	}
+	return tr.BeginTransformed(target, damage, t)
+}
+
+// toPanel maps a frame's damage to the panel's coordinates (reusing a
+// scratch slice); unturned frames' damage is returned as it is.
+func (o *output) toPanel(damage []image.Rectangle) []image.Rectangle {
+	t := renderTurn(o.o)
+	if t == backend.TransformNormal {
+		return damage
+	}
+	m := o.o.Mode()
+	d := o.panelDamage[:0]
+	for _, r := range damage {
+		d = append(d, t.RectFromLogical(m.Width, m.Height, r))
+	}
+	o.panelDamage = d
+	return d
+}

@@ -1,0 +1,66 @@
+package server
+
+import (
+	"image"
+	"testing"
+
+	"github.com/minicomp/minicomp/backend"
+	"github.com/minicomp/minicomp/backend/headless"
+	"github.com/minicomp/minicomp/internal/rigtest"
+	"github.com/minicomp/minicomp/render"
+	"github.com/minicomp/minicomp/render/pixman"
+)
+
+// marker is a 100×60 picture whose orientation shows: green top-left
+// 10×10 corner, red left half, blue right half.
+func marker(x, y int) uint32 {
+	switch {
+	case x < 10 && y < 10:
+		return 0x00ff00
+	case x < 50:
+		return 0xff0000
+	}
+	return 0x0000ff
+}
+
+// On a headless 640×480 panel mounted turned (--transform), the
+// compositor draws the picture turned into the panel's targets; grim,
+// which turns the captured panel upright by wl_output.transform, gets
+// the upright picture (480×640 when turned by 90 or 270 degrees) with
+// the kiosk toplevel at its top left, for each renderer that can turn.
+func TestGrimTurned(t *testing.T) {
+	if rigtest.Name() != "" {
+		t.Skip("real clients run on the host")
+	}
+	renderers := map[string]func() render.Renderer{"soft": nil}
+	if _, err := pixman.New(); err == nil {
+		renderers["pixman"] = func() render.Renderer { p, _ := pixman.New(); return p }
+	}
+	for _, tr := range []backend.Transform{backend.Transform90, backend.Transform180, backend.Transform270, backend.TransformFlipped90} {
+		for name, mk := range renderers {
+			t.Run(tr.String()+"/"+name, func(t *testing.T) {
+				hb, err := headless.New(headless.Options{Outputs: []backend.Size{{Width: 640, Height: 480}}, Transform: tr, Logger: testLog(t)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var r render.Renderer
+				if mk != nil {
+					r = mk()
+				}
+				s, dir, _ := startOn(t, hb, r)
+				showPixels(t, s, dir, 100, 60, marker)
+				img := grimShot(t, dir)
+				lw, lh := tr.LogicalSize(640, 480)
+				if b := img.Bounds(); b.Dx() != lw || b.Dy() != lh {
+					t.Fatalf("screenshot is %v, want %dx%d", b, lw, lh)
+				}
+				expectPixels(t, "turned "+tr.String(), img, map[image.Point]uint32{
+					{0, 0}: 0x00ff00, {9, 9}: 0x00ff00, {10, 0}: 0xff0000, {49, 59}: 0xff0000, {50, 0}: 0x0000ff, {99, 59}: 0x0000ff,
+					{100, 0}: bgRGB(), {0, 60}: bgRGB(), {lw - 1, lh - 1}: bgRGB(),
+				})
+			})
+		}
+	}
+}
+
+func bgRGB() uint32 { return uint32(background.R)<<16 | uint32(background.G)<<8 | uint32(background.B) }
