@@ -41,7 +41,8 @@ type output struct {
 	pendingFeedback, shownFeedback []feedbackCB
 	captures, inFlightCaptures     []*screencopyFrame // waiting for a frame; in the frame being shown
 	frameDamage, drawDamage        []image.Rectangle
-	panelDamage                    []image.Rectangle // scratch of toPanel (turned.go)
+	targetDamage                   []image.Rectangle // scratch of toTarget (turned.go)
+	captureRow                     []byte            // scratch of capturedRow (turned.go)
 	// scratch of compose: the scene, the pieces each surface is drawn in,
 	// the opaque part of the output above the surface being looked at
 	scene                        []sceneItem
@@ -284,8 +285,7 @@ func (s *Server) render(o *output) {
 		o.frameFailed(frameDamage)
 		return
 	}
-	panelDamage := o.toPanel(frameDamage)
-	_, err = o.o.Present(target, panelDamage, fence)
+	_, err = o.o.Present(target, o.toTarget(frameDamage), fence)
 	if fence != nil {
 		fence.Close() // the kernel (IN_FENCE_FD) or the blit took what it needed
 	}
@@ -299,7 +299,7 @@ func (s *Server) render(o *output) {
 	o.presentedDirect = nil
 	o.renderTime.add(monotonic() - start)
 	s.seat.cursor.committedWith(o)
-	o.framePresented(target, panelDamage)
+	o.framePresented(target, frameDamage)
 }
 
 // framePresented starts waiting for the frame showing buf (damage: what

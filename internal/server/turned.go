@@ -57,18 +57,54 @@ func (o *output) begin(r render.Renderer, target *scanout.Buffer, damage []image
 	return tr.BeginTransformed(target, damage, t)
 }
 
-// toPanel maps a frame's damage to the panel's coordinates (reusing a
-// scratch slice); unturned frames' damage is returned as it is.
-func (o *output) toPanel(damage []image.Rectangle) []image.Rectangle {
+// toTarget maps a frame's damage (the picture's) to the target's
+// coordinates (reusing a scratch slice); unturned frames' damage is
+// returned as it is.
+func (o *output) toTarget(damage []image.Rectangle) []image.Rectangle {
 	t := renderTurn(o.o)
 	if t == backend.TransformNormal {
 		return damage
 	}
 	m := o.o.Mode()
-	d := o.panelDamage[:0]
+	d := o.targetDamage[:0]
 	for _, r := range damage {
 		d = append(d, t.RectFromLogical(m.Width, m.Height, r))
 	}
-	o.panelDamage = d
+	o.targetDamage = d
 	return d
+}
+
+// pictureToPanel maps a rectangle of the picture to the panel pixels
+// that show it (what screencopy copies and reports as damage).
+func (o *output) pictureToPanel(r image.Rectangle) image.Rectangle {
+	m := o.o.Mode()
+	return o.transform().RectFromLogical(m.Width, m.Height, r)
+}
+
+// capturedRow returns row y of a capture of the panel's rect from the
+// shown target (mem, stride bytes a row): the target's own row when
+// the target is what the panel shows (untransformed, or drawn turned);
+// when the display's plane turns the picture, the panel's row gathered
+// from the upright target into a scratch row.
+func (o *output) capturedRow(mem []byte, stride int, rect image.Rectangle, y int) []byte {
+	t := o.transform()
+	if t == backend.TransformNormal || renderTurn(o.o) == t {
+		return mem[(rect.Min.Y+y)*stride+rect.Min.X*4:]
+	}
+	m := o.o.Mode()
+	xx, xy, x0, yx, yy, y0 := t.Affine(m.Width, m.Height)
+	n := rect.Dx()
+	if cap(o.captureRow) < n*4 {
+		o.captureRow = make([]byte, n*4)
+	}
+	row := o.captureRow[:n*4]
+	py := rect.Min.Y + y
+	for i := range n {
+		px := rect.Min.X + i
+		// The picture pixel under the panel pixel's centre.
+		lx := (xx*(2*px+1) + xy*(2*py+1) + 2*x0 - 1) >> 1
+		ly := (yx*(2*px+1) + yy*(2*py+1) + 2*y0 - 1) >> 1
+		copy(row[i*4:i*4+4], mem[ly*stride+lx*4:])
+	}
+	return row
 }

@@ -51,15 +51,74 @@ func TestGrimTurned(t *testing.T) {
 				showPixels(t, s, dir, 100, 60, marker)
 				img := grimShot(t, dir)
 				lw, lh := tr.LogicalSize(640, 480)
-				if b := img.Bounds(); b.Dx() != lw || b.Dy() != lh {
-					t.Fatalf("screenshot is %v, want %dx%d", b, lw, lh)
+				expectUpright(t, img, lw, lh)
+				// A region (grim -g, the picture's coordinates): the
+				// marker alone.
+				img = grimShot(t, dir, "-g", "0,0 100x60")
+				if b := img.Bounds(); b.Dx() != 100 || b.Dy() != 60 {
+					t.Fatalf("region screenshot is %v, want 100x60", b)
 				}
-				expectPixels(t, "turned "+tr.String(), img, map[image.Point]uint32{
-					{0, 0}: 0x00ff00, {9, 9}: 0x00ff00, {10, 0}: 0xff0000, {49, 59}: 0xff0000, {50, 0}: 0x0000ff, {99, 59}: 0x0000ff,
-					{100, 0}: bgRGB(), {0, 60}: bgRGB(), {lw - 1, lh - 1}: bgRGB(),
-				})
+				expectPixels(t, "region of "+tr.String(), img, map[image.Point]uint32{
+					{0, 0}: 0x00ff00, {9, 9}: 0x00ff00, {10, 0}: 0xff0000, {49, 59}: 0xff0000, {50, 0}: 0x0000ff, {99, 59}: 0x0000ff})
 			})
 		}
+	}
+}
+
+// expectUpright checks a screenshot of the whole lw×lh picture: the
+// marker at the top left on the background.
+func expectUpright(t *testing.T, img image.Image, lw, lh int) {
+	t.Helper()
+	if b := img.Bounds(); b.Dx() != lw || b.Dy() != lh {
+		t.Fatalf("screenshot is %v, want %dx%d", b, lw, lh)
+	}
+	expectPixels(t, "upright", img, map[image.Point]uint32{
+		{0, 0}: 0x00ff00, {9, 9}: 0x00ff00, {10, 0}: 0xff0000, {49, 59}: 0xff0000, {50, 0}: 0x0000ff, {99, 59}: 0x0000ff,
+		{100, 0}: bgRGB(), {0, 60}: bgRGB(), {lw - 1, lh - 1}: bgRGB(),
+	})
+}
+
+// planeTurned is a headless backend whose outputs say their panel is
+// mounted turned by t while the frames are drawn upright, as on a KMS
+// display whose plane turns the picture (vc4's 180 degrees and flips).
+type planeTurned struct {
+	*headless.Backend
+	t backend.Transform
+}
+
+type planeTurnedOutput struct {
+	*headless.Output
+	t backend.Transform
+}
+
+func (o planeTurnedOutput) Transform() backend.Transform       { return o.t }
+func (o planeTurnedOutput) RenderTransform() backend.Transform { return backend.TransformNormal }
+
+func (b planeTurned) Outputs() []backend.Output {
+	var outs []backend.Output
+	for _, o := range b.Backend.Outputs() {
+		outs = append(outs, planeTurnedOutput{o.(*headless.Output), b.t})
+	}
+	return outs
+}
+
+// Where the display's plane turns the picture, the frames are drawn
+// upright, and screencopy gives the panel's pixels (the picture turned
+// by wl_output.transform), so grim's screenshot still comes out upright.
+func TestGrimPlaneTurned(t *testing.T) {
+	if rigtest.Name() != "" {
+		t.Skip("real clients run on the host")
+	}
+	for _, tr := range []backend.Transform{backend.Transform180, backend.TransformFlipped, backend.TransformFlipped180} {
+		t.Run(tr.String(), func(t *testing.T) {
+			hb, err := headless.New(headless.Options{Outputs: []backend.Size{{Width: 640, Height: 480}}, Logger: testLog(t)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, dir, _ := startOn(t, planeTurned{hb, tr}, nil)
+			showPixels(t, s, dir, 100, 60, marker)
+			expectUpright(t, grimShot(t, dir), 640, 480)
+		})
 	}
 }
 
