@@ -8,8 +8,8 @@ import (
 	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/backend/kms"
 	"github.com/minicomp/minicomp/internal/protocol"
-	"github.com/minicomp/minicomp/internal/wire"
 	"github.com/minicomp/minicomp/internal/rigtest"
+	"github.com/minicomp/minicomp/internal/wire"
 )
 
 // On vkms with --transform 90 (its plane cannot rotate: composed), the
@@ -48,7 +48,12 @@ func TestRigTransformComposed(t *testing.T) {
 	// The composed arrow (black tip, white inside) at the pointer, on
 	// the marker's blue, turned like the rest.
 	seat := protocol.WlSeatInterface
-	r.req(2, 0, func(e *wire.Encoder) { e.Uint(globalName(s, seat)); e.String(seat.Name); e.Uint(min(seat.Version, 7)); e.NewID(60) })
+	r.req(2, 0, func(e *wire.Encoder) {
+		e.Uint(globalName(s, seat))
+		e.String(seat.Name)
+		e.Uint(min(seat.Version, 7))
+		e.NewID(60)
+	})
 	r.req(60, 0, func(e *wire.Encoder) { e.NewID(61) })
 	makeVirtualPointer(r, s, 60)
 	r.req(90, 1, func(e *wire.Encoder) { // motion_absolute over the picture
