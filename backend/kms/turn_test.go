@@ -10,6 +10,19 @@ import (
 	"github.com/minicomp/minicomp/scanout"
 )
 
+// nextEvent returns the next event the input source sent (failing after
+// a second without one).
+func nextEvent(t *testing.T, events chan backend.Event) backend.Event {
+	t.Helper()
+	select {
+	case e := <-events:
+		return e
+	case <-time.After(time.Second):
+		t.Fatal("no event")
+	}
+	return backend.Event{}
+}
+
 // On an 800×600 panel mounted turned by 90 degrees (picture 600×800),
 // relative motion is clamped to the picture, and absolute pointer and
 // touch positions (the panel's) land on the picture point the panel
@@ -31,16 +44,7 @@ func TestInputTurned(t *testing.T) {
 		o := &Output{b: &Backend{opts: Options{Transform: c.tr}}, info: backend.Info{Mode: scanout.Mode{Width: 800, Height: 600}}}
 		in := &inputSource{ctx: context.Background(), outputs: func() []*Output { return []*Output{o} }, events: make(chan backend.Event, 16),
 			touches: map[int32]bool{}}
-		get := func() backend.Event {
-			t.Helper()
-			select {
-			case e := <-in.events:
-				return e
-			case <-time.After(time.Second):
-				t.Fatal("no event")
-			}
-			return backend.Event{}
-		}
+		get := func() backend.Event { t.Helper(); return nextEvent(t, in.events) }
 		if w, h := in.layout(); w != c.w || h != c.h {
 			t.Errorf("%v: layout %vx%v, want %vx%v", c.tr, w, h, c.w, c.h)
 		}
