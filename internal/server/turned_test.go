@@ -1,14 +1,18 @@
 package server
 
 import (
+	"errors"
 	"image"
+	"os"
 	"testing"
 
 	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/backend/headless"
 	"github.com/minicomp/minicomp/internal/rigtest"
 	"github.com/minicomp/minicomp/render"
+	"github.com/minicomp/minicomp/render/gles"
 	"github.com/minicomp/minicomp/render/pixman"
+	"github.com/minicomp/minicomp/render/soft"
 )
 
 // marker is a 100×60 picture whose orientation shows: green top-left
@@ -32,20 +36,26 @@ func TestGrimTurned(t *testing.T) {
 	if rigtest.Name() != "" {
 		t.Skip("real clients run on the host")
 	}
-	renderers := map[string]func() render.Renderer{"soft": nil}
-	if _, err := pixman.New(); err == nil {
-		renderers["pixman"] = func() render.Renderer { p, _ := pixman.New(); return p }
+	renderers := map[string]func() (render.Renderer, error){
+		"soft":   func() (render.Renderer, error) { return soft.New(), nil },
+		"pixman": func() (render.Renderer, error) { return pixman.New() },
+		"gles":   func() (render.Renderer, error) { return gles.New(gles.Options{}) },
 	}
 	for _, tr := range []backend.Transform{backend.Transform90, backend.Transform180, backend.Transform270, backend.TransformFlipped90} {
 		for name, mk := range renderers {
 			t.Run(tr.String()+"/"+name, func(t *testing.T) {
-				hb, err := headless.New(headless.Options{Outputs: []backend.Size{{Width: 640, Height: 480}}, Transform: tr, Logger: testLog(t)})
+				r, err := mk()
 				if err != nil {
+					if errors.Is(err, pixman.ErrNoPixman) && os.Getenv("MINICOMP_REQUIRE_PIXMAN") != "1" ||
+						(errors.Is(err, gles.ErrNoEGL) || errors.Is(err, gles.ErrMissingExtension)) && os.Getenv("MINICOMP_REQUIRE_GLES") != "1" {
+						t.Skipf("%s unavailable: %v", name, err)
+					}
 					t.Fatal(err)
 				}
-				var r render.Renderer
-				if mk != nil {
-					r = mk()
+				hb, err := headless.New(headless.Options{Outputs: []backend.Size{{Width: 640, Height: 480}}, Transform: tr, Logger: testLog(t)})
+				if err != nil {
+					r.Close()
+					t.Fatal(err)
 				}
 				s, dir, _ := startOn(t, hb, r)
 				showPixels(t, s, dir, 100, 60, marker)
