@@ -2,6 +2,7 @@ package backend
 
 import (
 	"image"
+	"strings"
 	"testing"
 )
 
@@ -74,4 +75,24 @@ func TestTransformRects(t *testing.T) {
 			t.Errorf("%v: pixel (12,25) → panel %v → (%v,%v)", tr, px, cx, cy)
 		}
 	}
+}
+
+// ParseTransform accepts exactly the eight names (any case) and says
+// which it wants otherwise; what it accepts prints back as its name.
+func FuzzParseTransform(f *testing.F) {
+	for _, s := range []string{"normal", "90", "FLIPPED-270", "45", "", "flipped-"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		tr, err := ParseTransform(s)
+		if err != nil {
+			if !strings.Contains(err.Error(), "want one of") {
+				t.Errorf("ParseTransform(%q): error %v does not list the names", s, err)
+			}
+			return
+		}
+		if tr < TransformNormal || tr > TransformFlipped270 || !strings.EqualFold(tr.String(), s) {
+			t.Errorf("ParseTransform(%q) = %v", s, tr)
+		}
+	})
 }
