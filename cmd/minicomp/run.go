@@ -495,6 +495,9 @@ func outputSize(f runFlags, def string) (int, int, error) {
 }
 
 func openNamed(name string, devs scanout.Devices, f runFlags, log *slog.Logger) (backend.Backend, error) {
+	if err := f.checkTransform(name); err != nil {
+		return nil, err
+	}
 	switch name {
 	case "kms":
 		input, err := f.input.options()
