@@ -3,6 +3,7 @@ package render_test
 import (
 	"errors"
 	"image"
+	"image/color"
 	"os"
 	"path/filepath"
 	"testing"
@@ -114,6 +115,45 @@ func TestScenesTurned(t *testing.T) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// A turned frame (damage, fills, unscaled and scaled draws) allocates
+// nothing once the renderer's scratch has grown, on soft and pixman.
+func TestTurnedFrameAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector's instrumentation allocates; run without -race (test/all.sh does)")
+	}
+	rs := newRenderers(t)
+	delete(rs, "gles") // its GL thread's hand-off is measured by its own tests
+	for name, r := range rs {
+		target, err := scanout.MemfdStrategy{}.Allocate(160, 100, scanout.XRGB8888)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer target.Close()
+		tex, err := r.NewTexture(32, 24, scanout.ARGB8888)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tex.Release()
+		damage := []image.Rectangle{image.Rect(5, 5, 60, 90), image.Rect(40, 40, 100, 150)}
+		frame := func() {
+			if err := r.(render.Transformer).BeginTransformed(target, damage, backend.Transform90); err != nil {
+				t.Fatal(err)
+			}
+			r.Clear(color.NRGBA{R: 9, A: 255})
+			r.FillRect(image.Rect(10, 10, 50, 50), color.NRGBA{G: 200, A: 128})
+			r.Draw(tex, image.Rect(0, 0, 32, 24), image.Rect(20, 30, 52, 54), 1)
+			r.Draw(tex, image.Rect(0, 0, 32, 24), image.Rect(0, 60, 96, 132), 0.5)
+			if _, err := r.End(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		frame()
+		if n := testing.AllocsPerRun(20, frame); n != 0 {
+			t.Errorf("%s: %v allocations per turned frame", name, n)
 		}
 	}
 }
