@@ -33,6 +33,9 @@ func (t Transform) String() string {
 	return transformNames[t]
 }
 
+// Valid reports whether t is one of the eight transforms.
+func (t Transform) Valid() bool { return t >= TransformNormal && t <= TransformFlipped270 }
+
 // ParseTransform reads a transform's name (normal, 90, 180, 270,
 // flipped, flipped-90, flipped-180, flipped-270).
 func ParseTransform(s string) (Transform, error) {

@@ -119,6 +119,23 @@ func TestScenesTurned(t *testing.T) {
 	}
 }
 
+// A transform outside the eight is refused by every renderer.
+func TestBeginTransformedRefusesBadTransform(t *testing.T) {
+	for name, r := range newRenderers(t) {
+		target, err := scanout.MemfdStrategy{}.Allocate(16, 16, scanout.XRGB8888)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer target.Close()
+		for _, xf := range []backend.Transform{-1, 8} {
+			if err := r.(render.Transformer).BeginTransformed(target, nil, xf); err == nil {
+				t.Errorf("%s: BeginTransformed with %v accepted", name, xf)
+				r.End()
+			}
+		}
+	}
+}
+
 // A turned frame (damage, fills, unscaled and scaled draws) allocates
 // nothing once the renderer's scratch has grown, on soft and pixman.
 func TestTurnedFrameAllocatesNothing(t *testing.T) {

@@ -67,6 +67,9 @@ func (r *Renderer) BeginTransformed(target *scanout.Buffer, damage []image.Recta
 	if f.active {
 		return errors.New("gles: Begin inside a frame")
 	}
+	if !t.Valid() {
+		return fmt.Errorf("gles: frame turned by %v", t)
+	}
 	switch target.Format {
 	case scanout.XRGB8888, scanout.ARGB8888:
 	default:

@@ -168,6 +168,9 @@ func (r *Renderer) BeginTransformed(target *scanout.Buffer, damage []image.Recta
 	if r.target != nil {
 		return errors.New("pixman: Begin inside a frame")
 	}
+	if !t.Valid() {
+		return fmt.Errorf("pixman: frame turned by %v", t)
+	}
 	tg, err := r.targetFor(target)
 	if err != nil {
 		return err
@@ -291,13 +294,13 @@ func (r *Renderer) Draw(t render.Texture, src, dst image.Rectangle, alpha float3
 		}
 		mask = r.mask
 	}
-	// The source position of the first drawn pixel, in the texture's
-	// untransformed space (texels when unscaled, dst pixels from
-	// dst.Min when scaled).
 	if r.xf != backend.TransformNormal {
 		r.drawTurned(tex, op, mask, src, dst, x)
 		return
 	}
+	// The source position of the first drawn pixel, in the texture's
+	// untransformed space (texels when unscaled, dst pixels from
+	// dst.Min when scaled).
 	var sx, sy int
 	if src.Dx() == dst.Dx() && src.Dy() == dst.Dy() {
 		tex.sample(r, nil, filterNearest)

@@ -82,6 +82,9 @@ func (r *Renderer) BeginTransformed(target *scanout.Buffer, damage []image.Recta
 	if r.target != nil {
 		return errors.New("soft: Begin inside a frame")
 	}
+	if !t.Valid() {
+		return fmt.Errorf("soft: frame turned by %v", t)
+	}
 	switch target.Format {
 	case scanout.XRGB8888, scanout.ARGB8888:
 	default:
