@@ -146,12 +146,7 @@ func (s *Server) finishRemoval(o *output) {
 
 // transform is how the output's panel is mounted (backend.Transformed),
 // told to clients in wl_output.geometry.
-func (o *output) transform() backend.Transform {
-	if t, ok := o.o.(backend.Transformed); ok {
-		return t.Transform()
-	}
-	return backend.TransformNormal
-}
+func (o *output) transform() backend.Transform { return mountedAs(o.o) }
 
 // outputsMoved tells clients of the layout after an output came or went:
 // toplevels are configured again, layer surfaces arranged, and

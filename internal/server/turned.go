@@ -27,14 +27,18 @@ func renderTurn(bo backend.Output) backend.Transform {
 	return backend.TransformNormal
 }
 
+// mountedAs is how bo's panel is mounted (backend.Transformed).
+func mountedAs(bo backend.Output) backend.Transform {
+	if t, ok := bo.(backend.Transformed); ok {
+		return t.Transform()
+	}
+	return backend.TransformNormal
+}
+
 // logicalBounds is the picture bo shows: its mode, turned.
 func logicalBounds(bo backend.Output) image.Rectangle {
 	m := bo.Mode()
-	tr := backend.TransformNormal
-	if t, ok := bo.(backend.Transformed); ok {
-		tr = t.Transform()
-	}
-	return image.Rectangle{Max: image.Pt(tr.LogicalSize(m.Width, m.Height))}
+	return image.Rectangle{Max: image.Pt(mountedAs(bo).LogicalSize(m.Width, m.Height))}
 }
 
 // panelBounds is the output's mode: the targets' pixels.

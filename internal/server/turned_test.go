@@ -4,6 +4,7 @@ import (
 	"errors"
 	"image"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/minicomp/minicomp/backend"
@@ -133,3 +134,34 @@ func TestGrimPlaneTurned(t *testing.T) {
 }
 
 func bgRGB() uint32 { return uint32(background.R)<<16 | uint32(background.G)<<8 | uint32(background.B) }
+
+// wlr-randr sees how a turned headless panel is mounted; asking for the
+// transform it has is accepted, another is refused (it is fixed at
+// start); after a mode change grim's picture is the new mode turned.
+func TestWlrRandrTurned(t *testing.T) {
+	bin := realProgram(t, "wlr-randr", "wlr-randr")
+	hb, err := headless.New(headless.Options{Outputs: []backend.Size{{Width: 640, Height: 480}}, Transform: backend.Transform90, Logger: testLog(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, dir, _ := startOn(t, hb, nil)
+	randr := func(args ...string) (string, error) {
+		b, err := client(t, dir, bin, args...).CombinedOutput()
+		return string(b), err
+	}
+	if list, err := randr(); err != nil || !strings.Contains(list, "Transform: 90") {
+		t.Errorf("wlr-randr: %v\n%s", err, list)
+	}
+	if b, err := randr("--output", "HEADLESS-1", "--transform", "90"); err != nil {
+		t.Errorf("wlr-randr --transform 90 (as mounted): %v\n%s", err, b)
+	}
+	if b, err := randr("--output", "HEADLESS-1", "--transform", "normal"); err == nil {
+		t.Errorf("wlr-randr --transform normal succeeded: %s", b)
+	}
+	if b, err := randr("--output", "HEADLESS-1", "--mode", "1280x720"); err != nil {
+		t.Fatalf("wlr-randr --mode 1280x720: %v\n%s", err, b)
+	}
+	if img := grimShot(t, dir); img.Bounds().Dx() != 720 || img.Bounds().Dy() != 1280 {
+		t.Errorf("grim's picture is %v after --mode 1280x720 on a panel turned by 90", img.Bounds())
+	}
+}
