@@ -50,8 +50,9 @@ const (
 )
 
 // soakCycles is how many short-lived clients TestRigSoakDmabuf connects
-// (60 of each kind): ~25 s of the amd64 guest under -race.
-const soakCycles = 480
+// (40 of each kind): ~10-25 s of the amd64 guest under -race, by the
+// host's load.
+const soakCycles = 320
 
 // DRM_IOCTL_MODE_MAP_DUMB: _IOWR('d', 0xB3, struct drm_mode_map_dumb).
 const ioctlModeMapDumbProbe = 0xC01064B3
@@ -627,7 +628,9 @@ func TestRigSoakDmabuf(t *testing.T) {
 			c.addPlane(20, fd, 0, stride, 0x0100000000000001)
 			c.createImmed(20, 21, w, h)
 			wantErr(k, protocol.ZwpLinuxBufferParamsV1ErrorInvalidFormat)
-		case 5: // a plane added, then gone before create
+		case 5: // the feedback (its format table an fd), a plane added, then gone before create
+			c.req(11, 2, func(e *wire.Encoder) { e.NewID(30) })
+			c.events(func(obj uint32, op uint16, body []byte) bool { return obj == 30 && op == 0 })
 			c.addPlane(20, fd, 0, stride, scanout.ModLinear)
 		case 6: // a stride shorter than a row
 			c.addPlane(20, fd, 0, w*2, scanout.ModLinear)
@@ -711,6 +714,8 @@ func TestRigSoakDmabuf(t *testing.T) {
 		c := soakDial(t, dir)
 		c.soakBind()
 		w, h := c.mapFullscreen()
+		c.req(11, 3, func(e *wire.Encoder) { e.NewID(17); e.Object(6) }) // surface feedback: a scanout tranche
+		c.events(func(obj uint32, op uint16, body []byte) bool { return obj == 17 && op == 0 })
 		prev := uint32(0)
 		for i := range n {
 			fd, stride := v.buffer(t, w, h)
@@ -788,9 +793,11 @@ func TestRigSoakDmabuf(t *testing.T) {
 	// dma-buf and GEM mappings and the kernel's dma-bufs, attachments,
 	// framebuffers, DRM files and GEM handles come back exactly;
 	// goroutines within 2 (the runtime's and the test's come and go).
-	// RSS may grow by 16 MB (the heap and the renderer's scratch at their
-	// high-water mark after the warm-up's smaller load); under -race,
-	// whose shadow memory is never given back, it is only logged.
+	// RSS may grow by 8 MB (the heap and the renderer's scratch at their
+	// high-water mark after the warm-up's smaller load: 1.1 MB measured
+	// in the arm64 guest); under -race (the amd64 guest), whose shadow
+	// memory is never given back, it is only logged. The count of all
+	// mappings is only logged: the runtime's heap arenas move it.
 	if after.fds != base.fds {
 		t.Errorf("open fds: %d before, %d after: %v, then %v", base.fds, after.fds, base.fdList, after.fdList)
 	}
@@ -821,7 +828,7 @@ func TestRigSoakDmabuf(t *testing.T) {
 	if want := soakCycles / 8 * 4; refused[2]+refused[3]+refused[4]+refused[6] < want {
 		t.Errorf("refused %v, want %d", refused, want)
 	}
-	if !raceEnabled && after.rssKB > base.rssKB+16<<10 {
+	if !raceEnabled && after.rssKB > base.rssKB+8<<10 {
 		t.Errorf("RSS: %d kB before, %d after", base.rssKB, after.rssKB)
 	}
 }
