@@ -234,7 +234,13 @@ func (r *raw) addPlane(params uint32, fd, offset, stride int, mod uint64) {
 
 // createImmed sends create_immed on params (XRGB8888, w×h) as id.
 func (r *raw) createImmed(params, id uint32, w, h int) {
-	r.req(params, 3, func(e *wire.Encoder) { e.NewID(id); e.Int(int32(w)); e.Int(int32(h)); e.Uint(xrgb8888Fourcc); e.Uint(0) })
+	r.req(params, 3, func(e *wire.Encoder) {
+		e.NewID(id)
+		e.Int(int32(w))
+		e.Int(int32(h))
+		e.Uint(xrgb8888Fourcc)
+		e.Uint(0)
+	})
 }
 
 // dmabufBuffer makes a dma-buf wl_buffer through params (addPlane):
