@@ -531,14 +531,21 @@ func (p *soakProc) kill() {
 
 // TestRigSoakDmabuf is TestSoak's load with dma-bufs, on vkms + vgem:
 // clients connecting and going in a loop with dma-bufs good and bad
-// (create and create_immed; sizes, offsets and modifiers wrong), 100 at
-// once committing new dma-bufs, client processes killed (SIGKILL) while
-// they commit, and a fullscreen client whose buffers go on the primary
-// plane as they are (a framebuffer each, removed again), also killed while
-// on screen. A client process that stays commits a dma-buf every frame;
-// its frames are counted. Afterwards the process's fds, mappings and
-// goroutines and the kernel's dma-bufs, framebuffers, DRM files and GEM
-// handles are where they were, and RSS within a margin.
+// (create and create_immed; heights, offsets, strides and modifiers
+// wrong, a pipe for a dma-buf, gone mid-message or with a plane added and
+// no buffer made), 100 at once committing new dma-bufs, client processes
+// (this test binary, soakChild) killed with SIGKILL while they commit,
+// and a fullscreen client whose buffers go on the primary plane as they
+// are (an ADDFB2 each, RMFB'd when it leaves the screen), also killed
+// while on screen. A client process that stays commits a dma-buf every
+// frame; its frames are counted. After a warm-up (every path once) the
+// baseline is taken; after the load the process's fds, dma-buf mappings
+// and goroutines and the kernel's dma-bufs, attachments, framebuffers,
+// DRM files and GEM handles must be exactly where they were, and RSS
+// within 8 MB (without -race). A planted leak fails it: without the RMFB
+// of a client's framebuffer (framebuffers and dma-bufs), without the
+// GEM_CLOSE of an import (GEM handles; scanout's own count misses it),
+// without closing a destroyed client dma-buf (mappings, dma-bufs).
 func TestRigSoakDmabuf(t *testing.T) {
 	if mode := os.Getenv(soakChildEnv); mode != "" {
 		soakChild(t, mode)
