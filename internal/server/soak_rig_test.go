@@ -621,11 +621,14 @@ func TestRigSoakDmabuf(t *testing.T) {
 		case 0: // create_immed, a window shown, then gone
 			c.dmabufBuffer(20, 21, fd, w, h, 0, stride, scanout.ModLinear)
 			c.mapToplevel(21, w, h)
-		case 1: // create, attached to a surface without a role, gone without destroying it
+		case 1: // create, attached to two surfaces without a role, gone without destroying it
 			id := c.dmabufBuffer(20, 0, fd, w, h, 0, stride, scanout.ModLinear)
 			if id == 0 {
 				t.Fatalf("cycle %d: a good dma-buf failed", i)
 			}
+			c.req(3, 0, func(e *wire.Encoder) { e.NewID(16) })
+			c.req(16, 1, func(e *wire.Encoder) { e.Object(id); e.Int(0); e.Int(0) })
+			c.req(16, 6, nil)
 			c.req(3, 0, func(e *wire.Encoder) { e.NewID(6) })
 			c.commitBuffer(id, 0, w, h)
 			c.roundtrip(50)
@@ -756,6 +759,15 @@ func TestRigSoakDmabuf(t *testing.T) {
 			prev = id
 			c.events(func(obj uint32, op uint16, body []byte) bool { return obj == 50 })
 		}
+		// The window goes while its buffer is on screen (the client
+		// stays a moment), then the buffer.
+		c.req(8, 0, nil)
+		c.req(7, 0, nil)
+		c.req(6, 0, nil)
+		c.roundtrip(51)
+		time.Sleep(100 * time.Millisecond)
+		c.req(prev, 0, nil)
+		c.roundtrip(52)
 		c.close()
 		if got := s.Stats().DirectFrames - d0; got < uint64(n/2) {
 			t.Errorf("fullscreen dma-buf client: %d of %d frames direct", got, n)
