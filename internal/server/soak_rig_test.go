@@ -347,6 +347,21 @@ func (r *raw) eventsPong(pred func(obj uint32, op uint16, body []byte) bool) {
 	r.events(func(obj uint32, op uint16, body []byte) bool { r.pong(obj, op, body); return pred(obj, op, body) })
 }
 
+// ackConfigure waits for xdg_surface 7's configure, answering pings, and
+// acks it.
+func (r *raw) ackConfigure() {
+	r.t.Helper()
+	r.eventsPong(func(obj uint32, op uint16, body []byte) bool {
+		if obj == 7 && op == 0 {
+			d := wire.NewDecoder(body, nil)
+			serial := d.Uint()
+			r.req(7, 4, func(e *wire.Encoder) { e.Uint(serial) })
+			return true
+		}
+		return false
+	})
+}
+
 // soakChild is the test binary run as a client process by the soak; it
 // runs until the server hangs up or it is killed.
 func soakChild(t *testing.T, mode string) {
@@ -391,15 +406,7 @@ func soakChild(t *testing.T, mode string) {
 					}
 				}
 				r.req(6, 6, nil) // mapping again: an initial commit, the configure acked
-				r.eventsPong(func(obj uint32, op uint16, body []byte) bool {
-					if obj == 7 && op == 0 {
-						d := wire.NewDecoder(body, nil)
-						serial := d.Uint()
-						r.req(7, 4, func(e *wire.Encoder) { e.Uint(serial) })
-						return true
-					}
-					return false
-				})
+				r.ackConfigure()
 			default:
 			}
 			r.commitBuffer(bufs[i%2], 40, 96, 96)
@@ -415,15 +422,7 @@ func soakChild(t *testing.T, mode string) {
 			r.req(5, 2, func(e *wire.Encoder) { e.NewID(7); e.Object(6) })
 			r.req(7, 1, func(e *wire.Encoder) { e.NewID(8) })
 			r.req(6, 6, nil)
-			r.events(func(obj uint32, op uint16, body []byte) bool {
-				if obj == 7 && op == 0 {
-					d := wire.NewDecoder(body, nil)
-					serial := d.Uint()
-					r.req(7, 4, func(e *wire.Encoder) { e.Uint(serial) })
-					return true
-				}
-				return false
-			})
+			r.ackConfigure()
 		}
 		prev := uint32(0)
 		for i := uint32(0); ; i++ {
