@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -158,16 +159,23 @@ func TestRigDevicesFromFD(t *testing.T) {
 	if err := d.EnableKMS(); err != nil || !d.IsKMS() {
 		t.Fatalf("KMS on a device from an fd: %v", err)
 	}
-	render, why, err := OpenRender(gpus, d, "")
-	if err != nil || render == nil || render.Driver() != "vgem" {
-		t.Fatalf("render paired with the fd display: %v (%s) %v", render, why, err)
+	// Chosen by the probe (allocate, import, TEST_ONLY on the display's
+	// pipeline), as OpenDevices chooses: vgem's targets work with both rigs'
+	// displays.
+	ch, err := OpenRender(gpus, d, DevicesConfig{Logger: quietLog()})
+	if err != nil || ch.Render == nil || ch.Render.Driver() != "vgem" || !strings.Contains(ch.Reason, "probe: ") {
+		t.Fatalf("render chosen for the fd display: %v (%s) %v", ch.Render, ch.Reason, err)
 	}
-	render.Close()
-	if _, _, err := OpenRender(gpus, d, "/dev/dri/renderD200"); !errors.Is(err, os.ErrNotExist) {
+	t.Logf("%s display from an fd: %s", rig, ch.Reason)
+	if n := ch.Render.Handles() + d.Handles() + d.Framebuffers(); n != 0 {
+		t.Errorf("the probe left %d GEM handles and framebuffers", n)
+	}
+	ch.Render.Close()
+	if _, err := OpenRender(gpus, d, DevicesConfig{RenderNode: "/dev/dri/renderD200", Logger: quietLog()}); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("a render node that does not exist: %v", err)
 	}
-	if r, why, err := OpenRender(gpus, d, NoRender); r != nil || err != nil || why == "" {
-		t.Fatalf("none: %v %q %v", r, why, err)
+	if ch, err := OpenRender(gpus, d, DevicesConfig{RenderNode: NoRender}); ch.Render != nil || err != nil || ch.Reason == "" {
+		t.Fatalf("none: %v %q %v", ch.Render, ch.Reason, err)
 	}
 }
 
