@@ -144,6 +144,12 @@ func TestRigRefusedTargetReplaced(t *testing.T) {
 	if n := o.(*Output).Replaced(); n != 1 {
 		t.Errorf("%d targets replaced, want 1", n)
 	}
+	// Info names what made the targets now, not the strategy that made
+	// the swapchain: two of the mixed strategy's, the replacement from the
+	// next strategy the display accepts (the CMA heap).
+	if in, want := o.Info(), "mixed (2 of 3) + heap linux,cma (1 of 3)"; in.Strategy != want {
+		t.Errorf("Info().Strategy %q after the replace, want %q", in.Strategy, want)
+	}
 	if err := be.Close(); err != nil {
 		t.Fatal(err)
 	}
