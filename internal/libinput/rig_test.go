@@ -3,8 +3,6 @@ package libinput
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"math"
 	"os"
 	"slices"
@@ -29,13 +27,6 @@ func requireRigLibinput(t *testing.T) {
 	if _, err := load(); err != nil {
 		t.Fatalf("libinput in the guest: %v (vmexec ships what testdata/rig-programs names)", err)
 	}
-}
-
-func testLogger(t *testing.T) *slog.Logger {
-	if testing.Verbose() {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	}
-	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
 // events runs c and returns its events on a channel.
@@ -93,7 +84,7 @@ func near(a, b float64) bool { return math.Abs(a-b) < 1e-3 }
 func TestRigDevices(t *testing.T) {
 	requireRigLibinput(t)
 	rigtest.CheckFDs(t)
-	c, err := New(Options{Logger: testLogger(t)})
+	c, err := New(Options{Logger: rigtest.Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +246,7 @@ func TestRigDevices(t *testing.T) {
 // callback (the kernel's evdev, libinput's dispatch, minicomp's copy).
 func TestRigLatency(t *testing.T) {
 	requireRigLibinput(t)
-	c, err := New(Options{Logger: testLogger(t)})
+	c, err := New(Options{Logger: rigtest.Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,7 +277,7 @@ func TestRigSettings(t *testing.T) {
 	zero := 0.0
 	for _, tap := range []Toggle{On, Default} {
 		t.Run(map[Toggle]string{On: "tap", Default: "default"}[tap], func(t *testing.T) {
-			c, err := New(Options{Logger: testLogger(t), Settings: Settings{Tap: tap, NaturalScroll: On, AccelProfile: AccelFlat, AccelSpeed: &zero}})
+			c, err := New(Options{Logger: rigtest.Logger(), Settings: Settings{Tap: tap, NaturalScroll: On, AccelProfile: AccelFlat, AccelSpeed: &zero}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -345,12 +336,12 @@ func TestRigSettings(t *testing.T) {
 func TestRigUdevBackend(t *testing.T) {
 	requireRigLibinput(t)
 	kb := rigtest.Plug(t, rigtest.Keyboard("minicomp udev keyboard"))
-	pc, err := New(Options{Logger: testLogger(t), Backend: BackendPath})
+	pc, err := New(Options{Logger: rigtest.Logger(), Backend: BackendPath})
 	if err != nil {
 		t.Fatal(err)
 	}
 	added(t, events(t, pc), kb.Event)
-	uc, err := New(Options{Logger: testLogger(t), Backend: BackendUdev})
+	uc, err := New(Options{Logger: rigtest.Logger(), Backend: BackendUdev})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,12 +1,9 @@
 package server
 
 import (
-	"context"
 	"encoding/binary"
 	"fmt"
 	"image"
-	"io"
-	"log/slog"
 	"os"
 	"os/exec"
 	"strings"
@@ -62,12 +59,8 @@ func startKMS(t *testing.T, noDirect bool) (*Server, string, backend.Output) {
 // renderer and main device are set here).
 func startKMSWith(t *testing.T, bopts kms.Options, sopts Options) (*Server, string, backend.Output) {
 	t.Helper()
-	dir := t.TempDir()
-	os.Chmod(dir, 0o700)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	}
+	dir := rigtest.RuntimeDir(t)
+	log := rigtest.Logger()
 	bopts.Logger = log
 	be := openKMS(t, bopts)
 	outs := be.Outputs()
@@ -81,18 +74,7 @@ func startKMSWith(t *testing.T, bopts kms.Options, sopts Options) (*Server, stri
 		be.Close()
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-		if err := be.Close(); err != nil {
-			t.Errorf("kms backend Close: %v", err)
-		}
-	})
+	rigtest.Serve(t, s.Run, be.Close)
 	in := outs[0].Info()
 	t.Logf("kms output %s %v on %s: targets %s", in.Output, in.Mode, in.Display, in.Strategy)
 	return s, dir, outs[0]
