@@ -451,38 +451,6 @@ func scannedOut(t *testing.T, d *Device, plane uint32, w, h int) (fb uint32, pix
 	return fb, out, int(info.Pitches[0])
 }
 
-// fragmentSystemHeap leaves the page allocator's free 1 MiB blocks (the
-// system heap's largest chunk) scattered: it takes 32 blocks and gives back
-// every other one, so the next large system-heap buffer is made of blocks
-// that are not neighbours. Without it a fresh guest may hand out adjacent
-// blocks, and a buffer that is contiguous by chance imports fine (as it can
-// on a Pi). The returned func releases the rest.
-func fragmentSystemHeap(t *testing.T) func() {
-	t.Helper()
-	h, err := heap.Open("system")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var held []*os.File
-	for i := 0; i < 32; i++ {
-		f, err := h.Alloc(1 << 20)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if i%2 == 0 {
-			f.Close()
-		} else {
-			held = append(held, f)
-		}
-	}
-	h.Close()
-	return func() {
-		for _, f := range held {
-			f.Close()
-		}
-	}
-}
-
 // pl111 (drm_gem_dma, like vc4): a 1080p system-heap target (made of
 // scattered pages) is refused at import with EINVAL and blitted, and what
 // the plane scans out equals what was rendered (the mode-sized part of
@@ -506,7 +474,12 @@ func TestRigPl111SystemHeapRefusedCMADirect(t *testing.T) {
 
 	sys := NewAllocator(AllocatorConfig{Render: render, Display: display, HeapPreference: []string{"system"}})
 	defer sys.Close()
-	defer fragmentSystemHeap(t)()
+	sysHeap, err := heap.Open("system")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sysHeap.Close()
+	defer rigtest.Fragment(t, sysHeap.Alloc)() // scattered blocks: a buffer contiguous by chance would import
 	b, _, err := sys.Allocate(1920, 1080, XRGB8888)
 	if err != nil {
 		t.Fatal(err)
