@@ -328,11 +328,10 @@ func TestRigSettings(t *testing.T) {
 }
 
 // TestRigUdevBackend: libinput's udev backend (the one used where
-// systemd-udevd runs) on a real device. The guest has no udevd, so the
-// path context classifies the keyboard and records it in udev's database
-// first; the udev context then enumerates it from there (its hotplug
-// needs udevd's broadcasts, which this guest cannot have: udevd needs
-// CONFIG_INOTIFY_USER).
+// systemd-udevd runs) on a real device, without udevd: the path context
+// classifies the keyboard and records it in udev's database first; the
+// udev context then enumerates it from there. Hotplug through udevd's
+// broadcasts: TestRigUdevdHotplug.
 func TestRigUdevBackend(t *testing.T) {
 	requireRigLibinput(t)
 	kb := rigtest.Plug(t, rigtest.Keyboard("minicomp udev keyboard"))
@@ -355,4 +354,56 @@ func TestRigUdevBackend(t *testing.T) {
 	}
 	kb.Key(44, false)
 	next(t, ch, KeyboardKey)
+}
+
+// TestRigUdevdHotplug: with the host's systemd-udevd running in the guest
+// (as on Raspberry Pi OS), New picks libinput's udev backend, and a mouse
+// plugged after it started reaches it through udevd (udevd classifies
+// it, writes its database entry and broadcasts it; minicomp writes
+// nothing), moves, and goes away when unplugged.
+func TestRigUdevdHotplug(t *testing.T) {
+	requireRigLibinput(t)
+	rigtest.CheckFDs(t)
+	rigtest.StartUdevd(t)
+	c, err := New(Options{Logger: rigtest.Logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Backend() != BackendUdev {
+		t.Fatalf("backend %v with udevd running, want udev", c.Backend())
+	}
+	ch := events(t, c)
+	t0 := time.Now()
+	mouse := rigtest.Plug(t, rigtest.Mouse("minicomp udevd mouse"))
+	if d := added(t, ch, mouse.Event); d.Caps&CapPointer == 0 || d.Caps&CapKeyboard != 0 {
+		t.Fatalf("added %+v, want a pointer only", *d)
+	}
+	t.Logf("uinput mouse created → libinput added it through udevd: %v", time.Since(t0))
+	devnum, err := os.ReadFile("/sys/class/input/" + mouse.Event + "/dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := os.ReadFile(udevDataDir + "/c" + strings.TrimSpace(string(devnum)))
+	if err != nil || !strings.Contains(string(db), "E:ID_INPUT_MOUSE=1") {
+		t.Fatalf("udevd's database entry for the mouse: %q %v", db, err)
+	}
+	if c.hot != nil {
+		t.Fatal("the udev backend runs minicomp's own hotplug")
+	}
+
+	mouse.Emit([3]int32{rigtest.EvRel, rigtest.RelX, 7}, [3]int32{rigtest.EvRel, rigtest.RelY, 3})
+	if e := next(t, ch, PointerMotion); e.DXRaw != 7 || e.DYRaw != 3 {
+		t.Fatalf("motion raw (%v, %v), want (7, 3)", e.DXRaw, e.DYRaw)
+	}
+	if err := mouse.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if e := next(t, ch, DeviceRemoved); e.Device.Sysname == mouse.Event {
+			break
+		}
+	}
+	if _, err := os.Stat(udevDataDir + "/c" + strings.TrimSpace(string(devnum))); !os.IsNotExist(err) {
+		t.Errorf("udevd's database entry outlived the mouse: %v", err)
+	}
 }
