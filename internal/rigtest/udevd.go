@@ -1,10 +1,9 @@
 package rigtest
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
-	"sync"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -20,24 +19,6 @@ const (
 	UdevHwdb   = "/usr/lib/udev/hwdb.bin"
 	udevRunDir = "/run/udev"
 )
-
-// lockedBuffer collects a child's output while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // StartUdevd runs systemd-udevd in the guest until the test ends, as on
 // Raspberry Pi OS: it classifies devices (ID_INPUT_*), writes udev's
@@ -64,8 +45,14 @@ func StartUdevd(t testing.TB) {
 	if testing.Verbose() {
 		cmd.Env = append(cmd.Env, "SYSTEMD_LOG_LEVEL=debug")
 	}
-	var out lockedBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	logPath := filepath.Join(t.TempDir(), "udevd.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close() // the daemon has its own copy
+	output := func() string { b, _ := os.ReadFile(logPath); return string(b) }
+	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", Udevd, err)
@@ -77,15 +64,15 @@ func StartUdevd(t testing.TB) {
 		select {
 		case err := <-exited:
 			if err != nil {
-				t.Errorf("systemd-udevd ended with %v:\n%s", err, out.String())
+				t.Errorf("systemd-udevd ended with %v:\n%s", err, output())
 			}
 		case <-time.After(10 * time.Second):
 			cmd.Process.Kill()
 			<-exited
-			t.Errorf("systemd-udevd did not end within 10 s of SIGTERM:\n%s", out.String())
+			t.Errorf("systemd-udevd did not end within 10 s of SIGTERM:\n%s", output())
 		}
 		if testing.Verbose() {
-			t.Logf("systemd-udevd's output:\n%s", out.String())
+			t.Logf("systemd-udevd's output:\n%s", output())
 		}
 		if err := os.RemoveAll(udevRunDir); err != nil {
 			t.Error(err)
@@ -99,11 +86,11 @@ func StartUdevd(t testing.TB) {
 		select {
 		case err := <-exited:
 			exited <- err // for the cleanup
-			t.Fatalf("systemd-udevd exited at start (%v):\n%s", err, out.String())
+			t.Fatalf("systemd-udevd exited at start (%v):\n%s", err, output())
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("systemd-udevd made no %s within 20 s:\n%s", control, out.String())
+			t.Fatalf("systemd-udevd made no %s within 20 s:\n%s", control, output())
 		}
 	}
 }
