@@ -142,15 +142,7 @@ func TestRigDevicesFromFD(t *testing.T) {
 			path = g.Primary
 		}
 	}
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := NewDevice(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	d := deviceFromFD(t, path)
 	var st unix.Stat_t
 	unix.Stat(path, &st)
 	if rdev, err := d.Rdev(); err != nil || rdev != uint64(st.Rdev) || d.Path() != path || d.Driver() != rig {
@@ -177,6 +169,22 @@ func TestRigDevicesFromFD(t *testing.T) {
 	if ch, err := OpenRender(gpus, d, DevicesConfig{RenderNode: NoRender}); ch.Render != nil || err != nil || ch.Reason == "" {
 		t.Fatalf("none: %v %q %v", ch.Render, ch.Reason, err)
 	}
+}
+
+// deviceFromFD wraps an fd of the node at path, as a seat hands one
+// out (NewDevice), closed when the test ends.
+func deviceFromFD(t *testing.T, path string) *Device {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := NewDevice(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
 }
 
 // A TEST_ONLY that fails for a reason that is not the buffer (here: not

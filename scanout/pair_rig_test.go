@@ -2,7 +2,6 @@ package scanout
 
 import (
 	"errors"
-	"os"
 	"strings"
 	"testing"
 
@@ -121,15 +120,7 @@ func TestRigChooseRenderPassesOverVirtioGPU(t *testing.T) {
 func TestRigOpenRenderFromFDPassesOverVirtioGPU(t *testing.T) {
 	_, virtio, vgem, vkms := requireVirtioGPU(t)
 	rigtest.CheckFDs(t)
-	f, err := os.OpenFile(vkms.Primary, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	display, err := NewDevice(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer display.Close()
+	display := deviceFromFD(t, vkms.Primary)
 	order := []GPU{virtio, vkms, asUnknownGPU(vgem)}
 	ch, err := OpenRender(order, display, DevicesConfig{Logger: quietLog()})
 	if err != nil || ch.Render == nil || ch.Render.Driver() != "vgem" {

@@ -75,6 +75,21 @@ func added(t *testing.T, ch <-chan Event, sysname string) *Device {
 	}
 }
 
+// autoContext runs a context whose backend New chooses (BackendAuto) and
+// fails the test unless it chose want.
+func autoContext(t *testing.T, want Backend) (*Context, <-chan Event) {
+	t.Helper()
+	c, err := New(Options{Logger: rigtest.Logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Backend() != want {
+		c.Close()
+		t.Fatalf("New chose the %v backend (udevd running: %v), want %v", c.Backend(), udevRunning(), want)
+	}
+	return c, events(t, c)
+}
+
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-3 }
 
 // TestRigDevices: uinput devices (a real evdev node, a real uevent)
@@ -84,14 +99,7 @@ func near(a, b float64) bool { return math.Abs(a-b) < 1e-3 }
 func TestRigDevices(t *testing.T) {
 	requireRigLibinput(t)
 	rigtest.CheckFDs(t)
-	c, err := New(Options{Logger: rigtest.Logger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.Backend() != BackendPath {
-		t.Fatalf("backend %v in a guest without udevd, want path", c.Backend())
-	}
-	ch := events(t, c)
+	c, ch := autoContext(t, BackendPath) // no udevd in the guest
 
 	kb := rigtest.Plug(t, rigtest.Keyboard("minicomp test keyboard"))
 	if d := added(t, ch, kb.Event); d.Caps&CapKeyboard == 0 {
@@ -365,14 +373,7 @@ func TestRigUdevdHotplug(t *testing.T) {
 	requireRigLibinput(t)
 	rigtest.CheckFDs(t)
 	rigtest.StartUdevd(t)
-	c, err := New(Options{Logger: rigtest.Logger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.Backend() != BackendUdev {
-		t.Fatalf("backend %v with udevd running, want udev", c.Backend())
-	}
-	ch := events(t, c)
+	c, ch := autoContext(t, BackendUdev)
 	t0 := time.Now()
 	mouse := rigtest.Plug(t, rigtest.Mouse("minicomp udevd mouse"))
 	if d := added(t, ch, mouse.Event); d.Caps&CapPointer == 0 || d.Caps&CapKeyboard != 0 {
