@@ -3,6 +3,7 @@ package scenes
 import (
 	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 	"image"
 	"image/color"
 	"testing"
@@ -23,6 +24,9 @@ import (
 //
 // GLES here is Mesa llvmpipe on the CPU with no dma-buf import, so its
 // frames include reading the damaged rows back with glReadPixels.
+//
+// test/bench/pixman_vs_c.sh runs the pixman cases next to the same frames
+// drawn by libpixman called from C (test/bench/pixman_c/compose.c).
 func BenchmarkCompose1080p(b *testing.B) {
 	const sw, sh = 800, 600
 	renderers := []struct {
@@ -62,6 +66,10 @@ func BenchmarkCompose1080p(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer target.Close()
+			mem, err := target.Map()
+			if err != nil {
+				b.Fatal(err)
+			}
 			for _, n := range []int{1, 4, 16} {
 				texs := make([]render.Texture, n)
 				at := make([]image.Point, n)
@@ -105,6 +113,11 @@ func BenchmarkCompose1080p(b *testing.B) {
 							frame()
 						}
 						b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/frame")
+						// The picture's hash: pixman's equals libpixman's
+						// from C (test/bench/pixman_vs_c.sh compares them).
+						h := fnv.New64a()
+						h.Write(mem)
+						b.Logf("fnv %016x", h.Sum64())
 					})
 				}
 				for _, t := range texs {
