@@ -12,6 +12,7 @@ import (
 
 	"github.com/minicomp/minicomp/render/pixman"
 	"github.com/minicomp/minicomp/scanout"
+	"golang.org/x/sys/unix"
 )
 
 // BenchmarkComposeOccluded1080p is render/internal/scenes'
@@ -88,9 +89,11 @@ func BenchmarkComposeOccluded1080p(b *testing.B) {
 				frame()
 				b.ReportAllocs()
 				b.ResetTimer()
+				cpu0 := processCPU()
 				for b.Loop() {
 					frame()
 				}
+				b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/frame")
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/frame")
 				h := fnv.New64a()
 				h.Write(mem)
@@ -101,4 +104,12 @@ func BenchmarkComposeOccluded1080p(b *testing.B) {
 			sf.releaseTexture()
 		}
 	}
+}
+
+// processCPU is the CPU time of the whole process in ns, every thread
+// counted.
+func processCPU() int64 {
+	var ts unix.Timespec
+	unix.ClockGettime(unix.CLOCK_PROCESS_CPUTIME_ID, &ts)
+	return ts.Nano()
 }

@@ -42,13 +42,14 @@ export MINICOMP_REQUIRE_PIXMAN=1 # a missing libpixman fails the Go side rather 
 gcc -O2 -fno-builtin -std=c11 -Wall -Wextra -Werror -o "$TMP/compose" "$ROOT/test/bench/pixman_c/compose.c" -l:libpixman-1.so.0
 (cd "$ROOT" && go test -c -o "$TMP/scenes.test" ./render/internal/scenes/ && go test -c -o "$TMP/server.test" ./internal/server/)
 
-# Each runner appends "IMPL CASE NS FNV RUN" lines (CASE: surfaces=N/MODE)
-# to $TMP/results and checks that its output has every case.
+# Each runner appends "IMPL CASE NS CPU-NS FNV RUN" lines (CASE:
+# surfaces=N/MODE; wall and CPU time a frame) to $TMP/results and checks
+# that its output has every case.
 CASES="surfaces=1/full surfaces=1/damage surfaces=4/full surfaces=4/damage surfaces=16/full surfaces=16/damage"
-check() { # IMPL FILE: every case once, with a time and a hash
+check() { # IMPL FILE: every case once, with times and a hash
 	local c n
 	for c in $CASES; do
-		n=$(awk -v i="$1" -v c="$c" '$1 == i && $2 == c && $3 ~ /^[0-9]+$/ && $4 ~ /^[0-9a-f]+$/ && length($4) == 16' "$2" | wc -l)
+		n=$(awk -v i="$1" -v c="$c" '$1 == i && $2 == c && $3 ~ /^[0-9]+$/ && $4 ~ /^[0-9]+$/ && $5 ~ /^[0-9a-f]+$/ && length($5) == 16' "$2" | wc -l)
 		if [ "$n" != 1 ]; then
 			echo "pixman_vs_c: $1 printed no valid line for $c:" >&2
 			cat "$TMP/raw" >&2
@@ -61,20 +62,23 @@ run_c() {
 	"$TMP/compose" -t "$CTIME" >"$TMP/raw"
 	grep -qE '^pixman [0-9]+\.[0-9]+\.[0-9]+$' "$TMP/raw" || { echo "pixman_vs_c: the C harness printed no version:" >&2; cat "$TMP/raw" >&2; exit 1; }
 	VERSION=$(awk '$1 == "pixman" {print $2}' "$TMP/raw")
-	awk '$1 ~ /^surfaces=[0-9]+\/(full|damage)$/ && $4 == "ns/frame" && $5 == "fnv" {print "c", $1, $3, $6}' "$TMP/raw" >"$TMP/one"
+	awk '$1 ~ /^surfaces=[0-9]+\/(full|damage)$/ && $4 == "ns/frame" && $6 == "cpu-ns/frame" && $7 == "fnv" {print "c", $1, $3, $5, $8}' "$TMP/raw" >"$TMP/one"
 	check c "$TMP/one"
 }
-# go_bench IMPL BINARY PATTERN: a go test binary's benchmark lines and the
-# "fnv HASH" each logs.
+# go_bench IMPL BINARY PATTERN: a go test binary's benchmark lines (ns/frame
+# and cpu-ns/frame) and the "fnv HASH" each logs.
 go_bench() {
 	"$2" -test.run '^$' -test.bench "$3" -test.benchtime "$GOTIME" -test.benchmem >"$TMP/raw" 2>&1 || { cat "$TMP/raw" >&2; exit 1; }
 	awk -v impl="$1" '
 		/^Benchmark/ {
 			k = $1; sub(/-[0-9]+$/, "", k); n = split(k, parts, "/"); key = parts[n-1] "/" parts[n]
-			ns = ""
-			for (i = 2; i < NF; i++) if ($(i+1) == "ns/frame") ns = sprintf("%.0f", $i)
+			ns = ""; cpu = ""
+			for (i = 2; i < NF; i++) {
+				if ($(i+1) == "ns/frame") ns = sprintf("%.0f", $i)
+				if ($(i+1) == "cpu-ns/frame") cpu = sprintf("%.0f", $i)
+			}
 		}
-		/: fnv [0-9a-f]+$/ && key != "" { print impl, key, ns, $NF; key = "" }
+		/: fnv [0-9a-f]+$/ && key != "" { print impl, key, ns, cpu, $NF; key = "" }
 	' "$TMP/raw" >"$TMP/one"
 	check "$1" "$TMP/one"
 }
@@ -93,7 +97,7 @@ done
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # The pictures: every case's hash, in every run, equal to C's.
-bad=$(awk '$1 == "c" {c[$2 " " $5] = $4} $1 != "c" {o[$1 " " $2 " " $5] = $4} END {
+bad=$(awk '$1 == "c" {c[$2 " " $6] = $5} $1 != "c" {o[$1 " " $2 " " $6] = $5} END {
 	for (k in o) { split(k, p, " "); if (o[k] != c[p[2] " " p[3]]) print p[1], p[2], "run", p[3], o[k], "C:", c[p[2] " " p[3]] } }' "$TMP/results")
 if [ -n "$bad" ]; then
 	echo "pixman_vs_c: pictures differ from the C harness's (impl case hash):" >&2
@@ -103,21 +107,29 @@ fi
 
 echo "pixman $VERSION: C (gcc, test/bench/pixman_c/compose.c) vs render/pixman (Go, purego) vs internal/server's occluding compose;"
 echo "$RUNS run(s) interleaved, $( [ $SMOKE = 1 ] && echo "a few frames a case (smoke: figures mean nothing)" || echo "~$SECS s a case" ); ms per frame, median (min–max); load average $LOAD0 before, $LOAD1 after"
-awk '
-	{ ns[$1, $2, $5] = $3; runs[$5] = 1 }
-	function med(a, n,   i, j, t) { # sorts a[1..n], returns the median
-		for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j+1] = a[j]; a[j+1] = t }
-		return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
-	}
-	function cell(impl, c,   r, n, a) { n = 0; for (r in runs) a[++n] = ns[impl, c, r] / 1e6
-		m = med(a, n); return sprintf("%7.3f (%.3f–%.3f)", m, a[1], a[n]) }
-	function ratio(impl, c,   r, n, a) { n = 0; for (r in runs) a[++n] = ns[impl, c, r] / ns["c", c, r]; return sprintf("%5.2f", med(a, n)) }
-	END {
-		printf "%-18s %-26s %-26s %6s   %-26s %6s\n", "case", "C pixman", "Go render/pixman", "Go/C", "Go occluded (server)", "occ/C"
-		split("1 4 16", ns_) ; split("full damage", modes)
-		for (i = 1; i <= 3; i++) for (j = 1; j <= 2; j++) {
-			c = "surfaces=" ns_[i] "/" modes[j]
-			printf "%-18s %-26s %-26s %6s   %-26s %6s\n", c, cell("c", c), cell("go", c), ratio("go", c), cell("occ", c), ratio("occ", c)
+# table COLUMN TITLE: the figures of column 3 (wall) or 4 (CPU) of the results.
+table() {
+	echo
+	echo "$2"
+	awk -v col="$1" '
+		{ ns[$1, $2, $6] = $col; runs[$6] = 1 }
+		function med(a, n,   i, j, t) { # sorts a[1..n], returns the median
+			for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j+1] = a[j]; a[j+1] = t }
+			return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
 		}
-	}' "$TMP/results"
+		function cell(impl, c,   r, n, a, m) { n = 0; for (r in runs) a[++n] = ns[impl, c, r] / 1e6
+			m = med(a, n); return sprintf("%7.3f (%.3f–%.3f)", m, a[1], a[n]) }
+		function ratio(impl, c,   r, n, a) { n = 0; for (r in runs) a[++n] = ns[impl, c, r] / ns["c", c, r]; return sprintf("%5.2f", med(a, n)) }
+		END {
+			printf "%-18s %-26s %-26s %6s   %-26s %6s\n", "case", "C pixman", "Go render/pixman", "Go/C", "Go occluded (server)", "occ/C"
+			split("1 4 16", counts); split("full damage", modes)
+			for (i = 1; i <= 3; i++) for (j = 1; j <= 2; j++) {
+				c = "surfaces=" counts[i] "/" modes[j]
+				printf "%-18s %-26s %-26s %6s   %-26s %6s\n", c, cell("c", c), cell("go", c), ratio("go", c), cell("occ", c), ratio("occ", c)
+			}
+		}' "$TMP/results"
+}
+table 3 "wall clock (ms per frame; Go/C and occ/C: median of each run's ratio)"
+table 4 "CPU time of the process (ms per frame; moves less with the machine's load)"
+echo
 echo "pictures: every case hashed alike by all three ($(awk '$1 == "c"' "$TMP/results" | wc -l) C cases checked)"

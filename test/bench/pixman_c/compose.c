@@ -17,10 +17,12 @@
  * and structs are declared below, as in pixman 0.42; only the run-time
  * library, libpixman-1.so.0 (libpixman-1-0), is linked.
  *
- * Usage: compose [-t seconds]   (each case runs about that long; 0.3 s)
+ * Usage: compose [-t seconds] [-case surfaces=N/MODE]
+ * Each case runs about that long (0.3 s); with -case, only that one does
+ * (the others draw two frames), for perf record.
  * Output, one line per case (the FNV-1a hash of the target after its last
  * frame, all bytes, which the Go benchmarks log too), then the version:
- *   surfaces=N/MODE <frames> <ns> ns/frame fnv <hex>
+ *   surfaces=N/MODE <frames> <ns> ns/frame <ns> cpu-ns/frame fnv <hex>
  *   pixman <version>
  */
 #define _GNU_SOURCE
@@ -106,10 +108,13 @@ static void frame(void)
 					 0, 0, 0, 0, atx[i], aty[i], SW, SH);
 }
 
-static double now(void)
+/* now reads a clock in seconds: CLOCK_MONOTONIC (the wall), or
+ * CLOCK_PROCESS_CPUTIME_ID (the process's CPU time, as the Go benchmarks'
+ * cpu-ns/frame). */
+static double now(clockid_t clock)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
@@ -128,17 +133,23 @@ static uint64_t fnv(void)
 /* run times frames until a batch lasts at least secs (as go test's
  * -benchtime: batches grow from one frame) and prints the last batch and
  * the hash of the picture. */
+static const char *only; /* -case: run that case alone (for perf record) */
+
 static void run(const char *name, double secs)
 {
+	char c[32];
+	snprintf(c, sizeof c, "surfaces=%d/%s", nsurf, name);
+	if (only && strcmp(only, c))
+		secs = 0; /* one batch of one frame: the target as the case before left it */
 	frame(); /* warm */
 	long n = 1;
 	for (;;) {
-		double t0 = now();
+		double t0 = now(CLOCK_MONOTONIC), c0 = now(CLOCK_PROCESS_CPUTIME_ID);
 		for (long i = 0; i < n; i++)
 			frame();
-		double dt = now() - t0;
+		double dt = now(CLOCK_MONOTONIC) - t0, dc = now(CLOCK_PROCESS_CPUTIME_ID) - c0;
 		if (dt >= secs || n >= 1000000000L) {
-			printf("surfaces=%d/%s %ld %.0f ns/frame fnv %016llx\n", nsurf, name, n, dt * 1e9 / n,
+			printf("%s %ld %.0f ns/frame %.0f cpu-ns/frame fnv %016llx\n", c, n, dt * 1e9 / n, dc * 1e9 / n,
 			       (unsigned long long)fnv());
 			fflush(stdout);
 			return;
@@ -158,8 +169,10 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-t") && i + 1 < argc) {
 			secs = atof(argv[++i]);
+		} else if (!strcmp(argv[i], "-case") && i + 1 < argc) {
+			only = argv[++i];
 		} else {
-			fprintf(stderr, "usage: compose [-t seconds]\n");
+			fprintf(stderr, "usage: compose [-t seconds] [-case surfaces=N/MODE]\n");
 			return 2;
 		}
 	}
