@@ -1,18 +1,15 @@
 package server
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"image"
 	"image/color"
 	"os"
 	"testing"
 
+	"github.com/minicomp/minicomp/internal/composebench"
 	"github.com/minicomp/minicomp/render/pixman"
-	"github.com/minicomp/minicomp/scanout"
-	"golang.org/x/sys/unix"
 )
 
 // BenchmarkComposeOccluded1080p is render/internal/scenes'
@@ -24,11 +21,11 @@ import (
 // background only where no surface is. The surfaces are shm-like views
 // (no upload): a frame copies the block into surface 0's memory, as its
 // client would, and composes. test/bench/pixman_vs_c.sh sets it against
-// pixman called from C on the raw scene; the fnv line of each case is
-// the FNV-1a hash of the target, equal to the raw scene's (what is hidden is not
-// drawn, what shows is the same).
+// pixman called from C on the raw scene; the fnv line of each case is the
+// target's hash, equal to the raw scene's (what is hidden is not drawn,
+// what shows is the same).
 func BenchmarkComposeOccluded1080p(b *testing.B) {
-	const sw, sh = 800, 600
+	const sw, sh = composebench.SurfaceW, composebench.SurfaceH
 	r, err := pixman.New()
 	if err != nil {
 		if errors.Is(err, pixman.ErrNoPixman) && os.Getenv("MINICOMP_REQUIRE_PIXMAN") != "1" {
@@ -37,29 +34,18 @@ func BenchmarkComposeOccluded1080p(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer r.Close()
-	target, err := scanout.MemfdStrategy{}.Allocate(1920, 1080, scanout.XRGB8888)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer target.Close()
-	mem, err := target.Map()
-	if err != nil {
-		b.Fatal(err)
-	}
-	// The scene benchmark's background, so that the pictures compare.
+	target, mem := composebench.NewTarget(b)
+	// The scene's background, so that the pictures compare.
 	defer func(c color.NRGBA) { background = c }(background)
-	background = color.NRGBA{R: 0x20, G: 0x30, B: 0x40, A: 0xff}
-	pix := make([]byte, sw*sh*4)
-	for i := range sw * sh {
-		binary.LittleEndian.PutUint32(pix[i*4:], 0xc0000000|uint32(i)*2654435761&0x00c0c0c0)
-	}
-	upd := image.Rect(100, 100, 356, 356)
+	background = composebench.Background
+	pix := composebench.Pixels()
+	upd := composebench.Update
 	for _, n := range []int{1, 4, 16} {
 		s := &Server{renderer: r}
-		o := &output{s: s, bounds: image.Rect(0, 0, 1920, 1080)}
+		o := &output{s: s, bounds: image.Rect(0, 0, composebench.TargetW, composebench.TargetH)}
 		for i := range n {
 			sf := &surface{scale: 1, vp: noViewport, content: append([]byte(nil), pix...), width: sw, height: sh,
-				opaque: i%2 == 0, role: &xdgSurface{pos: image.Pt(i*71%1120, i*37%480)}}
+				opaque: composebench.Opaque(i), role: &xdgSurface{pos: composebench.SurfaceAt(i)}}
 			sf.stack = []*surface{sf}
 			if err := sf.updateTexture(r); err != nil {
 				b.Fatal(err)
@@ -72,7 +58,8 @@ func BenchmarkComposeOccluded1080p(b *testing.B) {
 				draw = []image.Rectangle{upd.Add(s.surfaces[0].role.pos)}
 			}
 			b.Run(fmt.Sprintf("surfaces=%d/%s", n, mode), func(b *testing.B) {
-				frame := func() {
+				composebench.Run(b, func() {
+					// Surface 0's client writes the block into its buffer.
 					content := s.surfaces[0].content
 					for y := upd.Min.Y; y < upd.Max.Y; y++ {
 						row := y*sw*4 + upd.Min.X*4
@@ -85,31 +72,11 @@ func BenchmarkComposeOccluded1080p(b *testing.B) {
 					if _, err := r.End(); err != nil {
 						b.Fatal(err)
 					}
-				}
-				frame()
-				b.ReportAllocs()
-				b.ResetTimer()
-				cpu0 := processCPU()
-				for b.Loop() {
-					frame()
-				}
-				b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/frame")
-				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/frame")
-				h := fnv.New64a()
-				h.Write(mem)
-				b.Logf("fnv %016x", h.Sum64())
+				}, mem)
 			})
 		}
 		for _, sf := range s.surfaces {
 			sf.releaseTexture()
 		}
 	}
-}
-
-// processCPU is the CPU time of the whole process in ns, every thread
-// counted.
-func processCPU() int64 {
-	var ts unix.Timespec
-	unix.ClockGettime(unix.CLOCK_PROCESS_CPUTIME_ID, &ts)
-	return ts.Nano()
 }
