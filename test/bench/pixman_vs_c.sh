@@ -39,6 +39,8 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 export MINICOMP_REQUIRE_PIXMAN=1 # a missing libpixman fails the Go side rather than skipping it
 
+# -fno-builtin: the upload's row copies call glibc's memcpy, as Go's copy
+# calls runtime.memmove (inlined, gcc makes them rep movsq: 20% slower here).
 gcc -O2 -fno-builtin -std=c11 -Wall -Wextra -Werror -o "$TMP/compose" "$ROOT/test/bench/pixman_c/compose.c" -l:libpixman-1.so.0
 (cd "$ROOT" && go test -c -o "$TMP/scenes.test" ./render/internal/scenes/ && go test -c -o "$TMP/server.test" ./internal/server/)
 
