@@ -8,8 +8,9 @@
  * Every frame does what a frame of the Go benchmark does with the pixman
  * renderer, call for call: copy a 256x256 block into surface 0
  * (Texture.Update), set the target's clip region to the damage or none
- * (Begin), fill the damage with the background (Clear: fill_boxes, SRC),
- * then one pixman_image_composite32 per surface (Draw at alpha 1: SRC for
+ * when it changed (Begin), fill the damage with the background (Clear:
+ * fill_boxes, SRC), then one pixman_image_composite32 per surface (Draw
+ * at alpha 1: SRC for
  * the opaque x8r8g8b8 surfaces, OVER for the translucent a8r8g8b8 ones, no
  * mask, nearest filter, PAD repeat). The target is a 1920x1080 x8r8g8b8
  * memfd mapping, as scanout.MemfdStrategy allocates; surfaces are 800x600
@@ -77,6 +78,8 @@ static int opaque[MAXN], atx[MAXN], aty[MAXN], nsurf;
 static uint32_t *pix; /* the client's pixels, SW*SH */
 static pixman_box32_t damage, upd = {100, 100, 356, 356};
 static int damaged;
+static int clipset = -1; /* the target's clip: unknown, none (0) or clipbox (1) */
+static pixman_box32_t clipbox;
 
 static void die(const char *what)
 {
@@ -89,15 +92,19 @@ static void frame(void)
 	/* Texture.Update(pix, SW*4, [upd]): row copies into surface 0. */
 	for (int y = upd.y1; y < upd.y2; y++)
 		memcpy(texbits[0] + y * SW + upd.x1, pix + y * SW + upd.x1, (size_t)(upd.x2 - upd.x1) * 4);
-	/* Begin(target, damage): the clip region. */
-	if (damaged) {
+	/* Begin(target, damage): the clip region, when it changed (the
+	 * renderer keeps a target's clip between frames). */
+	if (damaged && (clipset != 1 || memcmp(&clipbox, &damage, sizeof damage))) {
 		pixman_region32_t region;
 		pixman_region32_init_rects(&region, &damage, 1);
 		if (!pixman_image_set_clip_region32(target, &region))
 			die("pixman_image_set_clip_region32");
 		pixman_region32_fini(&region);
-	} else {
+		clipset = 1;
+		clipbox = damage;
+	} else if (!damaged && clipset != 0) {
 		pixman_image_set_clip_region32(target, NULL);
+		clipset = 0;
 	}
 	/* Clear(0x203040). */
 	pixman_color_t bg = {0x20 * 257, 0x30 * 257, 0x40 * 257, 0xffff};
