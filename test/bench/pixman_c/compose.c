@@ -12,9 +12,9 @@
  * fill_boxes, SRC), then one pixman_image_composite32 per surface (Draw
  * at alpha 1: SRC for the opaque x8r8g8b8 surfaces, OVER for the
  * translucent a8r8g8b8 ones, no mask, nearest filter, PAD repeat). The
- * target is a 1920x1080 x8r8g8b8
- * memfd mapping, as scanout.MemfdStrategy allocates; surfaces are 800x600
- * images whose pixels pixman allocates, as NewTexture does.
+ * target is a 1920x1080 x8r8g8b8 memfd mapping, as scanout.MemfdStrategy
+ * allocates; surfaces are 800x600 images whose pixels pixman allocates, as
+ * NewTexture does.
  *
  * pixman.h is not needed (Debian's libpixman-1-dev): the few prototypes
  * and structs are declared below, as in pixman 0.42; only the run-time
