@@ -4,8 +4,9 @@
 # render/internal/scenes' BenchmarkCompose1080p (1920×1080 XRGB target,
 # 800×600 surfaces, even ones opaque XRGB drawn SRC, odd ones translucent
 # ARGB drawn OVER; 1, 4 and 16 surfaces; the whole frame or the 256×256 block
-# surface 0 just updated). Three programs, interleaved RUNS times (the order
-# flips every run), each figure the median:
+# surface 0 just updated). Three programs, each run of each surface count
+# (both cases) in turn, RUNS times (the order flips every run), each figure
+# the median:
 #
 #   C          test/bench/pixman_c/compose.c (gcc), the raw scene, call for call
 #              what the Go benchmark does
@@ -13,8 +14,8 @@
 #   occluded   internal/server's BenchmarkComposeOccluded1080p: the server's
 #              compose, which draws only what no opaque surface hides
 #
-# Go/C and occluded/C are the medians of each run's ratios (a run's figures
-# are measured within seconds of each other). Every case's picture is hashed
+# Go/C and occluded/C are the medians of each run's ratios (a run's three
+# figures are measured within seconds of each other). Every case's picture is hashed
 # (FNV-1a of the target) by all three: a hash that differs from C's fails the
 # script, so the three draw the same frames.
 #
@@ -44,13 +45,12 @@ export MINICOMP_REQUIRE_PIXMAN=1 # a missing libpixman fails the Go side rather 
 gcc -O2 -fno-builtin -std=c11 -Wall -Wextra -Werror -o "$TMP/compose" "$ROOT/test/bench/pixman_c/compose.c" -l:libpixman-1.so.0
 (cd "$ROOT" && go test -c -o "$TMP/scenes.test" ./render/internal/scenes/ && go test -c -o "$TMP/server.test" ./internal/server/)
 
-# Each runner appends "IMPL CASE NS CPU-NS FNV RUN" lines (CASE:
-# surfaces=N/MODE; wall and CPU time a frame) to $TMP/results and checks
-# that its output has every case.
-CASES="surfaces=1/full surfaces=1/damage surfaces=4/full surfaces=4/damage surfaces=16/full surfaces=16/damage"
-check() { # IMPL FILE: every case once, with times and a hash
+# Each runner, given a surface count N, appends "IMPL CASE NS CPU-NS FNV
+# RUN" lines (CASE: surfaces=N/full and surfaces=N/damage; wall and CPU time
+# a frame) to $TMP/results and checks that its output has both cases.
+check() { # IMPL FILE N: both cases once, with times and a hash
 	local c n
-	for c in $CASES; do
+	for c in "surfaces=$3/full" "surfaces=$3/damage"; do
 		n=$(awk -v i="$1" -v c="$c" '$1 == i && $2 == c && $3 ~ /^[0-9]+$/ && $4 ~ /^[0-9]+$/ && $5 ~ /^[0-9a-f]+$/ && length($5) == 16' "$2" | wc -l)
 		if [ "$n" != 1 ]; then
 			echo "pixman_vs_c: $1 printed no valid line for $c:" >&2
@@ -58,17 +58,17 @@ check() { # IMPL FILE: every case once, with times and a hash
 			exit 1
 		fi
 	done
-	awk -v r="$RUN" '{print $0, r}' "$2" >>"$TMP/results"
+	awk -v r="$RUN" -v n="$3" '$2 ~ "^surfaces=" n "/" {print $0, r}' "$2" >>"$TMP/results"
 }
-run_c() {
-	"$TMP/compose" -t "$CTIME" >"$TMP/raw"
+run_c() { # N: the harness runs the other counts' cases for two frames only
+	"$TMP/compose" -t "$CTIME" -case "surfaces=$1/" >"$TMP/raw"
 	grep -qE '^pixman [0-9]+\.[0-9]+\.[0-9]+$' "$TMP/raw" || { echo "pixman_vs_c: the C harness printed no version:" >&2; cat "$TMP/raw" >&2; exit 1; }
 	VERSION=$(awk '$1 == "pixman" {print $2}' "$TMP/raw")
 	awk '$1 ~ /^surfaces=[0-9]+\/(full|damage)$/ && $4 == "ns/frame" && $6 == "cpu-ns/frame" && $7 == "fnv" {print "c", $1, $3, $5, $8}' "$TMP/raw" >"$TMP/one"
-	check c "$TMP/one"
+	check c "$TMP/one" "$1"
 }
-# go_bench IMPL BINARY PATTERN: a go test binary's benchmark lines (ns/frame
-# and cpu-ns/frame) and the "fnv HASH" each logs.
+# go_bench IMPL BINARY PATTERN N: a go test binary's benchmark lines
+# (ns/frame and cpu-ns/frame) and the "fnv HASH" each logs.
 go_bench() {
 	"$2" -test.run '^$' -test.bench "$3" -test.benchtime "$GOTIME" -test.benchmem >"$TMP/raw" 2>&1 || { cat "$TMP/raw" >&2; exit 1; }
 	awk -v impl="$1" '
@@ -82,19 +82,21 @@ go_bench() {
 		}
 		/: fnv [0-9a-f]+$/ && key != "" { print impl, key, ns, cpu, $NF; key = "" }
 	' "$TMP/raw" >"$TMP/one"
-	check "$1" "$TMP/one"
+	check "$1" "$TMP/one" "$4"
 }
-run_go() { go_bench go "$TMP/scenes.test" '^BenchmarkCompose1080p$/^pixman$/'; }
-run_occ() { go_bench occ "$TMP/server.test" '^BenchmarkComposeOccluded1080p$/'; }
+run_go() { go_bench go "$TMP/scenes.test" "^BenchmarkCompose1080p\$/^pixman\$/^surfaces=$1\$/" "$1"; }
+run_occ() { go_bench occ "$TMP/server.test" "^BenchmarkComposeOccluded1080p\$/^surfaces=$1\$/" "$1"; }
 
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 : >"$TMP/results"
 for RUN in $(seq "$RUNS"); do
-	if [ $((RUN % 2)) = 1 ]; then
-		run_c; run_go; run_occ
-	else
-		run_occ; run_go; run_c
-	fi
+	for n in 1 4 16; do
+		if [ $((RUN % 2)) = 1 ]; then
+			run_c $n; run_go $n; run_occ $n
+		else
+			run_occ $n; run_go $n; run_c $n
+		fi
+	done
 done
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 

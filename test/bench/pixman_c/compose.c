@@ -20,9 +20,10 @@
  * and structs are declared below, as in pixman 0.42; only the run-time
  * library, libpixman-1.so.0 (libpixman-1-0), is linked.
  *
- * Usage: compose [-t seconds] [-case surfaces=N/MODE]
- * Each case runs about that long (0.3 s); with -case, only that one does
- * (the others draw two frames), for perf record.
+ * Usage: compose [-t seconds] [-case PREFIX]
+ * Each case runs about that long (0.3 s); with -case, only the cases whose
+ * name starts with PREFIX do ("surfaces=16/damage", "surfaces=4/"), the
+ * others draw two frames: the script's interleaving, or perf record.
  * Output, one line per case (the FNV-1a hash of the target after its last
  * frame, all bytes, which the Go benchmarks log too), then the version:
  *   surfaces=N/MODE <frames> <ns> ns/frame <ns> cpu-ns/frame fnv <hex>
@@ -142,13 +143,13 @@ static uint64_t fnv(void)
 /* run times frames until a batch lasts at least secs (as go test's
  * -benchtime: batches grow from one frame) and prints the last batch and
  * the hash of the picture. */
-static const char *only; /* -case: run that case alone (for perf record) */
+static const char *only; /* -case: run the cases it starts */
 
 static void run(const char *name, double secs)
 {
 	char c[32];
 	snprintf(c, sizeof c, "surfaces=%d/%s", nsurf, name);
-	if (only && strcmp(only, c))
+	if (only && strncmp(only, c, strlen(only)))
 		secs = 0; /* one batch of one frame: the target as the case before left it */
 	frame(); /* warm */
 	long n = 1;
@@ -181,7 +182,7 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "-case") && i + 1 < argc) {
 			only = argv[++i];
 		} else {
-			fprintf(stderr, "usage: compose [-t seconds] [-case surfaces=N/MODE]\n");
+			fprintf(stderr, "usage: compose [-t seconds] [-case surfaces=N/MODE or a prefix]\n");
 			return 2;
 		}
 	}
