@@ -36,6 +36,10 @@ else
 	CTIME=$SECS
 	GOTIME=${SECS}s
 fi
+if ! [[ $RUNS =~ ^[1-9][0-9]*$ && $CTIME =~ ^[0-9]*\.?[0-9]+$ ]]; then
+	echo "usage: bash test/bench/pixman_vs_c.sh [runs ≥ 1] [seconds per case] | --smoke" >&2
+	exit 2
+fi
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 export MINICOMP_REQUIRE_PIXMAN=1 # a missing libpixman fails the Go side rather than skipping it
