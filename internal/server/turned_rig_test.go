@@ -3,7 +3,6 @@ package server
 import (
 	"encoding/binary"
 	"image"
-	"os"
 	"testing"
 
 	"github.com/minicomp/minicomp/backend"
@@ -82,11 +81,7 @@ func TestRigTransformComposed(t *testing.T) {
 // the touchscreen's panel position lands on the picture point the panel
 // shows there: panel (W/2, H/4) is picture (H - H/4, W/2).
 func TestRigTurnedInput(t *testing.T) {
-	requireGuestPrograms(t, "wev")
-	rigtest.RequireUInput(t)
-	if why := os.Getenv("MINICOMP_RIG_PROGRAMS_UNAVAILABLE"); why != "" {
-		t.Skip(why)
-	}
+	requireWevSeat(t)
 	mouse := rigtest.Plug(t, rigtest.Mouse("minicomp turned mouse"))
 	ts := rigtest.Plug(t, rigtest.Touchscreen("minicomp turned touchscreen"))
 	speed := 0.0 // flat: 1:1
@@ -95,19 +90,13 @@ func TestRigTurnedInput(t *testing.T) {
 	lines := testenv.StartOnPTY(t, client(t, dir, "wev"))
 	lines.Expect(t, `wl_keyboard\] enter`) // wev's window is up
 
-	mouse.Emit([3]int32{rigtest.EvRel, rigtest.RelX, 9000}, [3]int32{rigtest.EvRel, rigtest.RelY, 9000})
-	xy := lines.Expect(t, `wl_pointer\] (?:enter|motion): .*x, y: ([0-9.]+), ([0-9.]+)`)
-	if x, y := atof(t, xy[1]), atof(t, xy[2]); x != float64(m.Height-1) || y != float64(m.Width-1) {
+	if x, y := pointerFarDownRight(t, mouse, lines); x != float64(m.Height-1) || y != float64(m.Width-1) {
 		t.Errorf("pointer at (%v, %v), want the turned picture's last pixel (%d, %d)", x, y, m.Height-1, m.Width-1)
 	}
 
-	abs := func(code, v int32) [3]int32 { return [3]int32{rigtest.EvAbs, code, v} }
-	ts.Emit(abs(rigtest.AbsMTSlot, 0), abs(rigtest.AbsMTTrackingID, 1), abs(rigtest.AbsMTPositionX, 2048),
-		abs(rigtest.AbsMTPositionY, 1024), [3]int32{rigtest.EvKey, rigtest.BtnTouch, 1}, abs(rigtest.AbsX, 2048), abs(rigtest.AbsY, 1024))
-	d := lines.Expect(t, `wl_touch\] down: .*id: (\d+); x, y: ([0-9.]+), ([0-9.]+)`)
-	if x, y := atof(t, d[2]), atof(t, d[3]); x != float64(m.Height)*3/4 || y != float64(m.Width)/2 {
+	if x, y := touchDownAtHalfQuarter(t, ts, lines); x != float64(m.Height)*3/4 || y != float64(m.Width)/2 {
 		t.Errorf("touch down at (%v, %v), want (%v, %v): the panel's (W/2, H/4) turned", x, y, float64(m.Height)*3/4, float64(m.Width)/2)
 	}
-	ts.Emit(abs(rigtest.AbsMTTrackingID, -1), [3]int32{rigtest.EvKey, rigtest.BtnTouch, 0})
+	ts.Emit([3]int32{rigtest.EvAbs, rigtest.AbsMTTrackingID, -1}, [3]int32{rigtest.EvKey, rigtest.BtnTouch, 0})
 	lines.Expect(t, `wl_touch\] up: `)
 }
