@@ -66,7 +66,7 @@ step "fuzzing (bounded)"
 for target in internal/drm:FuzzParseInFormats internal/drm:FuzzParseEvents \
 	internal/wire:FuzzNext internal/protocol:FuzzDispatch internal/server:FuzzReadKeymap internal/server:FuzzParsePrivileged \
 	internal/xkb:FuzzKeymapFromString internal/libinput:FuzzParseBitmap internal/uevent:FuzzParse \
-	internal/xcursor:FuzzParse; do
+	internal/xcursor:FuzzParse backend:FuzzParseTransform; do
 	go test -run '^$' -fuzz "^${target#*:}\$" -fuzztime "${FUZZTIME:-15s}" "./${target%%:*}/"
 done
 
@@ -74,6 +74,8 @@ step "benchmarks (host): fallback blit vs memmove of the same bytes, damage vs f
 go test -run '^$' -bench 'Blit|Memmove' -benchtime 30x ./scanout/
 step "benchmarks (host): 1/4/16 surfaces at 1080p, GLES (llvmpipe) vs pixman vs soft, damage vs full"
 go test -run '^$' -bench Compose1080p -benchtime 10x ./render/internal/scenes/
+step "benchmarks (host): a 1080p frame composed turned by 90 degrees vs upright, soft and pixman, damage vs full"
+go test -run '^$' -bench Turned -benchtime 10x ./render/
 step "pixman from C vs render/pixman vs the occluding compose: the harness builds, runs, and all three draw the same pictures (smoke, no timing)"
 bash test/bench/pixman_vs_c.sh --smoke
 step "benchmarks (host): X11 frame upload, MIT-SHM vs plain PutImage, damage vs full (Xvfb)"

@@ -77,7 +77,7 @@ func (c *cursorState) out(o *output) *outputCursor {
 	oc := c.outs[o]
 	if oc == nil {
 		oc = &outputCursor{}
-		if p, ok := o.o.(backend.CursorPlane); ok {
+		if p, ok := o.o.(backend.CursorPlane); ok && o.transform() == backend.TransformNormal { // the cursor plane is not turned
 			oc.plane = p
 		}
 		c.outs[o] = oc

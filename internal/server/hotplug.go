@@ -1,7 +1,6 @@
 package server
 
 import (
-	"image"
 	"io"
 
 	"github.com/minicomp/minicomp/backend"
@@ -18,12 +17,11 @@ import (
 // addOutput serves a backend output: its state and its wl_output global,
 // announced to the registries clients already have.
 func (s *Server) addOutput(bo backend.Output) *output {
-	m := bo.Mode()
-	o := &output{s: s, o: bo, bounds: image.Rect(0, 0, m.Width, m.Height), waitReq: make(chan struct{}, 1),
+	o := &output{s: s, o: bo, bounds: logicalBounds(bo), waitReq: make(chan struct{}, 1),
 		description: outputDescription(bo)}
 	s.outputs = append(s.outputs, o)
 	o.global = s.addGlobal(protocol.WlOutputInterface, 4, o.bind)
-	if cs, ok := bo.(backend.ClientScanout); ok {
+	if cs, ok := bo.(backend.ClientScanout); ok && renderTurn(bo) == backend.TransformNormal {
 		o.scanout = cs
 		s.clientScanout = true
 	}
@@ -148,12 +146,7 @@ func (s *Server) finishRemoval(o *output) {
 
 // transform is how the output's panel is mounted (backend.Transformed),
 // told to clients in wl_output.geometry.
-func (o *output) transform() backend.Transform {
-	if t, ok := o.o.(backend.Transformed); ok {
-		return t.Transform()
-	}
-	return backend.TransformNormal
-}
+func (o *output) transform() backend.Transform { return mountedAs(o.o) }
 
 // outputsMoved tells clients of the layout after an output came or went:
 // toplevels are configured again, layer surfaces arranged, and

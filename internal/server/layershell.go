@@ -302,8 +302,7 @@ func (s *Server) layoutBounds() image.Rectangle {
 	if len(s.outputs) == 0 {
 		return image.Rectangle{}
 	}
-	m := s.outputs[0].o.Mode()
-	return image.Rect(0, 0, m.Width, m.Height)
+	return s.outputs[0].bounds
 }
 
 // usableArea is the layout bounds less the mapped layer surfaces'

@@ -41,6 +41,8 @@ type output struct {
 	pendingFeedback, shownFeedback []feedbackCB
 	captures, inFlightCaptures     []*screencopyFrame // waiting for a frame; in the frame being shown
 	frameDamage, drawDamage        []image.Rectangle
+	targetDamage                   []image.Rectangle // scratch of toTarget (turned.go)
+	captureRow                     []byte            // scratch of capturedRow (turned.go)
 	// scratch of compose: the scene, the pieces each surface is drawn in,
 	// the opaque part of the output above the surface being looked at
 	scene                        []sceneItem
@@ -174,7 +176,7 @@ func (sf *surface) treeHasCallbacks() bool {
 // it, and the next frame is drawn whole.
 func (o *output) resized() {
 	m := o.o.Mode()
-	o.bounds = image.Rect(0, 0, m.Width, m.Height)
+	o.bounds = logicalBounds(o.o)
 	o.history = [4][]image.Rectangle{}
 	o.damage = o.damage[:0]
 	o.addDamage(o.bounds)
@@ -268,7 +270,7 @@ func (s *Server) render(o *output) {
 	o.drawDamage = draw
 	o.pushHistory(frameDamage)
 	r := s.renderer
-	if err := r.Begin(target, draw); err != nil {
+	if err := o.begin(r, target, draw); err != nil {
 		s.log.Error("render", "output", o.o.Name(), "err", err)
 		o.frameFailed(frameDamage)
 		return
@@ -283,7 +285,7 @@ func (s *Server) render(o *output) {
 		o.frameFailed(frameDamage)
 		return
 	}
-	_, err = o.o.Present(target, frameDamage, fence)
+	_, err = o.o.Present(target, o.toTarget(frameDamage), fence)
 	if fence != nil {
 		fence.Close() // the kernel (IN_FENCE_FD) or the blit took what it needed
 	}

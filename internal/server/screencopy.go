@@ -29,7 +29,7 @@ func (o *output) watch(c *Client) *damageWatch {
 			return &o.damageWatch[i]
 		}
 	}
-	o.damageWatch = append(o.damageWatch, damageWatch{c: c, r: o.bounds})
+	o.damageWatch = append(o.damageWatch, damageWatch{c: c, r: o.panelBounds()})
 	return &o.damageWatch[len(o.damageWatch)-1]
 }
 
@@ -47,7 +47,7 @@ func (o *output) noteDamage(damage []image.Rectangle) {
 	for _, d := range damage {
 		u = u.Union(d)
 	}
-	u = u.Intersect(o.bounds)
+	u = o.pictureToPanel(u.Intersect(o.bounds))
 	if u.Empty() {
 		return
 	}
@@ -113,7 +113,9 @@ func (m *screencopyManager) capture(frameID, outputID uint32, region *image.Rect
 	mode := out.o.Mode()
 	rect := image.Rect(0, 0, mode.Width, mode.Height)
 	if region != nil {
-		rect = region.Canon().Intersect(rect)
+		// The region is in the picture's coordinates; the copy is of the
+		// panel's pixels that show it.
+		rect = out.pictureToPanel(region.Canon().Intersect(out.bounds))
 	}
 	f := &screencopyFrame{c: c, id: frameID, version: m.version, out: out, rect: rect}
 	fo, err := register[protocol.ZwlrScreencopyFrameV1Handler](c, frameID, protocol.ZwlrScreencopyFrameV1Interface, m.version, f, protocol.DispatchZwlrScreencopyFrameV1)
@@ -200,7 +202,7 @@ func (o *output) completeCaptures(shown *scanout.Buffer, fr backend.Presented) {
 			dst := b.pool.mem[b.offset:]
 			row := f.rect.Dx() * 4
 			for y := 0; y < f.rect.Dy() && ok; y++ {
-				src := mem[(f.rect.Min.Y+y)*int(shown.Stride)+f.rect.Min.X*4:]
+				src := o.capturedRow(mem, int(shown.Stride), f.rect, y)
 				if err := safeCopy(dst[y*b.stride:y*b.stride+row], src[:row]); err != nil {
 					ok = false
 				}

@@ -28,6 +28,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/internal/dl"
 	"github.com/minicomp/minicomp/render"
 	"github.com/minicomp/minicomp/scanout"
@@ -56,6 +57,9 @@ type Renderer struct {
 	bounds image.Rectangle
 	err    error // first drawing error of the frame, returned by End
 	noClip bool  // the damage could not be set as the clip: draw nothing
+	// xf turns the frame (BeginTransformed, turned.go): bounds, the
+	// damage and drawing calls are in the picture's coordinates.
+	xf backend.Transform
 
 	// Arguments handed to pixman by pointer: fields, so that they are on
 	// the heap and calls allocate nothing.
@@ -153,21 +157,30 @@ func (r *Renderer) Close() error {
 // Begin maps target (wrapped as a pixman image on first use), starts CPU
 // write access and clips drawing to damage.
 func (r *Renderer) Begin(target *scanout.Buffer, damage []image.Rectangle) error {
+	return r.BeginTransformed(target, damage, backend.TransformNormal)
+}
+
+// BeginTransformed is Begin for a frame drawn turned by t (see
+// render.Transformer).
+func (r *Renderer) BeginTransformed(target *scanout.Buffer, damage []image.Rectangle, t backend.Transform) error {
 	if r.closed {
 		return ErrClosed
 	}
 	if r.target != nil {
 		return errors.New("pixman: Begin inside a frame")
 	}
-	t, err := r.targetFor(target)
+	if !t.Valid() {
+		return fmt.Errorf("pixman: frame turned by %v", t)
+	}
+	tg, err := r.targetFor(target)
 	if err != nil {
 		return err
 	}
 	if err := target.BeginCPUAccess(scanout.ReadWrite); err != nil {
 		return err
 	}
-	r.target, r.err, r.noClip = t, nil, false
-	r.bounds = image.Rect(0, 0, target.Width, target.Height)
+	r.target, r.err, r.noClip, r.xf = tg, nil, false, t
+	r.bounds = image.Rectangle{Max: image.Pt(t.LogicalSize(target.Width, target.Height))}
 	r.setClip(damage)
 	return nil
 }
@@ -185,6 +198,7 @@ func (r *Renderer) setClip(damage []image.Rectangle) {
 			whole = true
 			break
 		} else if !d.Empty() {
+			d = r.toTarget(d)
 			r.boxes = append(r.boxes, box32{int32(d.Min.X), int32(d.Min.Y), int32(d.Max.X), int32(d.Max.Y)})
 		}
 	}
@@ -236,6 +250,7 @@ func (r *Renderer) FillRect(rect image.Rectangle, c color.NRGBA) {
 // fill fills rect (inside the target) with c: a copy when opaque, "over"
 // otherwise; the target's clip region applies.
 func (r *Renderer) fill(rect image.Rectangle, c color.NRGBA) {
+	rect = r.toTarget(rect)
 	a := uint32(c.A)
 	pm := func(v uint8) uint16 { return uint16((uint32(v)*a + 127) / 255 * 257) }
 	r.color = pcolor{pm(c.R), pm(c.G), pm(c.B), uint16(a * 257)}
@@ -294,6 +309,10 @@ func (r *Renderer) Draw(t render.Texture, src, dst image.Rectangle, alpha float3
 			r.maskSet, r.maskAlpha = true, a8
 		}
 		mask = r.mask
+	}
+	if r.xf != backend.TransformNormal {
+		r.drawTurned(tex, op, mask, src, dst, x)
+		return
 	}
 	// The source position of the first drawn pixel, in the texture's
 	// untransformed space (texels when unscaled, dst pixels from
