@@ -127,8 +127,8 @@ type surface struct {
 	entered     []*output
 	enterMark   uint64
 	enterListed bool
-	texOwner      render.Renderer
-	texView       *byte // content's first byte when the texture was made (content reallocated: make it again)
+	texOwner    render.Renderer
+	texView     *byte // content's first byte when the texture was made (content reallocated: make it again)
 	// texBorrowed: tex is not ours to release: viewBuf's texture view
 	// (an shm buffer drawn in place, shmview.go) or the held dma-buf's
 	// import (gpu_import.go); content then has none of the buffer's pixels.
