@@ -164,5 +164,6 @@ func (s *Server) outputsMoved() {
 	s.damageAll() // what an output shows moved with it
 	s.replaceToplevels()
 	s.arrangeLayers()
+	s.geometriesChanged()
 	s.xdgOutputsChanged()
 }

@@ -340,3 +340,25 @@ func (o *output) soleSurface() *surface {
 	}
 	return only
 }
+
+// sendGeometry sends wl_output.geometry: the output's place in the
+// layout and how its panel is mounted.
+func (o *output) sendGeometry(c *Client, id uint32) {
+	at := o.origin()
+	c.send(protocol.WlOutputGeometry(c.conn, id, int32(at.X), int32(at.Y), 0, 0, protocol.WlOutputSubpixelUnknown, "minicomp", o.o.Name(), int32(o.transform())))
+}
+
+// geometriesChanged tells every wl_output its output's place again (an
+// output before it came, went or changed size).
+func (s *Server) geometriesChanged() {
+	for c := range s.clients {
+		for _, o := range s.outputs {
+			for _, id := range c.outputIDs[o] {
+				o.sendGeometry(c, id)
+				if c.objects[id].version >= 2 {
+					c.send(protocol.WlOutputDone(c.conn, id))
+				}
+			}
+		}
+	}
+}

@@ -98,7 +98,7 @@ func (o *output) bind(c *Client, id, version uint32) error {
 	c.outputIDs[o] = append(c.outputIDs[o], id)
 	ob.onDestroy = res.forget
 	m := o.o.Mode()
-	c.send(protocol.WlOutputGeometry(c.conn, id, 0, 0, 0, 0, protocol.WlOutputSubpixelUnknown, "minicomp", o.o.Name(), int32(o.transform())))
+	o.sendGeometry(c, id)
 	c.send(protocol.WlOutputMode(c.conn, id, protocol.WlOutputModeCurrent|protocol.WlOutputModePreferred, int32(m.Width), int32(m.Height), int32(m.RefreshMilliHz)))
 	if version >= 2 {
 		c.send(protocol.WlOutputScale(c.conn, id, 1))
@@ -195,6 +195,7 @@ func (o *output) resized() {
 	o.s.damageAll() // the outputs after it moved
 	o.s.replaceToplevels()
 	o.s.arrangeLayers()
+	o.s.geometriesChanged()
 	o.s.xdgOutputsChanged()
 	o.s.scheduleFrames()
 }
