@@ -19,6 +19,7 @@ import (
 	"github.com/minicomp/minicomp/internal/drm"
 	"github.com/minicomp/minicomp/internal/rigtest"
 	"github.com/minicomp/minicomp/render/soft"
+	"github.com/minicomp/minicomp/scanout"
 )
 
 // Real Debian clients inside the amd64 rig guest, against minicomp on the
@@ -62,6 +63,14 @@ func startKMS(t *testing.T, noDirect bool) (*Server, string, backend.Output) {
 // renderer and main device are set here).
 func startKMSWith(t *testing.T, bopts kms.Options, sopts Options) (*Server, string, backend.Output) {
 	t.Helper()
+	s, dir, outs := serveKMS(t, bopts, sopts, 1)
+	return s, dir, outs[0]
+}
+
+// serveKMS runs a server on the KMS backend of bopts (its logger set
+// here), which must have n outputs, and returns them.
+func serveKMS(t *testing.T, bopts kms.Options, sopts Options, n int) (*Server, string, []backend.Output) {
+	t.Helper()
 	dir := t.TempDir()
 	os.Chmod(dir, 0o700)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -71,9 +80,9 @@ func startKMSWith(t *testing.T, bopts kms.Options, sopts Options) (*Server, stri
 	bopts.Logger = log
 	be := openKMS(t, bopts)
 	outs := be.Outputs()
-	if len(outs) != 1 {
+	if len(outs) != n {
 		be.Close()
-		t.Fatalf("kms backend has %d outputs, want 1 (vkms)", len(outs))
+		t.Fatalf("kms backend has %d outputs, want %d", len(outs), n)
 	}
 	sopts.Logger, sopts.Renderer, sopts.MainDevice = log, soft.New(), mainDevice(be)
 	s, err := New(dir, be, sopts)
@@ -93,9 +102,11 @@ func startKMSWith(t *testing.T, bopts kms.Options, sopts Options) (*Server, stri
 			t.Errorf("kms backend Close: %v", err)
 		}
 	})
-	in := outs[0].Info()
-	t.Logf("kms output %s %v on %s: targets %s", in.Output, in.Mode, in.Display, in.Strategy)
-	return s, dir, outs[0]
+	for _, o := range outs {
+		in := o.Info()
+		t.Logf("kms output %s %v on %s: targets %s", in.Output, in.Mode, in.Display, in.Strategy)
+	}
+	return s, dir, outs
 }
 
 // pathOf summarises which buffer path the output's frames took.
@@ -256,13 +267,15 @@ func testGrimScreenshot(t *testing.T, noDirect bool) {
 	checkPath(t, noDirect, in.Stats.DirectFrames, in.Stats.BlitFrames)
 }
 
-// scannedOutPixels reads the framebuffer on the output's primary plane
-// (GETFB2 as root, PRIME export, mmap): what vkms scans out, whether the
-// server's target was shown directly or blitted into a dumb buffer.
+// scannedOutPixels reads the framebuffer on the primary plane of the
+// output's CRTC (GETFB2 as root, PRIME export, mmap): what the display
+// scans out, whether the server's target was shown directly or blitted
+// into a dumb buffer.
 func scannedOutPixels(t *testing.T, o backend.Output) ([]byte, int) {
 	t.Helper()
 	in := o.Info()
 	d := openDisplay(t, o)
+	crtc := outputCRTC(t, d, o)
 	planes, err := d.PlaneIDs()
 	if err != nil {
 		t.Fatal(err)
@@ -273,12 +286,12 @@ func scannedOutPixels(t *testing.T, o backend.Output) ([]byte, int) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p.Values["type"] == 1 /* DRM_PLANE_TYPE_PRIMARY */ && p.Values["FB_ID"] != 0 && p.Values["CRTC_ID"] != 0 {
+		if p.Values["type"] == 1 /* DRM_PLANE_TYPE_PRIMARY */ && p.Values["FB_ID"] != 0 && p.Values["CRTC_ID"] == crtc {
 			fb = uint32(p.Values["FB_ID"])
 		}
 	}
 	if fb == 0 {
-		t.Fatal("no primary plane is scanning out")
+		t.Fatalf("no primary plane is scanning out on %s's CRTC %d", o.Name(), crtc)
 	}
 	info, err := d.GetFB2(fb)
 	if err != nil {
@@ -308,4 +321,39 @@ func scannedOutPixels(t *testing.T, o backend.Output) ([]byte, int) {
 	dmabuf.EndAccess(fd, dmabuf.Read)
 	t.Logf("scanned-out framebuffer %d: %dx%d %s pitch %d", fb, info.Width, info.Height, drm.FormatName(info.PixelFormat), pitch)
 	return out, pitch
+}
+
+// outputCRTC is the CRTC the output's connector (named as scanout's
+// pipelines name it) drives now: its CRTC_ID property.
+func outputCRTC(t *testing.T, d *drm.Device, o backend.Output) uint64 {
+	t.Helper()
+	name := o.Name()
+	_, node, _ := strings.Cut(o.Info().Display, "(")
+	sd, err := scanout.OpenDevice(strings.TrimSuffix(node, ")"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sd.Close()
+	if err := sd.EnableKMS(); err != nil {
+		t.Fatal(err)
+	}
+	pls, err := sd.Pipelines(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pl := range pls {
+		if pl.ConnectorName != name {
+			continue
+		}
+		p, err := d.Props(pl.Connector, drm.ObjectConnector)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Values["CRTC_ID"] == 0 {
+			t.Fatalf("connector %s drives no CRTC", name)
+		}
+		return p.Values["CRTC_ID"]
+	}
+	t.Fatalf("no connected connector named %s", name)
+	return 0
 }
