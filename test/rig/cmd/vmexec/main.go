@@ -33,6 +33,8 @@
 //	                          testdata/rig-programs (see programs.go)
 //	MINICOMP_RIG_MESA=1       ship the host's Mesa and attach virtio-gpu (virgl)
 //	                          as testdata/rig-mesa does (see mesa.go)
+//	MINICOMP_RIG_VIRTIO_OUTPUTS=N  attach a 2D virtio-gpu with N outputs to the
+//	                          amd64 guest (see virtio.go)
 //
 // Variables named MINICOMP_* (except the ones above) and a few Go runtime
 // knobs (GOTRACEBACK, GODEBUG, GOMAXPROCS, GOGC, GOMEMLIMIT) are passed to
@@ -314,6 +316,11 @@ func run(binary string, args []string) int {
 	} else {
 		qargs = append(qargs, "-display", "none")
 	}
+	var vargs []string
+	if sp.Env, vargs, err = virtioOutputs(sp.Env, r.goarch, mesa); err != nil {
+		return setupErr("%v", err)
+	}
+	qargs = append(qargs, vargs...)
 	qargs = append(qargs, strings.Fields(os.Getenv("MINICOMP_RIG_QEMU_ARGS"))...)
 
 	timeout := 15 * time.Minute
