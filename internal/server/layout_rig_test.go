@@ -48,13 +48,19 @@ func TestRigVirtioTwoOutputs(t *testing.T) {
 	if node == "" {
 		t.Fatal("no virtio_gpu display in the guest")
 	}
-	logConnectors(t, node)
+	names := connectedConnectors(t, node)
+	if len(names) != 2 {
+		t.Fatalf("%s has %d connected connectors %v, want 2 (vmexec forces them on)", node, len(names), names)
+	}
 	devs, err := scanout.OpenDevices(scanout.DevicesConfig{Display: true, DisplayPath: node, RenderNode: scanout.NoRender})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { devs.Close() })
-	s, dir, outs := serveKMS(t, kms.Options{Devices: devs}, Options{}, 2)
+	// Two sizes, so that each output's part of the layout is its own
+	// (a forced connector would take 5120x2160, slow to compose).
+	modes := map[string]scanout.Mode{names[0]: {Width: 800, Height: 600}, names[1]: {Width: 640, Height: 480}}
+	s, dir, outs := serveKMS(t, kms.Options{Devices: devs, Modes: modes}, Options{}, 2)
 	m1, m2 := outs[0].Mode(), outs[1].Mode()
 
 	before := [2]uint64{outs[0].Info().Stats.Frames, outs[1].Info().Stats.Frames}
@@ -81,15 +87,16 @@ func TestRigVirtioTwoOutputs(t *testing.T) {
 	}
 }
 
-// logConnectors logs the device's connectors and whether each is
-// connected (QEMU connects a virtio-gpu output only when its display
-// enables it).
-func logConnectors(t *testing.T, node string) {
+// connectedConnectors logs the device's connectors and whether each is
+// connected (QEMU connects a virtio-gpu output only when a display UI
+// enables it, vmexec forces them) and returns the connected ones' names.
+func connectedConnectors(t *testing.T, node string) []string {
 	d, err := drm.Open(node)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Close()
+	var names []string
 	res, err := d.Resources()
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +108,11 @@ func logConnectors(t *testing.T, node string) {
 			t.Fatal(err)
 		}
 		t.Logf("connector %d type %d-%d: connection %d, %d modes", id, c.Type, c.TypeID, c.Connection, len(c.Modes))
+		if c.Connection == drm.Connected && c.Type == drm.ConnectorVirtual {
+			names = append(names, "Virtual-"+strconv.Itoa(int(c.TypeID)))
+		}
 	}
+	return names
 }
 
 // showFullscreen maps a toplevel that asks to be fullscreen on the last

@@ -287,7 +287,12 @@ func run(binary string, args []string) int {
 	vlog("prepared in %v: initramfs %.1f MiB, of which %.1f MiB shared libraries and programs (%d files)",
 		time.Since(t0).Round(time.Millisecond), float64(size)/(1<<20), float64(extraBytes)/(1<<20), extraFiles)
 
+	var vqargs, vkargs []string
+	if sp.Env, vqargs, vkargs, err = virtioOutputs(sp.Env, r.goarch, mesa); err != nil {
+		return setupErr("%v", err)
+	}
 	kargs := append([]string{"console=" + r.console, "panic=-1", "quiet"}, r.kargs...)
+	kargs = append(kargs, vkargs...)
 	kargs = append(kargs, strings.Fields(os.Getenv("MINICOMP_RIG_KERNEL_ARGS"))...)
 	qargs := []string{"-accel", "tcg"}
 	qargs = append(qargs, r.machine...)
@@ -316,11 +321,7 @@ func run(binary string, args []string) int {
 	} else {
 		qargs = append(qargs, "-display", "none")
 	}
-	var vargs []string
-	if sp.Env, vargs, err = virtioOutputs(sp.Env, r.goarch, mesa); err != nil {
-		return setupErr("%v", err)
-	}
-	qargs = append(qargs, vargs...)
+	qargs = append(qargs, vqargs...)
 	qargs = append(qargs, strings.Fields(os.Getenv("MINICOMP_RIG_QEMU_ARGS"))...)
 
 	timeout := 15 * time.Minute
