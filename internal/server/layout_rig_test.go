@@ -6,7 +6,9 @@ import (
 	"os"
 	"strconv"
 	"testing"
+	"time"
 
+	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/backend/kms"
 	"github.com/minicomp/minicomp/internal/drm"
 	"github.com/minicomp/minicomp/internal/protocol"
@@ -24,7 +26,9 @@ const rigVirtioOutputs = "MINICOMP_RIG_VIRTIO_OUTPUTS"
 // virtio-gpu with max_outputs=2 has two connectors and two CRTCs; a
 // window maximized on the first output and one fullscreen on the second
 // are each scanned out on their own CRTC (read back from each CRTC's
-// primary plane), and the second output sits right of the first.
+// primary plane), and the second output sits right of the first. Then a
+// dma-buf window fullscreen on the second output is scanned out directly
+// there (its own buffer on that CRTC) while the first still composes.
 func TestRigVirtioTwoOutputs(t *testing.T) {
 	rigtest.Require(t)
 	n, _ := strconv.Atoi(os.Getenv(rigVirtioOutputs))
@@ -65,7 +69,17 @@ func TestRigVirtioTwoOutputs(t *testing.T) {
 
 	before := [2]uint64{outs[0].Info().Stats.Frames, outs[1].Info().Stats.Frames}
 	showSolid(t, s, dir, m1.Width, m1.Height, 0xff0000)
-	size, x := showFullscreen(t, dir, 0x00ff00)
+	shm, size, x := showFullscreen(t, dir, func(r *raw, w, h int) {
+		fd := memfd(t, int64(w*h*4))
+		pix := make([]byte, w*h*4)
+		for i := 0; i < len(pix); i += 4 {
+			binary.LittleEndian.PutUint32(pix[i:], 0x00ff00)
+		}
+		if _, err := unix.Pwrite(fd, pix, 0); err != nil {
+			t.Fatal(err)
+		}
+		r.shmBuffer(9, 10, fd, w, h, w*4)
+	})
 	if size != image.Pt(m2.Width, m2.Height) {
 		t.Fatalf("fullscreen on %s configured %v, want its mode %v", outs[1].Name(), size, m2)
 	}
@@ -74,13 +88,56 @@ func TestRigVirtioTwoOutputs(t *testing.T) {
 	}
 	settle(t, outs[0], before[0])
 	settle(t, outs[1], before[1])
-	for i, want := range [2]uint32{0xff0000, 0x00ff00} {
-		o := outs[i]
+	checkCRTCs(t, outs, 0xff0000, 0x00ff00)
+
+	// The shm window goes; a dma-buf one takes the second output.
+	shm.req(8, 0, nil) // xdg_toplevel.destroy
+	shm.roundtrip(60)
+	// virtio-gpu (2D) imports no foreign dma-buf: the client's is a dumb
+	// buffer of the display itself, as a client of a KMS-only device
+	// allocates one.
+	f, stride := displayDumb(t, node, m2.Width, m2.Height, 0x00c03010)
+	direct := s.Stats().DirectFrames
+	dma, _, _ := showFullscreen(t, dir, func(r *raw, w, h int) {
+		r.req(12, 1, func(e *wire.Encoder) { e.NewID(15) }) // create_params
+		r.req(15, 1, func(e *wire.Encoder) { e.Uint(0); e.Uint(0); e.Uint(uint32(stride)); e.Uint(0); e.Uint(0) }, int(f.Fd()))
+		r.req(15, 3, func(e *wire.Encoder) { // create_immed XR24, flags 0
+			e.NewID(10)
+			e.Int(int32(w))
+			e.Int(int32(h))
+			e.Uint(0x34325258)
+			e.Uint(0)
+		})
+	})
+	// Frames until the display shows the client's buffer itself.
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Stats().DirectFrames < direct+2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: no direct frames of the dma-buf window (server %d; %s)", outs[1].Name(), s.Stats().DirectFrames, pathOf(outs[1].Info()))
+		}
+		dma.req(6, 3, func(e *wire.Encoder) { e.NewID(40) }) // frame callback: ask for a frame
+		dma.req(6, 6, nil)
+		dma.events(func(obj uint32, op uint16, body []byte) bool { return obj == 40 })
+	}
+	if got, want := planeDmabuf(t, outs[1]), inode(t, int(f.Fd())); got != want {
+		t.Errorf("%s's CRTC shows dma-buf inode %d, the client's is %d (server direct frames %d; %s)", outs[1].Name(), got, want, s.Stats().DirectFrames, pathOf(outs[1].Info()))
+	}
+	checkCRTCs(t, outs, 0xff0000, 0xc03010)
+	if d := outs[0].Info().Stats.DirectFrames; d != 0 {
+		t.Errorf("%s scanned %d client frames out, want none (it composes the red window)", outs[0].Name(), d)
+	}
+}
+
+// checkCRTCs checks that each output's CRTC scans out its colour (corners
+// and middle of the framebuffer on its primary plane).
+func checkCRTCs(t *testing.T, outs []backend.Output, want ...uint32) {
+	t.Helper()
+	for i, o := range outs {
 		px, pitch := scannedOutPixels(t, o)
 		m := o.Mode()
 		for _, p := range []image.Point{{0, 0}, {m.Width / 2, m.Height / 2}, {m.Width - 1, m.Height - 1}} {
-			if got := binary.LittleEndian.Uint32(px[p.Y*pitch+p.X*4:]) & 0xffffff; got != want {
-				t.Errorf("%s (CRTC %d) at %v: %06x, want %06x", o.Name(), outputCRTC(t, openDisplay(t, o), o), p, got, want)
+			if got := binary.LittleEndian.Uint32(px[p.Y*pitch+p.X*4:]) & 0xffffff; got != want[i] {
+				t.Errorf("%s (CRTC %d) at %v: %06x, want %06x", o.Name(), outputCRTC(t, openDisplay(t, o), o), p, got, want[i])
 			}
 		}
 		t.Logf("%s: %s", o.Name(), pathOf(o.Info()))
@@ -115,15 +172,17 @@ func connectedConnectors(t *testing.T, node string) []string {
 	return names
 }
 
-// showFullscreen maps a toplevel that asks to be fullscreen on the last
-// wl_output announced, filled with px at the size it is configured to,
-// and returns that size and the output's x in wl_output.geometry.
-func showFullscreen(t *testing.T, dir string, px uint32) (size image.Point, x int) {
+// showFullscreen maps a toplevel (surface 6, xdg_surface 7, toplevel 8)
+// that asks to be fullscreen on the last wl_output announced, with
+// buffer 10 that buffer makes at the size it is configured to (wl_shm
+// bound at 4, linux-dmabuf at 12), and returns the client, that size and
+// the output's x in wl_output.geometry.
+func showFullscreen(t *testing.T, dir string, buffer func(r *raw, w, h int)) (r *raw, size image.Point, x int) {
 	t.Helper()
-	r := dial(t, dir)
+	r = dial(t, dir)
 	g := r.globals()
 	for id, iface := range map[uint32]*protocol.Interface{3: protocol.WlCompositorInterface, 4: protocol.WlShmInterface,
-		5: protocol.XdgWmBaseInterface, 11: protocol.WlOutputInterface} {
+		5: protocol.XdgWmBaseInterface, 11: protocol.WlOutputInterface, 12: protocol.ZwpLinuxDmabufV1Interface} {
 		r.bindGlobal(g[iface.Name], iface.Name, min(iface.Version, 4), id)
 	}
 	r.req(3, 0, func(e *wire.Encoder) { e.NewID(6) })              // wl_surface 6
@@ -146,18 +205,44 @@ func showFullscreen(t *testing.T, dir string, px uint32) (size image.Point, x in
 	})
 	r.req(7, 4, func(e *wire.Encoder) { e.Uint(serial) }) // ack_configure
 	w, h := size.X, size.Y
-	fd := memfd(t, int64(w*h*4))
-	pix := make([]byte, w*h*4)
-	for i := 0; i < len(pix); i += 4 {
-		binary.LittleEndian.PutUint32(pix[i:], px)
-	}
-	if _, err := unix.Pwrite(fd, pix, 0); err != nil {
-		t.Fatal(err)
-	}
-	r.shmBuffer(9, 10, fd, w, h, w*4)
+	buffer(r, w, h)
 	r.req(6, 1, func(e *wire.Encoder) { e.Object(10); e.Int(0); e.Int(0) })
 	r.req(6, 2, func(e *wire.Encoder) { e.Int(0); e.Int(0); e.Int(int32(w)); e.Int(int32(h)) })
 	r.req(6, 6, nil)
 	r.roundtrip(50)
-	return size, x
+	return r, size, x
+}
+
+// displayDumb makes a w×h XRGB8888 dumb buffer on the display device
+// node, filled with px, and returns it as a dma-buf (closed at cleanup)
+// with its stride.
+func displayDumb(t *testing.T, node string, w, h int, px uint32) (*os.File, int) {
+	t.Helper()
+	d, err := drm.Open(node)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	db, err := d.CreateDumb(uint32(w), uint32(h), 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.DestroyDumb(db.Handle) // the dma-buf keeps the buffer
+	mem, err := d.MmapDumb(db.Handle, int(db.Size))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			binary.LittleEndian.PutUint32(mem[y*int(db.Pitch)+x*4:], px)
+		}
+	}
+	unix.Munmap(mem)
+	fd, err := d.PrimeHandleToFD(db.Handle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := os.NewFile(uintptr(fd), "display dumb buffer")
+	t.Cleanup(func() { f.Close() })
+	return f, int(db.Pitch)
 }
