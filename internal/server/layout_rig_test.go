@@ -69,17 +69,7 @@ func TestRigVirtioTwoOutputs(t *testing.T) {
 
 	before := [2]uint64{outs[0].Info().Stats.Frames, outs[1].Info().Stats.Frames}
 	showSolid(t, s, dir, m1.Width, m1.Height, 0xff0000)
-	shm, size, x := showFullscreen(t, dir, func(r *raw, w, h int) {
-		fd := memfd(t, int64(w*h*4))
-		pix := make([]byte, w*h*4)
-		for i := 0; i < len(pix); i += 4 {
-			binary.LittleEndian.PutUint32(pix[i:], 0x00ff00)
-		}
-		if _, err := unix.Pwrite(fd, pix, 0); err != nil {
-			t.Fatal(err)
-		}
-		r.shmBuffer(9, 10, fd, w, h, w*4)
-	})
+	shm, size, x := showFullscreen(t, dir, solidShm(0x00ff00))
 	if size != image.Pt(m2.Width, m2.Height) {
 		t.Fatalf("fullscreen on %s configured %v, want its mode %v", outs[1].Name(), size, m2)
 	}
@@ -245,4 +235,19 @@ func displayDumb(t *testing.T, node string, w, h int, px uint32) (*os.File, int)
 	f := os.NewFile(uintptr(fd), "display dumb buffer")
 	t.Cleanup(func() { f.Close() })
 	return f, int(db.Pitch)
+}
+
+// solidShm is a showFullscreen buffer: wl_shm (pool 9) of one colour.
+func solidShm(px uint32) func(r *raw, w, h int) {
+	return func(r *raw, w, h int) {
+		fd := memfd(r.t, int64(w*h*4))
+		pix := make([]byte, w*h*4)
+		for i := 0; i < len(pix); i += 4 {
+			binary.LittleEndian.PutUint32(pix[i:], px)
+		}
+		if _, err := unix.Pwrite(fd, pix, 0); err != nil {
+			r.t.Fatal(err)
+		}
+		r.shmBuffer(9, 10, fd, w, h, w*4)
+	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/backend/headless"
+	"github.com/minicomp/minicomp/internal/protocol"
 	"github.com/minicomp/minicomp/internal/rigtest"
 )
 
@@ -166,4 +167,30 @@ func waitShot(t *testing.T, dir, output string, p image.Point, ok func(uint32) b
 		}
 	}
 	t.Fatalf("%s at %v: only %06x within 5 s", output, p, seen)
+}
+
+// A popup goes with its parent: a window fullscreen on the second output
+// opens one, drawn on that output only.
+func TestPopupOnParentOutput(t *testing.T) {
+	if rigtest.Name() != "" {
+		t.Skip("grim runs on the host")
+	}
+	hb, err := headless.New(headless.Options{Outputs: []backend.Size{{Width: 640, Height: 480}, {Width: 320, Height: 240}}, Logger: testLog(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, dir, _ := startServer(t, hb, Options{})
+	win, size, x := showFullscreen(t, dir, solidShm(0x00ff00))
+	if size != image.Pt(320, 240) || x != 640 {
+		t.Fatalf("fullscreen on HEADLESS-2: %v at x %d, want 320x240 at 640", size, x)
+	}
+	if at := win.openPopup(7, 0, image.Rect(10, 10, 11, 11), protocol.XdgPositionerAnchorBottomRight, protocol.XdgPositionerGravityBottomRight,
+		50, 50, 0x0000ff); at != image.Pt(11, 11) {
+		t.Fatalf("popup configured at %v, want 11,11", at)
+	}
+	bg := uint32(background.R)<<16 | uint32(background.G)<<8 | uint32(background.B)
+	expectPixels(t, "popup on the second output", grimShot(t, dir, "-o", "HEADLESS-2"),
+		map[image.Point]uint32{{11, 11}: 0x0000ff, {60, 60}: 0x0000ff, {61, 61}: 0x00ff00, {5, 5}: 0x00ff00})
+	expectPixels(t, "nothing on the first", grimShot(t, dir, "-o", "HEADLESS-1"),
+		map[image.Point]uint32{{11, 11}: bg, {60, 60}: bg})
 }
