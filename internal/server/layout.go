@@ -72,14 +72,19 @@ func (sf *surface) treeRect() image.Rectangle {
 }
 
 // mainOutput is the output a mapped surface (an entry of s.surfaces)
-// is on: the one its tree overlaps most, else its own output (a
-// toplevel's, a layer surface's, a popup's parent's), else the first.
-// Its frame callbacks and presentation feedback come from that output.
+// is on: of the outputs that draw (not closed, not powered off), the one
+// its tree overlaps most, else its own output (a toplevel's, a layer
+// surface's, a popup's parent's), else the first that draws. Its frame
+// callbacks and presentation feedback come from that output, so a
+// surface on an output turned off is still answered by another.
 func (s *Server) mainOutput(sf *surface) *output {
 	r := sf.treeRect()
 	var best *output
 	area := 0
 	for _, o := range s.outputs {
+		if !o.draws() {
+			continue
+		}
 		i := r.Intersect(o.layoutRect())
 		if a := i.Dx() * i.Dy(); a > area {
 			best, area = o, a
@@ -89,13 +94,24 @@ func (s *Server) mainOutput(sf *surface) *output {
 		return best
 	}
 	if sf.role != nil {
-		return sf.role.output()
+		if o := sf.role.output(); o != nil && o.draws() {
+			return o
+		}
+	}
+	for _, o := range s.outputs {
+		if o.draws() {
+			return o
+		}
 	}
 	if len(s.outputs) > 0 {
 		return s.outputs[0]
 	}
 	return nil
 }
+
+// draws reports whether the output shows frames (its window is not
+// closed, it is not powered off).
+func (o *output) draws() bool { return !o.closed && !o.powerOff }
 
 // output is the output the window belongs on: a fullscreen toplevel's
 // (the first when it named none or its output went), a layer
