@@ -38,17 +38,6 @@ func (o *output) addLayoutDamage(r image.Rectangle) {
 	}
 }
 
-// outputAt returns the output whose rectangle contains layout point p
-// (nil: none).
-func (s *Server) outputAt(p image.Point) *output {
-	for _, o := range s.outputs {
-		if p.In(o.layoutRect()) {
-			return o
-		}
-	}
-	return nil
-}
-
 // toLayout turns a point in a backend output's pixels into the layout
 // (an unknown output: the layout's origin).
 func (s *Server) toLayout(o *output, x, y float64) (float64, float64) {
