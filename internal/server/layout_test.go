@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/binary"
 	"image"
 	"regexp"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"github.com/minicomp/minicomp/backend/headless"
 	"github.com/minicomp/minicomp/internal/protocol"
 	"github.com/minicomp/minicomp/internal/rigtest"
+	"github.com/minicomp/minicomp/internal/wire"
 )
 
 // plugged is a hot-plugged headless output with a name of its own
@@ -193,4 +195,56 @@ func TestPopupOnParentOutput(t *testing.T) {
 		map[image.Point]uint32{{11, 11}: 0x0000ff, {60, 60}: 0x0000ff, {61, 61}: 0x00ff00, {5, 5}: 0x00ff00})
 	expectPixels(t, "nothing on the first", grimShot(t, dir, "-o", "HEADLESS-1"),
 		map[image.Point]uint32{{11, 11}: bg, {60, 60}: bg})
+}
+
+// A surface whose output is powered off gets its frame callbacks from
+// an output that still draws: weston-simple-shm on the first output
+// keeps animating on the second's frames once the first is off.
+func TestFrameCallbacksOutputOff(t *testing.T) {
+	if rigtest.Name() != "" {
+		t.Skip("real clients run on the host")
+	}
+	hb, err := headless.New(headless.Options{Outputs: []backend.Size{{Width: 640, Height: 480}, {Width: 320, Height: 240}}, Logger: testLog(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, dir, _ := startServer(t, hb, Options{})
+	shm := client(t, dir, "weston-simple-shm")
+	if err := shm.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { shm.Process.Kill(); shm.Wait() })
+	bg := uint32(background.R)<<16 | uint32(background.G)<<8 | uint32(background.B)
+	waitNotPixel(t, dir, "HEADLESS-1", image.Pt(125, 125), bg)
+	o1, o2 := hb.Outputs()[0], hb.Outputs()[1]
+	frames := func() (uint64, uint64) {
+		f1, f2 := o1.Info().Stats.Frames, o2.Info().Stats.Frames
+		time.Sleep(500 * time.Millisecond)
+		return o1.Info().Stats.Frames - f1, o2.Info().Stats.Frames - f2
+	}
+	d1, d2 := frames()
+	t.Logf("frames in 500 ms, both on: first output %d, second %d", d1, d2)
+	if d1 < 5 || d2 > 1 {
+		t.Fatalf("both on: first output %d frames (want ≥ 5), second %d (want ≤ 1)", d1, d2)
+	}
+	r := dial(t, dir)
+	g := r.globals() // the first wl_output is the lowest name
+	first := uint32(0)
+	for _, gl := range s.globals {
+		if gl.iface == protocol.WlOutputInterface && first == 0 {
+			first = gl.name
+		}
+	}
+	r.bindGlobal(first, "wl_output", 4, 10)
+	r.bindGlobal(g["zwlr_output_power_manager_v1"], "zwlr_output_power_manager_v1", 1, 11)
+	r.req(11, 0, func(e *wire.Encoder) { e.NewID(12); e.Object(10) })
+	r.req(12, 0, func(e *wire.Encoder) { e.Uint(protocol.ZwlrOutputPowerV1ModeOff) })
+	r.events(func(obj uint32, op uint16, body []byte) bool {
+		return obj == 12 && op == 0 && binary.NativeEndian.Uint32(body) == protocol.ZwlrOutputPowerV1ModeOff
+	})
+	d1, d2 = frames()
+	t.Logf("frames in 500 ms, first off: first output %d, second %d", d1, d2)
+	if d1 > 1 || d2 < 5 {
+		t.Errorf("first off: first output %d frames (want ≤ 1), second %d (want ≥ 5: the animation's callbacks)", d1, d2)
+	}
 }
