@@ -103,7 +103,7 @@ func (s *Server) mainOutput(sf *surface) *output {
 func (o *output) draws() bool { return !o.closed && !o.powerOff }
 
 // output is the output the window belongs on: a fullscreen toplevel's
-// (the first when it named none or its output went), a layer
+// (the first when it named none or its output went or closed), a layer
 // surface's, a popup's parent's; nil without outputs.
 func (x *xdgSurface) output() *output {
 	s := x.c.s
@@ -119,6 +119,11 @@ func (x *xdgSurface) output() *output {
 	}
 	if want != nil && !want.closed && slices.Contains(s.outputs, want) {
 		return want
+	}
+	for _, o := range s.outputs {
+		if !o.closed {
+			return o
+		}
 	}
 	if len(s.outputs) > 0 {
 		return s.outputs[0]

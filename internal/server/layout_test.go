@@ -248,3 +248,30 @@ func TestFrameCallbacksOutputOff(t *testing.T) {
 		t.Errorf("first off: first output %d frames (want ≤ 1), second %d (want ≥ 5: the animation's callbacks)", d1, d2)
 	}
 }
+
+// A window fullscreen on an output whose window closes (nested) goes to
+// the first output.
+func TestFullscreenOutputClosed(t *testing.T) {
+	hb, err := headless.New(headless.Options{Outputs: []backend.Size{{Width: 640, Height: 480}, {Width: 320, Height: 240}}, Logger: testLog(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := make(chan backend.Event)
+	_, dir, _ := startServer(t, inputBackend{hb, events}, Options{})
+	win, size, _ := showFullscreen(t, dir, solidShm(0x00ff00))
+	if size != image.Pt(320, 240) {
+		t.Fatalf("fullscreen on HEADLESS-2: %v", size)
+	}
+	events <- backend.Event{Kind: backend.OutputClosed, Output: hb.Outputs()[1]}
+	var got image.Point
+	win.events(func(obj uint32, op uint16, body []byte) bool {
+		if obj == 8 && op == 0 {
+			got = image.Pt(int(int32(binary.NativeEndian.Uint32(body))), int(int32(binary.NativeEndian.Uint32(body[4:]))))
+			return true
+		}
+		return false
+	})
+	if got != image.Pt(640, 480) {
+		t.Fatalf("after HEADLESS-2 closed: configured %v, want the first output's 640x480", got)
+	}
+}

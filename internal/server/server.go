@@ -511,6 +511,7 @@ func (s *Server) backendEvent(ev backend.Event) error {
 			o.closed = true
 			s.log.Info("output closed", "output", o.o.Name())
 			s.layersOutputGone(o)
+			s.replaceToplevels() // those fullscreen on it go to the first
 		}
 		for _, o := range s.outputs {
 			if !o.closed {
