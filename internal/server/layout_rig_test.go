@@ -89,15 +89,11 @@ func TestRigVirtioTwoOutputs(t *testing.T) {
 	f, stride := displayDumb(t, node, m2.Width, m2.Height, 0x00c03010)
 	direct := s.Stats().DirectFrames
 	dma, _, _ := showFullscreen(t, dir, func(r *raw, w, h int) {
-		r.req(12, 1, func(e *wire.Encoder) { e.NewID(15) }) // create_params
-		r.req(15, 1, func(e *wire.Encoder) { e.Uint(0); e.Uint(0); e.Uint(uint32(stride)); e.Uint(0); e.Uint(0) }, int(f.Fd()))
-		r.req(15, 3, func(e *wire.Encoder) { // create_immed XR24, flags 0
-			e.NewID(10)
-			e.Int(int32(w))
-			e.Int(int32(h))
-			e.Uint(0x34325258)
-			e.Uint(0)
-		})
+		fd, err := unix.Dup(int(f.Fd()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.dmabufBuffer(15, 10, fd, w, h, 0, stride, 0)
 	})
 	// Frames until the display shows the client's buffer itself.
 	deadline := time.Now().Add(10 * time.Second)
@@ -165,40 +161,26 @@ func connectedConnectors(t *testing.T, node string) []string {
 // showFullscreen maps a toplevel (surface 6, xdg_surface 7, toplevel 8)
 // that asks to be fullscreen on the last wl_output announced, with
 // buffer 10 that buffer makes at the size it is configured to (wl_shm
-// bound at 4, linux-dmabuf at 12), and returns the client, that size and
+// bound at 4, linux-dmabuf at 11), and returns the client, that size and
 // the output's x in wl_output.geometry.
 func showFullscreen(t *testing.T, dir string, buffer func(r *raw, w, h int)) (r *raw, size image.Point, x int) {
 	t.Helper()
 	r = dial(t, dir)
 	g := r.globals()
 	for id, iface := range map[uint32]*protocol.Interface{3: protocol.WlCompositorInterface, 4: protocol.WlShmInterface,
-		5: protocol.XdgWmBaseInterface, 11: protocol.WlOutputInterface, 12: protocol.ZwpLinuxDmabufV1Interface} {
+		5: protocol.XdgWmBaseInterface, 11: protocol.ZwpLinuxDmabufV1Interface, 12: protocol.WlOutputInterface} {
 		r.bindGlobal(g[iface.Name], iface.Name, min(iface.Version, 4), id)
 	}
-	r.req(3, 0, func(e *wire.Encoder) { e.NewID(6) })              // wl_surface 6
-	r.req(5, 2, func(e *wire.Encoder) { e.NewID(7); e.Object(6) }) // xdg_surface 7
-	r.req(7, 1, func(e *wire.Encoder) { e.NewID(8) })              // xdg_toplevel 8
-	r.req(8, 11, func(e *wire.Encoder) { e.Object(11) })           // set_fullscreen
-	r.req(6, 6, nil)                                               // initial commit
-	var serial uint32
 	r.events(func(obj uint32, op uint16, body []byte) bool {
-		switch {
-		case obj == 11 && op == 0: // wl_output.geometry
+		if obj == 12 && op == 0 { // wl_output.geometry
 			x = int(int32(binary.NativeEndian.Uint32(body)))
-		case obj == 8 && op == 0: // xdg_toplevel.configure
-			size = image.Pt(int(int32(binary.NativeEndian.Uint32(body))), int(int32(binary.NativeEndian.Uint32(body[4:]))))
-		case obj == 7 && op == 0:
-			serial = binary.NativeEndian.Uint32(body)
-			return true
 		}
-		return false
+		return obj == 12 && op == 2 // done
 	})
-	r.req(7, 4, func(e *wire.Encoder) { e.Uint(serial) }) // ack_configure
+	size.X, size.Y = r.mapFullscreen(12)
 	w, h := size.X, size.Y
 	buffer(r, w, h)
-	r.req(6, 1, func(e *wire.Encoder) { e.Object(10); e.Int(0); e.Int(0) })
-	r.req(6, 2, func(e *wire.Encoder) { e.Int(0); e.Int(0); e.Int(int32(w)); e.Int(int32(h)) })
-	r.req(6, 6, nil)
+	r.commitBuffer(10, 0, w, h)
 	r.roundtrip(50)
 	return r, size, x
 }
