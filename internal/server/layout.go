@@ -21,9 +21,11 @@ import (
 // without one); when that output goes, it moves to the first. Layer
 // surfaces are on the output they were created for (the first without
 // one), popups with their parent. A surface's frame callbacks and
-// presentation feedback come from the output it overlaps most (its
-// toplevel's output when it overlaps none), and wl_surface.enter/leave
-// follow every output it overlaps.
+// presentation feedback come from the output it overlaps most of those
+// that draw (its window's output when it overlaps none: mainOutput), and
+// wl_surface.enter/leave follow every output it overlaps. The pointer
+// and touch arrive in an output's pixels and are moved into the layout
+// (toLayout); the cursor is drawn on the output the pointer is on.
 
 // origin is where the output's top-left corner is in the layout.
 func (o *output) origin() image.Point { return image.Pt(o.s.outputX(o), 0) }
