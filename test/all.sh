@@ -74,6 +74,8 @@ step "benchmarks (host): fallback blit vs memmove of the same bytes, damage vs f
 go test -run '^$' -bench 'Blit|Memmove' -benchtime 30x ./scanout/
 step "benchmarks (host): 1/4/16 surfaces at 1080p, GLES (llvmpipe) vs pixman vs soft, damage vs full"
 go test -run '^$' -bench Compose1080p -benchtime 10x ./render/internal/scenes/
+step "pixman from C vs render/pixman vs the occluding compose: the harness builds, runs, and all three draw the same pictures (smoke, no timing)"
+bash test/bench/pixman_vs_c.sh --smoke
 step "benchmarks (host): X11 frame upload, MIT-SHM vs plain PutImage, damage vs full (Xvfb)"
 go test -run '^$' -bench Upload -benchtime 20x ./backend/x11/
 step "benchmarks (host): nested Wayland hand-over per frame, shm copy vs zero-copy"

@@ -332,8 +332,11 @@ func (o *Output) replace(target *scanout.Buffer, v scanout.Verdict) {
 	delete(o.triedReplace, target)
 	o.triedReplace[nb] = true
 	o.replaced++
+	o.mu.Lock()
+	o.info.Strategy = o.sc.Strategy // the mix now: Info says what made the targets on screen
+	o.mu.Unlock()
 	o.log.Info("replaced a render target the display refused", "output", o.Name(), "old", target.String(),
-		"verdict", v.String(), "new", nb.String(), "passed_over", len(tried))
+		"verdict", v.String(), "new", nb.String(), "passed_over", len(tried), "targets", o.sc.Strategy)
 }
 
 // Replaced returns how many render targets were replaced because the

@@ -23,6 +23,7 @@ import (
 	"image"
 	"image/color"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -171,28 +172,43 @@ func (r *Renderer) Begin(target *scanout.Buffer, damage []image.Rectangle) error
 	return nil
 }
 
-// setClip sets the target image's clip region to damage (nil: none).
-// Overlapping rectangles make one region: nothing is blended twice.
+// setClip sets the target image's clip region to damage (nil, or a
+// rectangle covering the target: none). Overlapping rectangles make one
+// region: nothing is blended twice. A clip like the one the image
+// already has is not set again.
 func (r *Renderer) setClip(damage []image.Rectangle) {
-	l, img := r.l, r.target.img
-	if damage == nil {
-		r.fc.Call(l.imageSetClipRegion32, img, 0)
-		return
-	}
+	l, t := r.l, r.target
 	r.boxes = r.boxes[:0]
+	whole := damage == nil
 	for _, d := range damage {
-		if d = d.Intersect(r.bounds); !d.Empty() {
+		if d = d.Intersect(r.bounds); d == r.bounds {
+			whole = true
+			break
+		} else if !d.Empty() {
 			r.boxes = append(r.boxes, box32{int32(d.Min.X), int32(d.Min.Y), int32(d.Max.X), int32(d.Max.Y)})
 		}
+	}
+	if whole {
+		if !t.clipKnown || !t.clipNone {
+			r.fc.Call(l.imageSetClipRegion32, t.img, 0)
+			t.clipKnown, t.clipNone = true, true
+		}
+		return
 	}
 	if len(r.boxes) == 0 {
 		r.boxes = append(r.boxes, box32{}) // an empty region: draw nothing
 	}
+	if t.clipKnown && !t.clipNone && slices.Equal(t.clip, r.boxes) {
+		return
+	}
 	r.fc.Call(l.region32InitRects, uintptr(unsafe.Pointer(&r.region)), uintptr(unsafe.Pointer(&r.boxes[0])), i32(len(r.boxes)))
 	// set_clip_region32 copies the region; a failure (out of memory)
 	// leaves no clip, which would draw outside the damage: refuse then.
-	if !isTrue(r.fc.Call(l.imageSetClipRegion32, img, uintptr(unsafe.Pointer(&r.region)))) {
+	if isTrue(r.fc.Call(l.imageSetClipRegion32, t.img, uintptr(unsafe.Pointer(&r.region)))) {
+		t.clipKnown, t.clipNone, t.clip = true, false, append(t.clip[:0], r.boxes...)
+	} else {
 		r.err, r.noClip = errors.New("pixman: pixman_image_set_clip_region32 failed"), true
+		t.clipKnown = false
 	}
 	r.fc.Call(l.region32Fini, uintptr(unsafe.Pointer(&r.region)))
 }

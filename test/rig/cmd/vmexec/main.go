@@ -237,17 +237,6 @@ func run(binary string, args []string) int {
 			sp.Env = append(sp.Env, envPrograms+"="+strings.Join(programNames(pf), " "))
 		}
 	}
-	dataPaths, err := requestedFiles(cwd)
-	if err != nil {
-		return setupErr("%v", err)
-	}
-	if len(dataPaths) > 0 && r.goarch == runtime.GOARCH {
-		df, err := dataFiles(dataPaths)
-		if err != nil {
-			return setupErr("%v", err)
-		}
-		extra = append(extra, df...)
-	}
 	mesa, err := wantsMesa(cwd)
 	if err != nil {
 		return setupErr("%v", err)
