@@ -95,6 +95,11 @@ unset MINICOMP_REQUIRE_GLES MINICOMP_REQUIRE_X11 MINICOMP_REQUIRE_WESTON MINICOM
 # (The seat tests in the amd64 guest fail, not skip, without seatd: cmd/minicomp/testdata/rig-programs ships it.)
 bash test/rig/run.sh -v ./...
 
+step "real kernels: two outputs on one device (QEMU's virtio-gpu with max_outputs=2, amd64 guest)"
+# Its own guest: with the virtio-gpu attached, "the first display with a
+# screen" could be it rather than vkms for the other tests.
+MINICOMP_RIG_VIRTIO_OUTPUTS=2 MINICOMP_RIG_ARCHES=amd64 bash test/rig/run.sh -v -run '^TestRigVirtioTwoOutputs$' ./internal/server/
+
 step "benchmarks (rig, arm64 guest: ratios only under emulation): fallback blit vs memmove, CPU composition vs a memmove of the frame"
 MINICOMP_RIG_ARCHES=arm64 bash test/rig/run.sh -run '^$' -bench 'BlitVsMemmove|Compose1080p/(memmove|soft)' -benchtime 5x ./scanout/ ./render/internal/scenes/
 

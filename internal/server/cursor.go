@@ -231,7 +231,8 @@ func (c *cursorState) update() {
 		}
 		switch {
 		case shown && oc.onPlane:
-			oc.plane.MoveCursor(c.st.pointerPos.X, c.st.pointerPos.Y)
+			at := c.st.pointerPos.Sub(o.origin())
+			oc.plane.MoveCursor(at.X, at.Y)
 			oc.planeShown, oc.commit = true, true
 		case oc.planeShown:
 			if err := oc.plane.SetCursor(nil); errors.Is(err, backend.ErrPaused) {
@@ -249,8 +250,8 @@ func (c *cursorState) update() {
 			want = c.rect()
 		}
 		if want != oc.drawn || !want.Empty() && oc.drawnVer != c.version {
-			o.addDamage(oc.drawn)
-			o.addDamage(want)
+			o.addLayoutDamage(oc.drawn)
+			o.addLayoutDamage(want)
 			oc.drawn, oc.drawnVer = want, c.version
 		}
 	}
@@ -423,14 +424,15 @@ func (c *cursorState) draw(o *output, r render.Renderer) {
 	if oc == nil || oc.drawn.Empty() {
 		return
 	}
+	dst := oc.drawn.Sub(o.origin())
 	if c.mode == cursorSurface {
 		if sf := c.surf; sf != nil && sf.tex != nil {
-			r.Draw(sf.tex, sf.source(), oc.drawn, 1)
+			r.Draw(sf.tex, sf.source(), dst, 1)
 		}
 		return
 	}
 	if c.defTex != nil {
-		r.Draw(c.defTex, image.Rect(0, 0, c.def.Width, c.def.Height), oc.drawn, 1)
+		r.Draw(c.defTex, image.Rect(0, 0, c.def.Width, c.def.Height), dst, 1)
 	}
 }
 

@@ -84,6 +84,7 @@ func (s *Server) outputRemoved(bo backend.Output) {
 // is done finishRemoval ends it.
 func (s *Server) unserveOutput(o *output) {
 	s.layersOutputGone(o)
+	s.forgetOutput(o)
 	s.outputs = without(s.outputs, o)
 	o.removed = true
 	o.global.removed = true
@@ -149,14 +150,13 @@ func (s *Server) finishRemoval(o *output) {
 func (o *output) transform() backend.Transform { return mountedAs(o.o) }
 
 // outputsMoved tells clients of the layout after an output came or went:
-// toplevels are configured again, layer surfaces arranged, and
+// toplevels are configured again and moved to their outputs (layout.go),
+// layer surfaces arranged, and
 // xdg-output positions (the outputs after it moved) sent.
 func (s *Server) outputsMoved() {
-	for _, sf := range s.surfaces {
-		if sf.role.toplevel != 0 {
-			sf.role.configure()
-		}
-	}
+	s.damageAll() // what an output shows moved with it
+	s.replaceToplevels()
 	s.arrangeLayers()
+	s.geometriesChanged()
 	s.xdgOutputsChanged()
 }

@@ -18,8 +18,8 @@ import (
 // output that implements backend.ModeSetter (KMS: the connector's modes;
 // headless: any size), and whether an output that implements
 // backend.OutputToggler (headless) is on. The outputs that are on stand
-// side by side in their order (as xdg-output says), every one showing the
-// kiosk layout from its origin, unscaled and untransformed; one turned on
+// side by side in their order (as xdg-output says), each showing its own
+// part of the layout (layout.go), unscaled and untransformed; one turned on
 // goes to the right of the others (the position asked for it is not
 // looked at). A configuration asking for another position, a transform, a
 // scale, turning off an output that cannot be, or turning off every

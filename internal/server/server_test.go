@@ -77,16 +77,19 @@ func mainDevice(be backend.Backend) uint64 {
 	return 0
 }
 
-// openKMS opens the display and its render node and a KMS backend on
-// them, all closed at cleanup (the backend after the server).
+// openKMS opens the display and its render node (unless opts has its
+// devices) and a KMS backend on them, all closed at cleanup (the backend
+// after the server).
 func openKMS(t *testing.T, opts kms.Options) *kms.Backend {
 	t.Helper()
-	devs, err := scanout.OpenDevices(scanout.DevicesConfig{Display: true})
-	if err != nil {
-		t.Fatal(err)
+	if opts.Devices.Display == nil {
+		devs, err := scanout.OpenDevices(scanout.DevicesConfig{Display: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { devs.Close() })
+		opts.Devices = devs
 	}
-	t.Cleanup(func() { devs.Close() })
-	opts.Devices = devs
 	be, err := kms.New(opts)
 	if err != nil {
 		t.Fatal(err)

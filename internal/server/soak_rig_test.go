@@ -279,13 +279,14 @@ func (r *raw) commitBuffer(buffer, cb uint32, w, h int) {
 	r.req(6, 6, nil)
 }
 
-// mapFullscreen makes surface 6 a fullscreen toplevel and returns the
-// size the compositor configures.
-func (r *raw) mapFullscreen() (w, h int) {
+// mapFullscreen makes surface 6 a toplevel fullscreen on the wl_output
+// object output (0: where the compositor puts it) and returns the size
+// the compositor configures.
+func (r *raw) mapFullscreen(output uint32) (w, h int) {
 	r.req(3, 0, func(e *wire.Encoder) { e.NewID(6) })
 	r.req(5, 2, func(e *wire.Encoder) { e.NewID(7); e.Object(6) })
 	r.req(7, 1, func(e *wire.Encoder) { e.NewID(8) })
-	r.req(8, 11, func(e *wire.Encoder) { e.Object(0) }) // set_fullscreen
+	r.req(8, 11, func(e *wire.Encoder) { e.Object(output) }) // set_fullscreen
 	r.req(6, 6, nil)
 	var serial uint32
 	r.events(func(obj uint32, op uint16, body []byte) bool {
@@ -418,7 +419,7 @@ func soakChild(t *testing.T, mode string) {
 	case "commit", "direct": // a new buffer every commit, the one before destroyed
 		w, h := 32+rng.IntN(200), 32+rng.IntN(200)
 		if mode == "direct" {
-			w, h = r.mapFullscreen()
+			w, h = r.mapFullscreen(0)
 		} else {
 			r.req(3, 0, func(e *wire.Encoder) { e.NewID(6) })
 			r.req(5, 2, func(e *wire.Encoder) { e.NewID(7); e.Object(6) })
@@ -746,7 +747,7 @@ func TestRigSoakDmabuf(t *testing.T) {
 		d0 := s.Stats().DirectFrames
 		c := soakDial(t, dir)
 		c.soakBind()
-		w, h := c.mapFullscreen()
+		w, h := c.mapFullscreen(0)
 		c.req(11, 3, func(e *wire.Encoder) { e.NewID(17); e.Object(6) }) // surface feedback: a scanout tranche
 		c.events(func(obj uint32, op uint16, body []byte) bool { return obj == 17 && op == 0 })
 		prev := uint32(0)
