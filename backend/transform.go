@@ -2,6 +2,7 @@ package backend
 
 import (
 	"fmt"
+	"image"
 	"strings"
 )
 
@@ -31,6 +32,9 @@ func (t Transform) String() string {
 	}
 	return transformNames[t]
 }
+
+// Valid reports whether t is one of the eight transforms.
+func (t Transform) Valid() bool { return t >= TransformNormal && t <= TransformFlipped270 }
 
 // ParseTransform reads a transform's name (normal, 90, 180, 270,
 // flipped, flipped-90, flipped-180, flipped-270).
@@ -101,9 +105,52 @@ func (t Transform) FromLogical(w, h int, lx, ly float64) (float64, float64) {
 	return lx, ly
 }
 
+// RectFromLogical maps r, a rectangle of the picture drawn for the w×h
+// panel, to the rectangle of panel pixels that shows it.
+func (t Transform) RectFromLogical(w, h int, r image.Rectangle) image.Rectangle {
+	if t == TransformNormal {
+		return r
+	}
+	x0, y0 := t.FromLogical(w, h, float64(r.Min.X), float64(r.Min.Y))
+	x1, y1 := t.FromLogical(w, h, float64(r.Max.X), float64(r.Max.Y))
+	return image.Rect(int(x0), int(y0), int(x1), int(y1)) // Rect orders the corners
+}
+
+// RectToLogical maps r, a rectangle of the w×h panel's pixels, to the
+// rectangle of the picture it shows (RectFromLogical's inverse).
+func (t Transform) RectToLogical(w, h int, r image.Rectangle) image.Rectangle {
+	if t == TransformNormal {
+		return r
+	}
+	x0, y0 := t.ToLogical(w, h, float64(r.Min.X), float64(r.Min.Y))
+	x1, y1 := t.ToLogical(w, h, float64(r.Max.X), float64(r.Max.Y))
+	return image.Rect(int(x0), int(y0), int(x1), int(y1))
+}
+
+// Affine returns ToLogical for the w×h panel as integer coefficients:
+// the panel point (x, y) shows the picture point (xx·x + xy·y + x0,
+// yx·x + yy·y + y0). Every coefficient but the offsets is 0, 1 or -1,
+// and exactly one of xx, xy (and of yx, yy) is not 0.
+func (t Transform) Affine(w, h int) (xx, xy, x0, yx, yy, y0 int) {
+	ox, oy := t.ToLogical(w, h, 0, 0)
+	ax, ay := t.ToLogical(w, h, 1, 0)
+	bx, by := t.ToLogical(w, h, 0, 1)
+	x0, y0 = int(ox), int(oy)
+	return int(ax) - x0, int(bx) - x0, x0, int(ay) - y0, int(by) - y0, y0
+}
+
 // Transformed is implemented by outputs whose panel is mounted turned or
 // flipped (KMS with Options.Transform): the server tells clients
 // (wl_output.transform) and maps absolute input with ToLogical.
 type Transformed interface {
 	Transform() Transform
+}
+
+// Composed is implemented by outputs whose frames the compositor draws
+// turned itself (the display cannot turn them): the renderer draws the
+// picture with RenderTransform (render.Transformer) into targets of the
+// panel's size. An output without it, or that returns TransformNormal,
+// gets frames drawn upright (turned by the display, if at all).
+type Composed interface {
+	RenderTransform() Transform
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 
 	"github.com/minicomp/minicomp/heap"
 )
@@ -157,19 +159,24 @@ func (a *Allocator) Close() error {
 	return errors.Join(errs...)
 }
 
-// Swapchain is a set of render targets of one size and format, all made
-// by the same strategy, handed out in turn with their buffer age. A
-// buffer someone holds a lock on (on screen, or held by a parent
-// compositor) is skipped until it is unlocked.
+// Swapchain is a set of render targets of one size and format, made by
+// one strategy (Replace may swap some for another's), handed out in turn
+// with their buffer age. A buffer someone holds a lock on (on screen, or
+// held by a parent compositor) is skipped until it is unlocked.
 type Swapchain struct {
-	Buffers  []*Buffer
-	Strategy string    // the strategy that made them
+	Buffers []*Buffer
+	// Strategy names what made the buffers now: one strategy's name, or,
+	// once Replace swapped some for another strategy's, each with its
+	// count in slot order ("heap system (2 of 3) + heap linux,cma (1 of
+	// 3)").
+	Strategy string
 	Attempts []Attempt // strategies that failed first
 
-	alloc *Allocator
-	ages  []int // the frame each buffer was last handed out in (0: never)
-	next  int
-	frame int
+	alloc   *Allocator
+	ages    []int    // the frame each buffer was last handed out in (0: never)
+	origins []string // the strategy that made each buffer
+	next    int
+	frame   int
 }
 
 // ErrSwapchainExhausted means every buffer of a Swapchain is busy: on
@@ -203,6 +210,7 @@ func NewSwapchain(a *Allocator, n, width, height int, format Format) (*Swapchain
 		}
 		if ok {
 			sc.ages = make([]int, n)
+			sc.origins = slices.Repeat([]string{sc.Strategy}, n)
 			return sc, nil
 		}
 		sc.Close()
@@ -258,7 +266,7 @@ func (s *Swapchain) Replace(old *Buffer, accept func(*Buffer) error) (*Buffer, [
 	}
 	var attempts []Attempt
 	for k, st := range s.alloc.Strategies {
-		if st.Name() == old.Origin {
+		if st.Name() == s.origins[i] {
 			continue
 		}
 		b, _, tried, err := s.alloc.allocateFrom(s.alloc.Strategies[k:k+1], old.Width, old.Height, old.Format)
@@ -271,7 +279,8 @@ func (s *Swapchain) Replace(old *Buffer, accept func(*Buffer) error) (*Buffer, [
 			b.Close()
 			continue
 		}
-		s.Buffers[i], s.ages[i] = b, 0
+		s.Buffers[i], s.ages[i], s.origins[i] = b, 0, st.Name()
+		s.Strategy = mix(s.origins)
 		return b, attempts, old.Close()
 	}
 	var errs []error
@@ -279,6 +288,28 @@ func (s *Swapchain) Replace(old *Buffer, accept func(*Buffer) error) (*Buffer, [
 		errs = append(errs, fmt.Errorf("%s: %w", t.Name, t.Err))
 	}
 	return nil, attempts, fmt.Errorf("replace %v: no other strategy made a buffer that is accepted: %w", old, errors.Join(errs...))
+}
+
+// mix names the strategies that made a swapchain's buffers (one per
+// slot): the name when one made them all, else each with its count, in
+// the order they first appear.
+func mix(origins []string) string {
+	var names []string
+	count := map[string]int{}
+	for _, o := range origins {
+		if count[o] == 0 {
+			names = append(names, o)
+		}
+		count[o]++
+	}
+	if len(names) == 1 {
+		return names[0]
+	}
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = fmt.Sprintf("%s (%d of %d)", n, count[n], len(origins))
+	}
+	return strings.Join(parts, " + ")
 }
 
 // Close gives up every buffer: a buffer still on screen is released when

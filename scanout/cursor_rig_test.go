@@ -168,11 +168,7 @@ func TestRigCursorPlaneDisabled(t *testing.T) {
 	rigtest.Require(t, "vkms")
 	display, _ := rigDevices(t)
 	pipe := firstPipeline(t, display)
-	p, err := NewPresenter(display, pipe, PresenterOptions{DisableCursorPlane: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := rigPresenter(t, display, pipe, PresenterOptions{DisableCursorPlane: true})
 	if _, _, _, ok := p.CursorPlane(); ok {
 		t.Error("CursorPlane ok with DisableCursorPlane")
 	}

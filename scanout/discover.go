@@ -173,29 +173,29 @@ func gpuOf(gpus []GPU, dev *Device) *GPU {
 // (CPU rendering only).
 const NoRender = "none"
 
-// OpenRender finds and opens the render node to use with display (nil:
-// headless) and says why it was chosen: override (a node path or name;
-// NoRender for none) wins, then the display's own render node, then a
-// render-only GPU in kmsro's order (v3d first), then the first render
-// node. A render node needs no seat. It returns a nil Device (and the
-// reason) when there is none to use.
-func OpenRender(gpus []GPU, display *Device, override string) (*Device, string, error) {
-	if override == NoRender {
-		return nil, "no render device (" + NoRender + " asked for)", nil
+// OpenRender chooses and opens the render node for a display the caller
+// opened itself (a seat's fd through NewDevice; nil: headless), the way
+// OpenDevices does: by trying candidates (ChooseRender), with the TEST_ONLY
+// probe on the display's first connected pipeline. It turns on the
+// display's atomic modesetting (EnableKMS) for that. A display with no
+// connected pipeline is probed by allocation and import alone.
+// cfg.RenderNode, HeapPreference and Logger apply; the other fields are
+// ignored.
+func OpenRender(gpus []GPU, display *Device, cfg DevicesConfig) (RenderChoice, error) {
+	var pipe *Pipeline
+	if display != nil {
+		if err := display.EnableKMS(); err != nil {
+			return RenderChoice{}, err
+		}
+		pipes, err := display.Pipelines(false)
+		if err != nil {
+			return RenderChoice{}, fmt.Errorf("%s: pipelines: %w", display, err)
+		}
+		if len(pipes) > 0 {
+			pipe = &pipes[0]
+		}
 	}
-	path, why := PairRender(gpus, gpuOf(gpus, display), override)
-	if override != "" && !strings.HasPrefix(why, "chosen by override") {
-		// Asked for by name: never quietly another one.
-		return nil, why, fmt.Errorf("render node %q: %w (render nodes found: %s)", override, os.ErrNotExist, renderNodes(gpus))
-	}
-	if path == "" {
-		return nil, why, nil
-	}
-	d, err := OpenDevice(path)
-	if err != nil {
-		return nil, why, fmt.Errorf("render node %s (%s): %w", path, why, err)
-	}
-	return d, why, nil
+	return ChooseRender(gpus, display, pipe, cfg)
 }
 
 func renderNodes(gpus []GPU) string {
@@ -261,9 +261,9 @@ type DevicesConfig struct {
 // node paired with it, chosen by trying (ChooseRender): a render node
 // through which no render target works is passed over, down to none (CPU
 // rendering); one asked for by name that cannot work is an error. An
-// embedder that gets device fds from a seat opens
-// them with NewDevice and fills Devices itself (OpenRender pairs a render
-// node with such a display).
+// embedder that gets device fds from a seat opens them with NewDevice and
+// fills Devices itself (OpenRender chooses the render node for such a
+// display by the same probe).
 func OpenDevices(cfg DevicesConfig) (Devices, error) {
 	sys, dev := cfg.SysRoot, cfg.DevDir
 	if sys == "" {

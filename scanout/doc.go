@@ -6,8 +6,8 @@
 //
 //   - Devices: the display (a KMS primary node, absent when headless) and
 //     the render node paired with it, resolved once by OpenDevices — or
-//     wrapped from fds a seat hands out with NewDevice, and paired with
-//     OpenRender. The render node is chosen by trying (ChooseRender): one
+//     wrapped from fds a seat hands out with NewDevice, the render node
+//     then chosen by OpenRender. Both choose by trying (ChooseRender): one
 //     through which no render target allocates, imports and tests is
 //     passed over, down to none (CPU rendering). Devices.Placement says
 //     whether the display (behind an IOMMU or not) wants render-native

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -141,15 +142,7 @@ func TestRigDevicesFromFD(t *testing.T) {
 			path = g.Primary
 		}
 	}
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := NewDevice(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	d := deviceFromFD(t, path)
 	var st unix.Stat_t
 	unix.Stat(path, &st)
 	if rdev, err := d.Rdev(); err != nil || rdev != uint64(st.Rdev) || d.Path() != path || d.Driver() != rig {
@@ -158,17 +151,40 @@ func TestRigDevicesFromFD(t *testing.T) {
 	if err := d.EnableKMS(); err != nil || !d.IsKMS() {
 		t.Fatalf("KMS on a device from an fd: %v", err)
 	}
-	render, why, err := OpenRender(gpus, d, "")
-	if err != nil || render == nil || render.Driver() != "vgem" {
-		t.Fatalf("render paired with the fd display: %v (%s) %v", render, why, err)
+	// Chosen by the probe (allocate, import, TEST_ONLY on the display's
+	// pipeline), as OpenDevices chooses: vgem's targets work with both rigs'
+	// displays.
+	ch, err := OpenRender(gpus, d, DevicesConfig{Logger: quietLog()})
+	if err != nil || ch.Render == nil || ch.Render.Driver() != "vgem" || !strings.Contains(ch.Reason, "probe: ") {
+		t.Fatalf("render chosen for the fd display: %v (%s) %v", ch.Render, ch.Reason, err)
 	}
-	render.Close()
-	if _, _, err := OpenRender(gpus, d, "/dev/dri/renderD200"); !errors.Is(err, os.ErrNotExist) {
+	t.Logf("%s display from an fd: %s", rig, ch.Reason)
+	if n := ch.Render.Handles() + d.Handles() + d.Framebuffers(); n != 0 {
+		t.Errorf("the probe left %d GEM handles and framebuffers", n)
+	}
+	ch.Render.Close()
+	if _, err := OpenRender(gpus, d, DevicesConfig{RenderNode: "/dev/dri/renderD200", Logger: quietLog()}); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("a render node that does not exist: %v", err)
 	}
-	if r, why, err := OpenRender(gpus, d, NoRender); r != nil || err != nil || why == "" {
-		t.Fatalf("none: %v %q %v", r, why, err)
+	if ch, err := OpenRender(gpus, d, DevicesConfig{RenderNode: NoRender}); ch.Render != nil || err != nil || ch.Reason == "" {
+		t.Fatalf("none: %v %q %v", ch.Render, ch.Reason, err)
 	}
+}
+
+// deviceFromFD wraps an fd of the node at path, as a seat hands one
+// out (NewDevice), closed when the test ends.
+func deviceFromFD(t *testing.T, path string) *Device {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := NewDevice(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
 }
 
 // A TEST_ONLY that fails for a reason that is not the buffer (here: not

@@ -29,7 +29,8 @@ type RenderChoice struct {
 }
 
 // ChooseRender opens the render node to use with display (nil: headless)
-// by trying candidates in pairing order (see OpenRender): the first whose
+// by trying candidates in pairing order (PairRender's pick first, then
+// the other render nodes in discovery order): the first whose
 // render target allocates, imports into it and (with a display) passes an
 // atomic TEST_ONLY commit on pipe is kept; one that only works through
 // the blit path is kept when no later one scans out directly. When none

@@ -113,6 +113,35 @@ func TestRigChooseRenderPassesOverVirtioGPU(t *testing.T) {
 	}
 }
 
+// The seat path: vkms opened from an fd (as a seat hands it out, through
+// NewDevice), virtio-gpu first in pairing order. OpenRender probes as
+// ChooseRender does, so it passes virtio-gpu over and keeps vgem, whose
+// target vkms scans out directly; with only virtio-gpu it is none.
+func TestRigOpenRenderFromFDPassesOverVirtioGPU(t *testing.T) {
+	_, virtio, vgem, vkms := requireVirtioGPU(t)
+	rigtest.CheckFDs(t)
+	display := deviceFromFD(t, vkms.Primary)
+	order := []GPU{virtio, vkms, asUnknownGPU(vgem)}
+	ch, err := OpenRender(order, display, DevicesConfig{Logger: quietLog()})
+	if err != nil || ch.Render == nil || ch.Render.Driver() != "vgem" {
+		t.Fatalf("chose %v (%s) %v, want vgem", ch.Render, ch.Reason, err)
+	}
+	if len(ch.Passed) != 1 || !strings.Contains(ch.Passed[0].Name, "virtio_gpu") || !errors.Is(ch.Passed[0].Err, ErrHostRendered) ||
+		!strings.Contains(ch.Reason, "direct scanout") {
+		t.Fatalf("passed %v, reason %q; want virtio-gpu passed over and vgem's target direct", ch.Passed, ch.Reason)
+	}
+	t.Logf("fd display: %s; passed over %s: %v", ch.Reason, ch.Passed[0].Name, ch.Passed[0].Err)
+	ch.Render.Close()
+
+	ch, err = OpenRender([]GPU{vkms, virtio}, display, DevicesConfig{Logger: quietLog()})
+	if err != nil || ch.Render != nil || len(ch.Passed) != 1 || !strings.Contains(ch.Reason, "CPU rendering") {
+		t.Fatalf("only virtio-gpu: %v (%s) passed %v, %v; want none (CPU rendering)", ch.Render, ch.Reason, ch.Passed, err)
+	}
+	if n := display.Handles() + display.Framebuffers(); n != 0 {
+		t.Errorf("the probes left %d handles and framebuffers on the display", n)
+	}
+}
+
 // virtio-gpu alone (display and its own render node, the single-device
 // shape): its own buffers (VIRTGPU_RESOURCE_CREATE) scan out directly, so
 // the pair is kept.

@@ -47,6 +47,16 @@ func TestSwapchainReplace(t *testing.T) {
 	if b, age, _ := sc.Next(); b != nb || age != 0 {
 		t.Errorf("next %v age %d, want the new buffer at age 0", b, age)
 	}
+	// Strategy names the mix now, per slot, and one name again once a
+	// single strategy made them all.
+	if want := "other (1 of 2) + memfd (1 of 2)"; sc.Strategy != want {
+		t.Errorf("strategy %q after a replace, want %q", sc.Strategy, want)
+	}
+	// The replacement's own strategy is the one skipped now.
+	back, tried, err := sc.Replace(nb, func(*Buffer) error { return nil })
+	if err != nil || back.Origin != "memfd" || len(tried) != 0 || sc.Strategy != "memfd" {
+		t.Errorf("replacing the replacement: %v (tried %v) %v, strategy %q; want memfd again", back, tried, err, sc.Strategy)
+	}
 	if _, _, err := sc.Replace(old, func(*Buffer) error { return nil }); err == nil {
 		t.Error("replacing a buffer not in the swapchain succeeded")
 	}

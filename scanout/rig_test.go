@@ -82,6 +82,33 @@ func firstPipeline(t testing.TB, d *Device) Pipeline {
 	return pipes[0]
 }
 
+// rigPresenter is a Presenter on pipe with opts, closed when the test
+// ends.
+func rigPresenter(t testing.TB, display *Device, pipe Pipeline, opts PresenterOptions) *Presenter {
+	t.Helper()
+	p, err := NewPresenter(display, pipe, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// heapTarget is one w×h XRGB8888 target from an allocator that prefers
+// the named heap (imported into render), closed with the allocator when
+// the test ends.
+func heapTarget(t testing.TB, display, render *Device, heap string, w, h int) *Buffer {
+	t.Helper()
+	a := NewAllocator(AllocatorConfig{Render: render, Display: display, HeapPreference: []string{heap}})
+	t.Cleanup(func() { a.Close() })
+	b, _, err := a.Allocate(w, h, XRGB8888)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
 // pattern fills a buffer with a frame-dependent XRGB8888 pattern (CPU
 // access bracketed) and returns the pixels it wrote, row-major, no stride.
 func pattern(t *testing.T, b *Buffer, frame int) []uint32 {
@@ -240,18 +267,8 @@ func TestRigVkmsHeapDirectWriteback(t *testing.T) {
 	display, render := rigDevices(t)
 	pipe := firstPipeline(t, display)
 	mode := pipe.PreferredMode()
-	p, err := NewPresenter(display, pipe, PresenterOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	a := NewAllocator(AllocatorConfig{Render: render, Display: display, HeapPreference: []string{"reserved"}})
-	defer a.Close()
-	b, _, err := a.Allocate(mode.Width, mode.Height, XRGB8888)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	p := rigPresenter(t, display, pipe, PresenterOptions{})
+	b := heapTarget(t, display, render, "reserved", mode.Width, mode.Height)
 	if b.Origin != "heap reserved" {
 		t.Fatalf("allocated by %s, want the CMA heap", b.Origin)
 	}
@@ -280,18 +297,8 @@ func TestRigVkmsBlitWriteback(t *testing.T) {
 	display, render := rigDevices(t)
 	pipe := firstPipeline(t, display)
 	mode := pipe.PreferredMode()
-	p, err := NewPresenter(display, pipe, PresenterOptions{DisableDirect: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	a := NewAllocator(AllocatorConfig{Render: render, Display: display, HeapPreference: []string{"system"}})
-	defer a.Close()
-	b, _, err := a.Allocate(mode.Width, mode.Height, XRGB8888)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	p := rigPresenter(t, display, pipe, PresenterOptions{DisableDirect: true})
+	b := heapTarget(t, display, render, "system", mode.Width, mode.Height)
 	wb := newWriteback(t, display, pipe.CRTC, mode.Width, mode.Height)
 	want := pattern(t, b, 2)
 	present(t, p, Submission{Buffer: b})
@@ -363,13 +370,7 @@ func TestRigVkmsOverlayFromVgem(t *testing.T) {
 	defer ob.Close()
 	ovPixels := pattern(t, ob, 9)
 
-	a := NewAllocator(AllocatorConfig{Render: render, Display: display, HeapPreference: []string{"reserved"}})
-	defer a.Close()
-	b, _, err := a.Allocate(mode.Width, mode.Height, XRGB8888)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := heapTarget(t, display, render, "reserved", mode.Width, mode.Height)
 	want := pattern(t, b, 3)
 	for y := 0; y < oh; y++ {
 		copy(want[(oy+y)*mode.Width+ox:(oy+y)*mode.Width+ox+ow], ovPixels[y*ow:(y+1)*ow])
@@ -388,11 +389,7 @@ func TestRigVkmsOverlayFromVgem(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := NewPresenter(display, pipe, PresenterOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := rigPresenter(t, display, pipe, PresenterOptions{})
 	wb := newWriteback(t, display, pipe.CRTC, mode.Width, mode.Height)
 	present(t, p, Submission{Buffer: b})
 	wb.arm(p, pipe.CRTC)
@@ -451,38 +448,6 @@ func scannedOut(t *testing.T, d *Device, plane uint32, w, h int) (fb uint32, pix
 	return fb, out, int(info.Pitches[0])
 }
 
-// fragmentSystemHeap leaves the page allocator's free 1 MiB blocks (the
-// system heap's largest chunk) scattered: it takes 32 blocks and gives back
-// every other one, so the next large system-heap buffer is made of blocks
-// that are not neighbours. Without it a fresh guest may hand out adjacent
-// blocks, and a buffer that is contiguous by chance imports fine (as it can
-// on a Pi). The returned func releases the rest.
-func fragmentSystemHeap(t *testing.T) func() {
-	t.Helper()
-	h, err := heap.Open("system")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var held []*os.File
-	for i := 0; i < 32; i++ {
-		f, err := h.Alloc(1 << 20)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if i%2 == 0 {
-			f.Close()
-		} else {
-			held = append(held, f)
-		}
-	}
-	h.Close()
-	return func() {
-		for _, f := range held {
-			f.Close()
-		}
-	}
-}
-
 // pl111 (drm_gem_dma, like vc4): a 1080p system-heap target (made of
 // scattered pages) is refused at import with EINVAL and blitted, and what
 // the plane scans out equals what was rendered (the mode-sized part of
@@ -498,15 +463,16 @@ func TestRigPl111SystemHeapRefusedCMADirect(t *testing.T) {
 		}
 	}
 	t.Logf("pl111 mode %v (largest of %d)", mode, len(pipe.Modes))
-	p, err := NewPresenter(display, pipe, PresenterOptions{Mode: mode})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := rigPresenter(t, display, pipe, PresenterOptions{Mode: mode})
 
 	sys := NewAllocator(AllocatorConfig{Render: render, Display: display, HeapPreference: []string{"system"}})
 	defer sys.Close()
-	defer fragmentSystemHeap(t)()
+	sysHeap, err := heap.Open("system")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sysHeap.Close()
+	defer rigtest.Fragment(t, sysHeap.Alloc)() // scattered blocks: a buffer contiguous by chance would import
 	b, _, err := sys.Allocate(1920, 1080, XRGB8888)
 	if err != nil {
 		t.Fatal(err)
@@ -568,11 +534,7 @@ func TestRigKMSRODumbIntoRender(t *testing.T) {
 	if _, err := b.ImportInto(render); err != nil {
 		t.Fatalf("import display dumb buffer into %s: %v", render, err)
 	}
-	p, err := NewPresenter(display, pipe, PresenterOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := rigPresenter(t, display, pipe, PresenterOptions{})
 	pattern(t, b, 6)
 	if v := present(t, p, Submission{Buffer: b}); v.Path != PathDirect {
 		t.Fatalf("kmsro dumb verdict %v", v)
@@ -604,11 +566,7 @@ func TestRigRenderNodeDumbRefused(t *testing.T) {
 	}
 	t.Logf("missing heap: %v", a.Unavailable[0].Err)
 	// Frames are still shown with the target the next strategy made.
-	p, err := NewPresenter(display, pipe, PresenterOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := rigPresenter(t, display, pipe, PresenterOptions{})
 	pattern(t, b, 7)
 	if v := present(t, p, Submission{Buffer: b}); p.Stats().Frames != 1 {
 		t.Fatalf("frame not shown (%v)", v)
@@ -666,11 +624,7 @@ func TestRigCMAExhausted(t *testing.T) {
 		f.Close()
 	}
 	hog = hog[:len(hog)-2]
-	p, err := NewPresenter(display, pipe, PresenterOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := rigPresenter(t, display, pipe, PresenterOptions{})
 	for i := 0; i < 4; i++ {
 		b := nextTarget(t, sc)
 		pattern(t, b, i)
@@ -780,11 +734,7 @@ func TestRigDirectPathAllocatesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sc.Close()
-	p, err := NewPresenter(display, pipe, PresenterOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := rigPresenter(t, display, pipe, PresenterOptions{})
 	for range 4 {
 		b := nextTarget(t, sc)
 		present(t, p, Submission{Buffer: b})
@@ -850,11 +800,7 @@ func TestHeapUnreadableChild(t *testing.T) {
 	if !strings.HasPrefix(sc.Strategy, "kmsro-dumb") {
 		t.Errorf("targets from %s", sc.Strategy)
 	}
-	p, err := NewPresenter(display, pipe, PresenterOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := rigPresenter(t, display, pipe, PresenterOptions{})
 	for i := 0; i < 5; i++ {
 		b := nextTarget(t, sc)
 		pattern(t, b, i)
@@ -870,18 +816,8 @@ func TestRigFences(t *testing.T) {
 	display, render := rigDevices(t)
 	pipe := firstPipeline(t, display)
 	mode := pipe.PreferredMode()
-	a := NewAllocator(AllocatorConfig{Render: render, Display: display, HeapPreference: []string{cmaHeap()}})
-	defer a.Close()
-	b, _, err := a.Allocate(mode.Width, mode.Height, XRGB8888)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	p, err := NewPresenter(display, pipe, PresenterOptions{OutFences: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	b := heapTarget(t, display, render, cmaHeap(), mode.Width, mode.Height)
+	p := rigPresenter(t, display, pipe, PresenterOptions{OutFences: true})
 	present(t, p, Submission{Buffer: b})
 	if f := p.TakeOutFence(); f == nil {
 		t.Fatal("no out-fence")
@@ -898,7 +834,7 @@ func TestRigFences(t *testing.T) {
 		t.Fatalf("present with fence: %v %v", v, err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
-	_, err = p.WaitFlip(ctx)
+	_, err := p.WaitFlip(ctx)
 	cancel()
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("flip completed before the render fence signalled: %v", err)

@@ -32,7 +32,7 @@ func (p *Presenter) planeRotation(degrees int, flip bool) (prop uint32, value ui
 	case 180:
 		value = rotate180
 	case 90, 270:
-		return 0, 0, fmt.Errorf("%w: %d degrees would need render targets of the turned size (not done; 0 and 180, flipped or not, are)", ErrRotation, degrees)
+		return 0, 0, fmt.Errorf("%w: %d degrees would need render targets of the turned size (the plane turns by 0 and 180, flipped or not)", ErrRotation, degrees)
 	default:
 		return 0, 0, fmt.Errorf("%w: %d degrees", ErrRotation, degrees)
 	}

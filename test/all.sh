@@ -66,7 +66,7 @@ step "fuzzing (bounded)"
 for target in internal/drm:FuzzParseInFormats internal/drm:FuzzParseEvents \
 	internal/wire:FuzzNext internal/protocol:FuzzDispatch internal/server:FuzzReadKeymap internal/server:FuzzParsePrivileged \
 	internal/xkb:FuzzKeymapFromString internal/libinput:FuzzParseBitmap internal/uevent:FuzzParse \
-	internal/xcursor:FuzzParse; do
+	internal/xcursor:FuzzParse backend:FuzzParseTransform; do
 	go test -run '^$' -fuzz "^${target#*:}\$" -fuzztime "${FUZZTIME:-15s}" "./${target%%:*}/"
 done
 
@@ -74,6 +74,10 @@ step "benchmarks (host): fallback blit vs memmove of the same bytes, damage vs f
 go test -run '^$' -bench 'Blit|Memmove' -benchtime 30x ./scanout/
 step "benchmarks (host): 1/4/16 surfaces at 1080p, GLES (llvmpipe) vs pixman vs soft, damage vs full"
 go test -run '^$' -bench Compose1080p -benchtime 10x ./render/internal/scenes/
+step "benchmarks (host): a 1080p frame composed turned by 90 degrees vs upright, soft and pixman, damage vs full"
+go test -run '^$' -bench Turned -benchtime 10x ./render/
+step "pixman from C vs render/pixman vs the occluding compose: the harness builds, runs, and all three draw the same pictures (smoke, no timing)"
+bash test/bench/pixman_vs_c.sh --smoke
 step "benchmarks (host): X11 frame upload, MIT-SHM vs plain PutImage, damage vs full (Xvfb)"
 go test -run '^$' -bench Upload -benchtime 20x ./backend/x11/
 step "benchmarks (host): nested Wayland hand-over per frame, shm copy vs zero-copy"
@@ -90,6 +94,11 @@ step "real kernels (QEMU rigs: vkms+vgem x86_64/arm64, pl111+vgem arm)"
 unset MINICOMP_REQUIRE_GLES MINICOMP_REQUIRE_X11 MINICOMP_REQUIRE_WESTON MINICOMP_REQUIRE_PIXMAN MINICOMP_REQUIRE_XKB MINICOMP_REQUIRE_SEAT MINICOMP_REQUIRE_LIBINPUT MINICOMP_REQUIRE_XCURSOR
 # (The seat tests in the amd64 guest fail, not skip, without seatd: cmd/minicomp/testdata/rig-programs ships it.)
 bash test/rig/run.sh -v ./...
+
+step "real kernels: two outputs on one device (QEMU's virtio-gpu with max_outputs=2, amd64 guest)"
+# Its own guest: with the virtio-gpu attached, "the first display with a
+# screen" could be it rather than vkms for the other tests.
+MINICOMP_RIG_VIRTIO_OUTPUTS=2 MINICOMP_RIG_ARCHES=amd64 bash test/rig/run.sh -v -run '^TestRigVirtioTwoOutputs$' ./internal/server/
 
 step "benchmarks (rig, arm64 guest: ratios only under emulation): fallback blit vs memmove, CPU composition vs a memmove of the frame"
 MINICOMP_RIG_ARCHES=arm64 bash test/rig/run.sh -run '^$' -bench 'BlitVsMemmove|Compose1080p/(memmove|soft)' -benchtime 5x ./scanout/ ./render/internal/scenes/

@@ -44,7 +44,10 @@ type Options struct {
 	// start; the rest are off until turned on (backend.OutputToggler).
 	// 0 or more than len(Outputs): all.
 	Enabled int
-	Logger  *slog.Logger
+	// Transform is how every virtual panel is mounted: the compositor
+	// draws the picture turned to match (backend.Composed).
+	Transform backend.Transform
+	Logger    *slog.Logger
 }
 
 // Backend is the headless backend.
@@ -74,6 +77,7 @@ type Output struct {
 	bufs    int
 	initial scanout.Mode // the mode it was made with (preferred)
 	off     bool         // turned off: no targets (sc is nil)
+	turn    backend.Transform
 }
 
 // New allocates each output's targets.
@@ -108,7 +112,7 @@ func New(opts Options) (*Backend, error) {
 		opts.Enabled = len(opts.Outputs)
 	}
 	for i, sz := range opts.Outputs {
-		o := &Output{name: fmt.Sprintf("HEADLESS-%d", i+1), format: opts.Format,
+		o := &Output{name: fmt.Sprintf("HEADLESS-%d", i+1), format: opts.Format, turn: opts.Transform,
 			mode:  scanout.Mode{Width: sz.Width, Height: sz.Height, RefreshMilliHz: opts.RefreshMilliHz, Name: fmt.Sprintf("%dx%d", sz.Width, sz.Height), Preferred: true},
 			clock: backend.RefreshClock{Period: time.Duration(int64(time.Second) * 1000 / int64(opts.RefreshMilliHz))},
 			alloc: b.alloc, bufs: opts.Buffers, off: true}

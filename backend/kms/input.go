@@ -159,9 +159,9 @@ func (in *inputSource) close() error {
 // x offset and the layout's size.
 func (in *inputSource) layout() (w, h float64) {
 	for _, o := range in.outputs() {
-		m := o.Mode()
-		w += float64(m.Width)
-		h = max(h, float64(m.Height))
+		ow, oh := o.logicalSize()
+		w += ow
+		h = max(h, oh)
 	}
 	return w, h
 }
@@ -171,11 +171,11 @@ func (in *inputSource) layout() (w, h float64) {
 func (in *inputSource) at(x, y float64) (*Output, float64, float64) {
 	off := 0.0
 	for _, o := range in.outputs() {
-		m := o.Mode()
-		if x < off+float64(m.Width) {
-			return o, x - off, min(y, float64(m.Height)-1.0/256)
+		ow, oh := o.logicalSize()
+		if x < off+ow {
+			return o, x - off, min(y, oh-1.0/256)
 		}
-		off += float64(m.Width)
+		off += ow
 	}
 	return nil, 0, 0
 }
@@ -207,8 +207,7 @@ func (in *inputSource) handle(e *libinput.Event) {
 		if e.Type == libinput.PointerMotion {
 			in.x, in.y = in.x+e.DX, in.y+e.DY
 		} else {
-			w, h := in.layout()
-			in.x, in.y = e.X*w, e.Y*h
+			in.x, in.y = in.absolute(e.X, e.Y)
 		}
 		in.clamp()
 		o, x, y := in.at(in.x, in.y)

@@ -3,7 +3,6 @@ package kms
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/internal/libinput"
@@ -18,16 +17,7 @@ func TestInputTranslation(t *testing.T) {
 	var devs []*libinput.Device
 	in := &inputSource{ctx: context.Background(), outputs: func() []*Output { return []*Output{o} }, events: make(chan backend.Event, 16), devices: func() []*libinput.Device { return devs },
 		touches: map[int32]bool{}, x: 400, y: 300}
-	get := func() backend.Event {
-		t.Helper()
-		select {
-		case e := <-in.events:
-			return e
-		case <-time.After(time.Second):
-			t.Fatal("no event")
-		}
-		return backend.Event{}
-	}
+	get := func() backend.Event { t.Helper(); return nextEvent(t, in.events) }
 	in.handle(&libinput.Event{Type: libinput.PointerMotion, DX: 10, DY: -5})
 	if e := get(); e.Kind != backend.PointerMotion || e.Output != o || e.X != 410 || e.Y != 295 {
 		t.Errorf("motion %+v", e)

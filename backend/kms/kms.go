@@ -44,8 +44,10 @@ type Options struct {
 	// using the CRTC's cursor plane.
 	DisableCursorPlane bool
 	// Transform is how every screen is mounted: the primary plane turns
-	// the picture (its rotation property: 180 degrees and flips where
-	// the plane offers them; anything else is an error from New).
+	// the picture where its rotation property offers the turn (180
+	// degrees and flips); otherwise (90 and 270 degrees, or a plane
+	// without it) the compositor draws the picture turned
+	// (Output.RenderTransform).
 	Transform backend.Transform
 	// Hotplug watches the kernel's uevents and re-probes the connectors
 	// on a change: outputs come and go with OutputAdded and
@@ -102,6 +104,9 @@ type Output struct {
 	noDirect  bool
 	wantMode  *scanout.Mode
 	statsBase scanout.Stats
+	// turn is the transform the compositor draws (RenderTransform):
+	// Options.Transform when the plane cannot turn the picture.
+	turn backend.Transform
 }
 
 // New sets up every connected output of opts.Devices.Display.
@@ -180,9 +185,7 @@ func (b *Backend) newOutput(pipe scanout.Pipeline) (*Output, error) {
 	if !ok {
 		mode = opts.Modes["*"]
 	}
-	deg, flip := opts.Transform.Rotation()
-	p, err := scanout.NewPresenter(display, pipe, scanout.PresenterOptions{Mode: mode, RotateDegrees: deg, Flip: flip,
-		DisableDirect: opts.DisableDirect, DisableCursorPlane: opts.DisableCursorPlane, Logger: log})
+	p, turn, err := newPresenter(display, pipe, mode, opts)
 	if err != nil {
 		return nil, fmt.Errorf("kms output %s: %w", pipe.ConnectorName, err)
 	}
@@ -194,7 +197,7 @@ func (b *Backend) newOutput(pipe scanout.Pipeline) (*Output, error) {
 		p.Close()
 		return nil, fmt.Errorf("kms output %s: %w", pipe.ConnectorName, err)
 	}
-	o := &Output{b: b, displayDev: b.displayDev, p: p, sc: sc, fmt: opts.Format, log: log, sess: &b.sess,
+	o := &Output{b: b, displayDev: b.displayDev, p: p, sc: sc, turn: turn, fmt: opts.Format, log: log, sess: &b.sess,
 		dev: display, alloc: b.alloc, noDirect: opts.DisableDirect, info: backend.Info{Backend: "kms", Output: pipe.ConnectorName,
 			Mode: mode, Display: display.String(), Strategy: sc.Strategy, Attempts: sc.Attempts, Unavailable: b.alloc.Unavailable}}
 	if b.alloc.Render() != nil {
@@ -332,8 +335,11 @@ func (o *Output) replace(target *scanout.Buffer, v scanout.Verdict) {
 	delete(o.triedReplace, target)
 	o.triedReplace[nb] = true
 	o.replaced++
+	o.mu.Lock()
+	o.info.Strategy = o.sc.Strategy // the mix now: Info says what made the targets on screen
+	o.mu.Unlock()
 	o.log.Info("replaced a render target the display refused", "output", o.Name(), "old", target.String(),
-		"verdict", v.String(), "new", nb.String(), "passed_over", len(tried))
+		"verdict", v.String(), "new", nb.String(), "passed_over", len(tried), "targets", o.sc.Strategy)
 }
 
 // Replaced returns how many render targets were replaced because the

@@ -65,7 +65,11 @@ func (o *Output) remake(mode scanout.Mode) error {
 	if err := o.p.Close(); err != nil {
 		o.log.Warn("kms: turning the pipeline off for a modeset", "output", o.Name(), "err", err)
 	}
-	p, err := scanout.NewPresenter(o.dev, pipe, scanout.PresenterOptions{Mode: mode, DisableDirect: o.noDirect, Logger: o.log})
+	po := scanout.PresenterOptions{Mode: mode, DisableDirect: o.noDirect, Logger: o.log}
+	if o.turn == backend.TransformNormal { // the plane turns the picture, if anything does
+		po.RotateDegrees, po.Flip = o.Transform().Rotation()
+	}
+	p, err := scanout.NewPresenter(o.dev, pipe, po)
 	if err != nil {
 		return err
 	}

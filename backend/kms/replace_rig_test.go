@@ -144,6 +144,12 @@ func TestRigRefusedTargetReplaced(t *testing.T) {
 	if n := o.(*Output).Replaced(); n != 1 {
 		t.Errorf("%d targets replaced, want 1", n)
 	}
+	// Info names what made the targets now, not the strategy that made
+	// the swapchain: two of the mixed strategy's, the replacement from the
+	// next strategy the display accepts (the CMA heap).
+	if in, want := o.Info(), "mixed (2 of 3) + heap linux,cma (1 of 3)"; in.Strategy != want {
+		t.Errorf("Info().Strategy %q after the replace, want %q", in.Strategy, want)
+	}
 	if err := be.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +166,12 @@ func TestRigSystemHeapTargetsSettleDirect(t *testing.T) {
 	rigtest.Require(t, "pl111")
 	rigtest.CheckFDs(t)
 	devs := rigDevices(t)
-	release := fragmentSystemHeap(t)
+	sysHeap, err := heap.Open("system")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sysHeap.Close()
+	release := rigtest.Fragment(t, sysHeap.Alloc)
 	be, err := New(Options{Devices: devs, HeapPreference: []string{"system"}, Buffers: 3, Logger: quiet()})
 	release()
 	if err != nil {
@@ -178,34 +189,5 @@ func TestRigSystemHeapTargetsSettleDirect(t *testing.T) {
 	}
 	if d := countPath(paths[60:], scanout.PathDirect); d != 60 {
 		t.Errorf("%d of the last 60 frames direct, want all: %v", d, paths[60:])
-	}
-}
-
-// fragmentSystemHeap holds every other 1 MiB system-heap block so the
-// next large system-heap buffer is scattered; the returned func releases
-// them.
-func fragmentSystemHeap(t *testing.T) func() {
-	t.Helper()
-	h, err := heap.Open("system")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	var held []*os.File
-	for i := 0; i < 32; i++ {
-		f, err := h.Alloc(1 << 20)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if i%2 == 0 {
-			f.Close()
-		} else {
-			held = append(held, f)
-		}
-	}
-	return func() {
-		for _, f := range held {
-			f.Close()
-		}
 	}
 }

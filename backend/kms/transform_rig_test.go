@@ -1,32 +1,30 @@
 package kms
 
 import (
-	"errors"
 	"testing"
 
 	"github.com/minicomp/minicomp/backend"
-	"github.com/minicomp/minicomp/scanout"
 )
 
-// vkms's primary plane has no rotation property: a turned screen is a
-// clear error from New (ErrRotation), not a refused commit later; 90
-// degrees is refused before the plane is asked (it would need targets of
-// the turned size).
-func TestRigTransformRefused(t *testing.T) {
+// vkms's primary plane has no rotation property: a turned screen is
+// drawn turned by the compositor (RenderTransform), for 90 degrees and
+// for the turns a plane with the property would take (180, flips); the
+// mode stays the panel's and Transform tells clients how it is mounted.
+func TestRigTransformComposed(t *testing.T) {
 	devs := rigDevices(t)
-	for _, tr := range []backend.Transform{backend.Transform180, backend.TransformFlipped, backend.Transform90} {
-		_, err := New(Options{Devices: devs, Logger: quiet(), Transform: tr})
-		if !errors.Is(err, scanout.ErrRotation) {
-			t.Errorf("transform %v: err = %v, want scanout.ErrRotation", tr, err)
+	for _, tr := range []backend.Transform{backend.TransformNormal, backend.Transform180, backend.TransformFlipped, backend.Transform90} {
+		be, err := New(Options{Devices: devs, Logger: quiet(), Transform: tr})
+		if err != nil {
+			t.Fatalf("transform %v: %v", tr, err)
 		}
-		t.Logf("%v: %v", tr, err)
+		o := be.Outputs()[0]
+		if got := o.(backend.Transformed).Transform(); got != tr {
+			t.Errorf("%v: Transform() = %v", tr, got)
+		}
+		if got := o.(backend.Composed).RenderTransform(); got != tr {
+			t.Errorf("%v: RenderTransform() = %v, want %v (vkms cannot rotate)", tr, got, tr)
+		}
+		t.Logf("%v: mode %v", tr, o.Mode())
+		be.Close()
 	}
-	be, err := New(Options{Devices: devs, Logger: quiet(), Transform: backend.TransformNormal})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := be.Outputs()[0].(backend.Transformed).Transform(); got != backend.TransformNormal {
-		t.Errorf("Transform() = %v", got)
-	}
-	be.Close()
 }

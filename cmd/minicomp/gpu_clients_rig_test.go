@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"os"
 	"os/exec"
 	"sort"
@@ -120,10 +118,7 @@ type virglSession struct {
 func startVirgl(t *testing.T) *virglSession {
 	t.Helper()
 	primary, renderNode := virglPaths(t)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	}
+	log := rigtest.Logger()
 	f := runFlags{backend: "kms", device: primary, renderNode: renderNode, renderer: "gles"}
 	be, devs, _, err := openBackend(context.Background(), f, log) // no session: root opens the devices
 	if err != nil {
@@ -147,27 +142,14 @@ func startVirgl(t *testing.T) *virglSession {
 	if d := renderDevice(be, devs); d != nil {
 		mainDev, _ = d.Rdev()
 	}
-	dir := t.TempDir()
-	os.Chmod(dir, 0o700)
+	dir := rigtest.RuntimeDir(t)
 	srv, err := server.New(dir, be, server.Options{Logger: log, Renderer: cr, MainDevice: mainDev})
 	if err != nil {
 		be.Close()
 		devs.Close()
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-		if err := be.Close(); err != nil {
-			t.Errorf("kms backend Close: %v", err)
-		}
-		devs.Close()
-	})
+	rigtest.Serve(t, srv.Run, be.Close, devs.Close)
 	outs := be.Outputs()
 	if len(outs) != 1 {
 		t.Fatalf("%d outputs on %s, want 1", len(outs), primary)

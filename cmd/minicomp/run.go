@@ -83,7 +83,7 @@ func runCmd(ctx context.Context, args []string) error {
 	fs.StringVar(&f.cursorTheme, "cursor-theme", "", "Xcursor theme of the default cursor (default $XCURSOR_THEME, else default)")
 	fs.IntVar(&f.cursorSize, "cursor-size", 0, "cursor size (default $XCURSOR_SIZE, else 24)")
 	fs.StringVar(&f.modes, "mode", "", "KMS mode, WIDTHxHEIGHT[@HZ] for every screen or CONNECTOR=WIDTHxHEIGHT[@HZ],... (default: each screen's preferred mode)")
-	fs.StringVar(&f.transform, "transform", "normal", "how the KMS screens are mounted: normal, 180, flipped or flipped-180 (turned by the display's plane; 90 and 270 are not done yet)")
+	fs.StringVar(&f.transform, "transform", "normal", "how the screens (kms, headless) are mounted: normal, 90, 180, 270, flipped, flipped-90, flipped-180 or flipped-270 (turned by the display's plane where it can, else composed turned)")
 	fs.DurationVar(&f.idle, "idle", 0, "blank the screens after this long without input, e.g. 10m (0: never); input turns them back on")
 	fs.StringVar(&f.session, "session", sessionAuto, "KMS: how to get the display: libseat (seatd, logind or builtin; VT switching with Ctrl+Alt+Fn), none (open it directly: root or group video), or auto (libseat when it opens a seat, else none)")
 	f.input.register(fs)
@@ -496,6 +496,9 @@ func outputSize(f runFlags, def string) (int, int, error) {
 }
 
 func openNamed(name string, devs scanout.Devices, f runFlags, log *slog.Logger) (backend.Backend, error) {
+	if err := f.checkTransform(name); err != nil {
+		return nil, err
+	}
 	switch name {
 	case "kms":
 		input, err := f.input.options()
@@ -506,11 +509,9 @@ func openNamed(name string, devs scanout.Devices, f runFlags, log *slog.Logger) 
 		if err != nil {
 			return nil, err
 		}
-		tr := backend.TransformNormal
-		if f.transform != "" {
-			if tr, err = backend.ParseTransform(f.transform); err != nil {
-				return nil, fmt.Errorf("--transform: %w", err)
-			}
+		tr, err := f.parseTransform()
+		if err != nil {
+			return nil, err
 		}
 		return kms.New(kms.Options{Devices: devs, HeapPreference: heapList(f.heap), DisableDirect: f.noDirect, Logger: log,
 			Modes: modes, DisableCursorPlane: f.noCursorPlane, Hotplug: true, Transform: tr, Input: input})
@@ -522,8 +523,12 @@ func openNamed(name string, devs scanout.Devices, f runFlags, log *slog.Logger) 
 		if f.outputsOn < 0 || f.outputsOn > max(f.outputs, 1) || f.outputsOn > 0 && f.outputsOn < max(f.outputs, 1) && f.pattern {
 			return nil, fmt.Errorf("--outputs-enabled %d: want 0 (all) to --outputs (%d), and none off with --pattern", f.outputsOn, max(f.outputs, 1))
 		}
+		tr, err := f.parseTransform()
+		if err != nil {
+			return nil, err
+		}
 		return headless.New(headless.Options{Outputs: sizes(f, w, h), RefreshMilliHz: int(f.refresh * 1000),
-			Render: devs.Render, HeapPreference: heapList(f.heap), Enabled: f.outputsOn, Logger: log})
+			Render: devs.Render, HeapPreference: heapList(f.heap), Enabled: f.outputsOn, Transform: tr, Logger: log})
 	case "x11":
 		w, h, err := outputSize(f, "1280x720")
 		if err != nil {

@@ -39,7 +39,7 @@ import (
 // direct launcher on tty2 (the rig kernels have VTs), desktop-shell
 // without a panel (its helper client draws the background), and
 // require-input=false (the guest has no input devices). vmexec packs its
-// backend, renderer, shell, XKB data (testdata/rig-files). kiosk-shell
+// backend, renderer, shell, XKB data (testdata/rig-programs). kiosk-shell
 // (MINICOMP_SIDE_BY_SIDE_SHELL=kiosk-shell.so) was tried first: there
 // weston never repaints for a client's surface while it lives (no frame
 // callback, no presentation feedback; GL and pixman renderers alike), as

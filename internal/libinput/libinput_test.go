@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/minicomp/minicomp/internal/rigtest"
 )
 
 // requireLibinput skips where libinput is missing, unless
@@ -29,7 +31,7 @@ func TestPathContextNoDevices(t *testing.T) {
 	old := sysClassInput
 	sysClassInput = t.TempDir()
 	defer func() { sysClassInput = old }()
-	c, err := New(Options{Backend: BackendPath, Logger: testLogger(t)})
+	c, err := New(Options{Backend: BackendPath, Logger: rigtest.Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +169,7 @@ func FuzzParseBitmap(f *testing.F) {
 // database entry are not initialized: this checks the calls, not devices.
 func TestUdevContext(t *testing.T) {
 	requireLibinput(t)
-	c, err := New(Options{Backend: BackendUdev, Logger: testLogger(t)})
+	c, err := New(Options{Backend: BackendUdev, Logger: rigtest.Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,8 +3,6 @@ package libinput
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"math"
 	"os"
 	"slices"
@@ -29,13 +27,6 @@ func requireRigLibinput(t *testing.T) {
 	if _, err := load(); err != nil {
 		t.Fatalf("libinput in the guest: %v (vmexec ships what testdata/rig-programs names)", err)
 	}
-}
-
-func testLogger(t *testing.T) *slog.Logger {
-	if testing.Verbose() {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	}
-	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
 // events runs c and returns its events on a channel.
@@ -84,6 +75,21 @@ func added(t *testing.T, ch <-chan Event, sysname string) *Device {
 	}
 }
 
+// autoContext runs a context whose backend New chooses (BackendAuto) and
+// fails the test unless it chose want.
+func autoContext(t *testing.T, want Backend) (*Context, <-chan Event) {
+	t.Helper()
+	c, err := New(Options{Logger: rigtest.Logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Backend() != want {
+		c.Close()
+		t.Fatalf("New chose the %v backend (udevd running: %v), want %v", c.Backend(), udevRunning(), want)
+	}
+	return c, events(t, c)
+}
+
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-3 }
 
 // TestRigDevices: uinput devices (a real evdev node, a real uevent)
@@ -93,17 +99,10 @@ func near(a, b float64) bool { return math.Abs(a-b) < 1e-3 }
 func TestRigDevices(t *testing.T) {
 	requireRigLibinput(t)
 	rigtest.CheckFDs(t)
-	c, err := New(Options{Logger: testLogger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.Backend() != BackendPath {
-		t.Fatalf("backend %v in a guest without udevd, want path", c.Backend())
-	}
+	c, ch := autoContext(t, BackendPath) // no udevd in the guest
 	if c.dc == nil {
 		t.Error("coordinates through reflection: libffi missing or its self-check failed (the log says which)")
 	}
-	ch := events(t, c)
 
 	kb := rigtest.Plug(t, rigtest.Keyboard("minicomp test keyboard"))
 	if d := added(t, ch, kb.Event); d.Caps&CapKeyboard == 0 {
@@ -258,7 +257,7 @@ func TestRigDevices(t *testing.T) {
 // callback (the kernel's evdev, libinput's dispatch, minicomp's copy).
 func TestRigLatency(t *testing.T) {
 	requireRigLibinput(t)
-	c, err := New(Options{Logger: testLogger(t)})
+	c, err := New(Options{Logger: rigtest.Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +288,7 @@ func TestRigSettings(t *testing.T) {
 	zero := 0.0
 	for _, tap := range []Toggle{On, Default} {
 		t.Run(map[Toggle]string{On: "tap", Default: "default"}[tap], func(t *testing.T) {
-			c, err := New(Options{Logger: testLogger(t), Settings: Settings{Tap: tap, NaturalScroll: On, AccelProfile: AccelFlat, AccelSpeed: &zero}})
+			c, err := New(Options{Logger: rigtest.Logger(), Settings: Settings{Tap: tap, NaturalScroll: On, AccelProfile: AccelFlat, AccelSpeed: &zero}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -340,20 +339,19 @@ func TestRigSettings(t *testing.T) {
 }
 
 // TestRigUdevBackend: libinput's udev backend (the one used where
-// systemd-udevd runs) on a real device. The guest has no udevd, so the
-// path context classifies the keyboard and records it in udev's database
-// first; the udev context then enumerates it from there (its hotplug
-// needs udevd's broadcasts, which this guest cannot have: udevd needs
-// CONFIG_INOTIFY_USER).
+// systemd-udevd runs) on a real device, without udevd: the path context
+// classifies the keyboard and records it in udev's database first; the
+// udev context then enumerates it from there. Hotplug through udevd's
+// broadcasts: TestRigUdevdHotplug.
 func TestRigUdevBackend(t *testing.T) {
 	requireRigLibinput(t)
 	kb := rigtest.Plug(t, rigtest.Keyboard("minicomp udev keyboard"))
-	pc, err := New(Options{Logger: testLogger(t), Backend: BackendPath})
+	pc, err := New(Options{Logger: rigtest.Logger(), Backend: BackendPath})
 	if err != nil {
 		t.Fatal(err)
 	}
 	added(t, events(t, pc), kb.Event)
-	uc, err := New(Options{Logger: testLogger(t), Backend: BackendUdev})
+	uc, err := New(Options{Logger: rigtest.Logger(), Backend: BackendUdev})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -367,4 +365,49 @@ func TestRigUdevBackend(t *testing.T) {
 	}
 	kb.Key(44, false)
 	next(t, ch, KeyboardKey)
+}
+
+// TestRigUdevdHotplug: with the host's systemd-udevd running in the guest
+// (as on Raspberry Pi OS), New picks libinput's udev backend, and a mouse
+// plugged after it started reaches it through udevd (udevd classifies
+// it, writes its database entry and broadcasts it; minicomp writes
+// nothing), moves, and goes away when unplugged.
+func TestRigUdevdHotplug(t *testing.T) {
+	requireRigLibinput(t)
+	rigtest.CheckFDs(t)
+	rigtest.StartUdevd(t)
+	c, ch := autoContext(t, BackendUdev)
+	t0 := time.Now()
+	mouse := rigtest.Plug(t, rigtest.Mouse("minicomp udevd mouse"))
+	if d := added(t, ch, mouse.Event); d.Caps&CapPointer == 0 || d.Caps&CapKeyboard != 0 {
+		t.Fatalf("added %+v, want a pointer only", *d)
+	}
+	t.Logf("uinput mouse created → libinput added it through udevd: %v", time.Since(t0))
+	devnum, err := os.ReadFile("/sys/class/input/" + mouse.Event + "/dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := os.ReadFile(udevDataDir + "/c" + strings.TrimSpace(string(devnum)))
+	if err != nil || !strings.Contains(string(db), "E:ID_INPUT_MOUSE=1") {
+		t.Fatalf("udevd's database entry for the mouse: %q %v", db, err)
+	}
+	if c.hot != nil {
+		t.Fatal("the udev backend runs minicomp's own hotplug")
+	}
+
+	mouse.Emit([3]int32{rigtest.EvRel, rigtest.RelX, 7}, [3]int32{rigtest.EvRel, rigtest.RelY, 3})
+	if e := next(t, ch, PointerMotion); e.DXRaw != 7 || e.DYRaw != 3 {
+		t.Fatalf("motion raw (%v, %v), want (7, 3)", e.DXRaw, e.DYRaw)
+	}
+	if err := mouse.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if e := next(t, ch, DeviceRemoved); e.Device.Sysname == mouse.Event {
+			break
+		}
+	}
+	if _, err := os.Stat(udevDataDir + "/c" + strings.TrimSpace(string(devnum))); !os.IsNotExist(err) {
+		t.Errorf("udevd's database entry outlived the mouse: %v", err)
+	}
 }

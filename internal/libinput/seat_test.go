@@ -62,7 +62,7 @@ func TestRigPathSeat(t *testing.T) {
 		seat      string
 		take, not *rigtest.UInput
 	}{{"seat0", ours, other}, {"seat1", other, ours}} {
-		li, err := New(Options{Seat: c.seat, Backend: BackendPath, Logger: testLogger(t)})
+		li, err := New(Options{Seat: c.seat, Backend: BackendPath, Logger: rigtest.Logger()})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -78,7 +78,7 @@ func (c *cursorState) out(o *output) *outputCursor {
 	oc := c.outs[o]
 	if oc == nil {
 		oc = &outputCursor{}
-		if p, ok := o.o.(backend.CursorPlane); ok {
+		if p, ok := o.o.(backend.CursorPlane); ok && o.transform() == backend.TransformNormal { // the cursor plane is not turned
 			oc.plane = p
 		}
 		c.outs[o] = oc
@@ -232,7 +232,8 @@ func (c *cursorState) update() {
 		}
 		switch {
 		case shown && oc.onPlane:
-			oc.plane.MoveCursor(c.st.pointerPos.X, c.st.pointerPos.Y)
+			at := c.st.pointerPos.Sub(o.origin())
+			oc.plane.MoveCursor(at.X, at.Y)
 			oc.planeShown, oc.commit = true, true
 		case oc.planeShown:
 			if err := oc.plane.SetCursor(nil); errors.Is(err, backend.ErrPaused) {
@@ -250,8 +251,8 @@ func (c *cursorState) update() {
 			want = c.rect()
 		}
 		if want != oc.drawn || !want.Empty() && oc.drawnVer != c.version {
-			o.addDamage(oc.drawn)
-			o.addDamage(want)
+			o.addLayoutDamage(oc.drawn)
+			o.addLayoutDamage(want)
 			oc.drawn, oc.drawnVer = want, c.version
 		}
 	}
@@ -424,14 +425,15 @@ func (c *cursorState) draw(o *output, r render.Renderer) {
 	if oc == nil || oc.drawn.Empty() {
 		return
 	}
+	dst := oc.drawn.Sub(o.origin())
 	if c.mode == cursorSurface {
 		if sf := c.surf; sf != nil && sf.tex != nil {
-			r.Draw(sf.tex, sf.source(), oc.drawn, 1)
+			r.Draw(sf.tex, sf.source(), dst, 1)
 		}
 		return
 	}
 	if c.defTex != nil {
-		r.Draw(c.defTex, image.Rect(0, 0, c.def.Width, c.def.Height), oc.drawn, 1)
+		r.Draw(c.defTex, image.Rect(0, 0, c.def.Width, c.def.Height), dst, 1)
 	}
 }
 
@@ -455,7 +457,9 @@ func (c *cursorState) blendPlane(o *output, f *screencopyFrame) (err error) {
 	if !ok {
 		return nil
 	}
-	at := c.st.pointerPos.Sub(img.Hotspot)
+	// The plane is used on unturned outputs only: the panel's
+	// coordinates are the output's.
+	at := c.st.pointerPos.Sub(o.origin()).Sub(img.Hotspot)
 	r := image.Rect(at.X, at.Y, at.X+img.Width, at.Y+img.Height).Intersect(f.rect)
 	if r.Empty() {
 		return nil

@@ -48,19 +48,59 @@ func openDisplay(t *testing.T, o backend.Output) *drm.Device {
 	return d
 }
 
-func readCursorPlane(t *testing.T, o backend.Output) cursorPlaneState {
+// planeProps returns the atomic properties of every plane on d.
+func planeProps(t *testing.T, d *drm.Device) []*drm.ObjectProps {
 	t.Helper()
-	d := openDisplay(t, o)
 	ids, err := d.PlaneIDs()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var st cursorPlaneState
-	for _, id := range ids {
-		p, err := d.Props(id, drm.ObjectPlane)
-		if err != nil {
+	out := make([]*drm.ObjectProps, len(ids))
+	for i, id := range ids {
+		if out[i], err = d.Props(id, drm.ObjectPlane); err != nil {
 			t.Fatal(err)
 		}
+	}
+	return out
+}
+
+// fbPixels copies framebuffer fb's first plane out of d (GETFB2, which
+// gives handles only to root; PRIME export; mmap inside a read access
+// bracket), from its offset on, and returns it with the framebuffer's
+// layout.
+func fbPixels(t *testing.T, d *drm.Device, fb uint32) ([]byte, drm.ModeFBCmd2) {
+	t.Helper()
+	info, err := d.GetFB2(fb)
+	if err != nil {
+		t.Fatalf("GETFB2 %d: %v", fb, err)
+	}
+	if info.Handles[0] == 0 {
+		t.Fatalf("GETFB2 %d returned no handle (needs CAP_SYS_ADMIN)", fb)
+	}
+	defer d.GemClose(info.Handles[0])
+	fd, err := d.PrimeHandleToFD(info.Handles[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := os.NewFile(uintptr(fd), "framebuffer")
+	defer f.Close()
+	size := int(info.Offsets[0]) + int(info.Pitches[0])*int(info.Height)
+	m, err := dmabuf.Map(fd, size, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Unmap()
+	dmabuf.BeginAccess(fd, dmabuf.Read)
+	out := append([]byte(nil), m.Data[info.Offsets[0]:size]...)
+	dmabuf.EndAccess(fd, dmabuf.Read)
+	return out, info
+}
+
+func readCursorPlane(t *testing.T, o backend.Output) cursorPlaneState {
+	t.Helper()
+	d := openDisplay(t, o)
+	var st cursorPlaneState
+	for _, p := range planeProps(t, d) {
 		switch p.Values["type"] {
 		case drm.PlanePrimary:
 			if p.Values["CRTC_ID"] != 0 {
@@ -75,24 +115,9 @@ func readCursorPlane(t *testing.T, o backend.Output) cursorPlaneState {
 	if st.fb == 0 {
 		return st
 	}
-	info, err := d.GetFB2(uint32(st.fb))
-	if err != nil || info.Handles[0] == 0 {
-		t.Fatalf("GETFB2 of the cursor's framebuffer %d: %v (handle %d)", st.fb, err, info.Handles[0])
-	}
-	defer d.GemClose(info.Handles[0])
-	fd, err := d.PrimeHandleToFD(info.Handles[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := os.NewFile(uintptr(fd), "cursor fb")
-	defer f.Close()
-	m, err := dmabuf.Map(fd, int(info.Pitches[0]*info.Height), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Unmap()
-	st.tip = binary.LittleEndian.Uint32(m.Data)
-	st.inside = binary.LittleEndian.Uint32(m.Data[2*int(info.Pitches[0])+4:])
+	px, info := fbPixels(t, d, uint32(st.fb))
+	st.tip = binary.LittleEndian.Uint32(px)
+	st.inside = binary.LittleEndian.Uint32(px[2*int(info.Pitches[0])+4:])
 	return st
 }
 

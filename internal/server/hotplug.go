@@ -1,7 +1,6 @@
 package server
 
 import (
-	"image"
 	"io"
 
 	"github.com/minicomp/minicomp/backend"
@@ -18,12 +17,11 @@ import (
 // addOutput serves a backend output: its state and its wl_output global,
 // announced to the registries clients already have.
 func (s *Server) addOutput(bo backend.Output) *output {
-	m := bo.Mode()
-	o := &output{s: s, o: bo, bounds: image.Rect(0, 0, m.Width, m.Height), waitReq: make(chan struct{}, 1),
+	o := &output{s: s, o: bo, bounds: logicalBounds(bo), waitReq: make(chan struct{}, 1),
 		description: outputDescription(bo)}
 	s.outputs = append(s.outputs, o)
 	o.global = s.addGlobal(protocol.WlOutputInterface, 4, o.bind)
-	if cs, ok := bo.(backend.ClientScanout); ok {
+	if cs, ok := bo.(backend.ClientScanout); ok && renderTurn(bo) == backend.TransformNormal {
 		o.scanout = cs
 		s.clientScanout = true
 	}
@@ -86,6 +84,7 @@ func (s *Server) outputRemoved(bo backend.Output) {
 // is done finishRemoval ends it.
 func (s *Server) unserveOutput(o *output) {
 	s.layersOutputGone(o)
+	s.forgetOutput(o)
 	s.outputs = without(s.outputs, o)
 	o.removed = true
 	o.global.removed = true
@@ -148,22 +147,16 @@ func (s *Server) finishRemoval(o *output) {
 
 // transform is how the output's panel is mounted (backend.Transformed),
 // told to clients in wl_output.geometry.
-func (o *output) transform() backend.Transform {
-	if t, ok := o.o.(backend.Transformed); ok {
-		return t.Transform()
-	}
-	return backend.TransformNormal
-}
+func (o *output) transform() backend.Transform { return mountedAs(o.o) }
 
 // outputsMoved tells clients of the layout after an output came or went:
-// toplevels are configured again, layer surfaces arranged, and
+// toplevels are configured again and moved to their outputs (layout.go),
+// layer surfaces arranged, and
 // xdg-output positions (the outputs after it moved) sent.
 func (s *Server) outputsMoved() {
-	for _, sf := range s.surfaces {
-		if sf.role.toplevel != 0 {
-			sf.role.configure()
-		}
-	}
+	s.damageAll() // what an output shows moved with it
+	s.replaceToplevels()
 	s.arrangeLayers()
+	s.geometriesChanged()
 	s.xdgOutputsChanged()
 }

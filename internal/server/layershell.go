@@ -11,8 +11,7 @@ import (
 // A layer surface is an xdgSurface whose layer field is set (so mapping,
 // unmapping, popups and the scene treat it like a window); it is placed
 // by its anchors and margins in the bounds of the output it asked for
-// (the first by default; every output shows the layout from its own
-// origin, as for the toplevels), stacked in its layer
+// (the first by default; layout.go), stacked in its layer
 // (background and bottom under the windows, top and overlay above), and
 // its exclusive zone shrinks the area the kiosk's toplevels fill.
 
@@ -295,15 +294,13 @@ func (st *layerState) shrink(area image.Rectangle) image.Rectangle {
 	return area
 }
 
-// layoutBounds is the rectangle layer surfaces and toplevels are laid out
-// in: the first output's (toplevels and layers share it in the kiosk
-// layout).
+// layoutBounds is the rectangle maximized toplevels and the layer
+// surfaces of the first output are laid out in: the first output's.
 func (s *Server) layoutBounds() image.Rectangle {
 	if len(s.outputs) == 0 {
 		return image.Rectangle{}
 	}
-	m := s.outputs[0].o.Mode()
-	return image.Rect(0, 0, m.Width, m.Height)
+	return s.outputs[0].layoutRect()
 }
 
 // usableArea is the layout bounds less the mapped layer surfaces'
@@ -326,7 +323,7 @@ func (s *Server) layerAreas(of *layerSurface) (area, bounds image.Rectangle) {
 	if of != nil && of.elsewhere() {
 		// On another output than the toplevels': its bounds, and its
 		// zone keeps nothing from the windows.
-		return image.Rectangle{}, of.out.bounds
+		return image.Rectangle{}, of.out.layoutRect()
 	}
 	full := s.layoutBounds()
 	area = full

@@ -24,9 +24,10 @@ const (
 // sceneItem is one surface of a frame's scene.
 type sceneItem struct {
 	sf    *surface
-	dst   image.Rectangle // where it is drawn, in the layout
+	dst   image.Rectangle // where it is drawn, in the output's pixels
 	first int             // its pieces: output.pieces[first:end]
 	end   int
+	main  bool // the output drawing it is its main one (frame callbacks)
 }
 
 // appendOutside appends the parts of r outside c (up to four).

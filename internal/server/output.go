@@ -42,6 +42,8 @@ type output struct {
 	pendingFeedback, shownFeedback []feedbackCB
 	captures, inFlightCaptures     []*screencopyFrame // waiting for a frame; in the frame being shown
 	frameDamage, drawDamage        []image.Rectangle
+	targetDamage                   []image.Rectangle // scratch of toTarget (turned.go)
+	captureRow                     []byte            // scratch of capturedRow (turned.go)
 	// scratch of compose: the scene, the pieces each surface is drawn in,
 	// the opaque part of the output above the surface being looked at
 	scene                        []sceneItem
@@ -99,7 +101,7 @@ func (o *output) bind(c *Client, id, version uint32) error {
 	c.outputIDs[o] = append(c.outputIDs[o], id)
 	ob.onDestroy = res.forget
 	m := o.o.Mode()
-	c.send(protocol.WlOutputGeometry(c.conn, id, 0, 0, 0, 0, protocol.WlOutputSubpixelUnknown, "minicomp", o.o.Name(), int32(o.transform())))
+	o.sendGeometry(c, id)
 	c.send(protocol.WlOutputMode(c.conn, id, protocol.WlOutputModeCurrent|protocol.WlOutputModePreferred, int32(m.Width), int32(m.Height), int32(m.RefreshMilliHz)))
 	if version >= 2 {
 		c.send(protocol.WlOutputScale(c.conn, id, 1))
@@ -111,11 +113,14 @@ func (o *output) bind(c *Client, id, version uint32) error {
 	if version >= 2 {
 		c.send(protocol.WlOutputDone(c.conn, id))
 	}
+	o.enterBound(c, id)
 	return nil
 }
 
-// scheduleFrames starts a frame on every idle output that has work.
+// scheduleFrames starts a frame on every idle output that has work
+// (after telling surfaces which outputs they are on now).
 func (s *Server) scheduleFrames() {
+	s.updateEnters()
 	for _, o := range s.outputs {
 		o.sendHeldCallbacks()
 		if o.busy || o.closed || o.powerOff || !(len(o.damage) > 0 || o.forceFrame || o.hasCallbacks() || s.seat.cursor.needsCommit(o)) {
@@ -149,7 +154,7 @@ func (o *output) hasCallbacks() bool {
 		return true // taken by a frame that failed: owed by the next
 	}
 	for _, sf := range o.s.surfaces {
-		if sf.treeHasCallbacks() {
+		if sf.treeHasCallbacks() && o.s.mainOutput(sf) == o {
 			return true
 		}
 	}
@@ -175,7 +180,7 @@ func (sf *surface) treeHasCallbacks() bool {
 // it, and the next frame is drawn whole.
 func (o *output) resized() {
 	m := o.o.Mode()
-	o.bounds = image.Rect(0, 0, m.Width, m.Height)
+	o.bounds = logicalBounds(o.o)
 	o.history = [4][]image.Rectangle{}
 	o.damage = o.damage[:0]
 	o.addDamage(o.bounds)
@@ -190,17 +195,16 @@ func (o *output) resized() {
 			}
 		}
 	}
-	for _, sf := range o.s.surfaces {
-		if sf.role.toplevel != 0 {
-			sf.role.configure()
-		}
-	}
+	o.s.damageAll() // the outputs after it moved
+	o.s.replaceToplevels()
 	o.s.arrangeLayers()
+	o.s.geometriesChanged()
 	o.s.xdgOutputsChanged()
 	o.s.scheduleFrames()
 }
 
-// addDamage records damage (clipped to the output) for the next render.
+// addDamage records damage (in the output's pixels, clipped to them)
+// for the next render.
 func (o *output) addDamage(r image.Rectangle) {
 	if r = r.Intersect(o.bounds); !r.Empty() {
 		o.damage = appendMerged(o.damage, r)
@@ -224,9 +228,9 @@ func (o *output) pushHistory(d []image.Rectangle) {
 
 var background = color.NRGBA{R: 0x20, G: 0x24, B: 0x30, A: 0xff}
 
-// render composes the mapped surfaces into the output's next target
-// (kiosk layout: each toplevel at the origin, later ones on top) and
-// presents it; frame callbacks of the drawn surfaces fire when it is shown.
+// render composes the output's rectangle of the layout into its next
+// target (later surfaces on top) and presents it; frame callbacks of the
+// surfaces on it fire when it is shown.
 func (s *Server) render(o *output) {
 	if s.paused {
 		return // the session is away: SessionActive redraws everything
@@ -234,7 +238,7 @@ func (s *Server) render(o *output) {
 	if s.commitCursorAlone(o) {
 		return
 	}
-	if b := o.directCandidate(); b != nil && s.presentDirect(o, b) {
+	if sf, b := o.directCandidate(); b != nil && s.presentDirect(o, sf, b) {
 		return
 	}
 	start := monotonic()
@@ -273,7 +277,7 @@ func (s *Server) render(o *output) {
 	o.drawDamage = draw
 	o.pushHistory(frameDamage)
 	r := s.renderer
-	if err := r.Begin(target, draw); err != nil {
+	if err := o.begin(r, target, draw); err != nil {
 		s.log.Error("render", "output", o.o.Name(), "err", err)
 		o.frameFailed(frameDamage)
 		return
@@ -294,7 +298,7 @@ func (s *Server) render(o *output) {
 		o.frameFailed(frameDamage)
 		return
 	}
-	_, err = o.o.Present(target, frameDamage, fence)
+	_, err = o.o.Present(target, o.toTarget(frameDamage), fence)
 	if fence != nil {
 		fence.Close() // the kernel (IN_FENCE_FD) or the blit took what it needed
 	}
@@ -344,17 +348,25 @@ func (o *output) retryLater() {
 	o.s.loop.armTimer(o.repaintAt)
 }
 
-// compose draws the frame (draw: its damage): the scene is flattened,
-// each surface's visible pieces are found top to bottom (the damage in
-// its rectangle minus the opaque content above it), then the background
-// and the surfaces are drawn bottom to top in those pieces only, and the
-// shown surfaces' frame callbacks and presentation feedback are taken for
-// this frame.
+// compose draws the frame (draw: its damage): the scene is flattened
+// and moved into the output's pixels (layout.go), each surface's visible
+// pieces are found top to bottom (the damage in its rectangle minus the
+// opaque content above it), then the background and the surfaces are
+// drawn bottom to top in those pieces only, and the frame callbacks and
+// presentation feedback of the surfaces this output is the main one of
+// are taken for this frame.
 func (o *output) compose(draw []image.Rectangle) {
 	r := o.s.renderer
 	scene := o.scene[:0]
+	at := o.origin()
 	for _, sf := range o.s.surfaces {
-		scene = appendScene(scene, sf, sf.role.pos)
+		n := len(scene)
+		scene = appendScene(scene, sf, sf.role.pos.Sub(at))
+		if o.s.mainOutput(sf) == o {
+			for i := n; i < len(scene); i++ {
+				scene[i].main = true
+			}
+		}
 	}
 	pieces, covered := o.pieces[:0], o.covered[:0]
 	for i := len(scene) - 1; i >= 0; i-- {
@@ -387,7 +399,9 @@ func (o *output) compose(draw []image.Rectangle) {
 				r.Draw(sf.tex, src, it.dst, 1)
 			}
 		}
-		o.takeFrameWork(sf)
+		if it.main {
+			o.takeFrameWork(sf)
+		}
 	}
 	clear(scene) // no surface kept alive by the scratch
 	o.scene, o.pieces, o.covered = scene[:0], pieces[:0], covered[:0]
@@ -514,20 +528,24 @@ func (s *Server) rendererFailed(err error) {
 	s.damageAll()
 }
 
-// directCandidate returns the client buffer this frame can show as it is:
-// one toplevel alone on the output, with no subsurfaces, whose held
-// dma-buf is opaque, unscaled and exactly the output's size, and which the
-// display accepts on its primary plane. nil: compose.
-func (o *output) directCandidate() *dmabufBuffer {
-	if o.scanout == nil || len(o.s.surfaces) != 1 || len(o.captures) > 0 || o.s.seat.cursor.composedOn(o) {
-		return nil
+// directCandidate returns the client buffer this frame can show as it is
+// (and its surface): one toplevel alone on the output, with no
+// subsurfaces, whose held dma-buf is opaque, unscaled and exactly the
+// output's size and place, and which the display accepts on its primary
+// plane. nil: compose.
+func (o *output) directCandidate() (*surface, *dmabufBuffer) {
+	if o.scanout == nil || len(o.captures) > 0 || o.s.seat.cursor.composedOn(o) {
+		return nil, nil
 	}
-	sf := o.s.surfaces[0]
+	sf := o.soleSurface()
+	if sf == nil {
+		return nil, nil
+	}
 	b := sf.held
 	if b == nil || b.destroyed || len(sf.stack) != 1 || sf.role == nil || sf.role.toplevel == 0 ||
-		!sf.opaque || sf.role.pos != (image.Point{}) || sf.size() != o.bounds.Size() ||
+		!sf.opaque || sf.role.pos != o.origin() || sf.size() != o.bounds.Size() ||
 		sf.source() != o.bounds || b.buf.Width != o.bounds.Dx() || b.buf.Height != o.bounds.Dy() || !o.mayScanOut(b) {
-		return nil
+		return nil, nil
 	}
 	if v := o.scanout.CanScanOut(b.buf); v.Path != scanout.PathDirect {
 		if !sf.directRefused {
@@ -537,14 +555,14 @@ func (o *output) directCandidate() *dmabufBuffer {
 				sf.refusedForFormat()
 			}
 		}
-		return nil
+		return nil, nil
 	}
-	return b
+	return sf, b
 }
 
 // presentDirect puts a client's buffer on screen with no composition and
 // no copy. It reports false (compose instead) when the present failed.
-func (s *Server) presentDirect(o *output, b *dmabufBuffer) bool {
+func (s *Server) presentDirect(o *output, sf *surface, b *dmabufBuffer) bool {
 	damage := o.takeDamage()
 	v, err := o.scanout.PresentBuffer(b.buf, damage, nil)
 	if err != nil {
@@ -553,7 +571,6 @@ func (s *Server) presentDirect(o *output, b *dmabufBuffer) bool {
 		return false
 	}
 	o.directDamage = appendAll(o.directDamage, damage)
-	sf := s.surfaces[0]
 	sf.directRefused = false
 	o.takeFrameWork(sf)
 	s.seat.cursor.takeFrameWork(o)

@@ -18,8 +18,8 @@ import (
 // output that implements backend.ModeSetter (KMS: the connector's modes;
 // headless: any size), and whether an output that implements
 // backend.OutputToggler (headless) is on. The outputs that are on stand
-// side by side in their order (as xdg-output says), every one showing the
-// kiosk layout from its origin, unscaled and untransformed; one turned on
+// side by side in their order (as xdg-output says), each showing its own
+// part of the layout (layout.go), unscaled and untransformed; one turned on
 // goes to the right of the others (the position asked for it is not
 // looked at). A configuration asking for another position, a transform, a
 // scale, turning off an output that cannot be, or turning off every
@@ -162,7 +162,7 @@ func (m *outputManager) sendState(h *outputHead, force bool) {
 		c.send(protocol.ZwlrOutputHeadV1Position(c.conn, h.id, int32(x), 0))
 	}
 	if force {
-		c.send(protocol.ZwlrOutputHeadV1Transform(c.conn, h.id, protocol.WlOutputTransformNormal))
+		c.send(protocol.ZwlrOutputHeadV1Transform(c.conn, h.id, int32(mountedAs(h.out))))
 		c.send(protocol.ZwlrOutputHeadV1Scale(c.conn, h.id, wire.FixedFromFloat(1)))
 	}
 }
@@ -361,7 +361,7 @@ func (cfg *outputConfig) check() error {
 			continue
 		case o != nil && ch.pos != nil && *ch.pos != image.Pt(s.outputX(o), 0):
 			return fmt.Errorf("position %v for %s: the outputs stand side by side in their order: %w", *ch.pos, name, errUnsupported)
-		case ch.transform != nil && *ch.transform != protocol.WlOutputTransformNormal:
+		case ch.transform != nil && *ch.transform != int32(mountedAs(out)):
 			return fmt.Errorf("transform %d for %s: %w", *ch.transform, name, errUnsupported)
 		case ch.scale != nil && *ch.scale != wire.FixedFromFloat(1):
 			return fmt.Errorf("scale %v for %s: %w", ch.scale.Float(), name, errUnsupported)

@@ -134,14 +134,15 @@ type xdgOutputRef struct {
 }
 
 // outputX is where the output starts in the layout xdg-output describes:
-// the outputs side by side, in order.
+// the outputs side by side, in order, each as wide as the picture it
+// composes (layout.go).
 func (s *Server) outputX(o *output) int {
 	x := 0
 	for _, other := range s.outputs {
 		if other == o {
 			break
 		}
-		x += other.o.Mode().Width
+		x += other.bounds.Dx()
 	}
 	return x
 }

@@ -1,12 +1,9 @@
 package server
 
 import (
-	"context"
 	"encoding/binary"
 	"fmt"
 	"image"
-	"io"
-	"log/slog"
 	"os"
 	"os/exec"
 	"strings"
@@ -15,10 +12,10 @@ import (
 
 	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/backend/kms"
-	"github.com/minicomp/minicomp/internal/dmabuf"
 	"github.com/minicomp/minicomp/internal/drm"
 	"github.com/minicomp/minicomp/internal/rigtest"
 	"github.com/minicomp/minicomp/render/soft"
+	"github.com/minicomp/minicomp/scanout"
 )
 
 // Real Debian clients inside the amd64 rig guest, against minicomp on the
@@ -62,18 +59,22 @@ func startKMS(t *testing.T, noDirect bool) (*Server, string, backend.Output) {
 // renderer and main device are set here).
 func startKMSWith(t *testing.T, bopts kms.Options, sopts Options) (*Server, string, backend.Output) {
 	t.Helper()
-	dir := t.TempDir()
-	os.Chmod(dir, 0o700)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	}
+	s, dir, outs := serveKMS(t, bopts, sopts, 1)
+	return s, dir, outs[0]
+}
+
+// serveKMS runs a server on the KMS backend of bopts (its logger set
+// here), which must have n outputs, and returns them.
+func serveKMS(t *testing.T, bopts kms.Options, sopts Options, n int) (*Server, string, []backend.Output) {
+	t.Helper()
+	dir := rigtest.RuntimeDir(t)
+	log := rigtest.Logger()
 	bopts.Logger = log
 	be := openKMS(t, bopts)
 	outs := be.Outputs()
-	if len(outs) != 1 {
+	if len(outs) != n {
 		be.Close()
-		t.Fatalf("kms backend has %d outputs, want 1 (vkms)", len(outs))
+		t.Fatalf("kms backend has %d outputs, want %d", len(outs), n)
 	}
 	sopts.Logger, sopts.Renderer, sopts.MainDevice = log, soft.New(), mainDevice(be)
 	s, err := New(dir, be, sopts)
@@ -81,21 +82,12 @@ func startKMSWith(t *testing.T, bopts kms.Options, sopts Options) (*Server, stri
 		be.Close()
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-		if err := be.Close(); err != nil {
-			t.Errorf("kms backend Close: %v", err)
-		}
-	})
-	in := outs[0].Info()
-	t.Logf("kms output %s %v on %s: targets %s", in.Output, in.Mode, in.Display, in.Strategy)
-	return s, dir, outs[0]
+	rigtest.Serve(t, s.Run, be.Close)
+	for _, o := range outs {
+		in := o.Info()
+		t.Logf("kms output %s %v on %s: targets %s", in.Output, in.Mode, in.Display, in.Strategy)
+	}
+	return s, dir, outs
 }
 
 // pathOf summarises which buffer path the output's frames took.
@@ -256,56 +248,69 @@ func testGrimScreenshot(t *testing.T, noDirect bool) {
 	checkPath(t, noDirect, in.Stats.DirectFrames, in.Stats.BlitFrames)
 }
 
-// scannedOutPixels reads the framebuffer on the output's primary plane
-// (GETFB2 as root, PRIME export, mmap): what vkms scans out, whether the
-// server's target was shown directly or blitted into a dumb buffer.
+// scannedOutPixels reads the framebuffer on the primary plane of the
+// output's CRTC (GETFB2 as root, PRIME export, mmap): what the display
+// scans out, whether the server's target was shown directly or blitted
+// into a dumb buffer.
 func scannedOutPixels(t *testing.T, o backend.Output) ([]byte, int) {
 	t.Helper()
 	in := o.Info()
 	d := openDisplay(t, o)
-	planes, err := d.PlaneIDs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var fb uint32
-	for _, id := range planes {
-		p, err := d.Props(id, drm.ObjectPlane)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if p.Values["type"] == 1 /* DRM_PLANE_TYPE_PRIMARY */ && p.Values["FB_ID"] != 0 && p.Values["CRTC_ID"] != 0 {
-			fb = uint32(p.Values["FB_ID"])
-		}
-	}
-	if fb == 0 {
-		t.Fatal("no primary plane is scanning out")
-	}
-	info, err := d.GetFB2(fb)
-	if err != nil {
-		t.Fatalf("GETFB2 %d: %v", fb, err)
-	}
-	if info.Handles[0] == 0 {
-		t.Fatal("GETFB2 returned no handle (needs CAP_SYS_ADMIN)")
-	}
-	defer d.GemClose(info.Handles[0])
+	fb := primaryFB(t, d, o)
+	out, info := fbPixels(t, d, fb)
 	if int(info.Width) != in.Mode.Width || int(info.Height) != in.Mode.Height {
 		t.Fatalf("scanned-out framebuffer is %dx%d, the mode %v", info.Width, info.Height, in.Mode)
 	}
-	fd, err := d.PrimeHandleToFD(info.Handles[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := os.NewFile(uintptr(fd), "scanned-out fb")
-	defer f.Close()
-	pitch, size := int(info.Pitches[0]), int(info.Offsets[0])+int(info.Pitches[0])*int(info.Height)
-	mp, err := dmabuf.Map(fd, size, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mp.Unmap()
-	dmabuf.BeginAccess(fd, dmabuf.Read)
-	out := append([]byte(nil), mp.Data[info.Offsets[0]:size]...)
-	dmabuf.EndAccess(fd, dmabuf.Read)
+	pitch := int(info.Pitches[0])
 	t.Logf("scanned-out framebuffer %d: %dx%d %s pitch %d", fb, info.Width, info.Height, drm.FormatName(info.PixelFormat), pitch)
 	return out, pitch
+}
+
+// primaryFB is the framebuffer on the primary plane of the output's
+// CRTC (the output's own on a display with several).
+func primaryFB(t *testing.T, d *drm.Device, o backend.Output) uint32 {
+	t.Helper()
+	crtc := outputCRTC(t, d, o)
+	for _, p := range planeProps(t, d) {
+		if p.Values["type"] == drm.PlanePrimary && p.Values["FB_ID"] != 0 && p.Values["CRTC_ID"] == crtc {
+			return uint32(p.Values["FB_ID"])
+		}
+	}
+	t.Fatalf("no primary plane is scanning out on %s's CRTC %d", o.Name(), crtc)
+	return 0
+}
+
+// outputCRTC is the CRTC the output's connector (named as scanout's
+// pipelines name it) drives now: its CRTC_ID property.
+func outputCRTC(t *testing.T, d *drm.Device, o backend.Output) uint64 {
+	t.Helper()
+	name := o.Name()
+	_, node, _ := strings.Cut(o.Info().Display, "(")
+	sd, err := scanout.OpenDevice(strings.TrimSuffix(node, ")"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sd.Close()
+	if err := sd.EnableKMS(); err != nil {
+		t.Fatal(err)
+	}
+	pls, err := sd.Pipelines(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pl := range pls {
+		if pl.ConnectorName != name {
+			continue
+		}
+		p, err := d.Props(pl.Connector, drm.ObjectConnector)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Values["CRTC_ID"] == 0 {
+			t.Fatalf("connector %s drives no CRTC", name)
+		}
+		return p.Values["CRTC_ID"]
+	}
+	t.Fatalf("no connected connector named %s", name)
+	return 0
 }

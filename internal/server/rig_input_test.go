@@ -18,17 +18,6 @@ import (
 // backend on vkms → the server → wev, a real Wayland client that prints
 // every wl_keyboard, wl_pointer and wl_touch event it gets.
 
-// requireSeatedWev skips outside the amd64 rig guest, where wev,
-// libinput and uinput are (a missing one fails there).
-func requireSeatedWev(t *testing.T) {
-	t.Helper()
-	requireGuestPrograms(t, "wev")
-	rigtest.RequireUInput(t)
-	if why := os.Getenv("MINICOMP_RIG_PROGRAMS_UNAVAILABLE"); why != "" {
-		t.Skip(why)
-	}
-}
-
 func atof(t *testing.T, s string) float64 {
 	t.Helper()
 	v, err := strconv.ParseFloat(s, 64)
@@ -38,8 +27,38 @@ func atof(t *testing.T, s string) float64 {
 	return v
 }
 
+// pointerFarDownRight moves the mouse far down and right and returns
+// where wev's pointer went (clamped to the layout's last pixel).
+func pointerFarDownRight(t *testing.T, mouse *rigtest.UInput, lines *testenv.Lines) (x, y float64) {
+	t.Helper()
+	mouse.Emit([3]int32{rigtest.EvRel, rigtest.RelX, 9000}, [3]int32{rigtest.EvRel, rigtest.RelY, 9000})
+	xy := lines.Expect(t, `wl_pointer\] (?:enter|motion): .*x, y: ([0-9.]+), ([0-9.]+)`)
+	return atof(t, xy[1]), atof(t, xy[2])
+}
+
+// touchDownAtHalfQuarter puts a finger at (2048, 1024) of the
+// touchscreen's 0..4095 and returns where wev's touch went down.
+func touchDownAtHalfQuarter(t *testing.T, ts *rigtest.UInput, lines *testenv.Lines) (x, y float64) {
+	t.Helper()
+	abs := func(code, v int32) [3]int32 { return [3]int32{rigtest.EvAbs, code, v} }
+	ts.Emit(abs(rigtest.AbsMTSlot, 0), abs(rigtest.AbsMTTrackingID, 1), abs(rigtest.AbsMTPositionX, 2048),
+		abs(rigtest.AbsMTPositionY, 1024), [3]int32{rigtest.EvKey, rigtest.BtnTouch, 1}, abs(rigtest.AbsX, 2048), abs(rigtest.AbsY, 1024))
+	d := lines.Expect(t, `wl_touch\] down: .*id: (\d+); x, y: ([0-9.]+), ([0-9.]+)`)
+	return atof(t, d[2]), atof(t, d[3])
+}
+
+// requireWevSeat needs wev and uinput in the guest.
+func requireWevSeat(t *testing.T) {
+	t.Helper()
+	requireGuestPrograms(t, "wev")
+	rigtest.RequireUInput(t)
+	if why := os.Getenv("MINICOMP_RIG_PROGRAMS_UNAVAILABLE"); why != "" {
+		t.Skip(why)
+	}
+}
+
 func TestRigSeatedInput(t *testing.T) {
-	requireSeatedWev(t)
+	requireWevSeat(t)
 	kb := rigtest.Plug(t, rigtest.Keyboard("minicomp e2e keyboard"))
 	mouse := rigtest.Plug(t, rigtest.Mouse("minicomp e2e mouse"))
 	ts := rigtest.Plug(t, rigtest.Touchscreen("minicomp e2e touchscreen"))
@@ -84,23 +103,18 @@ func TestRigSeatedInput(t *testing.T) {
 	mouse.Emit([3]int32{rigtest.EvRel, rigtest.RelWheel, -1}, [3]int32{rigtest.EvRel, rigtest.RelWheelHiRes, -120})
 	lines.Expect(t, `wl_pointer\] axis: .*axis: 0 \(vertical\), value: 10\.0`)
 	// Far down-right clamps inside the output.
-	mouse.Emit([3]int32{rigtest.EvRel, rigtest.RelX, 9000}, [3]int32{rigtest.EvRel, rigtest.RelY, 9000})
-	xy = lines.Expect(t, `wl_pointer\] motion: .*x, y: ([0-9.]+), ([0-9.]+)`)
-	if x, y := atof(t, xy[1]), atof(t, xy[2]); x != float64(m.Width-1) || y != float64(m.Height-1) {
+	if x, y := pointerFarDownRight(t, mouse, lines); x != float64(m.Width-1) || y != float64(m.Height-1) {
 		t.Errorf("pointer at (%v, %v), want the last pixel (%d, %d)", x, y, m.Width-1, m.Height-1)
 	}
 
 	// Touch: one finger at (2048, 1024) of 0..4095 is (W/2, H/4).
 	abs := func(code, v int32) [3]int32 { return [3]int32{rigtest.EvAbs, code, v} }
-	ts.Emit(abs(rigtest.AbsMTSlot, 0), abs(rigtest.AbsMTTrackingID, 1), abs(rigtest.AbsMTPositionX, 2048),
-		abs(rigtest.AbsMTPositionY, 1024), [3]int32{rigtest.EvKey, rigtest.BtnTouch, 1}, abs(rigtest.AbsX, 2048), abs(rigtest.AbsY, 1024))
-	d := lines.Expect(t, `wl_touch\] down: .*id: (\d+); x, y: ([0-9.]+), ([0-9.]+)`)
-	if x, y := atof(t, d[2]), atof(t, d[3]); x != float64(m.Width)/2 || y != float64(m.Height)/4 {
+	if x, y := touchDownAtHalfQuarter(t, ts, lines); x != float64(m.Width)/2 || y != float64(m.Height)/4 {
 		t.Errorf("touch down at (%v, %v), want (%d, %d)", x, y, m.Width/2, m.Height/4)
 	}
 	lines.Expect(t, `wl_touch\] frame`)
 	ts.Emit(abs(rigtest.AbsMTPositionX, 1024), abs(rigtest.AbsX, 1024))
-	d = lines.Expect(t, `wl_touch\] motion: .*id: (\d+); x, y: ([0-9.]+), ([0-9.]+)`)
+	d := lines.Expect(t, `wl_touch\] motion: .*id: (\d+); x, y: ([0-9.]+), ([0-9.]+)`)
 	if x := atof(t, d[2]); x != float64(m.Width)/4 {
 		t.Errorf("touch moved to x %v, want %d", x, m.Width/4)
 	}

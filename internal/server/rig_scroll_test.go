@@ -15,7 +15,7 @@ import (
 // the fingers lift, axis_stop; a mouse wheel detent is axis_source wheel
 // with its axis value.
 func TestRigTouchpadScroll(t *testing.T) {
-	requireSeatedWev(t)
+	requireWevSeat(t)
 	mouse := rigtest.Plug(t, rigtest.Mouse("minicomp scroll mouse"))
 	pad := rigtest.Plug(t, rigtest.Touchpad("minicomp scroll touchpad"))
 	_, dir, _ := startKMSWith(t, kms.Options{Input: &kms.InputOptions{}}, Options{})

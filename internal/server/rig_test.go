@@ -2,19 +2,19 @@ package server
 
 import (
 	"encoding/binary"
+	"os"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/backend/kms"
 	"github.com/minicomp/minicomp/heap"
 	"github.com/minicomp/minicomp/internal/dmabuf"
-	"github.com/minicomp/minicomp/internal/drm"
 	"github.com/minicomp/minicomp/internal/protocol"
 	"github.com/minicomp/minicomp/internal/rigtest"
 	"github.com/minicomp/minicomp/internal/wire"
-	"github.com/minicomp/minicomp/scanout"
 )
 
 // capture takes a screenshot through wlr-screencopy (manager bound at 12,
@@ -150,33 +150,9 @@ func TestRigDirectClientScanout(t *testing.T) {
 	ko := s.outputs[0].o.(*kms.Output)
 	displayDev, _ := ko.ScanoutFormats()
 
-	var h *heap.Heap
-	var err error
-	for _, name := range []string{"linux,cma", "reserved"} {
-		if h, err = heap.Open(name); err == nil {
-			break
-		}
-	}
-	if h == nil {
-		t.Fatalf("no CMA heap: %v", err)
-	}
-	defer h.Close()
 	stride := mode.Width * 4
-	f, err := h.Alloc(int64(stride * mode.Height))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := cmaDmabuf(t, mode.Width, mode.Height, 0x00c03010)
 	defer f.Close()
-	m, err := dmabuf.Map(int(f.Fd()), stride*mode.Height, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dmabuf.BeginAccess(int(f.Fd()), dmabuf.Write)
-	for i := 0; i < len(m.Data); i += 4 {
-		binary.LittleEndian.PutUint32(m.Data[i:], 0x00c03010)
-	}
-	dmabuf.EndAccess(int(f.Fd()), dmabuf.Write)
-	m.Unmap()
 
 	r := dial(t, dir)
 	r.bindAll(s, map[uint32]*protocol.Interface{
@@ -231,7 +207,7 @@ func TestRigDirectClientScanout(t *testing.T) {
 	}
 
 	// The framebuffer on the primary plane is the client's dma-buf.
-	if fbBuf := planeDmabuf(t); fbBuf != inode(t, int(f.Fd())) {
+	if fbBuf := planeDmabuf(t, ko); fbBuf != inode(t, int(f.Fd())) {
 		t.Errorf("the plane shows dma-buf inode %d, the client's is %d", fbBuf, inode(t, int(f.Fd())))
 	}
 
@@ -257,47 +233,56 @@ func TestRigDirectClientScanout(t *testing.T) {
 	}
 }
 
-// planeDmabuf returns the inode of the dma-buf behind the framebuffer on
-// the display's active primary plane (GETFB2 as root, then PRIME export).
-func planeDmabuf(t *testing.T) uint64 {
+// cmaDmabuf allocates a w×h XRGB8888 dma-buf (stride w*4) from a CMA
+// heap, filled with px.
+func cmaDmabuf(t *testing.T, w, h int, px uint32) *os.File {
 	t.Helper()
-	gpus, err := scanout.Discover()
+	var hp *heap.Heap
+	var err error
+	for _, name := range []string{"linux,cma", "reserved"} {
+		if hp, err = heap.Open(name); err == nil {
+			break
+		}
+	}
+	if hp == nil {
+		t.Fatalf("no CMA heap: %v", err)
+	}
+	defer hp.Close()
+	f, err := hp.Alloc(int64(w * 4 * h))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, g := range gpus {
-		if g.Primary == "" {
-			continue
-		}
-		d, err := drm.Open(g.Primary)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer d.Close()
-		d.SetClientCap(drm.ClientCapUniversalPlanes, 1)
-		ids, err := d.PlaneIDs()
-		if err != nil {
-			continue
-		}
-		for _, id := range ids {
-			p, err := d.Plane(id)
-			if err != nil || p.FBID == 0 {
-				continue
-			}
-			fb, err := d.GetFB2(p.FBID)
-			if err != nil || fb.Handles[0] == 0 {
-				t.Fatalf("GETFB2 %d: %v (handle %d)", p.FBID, err, fb.Handles[0])
-			}
-			fd, err := d.PrimeHandleToFD(fb.Handles[0])
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer unix.Close(fd)
-			return inode(t, fd)
-		}
+	m, err := dmabuf.Map(int(f.Fd()), w*4*h, true)
+	if err != nil {
+		f.Close()
+		t.Fatal(err)
 	}
-	t.Fatal("no plane with a framebuffer")
-	return 0
+	dmabuf.BeginAccess(int(f.Fd()), dmabuf.Write)
+	for i := 0; i < len(m.Data); i += 4 {
+		binary.LittleEndian.PutUint32(m.Data[i:], px)
+	}
+	dmabuf.EndAccess(int(f.Fd()), dmabuf.Write)
+	m.Unmap()
+	return f
+}
+
+// planeDmabuf returns the inode of the dma-buf behind the framebuffer on
+// the primary plane of the output's CRTC (GETFB2 as root, then PRIME
+// export).
+func planeDmabuf(t *testing.T, o backend.Output) uint64 {
+	t.Helper()
+	d := openDisplay(t, o)
+	info, err := d.GetFB2(primaryFB(t, d, o))
+	if err != nil || info.Handles[0] == 0 {
+		t.Fatalf("GETFB2: %v (handle %d)", err, info.Handles[0])
+	}
+	defer d.GemClose(info.Handles[0])
+	fd, err := d.PrimeHandleToFD(info.Handles[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	return inode(t, fd)
 }
 
 func inode(t *testing.T, fd int) uint64 {

@@ -41,7 +41,7 @@ func (o *output) watch(m *screencopyManager) *damageWatch {
 			return &o.damageWatch[i]
 		}
 	}
-	o.damageWatch = append(o.damageWatch, damageWatch{m: m, r: o.bounds})
+	o.damageWatch = append(o.damageWatch, damageWatch{m: m, r: o.panelBounds()})
 	return &o.damageWatch[len(o.damageWatch)-1]
 }
 
@@ -67,7 +67,7 @@ func (o *output) noteDamage(damage []image.Rectangle) {
 	for _, d := range damage {
 		u = u.Union(d)
 	}
-	u = u.Intersect(o.bounds)
+	u = o.pictureToPanel(u.Intersect(o.bounds))
 	if u.Empty() {
 		return
 	}
@@ -137,7 +137,9 @@ func (m *screencopyManager) capture(frameID, outputID uint32, region *image.Rect
 	mode := out.o.Mode()
 	rect := image.Rect(0, 0, mode.Width, mode.Height)
 	if region != nil {
-		rect = region.Canon().Intersect(rect)
+		// The region is in the picture's coordinates; the copy is of the
+		// panel's pixels that show it.
+		rect = out.pictureToPanel(region.Canon().Intersect(out.bounds))
 	}
 	f := &screencopyFrame{c: c, m: m, id: frameID, version: m.version, out: out, rect: rect, cursor: cursor}
 	fo, err := register[protocol.ZwlrScreencopyFrameV1Handler](c, frameID, protocol.ZwlrScreencopyFrameV1Interface, m.version, f, protocol.DispatchZwlrScreencopyFrameV1)
@@ -250,7 +252,7 @@ func (f *screencopyFrame) copyFrom(mem []byte, stride int) error {
 	dst := b.pool.mem[b.offset:]
 	row := f.rect.Dx() * 4
 	for y := 0; y < f.rect.Dy(); y++ {
-		src := mem[(f.rect.Min.Y+y)*stride+f.rect.Min.X*4:]
+		src := f.out.capturedRow(mem, stride, f.rect, y)
 		if err := safeCopy(dst[y*b.stride:y*b.stride+row], src[:row]); err != nil {
 			return err
 		}
@@ -259,14 +261,15 @@ func (f *screencopyFrame) copyFrom(mem []byte, stride int) error {
 }
 
 // captureBare copies the frame just drawn into target (without the
-// composed cursor, which covers cur) into the waiting captures that do not
-// want the cursor and see part of cur.
+// composed cursor, which covers cur, in the picture's coordinates) into
+// the waiting captures that do not want the cursor and see part of cur.
 // The frame is then finished with the cursor and presented: those
 // captures complete with it without another copy.
 func (o *output) captureBare(target *scanout.Buffer, fence *os.File, cur image.Rectangle) {
 	var bare []*screencopyFrame
+	panel := o.pictureToPanel(cur)
 	for _, f := range o.captures {
-		if f.used && !f.cursor && !f.gone && f.rect.Overlaps(cur) && o.s.clients[f.c] && !f.buffer.destroyed && f.buffer.pool.writable {
+		if f.used && !f.cursor && !f.gone && f.rect.Overlaps(panel) && o.s.clients[f.c] && !f.buffer.destroyed && f.buffer.pool.writable {
 			bare = append(bare, f)
 		}
 	}
@@ -299,8 +302,9 @@ func (o *output) captureBare(target *scanout.Buffer, fence *os.File, cur image.R
 }
 
 // drawBare ends the frame being drawn into target, without the cursor
-// (which covers cur), copies it into the captures that must not show the
-// cursor, and begins the frame again in cur, for the cursor.
+// (which covers cur, in the picture's coordinates), copies it into the
+// captures that must not show the cursor, and begins the frame again in
+// cur, for the cursor.
 func (s *Server) drawBare(o *output, target *scanout.Buffer, cur image.Rectangle) error {
 	fence, err := s.renderer.End()
 	if err != nil {
@@ -310,20 +314,23 @@ func (s *Server) drawBare(o *output, target *scanout.Buffer, cur image.Rectangle
 	if fence != nil {
 		fence.Close()
 	}
-	return s.renderer.Begin(target, []image.Rectangle{cur})
+	return o.begin(s.renderer, target, []image.Rectangle{cur})
 }
 
-// bareCursor returns the composed cursor's rectangle on o when a waiting
-// capture must not show it (empty otherwise): the frame is then drawn
-// without it first (render, captureBare).
+// bareCursor returns the composed cursor's rectangle on o (the
+// picture's coordinates) when a waiting capture must not show it (empty
+// otherwise): the frame is then drawn without it first (render,
+// captureBare).
 func (o *output) bareCursor() image.Rectangle {
 	oc := o.s.seat.cursor.outs[o]
 	if oc == nil || oc.drawn.Empty() {
 		return image.Rectangle{}
 	}
+	cur := oc.drawn.Sub(o.origin()).Intersect(o.bounds)
+	panel := o.pictureToPanel(cur)
 	for _, f := range o.captures {
-		if f.used && !f.cursor && !f.gone && f.rect.Overlaps(oc.drawn) {
-			return oc.drawn
+		if f.used && !f.cursor && !f.gone && f.rect.Overlaps(panel) {
+			return cur
 		}
 	}
 	return image.Rectangle{}

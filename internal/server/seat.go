@@ -149,8 +149,9 @@ func (st *seat) input(ev backend.Event) {
 	switch ev.Kind {
 	case backend.PointerEnter, backend.PointerMotion:
 		st.pointerOutput = st.s.outputOf(ev.Output)
-		st.pointerPos = image.Pt(int(ev.X), int(ev.Y))
-		st.pointerMoved(ms, wire.FixedFromFloat(ev.X), wire.FixedFromFloat(ev.Y))
+		x, y := st.s.toLayout(st.pointerOutput, ev.X, ev.Y)
+		st.pointerPos = image.Pt(int(x), int(y))
+		st.pointerMoved(ms, wire.FixedFromFloat(x), wire.FixedFromFloat(y))
 	case backend.PointerLeave:
 		st.setPointerFocus(nil)
 		st.cursor.left()

@@ -77,6 +77,9 @@ type Server struct {
 	withhold     Privileged       // trust.go
 	xdgx         xdgExtras        // xdgextra.go
 	blank        *blankState      // nil: no blanking (blank.go)
+	// surfaces sent wl_surface.enter, and updateEnters' count (layout.go)
+	entered   []*surface
+	enterMark uint64
 }
 
 type frameDone struct {
@@ -508,6 +511,7 @@ func (s *Server) backendEvent(ev backend.Event) error {
 			o.closed = true
 			s.log.Info("output closed", "output", o.o.Name())
 			s.layersOutputGone(o)
+			s.replaceToplevels() // those fullscreen on it go to the first
 		}
 		for _, o := range s.outputs {
 			if !o.closed {
@@ -544,10 +548,10 @@ func (s *Server) damageAll() {
 	}
 }
 
-// damage marks r (in the layout's coordinates: every surface is at the
-// origin of every output in the kiosk layout) on every output.
+// damage marks r (in the layout's coordinates) on the outputs it
+// overlaps.
 func (s *Server) damage(r image.Rectangle) {
 	for _, o := range s.outputs {
-		o.addDamage(r)
+		o.addLayoutDamage(r)
 	}
 }

@@ -77,16 +77,19 @@ func mainDevice(be backend.Backend) uint64 {
 	return 0
 }
 
-// openKMS opens the display and its render node and a KMS backend on
-// them, all closed at cleanup (the backend after the server).
+// openKMS opens the display and its render node (unless opts has its
+// devices) and a KMS backend on them, all closed at cleanup (the backend
+// after the server).
 func openKMS(t *testing.T, opts kms.Options) *kms.Backend {
 	t.Helper()
-	devs, err := scanout.OpenDevices(scanout.DevicesConfig{Display: true})
-	if err != nil {
-		t.Fatal(err)
+	if opts.Devices.Display == nil {
+		devs, err := scanout.OpenDevices(scanout.DevicesConfig{Display: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { devs.Close() })
+		opts.Devices = devs
 	}
-	t.Cleanup(func() { devs.Close() })
-	opts.Devices = devs
 	be, err := kms.New(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -356,13 +359,18 @@ func (r *raw) shmBuffer(pool, buffer uint32, fd, w, h, stride int) {
 
 // showSolid maps a w×h toplevel filled with one XRGB colour from wl_shm.
 func showSolid(t *testing.T, s *Server, dir string, w, h int, px uint32) *raw {
+	return showPixels(t, s, dir, w, h, func(x, y int) uint32 { return px })
+}
+
+// showPixels is showSolid with the pixel at (x, y) from px.
+func showPixels(t *testing.T, s *Server, dir string, w, h int, px func(x, y int) uint32) *raw {
 	r := dial(t, dir)
 	r.bindAll(s, map[uint32]*protocol.Interface{3: protocol.WlCompositorInterface, 4: protocol.WlShmInterface, 5: protocol.XdgWmBaseInterface})
 	size := w * h * 4
 	fd := memfd(t, int64(size))
 	pix := make([]byte, size)
 	for i := 0; i < size; i += 4 {
-		binary.LittleEndian.PutUint32(pix[i:], px)
+		binary.LittleEndian.PutUint32(pix[i:], px(i/4%w, i/4/w))
 	}
 	unix.Pwrite(fd, pix, 0)
 	r.shmBuffer(9, 10, fd, w, h, w*4)

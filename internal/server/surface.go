@@ -121,8 +121,14 @@ type surface struct {
 	heldAll    bool
 	// directRefused: the display refused the held buffer (logged once)
 	directRefused bool
-	texOwner      render.Renderer
-	texView       *byte // content's first byte when the texture was made (content reallocated: make it again)
+	// entered: the outputs it was sent wl_surface.enter for; enterMark
+	// the last updateEnters that saw it shown; enterListed: in
+	// Server.entered (layout.go)
+	entered     []*output
+	enterMark   uint64
+	enterListed bool
+	texOwner    render.Renderer
+	texView     *byte // content's first byte when the texture was made (content reallocated: make it again)
 	// texBorrowed: tex is not ours to release: viewBuf's texture view
 	// (an shm buffer drawn in place, shmview.go) or the held dma-buf's
 	// import (gpu_import.go); content then has none of the buffer's pixels.
@@ -155,6 +161,7 @@ func (sf *surface) destroyed() {
 	sf.damageTree()
 	sf.gone = true
 	sf.unmap()
+	sf.c.s.surfaceGoneFromLayout(sf)
 	sf.c.s.seat.surfaceGone(sf)
 	for _, cb := range append(append(sf.frames, sf.pending.frames...), sf.cached.frames...) {
 		delete(sf.c.objects, cb)

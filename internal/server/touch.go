@@ -63,6 +63,7 @@ func (st *seat) touch(ev backend.Event) {
 	ms := uint32(ev.Time.Milliseconds())
 	switch ev.Kind {
 	case backend.TouchDown:
+		ev.X, ev.Y = st.s.toLayout(st.s.outputOf(ev.Output), ev.X, ev.Y)
 		f := st.s.surfaceAt(image.Pt(int(ev.X), int(ev.Y)))
 		if f == nil {
 			return
@@ -84,6 +85,7 @@ func (st *seat) touch(ev backend.Event) {
 		if f == nil {
 			return
 		}
+		ev.X, ev.Y = st.s.toLayout(st.s.outputOf(ev.Output), ev.X, ev.Y)
 		o, _ := f.origin()
 		for _, r := range t.touches[f.c] {
 			f.c.send(protocol.WlTouchMotion(f.c.conn, r.id, ms, ev.ID,

@@ -117,7 +117,12 @@ func (p *virtualPointer) moveTo(ms uint32, x, y float64) {
 
 func (p *virtualPointer) Motion(ms uint32, dx, dy wire.Fixed) error {
 	st := p.c.s.seat
-	p.moveTo(ms, float64(st.pointerPos.X)+dx.Float(), float64(st.pointerPos.Y)+dy.Float())
+	o := p.output()
+	if o == nil {
+		return nil
+	}
+	at := st.pointerPos.Sub(o.origin()) // kept on the virtual pointer's output
+	p.moveTo(ms, float64(at.X)+dx.Float(), float64(at.Y)+dy.Float())
 	return nil
 }
 

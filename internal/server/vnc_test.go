@@ -85,8 +85,18 @@ func prefix(p string) func(string) bool {
 // saved in a directory.
 func startTestclient(t *testing.T, dir string) *lines {
 	t.Helper()
+	l := runTestclient(t, dir, "-color", "0x3366cc", "-keymap-dir", t.TempDir())
+	i := 0
+	l.wait(t, &i, prefix("drawn "), "first frame")
+	return l
+}
+
+// runTestclient runs internal/testclient with args (killed at cleanup)
+// and returns its output lines.
+func runTestclient(t *testing.T, dir string, args ...string) *lines {
+	t.Helper()
 	bin := testenv.Build(t, "./internal/testclient")
-	cmd := exec.Command(bin, "-color", "0x3366cc", "-keymap-dir", t.TempDir())
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "XDG_RUNTIME_DIR="+dir, "WAYLAND_DISPLAY=wayland-0")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -97,10 +107,7 @@ func startTestclient(t *testing.T, dir string) *lines {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	l := readLines(out)
-	i := 0
-	l.wait(t, &i, prefix("drawn "), "first frame")
-	return l
+	return readLines(out)
 }
 
 // keysymOf finds the first keysym bound to an evdev key code in an XKB

@@ -104,6 +104,10 @@ type xdgSurface struct {
 	positioner  positioner
 	popups      []*xdgSurface
 	layer       *layerSurface // a zwlr_layer_surface_v1, not an xdg_surface
+	// fullscreen: the toplevel asked for it, on fsOut (nil: the first
+	// output; layout.go)
+	fullscreen bool
+	fsOut      *output
 }
 
 func (x *xdgSurface) Destroy() error { return nil }
@@ -217,7 +221,7 @@ func (x *xdgSurface) place() {
 		x.pos = x.parentOrigin().Add(x.popupRect.Min).Sub(x.windowGeometry().Min)
 		return
 	}
-	x.pos = x.c.s.usableArea().Min.Sub(x.windowGeometry().Min)
+	x.pos = x.toplevelRect().Min.Sub(x.windowGeometry().Min)
 }
 
 // parentOrigin is where the popup parent's window geometry starts in the
@@ -229,14 +233,10 @@ func (x *xdgSurface) parentOrigin() image.Point {
 	return x.parent.pos.Add(x.parent.windowGeometry().Min)
 }
 
-// placePopup runs the positioner against the first output's bounds, in
-// the parent's window coordinates.
+// placePopup runs the positioner against the parent's output, in the
+// parent's window coordinates.
 func (x *xdgSurface) placePopup() image.Rectangle {
-	bounds := image.Rect(0, 0, 1<<20, 1<<20)
-	if len(x.c.s.outputs) > 0 {
-		bounds = x.c.s.outputs[0].bounds
-	}
-	return x.positioner.place(bounds.Sub(x.parentOrigin()))
+	return x.positioner.place(x.popupBounds().Sub(x.parentOrigin()))
 }
 
 // dismissPopups tells the window's open popups they are gone (their
@@ -295,17 +295,22 @@ func (p *popup) Reposition(positionerID, token uint32) error {
 }
 
 // configure sends the kiosk layout: every toplevel maximized in the first
-// output's area that layer surfaces' exclusive zones leave, activated.
+// output's area that layer surfaces' exclusive zones leave, or
+// fullscreen on its output (layout.go), activated.
 func (x *xdgSurface) configure() {
 	if x.layer != nil {
 		x.layer.configure()
 		return
 	}
 	c := x.c
-	area := c.s.usableArea()
+	area := x.toplevelRect()
 	w, h := area.Dx(), area.Dy()
 	if x.toplevel != 0 {
-		states := binary.NativeEndian.AppendUint32(nil, protocol.XdgToplevelStateMaximized)
+		state := uint32(protocol.XdgToplevelStateMaximized)
+		if x.fullscreen {
+			state = protocol.XdgToplevelStateFullscreen
+		}
+		states := binary.NativeEndian.AppendUint32(nil, state)
 		states = binary.NativeEndian.AppendUint32(states, protocol.XdgToplevelStateActivated)
 		c.send(protocol.XdgToplevelConfigure(c.conn, x.toplevel, int32(w), int32(h), states))
 	} else {
@@ -338,6 +343,4 @@ func (t *toplevel) SetMaxSize(w, h int32) error                          { retur
 func (t *toplevel) SetMinSize(w, h int32) error                          { return nil }
 func (t *toplevel) SetMaximized() error                                  { return nil }
 func (t *toplevel) UnsetMaximized() error                                { return nil }
-func (t *toplevel) SetFullscreen(output uint32) error                    { return nil }
-func (t *toplevel) UnsetFullscreen() error                               { return nil }
 func (t *toplevel) SetMinimized() error                                  { return nil }

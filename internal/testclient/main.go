@@ -20,12 +20,15 @@
 //	keyboard key 30 pressed
 //	keyboard modifiers <depressed> <latched> <locked> <group>
 //	keyboard leave
+//	surface enter HEADLESS-2         (wl_surface.enter/leave, by output name)
+//	surface leave HEADLESS-2
 //	disconnected: <reason>
 //
 // It exits 0 when the compositor hangs up (or on SIGTERM/SIGINT) and 1
 // after a wl_display.error or any other failure.
 //
 //	testclient -color 0xff0000 -size 320x240
+//	testclient -fullscreen HEADLESS-2   (xdg_toplevel.set_fullscreen on that output)
 //
 // It speaks the wire protocol itself (internal/wire encodes and decodes,
 // internal/protocol supplies interface names and message numbers).
@@ -52,6 +55,7 @@ func main() {
 	sizeFlag := flag.String("size", "256x256", "initial size, WIDTHxHEIGHT (a configure with a size replaces it)")
 	title := flag.String("title", "testclient", "xdg_toplevel title")
 	flag.StringVar(&keymapDir, "keymap-dir", "", "save each keymap received there (keymap-N.xkb) and print its path")
+	fullscreen := flag.String("fullscreen", "", "ask to be fullscreen on the wl_output of this name")
 	protoErr := flag.Bool("protocol-error", false, "after the first frame, send a request the compositor must reject (reuses an object id), to test the error path")
 	flag.Parse()
 	col, err := strconv.ParseUint(*colorFlag, 0, 32)
@@ -75,7 +79,7 @@ func main() {
 	if err != nil {
 		fatalf("%v", err)
 	}
-	cl := &client{conn: c, color: uint32(col) | 0xff000000, width: w, height: h, title: *title, protoErr: *protoErr,
+	cl := &client{conn: c, color: uint32(col) | 0xff000000, width: w, height: h, title: *title, protoErr: *protoErr, fullscreen: *fullscreen, outputs: map[uint32]string{},
 		ifaces: map[uint32]*protocol.Interface{1: protocol.WlDisplayInterface}, next: 2}
 	err = cl.run()
 	var pe *protocolError
@@ -169,6 +173,9 @@ type client struct {
 	width, height int
 	title         string
 	protoErr      bool
+	fullscreen    string            // -fullscreen: the output's name
+	outputs       map[uint32]string // wl_output id → its name
+	namesDone     uint32            // the sync after the wl_output binds
 
 	registry, compositor, shm, wmBase, seat uint32
 	surface, xdgSurface, toplevel           uint32
@@ -317,7 +324,13 @@ func (c *client) event(id uint32, op uint16, body []byte, done uint32) error {
 		return c.global(d.Uint(), d.String(), d.Uint())
 	case "wl_callback.done":
 		delete(c.ifaces, id)
-		if id == done {
+		if id == done && c.fullscreen != "" {
+			// The outputs' names come with their binds: one more
+			// round trip before the window asks for one.
+			c.namesDone = c.newID(protocol.WlCallbackInterface)
+			return c.send(1, "sync", func(e *wire.Encoder) { e.NewID(c.namesDone) })
+		}
+		if id == done || id == c.namesDone && c.namesDone != 0 {
 			return c.createWindow()
 		}
 		if sz, ok := c.frames[id]; ok {
@@ -344,6 +357,10 @@ func (c *client) event(id uint32, op uint16, body []byte, done uint32) error {
 			return c.draw()
 		}
 		return c.send(c.surface, "commit", nil)
+	case "wl_output.name":
+		c.outputs[id] = d.String()
+	case "wl_surface.enter", "wl_surface.leave":
+		fmt.Printf("surface %s %s\n", i.Events[op].Name, c.outputs[d.Object()])
 	case "wl_seat.capabilities":
 		return c.capabilities(d.Uint())
 	case "wl_pointer.enter":
@@ -420,6 +437,15 @@ func (c *client) global(name uint32, iface string, version uint32) error {
 		i, dst = protocol.XdgWmBaseInterface, &c.wmBase
 	case "wl_seat":
 		i, dst, want = protocol.WlSeatInterface, &c.seat, 5
+	case "wl_output":
+		id := c.newID(protocol.WlOutputInterface)
+		c.outputs[id] = ""
+		return c.send(c.registry, "bind", func(e *wire.Encoder) {
+			e.Uint(name)
+			e.String(iface)
+			e.Uint(min(version, 4))
+			e.NewID(id)
+		})
 	default:
 		return nil
 	}
@@ -478,6 +504,20 @@ func (c *client) createWindow() error {
 	}
 	if err := c.send(c.toplevel, "set_title", func(e *wire.Encoder) { e.String(c.title) }); err != nil {
 		return err
+	}
+	if c.fullscreen != "" {
+		var out uint32
+		for id, name := range c.outputs {
+			if name == c.fullscreen {
+				out = id
+			}
+		}
+		if out == 0 {
+			return fmt.Errorf("no wl_output named %q", c.fullscreen)
+		}
+		if err := c.send(c.toplevel, "set_fullscreen", func(e *wire.Encoder) { e.Object(out) }); err != nil {
+			return err
+		}
 	}
 	return c.send(c.surface, "commit", nil)
 }

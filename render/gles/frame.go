@@ -8,6 +8,7 @@ import (
 	"os"
 	"unsafe"
 
+	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/render"
 	"github.com/minicomp/minicomp/scanout"
 )
@@ -43,12 +44,22 @@ type frameState struct {
 	cmds   []cmd
 	err    error
 	fence  *os.File
+	// xf turns the frame (BeginTransformed): bounds, clip and the
+	// commands are in the picture's coordinates; tsize is the target's.
+	xf    backend.Transform
+	tsize image.Point
 }
 
 // Begin starts a frame into target. A target seen for the first time is
 // set up here (EGLImage import or offscreen framebuffer); later frames
 // into it hand nothing to the GL thread until End.
 func (r *Renderer) Begin(target *scanout.Buffer, damage []image.Rectangle) error {
+	return r.BeginTransformed(target, damage, backend.TransformNormal)
+}
+
+// BeginTransformed is Begin for a frame drawn turned by t (see
+// render.Transformer).
+func (r *Renderer) BeginTransformed(target *scanout.Buffer, damage []image.Rectangle, t backend.Transform) error {
 	if r.closed {
 		return ErrClosed
 	}
@@ -56,13 +67,17 @@ func (r *Renderer) Begin(target *scanout.Buffer, damage []image.Rectangle) error
 	if f.active {
 		return errors.New("gles: Begin inside a frame")
 	}
+	if !t.Valid() {
+		return fmt.Errorf("gles: frame turned by %v", t)
+	}
 	switch target.Format {
 	case scanout.XRGB8888, scanout.ARGB8888:
 	default:
 		return fmt.Errorf("gles: cannot draw into %v", target.Format)
 	}
 	f.buf, f.err, f.fence = target, nil, nil
-	f.bounds = image.Rect(0, 0, target.Width, target.Height)
+	f.xf, f.tsize = t, image.Pt(target.Width, target.Height)
+	f.bounds = image.Rectangle{Max: image.Pt(t.LogicalSize(target.Width, target.Height))}
 	f.clip = f.clipA[:0]
 	if damage == nil {
 		f.clip = append(f.clip, f.bounds)
@@ -261,7 +276,10 @@ func (r *Renderer) glCmd(c *cmd, t *target) {
 		blend = !(tex.opaque && c.alpha >= 1)
 	}
 	p := &r.progs[r.cur.prog]
-	w, h := float32(t.w), float32(t.h)
+	if p.xf != f.xf {
+		r.setTurn(p, f.xf)
+	}
+	w, h := float32(f.bounds.Dx()), float32(f.bounds.Dy())
 	r.u4 = [4]float32{2*float32(c.dst.Min.X)/w - 1, 2*float32(c.dst.Min.Y)/h - 1, 2 * float32(c.dst.Dx()) / w, 2 * float32(c.dst.Dy()) / h}
 	r.fc.Call(l.glUniform4fv, uintptr(p.dst), 1, uintptr(unsafe.Pointer(&r.u4[0])))
 	if blend != r.cur.blend {
@@ -277,6 +295,7 @@ func (r *Renderer) glCmd(c *cmd, t *target) {
 		if x.Empty() {
 			continue
 		}
+		x = f.xf.RectFromLogical(f.tsize.X, f.tsize.Y, x)
 		r.fc.Call(l.glScissor, uintptr(x.Min.X), uintptr(x.Min.Y), uintptr(x.Dx()), uintptr(x.Dy()))
 		r.fc.Call(l.glDrawArrays, glTriangleStrip, 0, 4)
 	}

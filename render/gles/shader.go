@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unsafe"
 
+	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/internal/dl"
 	"github.com/minicomp/minicomp/shaders"
 )
@@ -21,8 +22,9 @@ const (
 )
 
 type program struct {
-	id                          uint32
-	dst, src, alpha, color, tex int32
+	id                                uint32
+	dst, src, alpha, color, tex, turn int32
+	xf                                backend.Transform // what turn holds
 }
 
 // sourceOverride replaces a shader file's text (tests feed broken shaders
@@ -142,12 +144,14 @@ func (r *Renderer) link(vs uint32, frag string, defines []string) (program, erro
 		runtime.KeepAlive(b)
 		return v
 	}
-	p.dst, p.src, p.alpha, p.color, p.tex = loc("dst"), loc("src"), loc("alpha"), loc("color"), loc("tex")
+	p.dst, p.src, p.alpha, p.color, p.tex, p.turn = loc("dst"), loc("src"), loc("alpha"), loc("color"), loc("tex"), loc("turn")
+	dl.Call(l.glUseProgram, uintptr(id))
 	if p.tex >= 0 {
-		dl.Call(l.glUseProgram, uintptr(id))
 		dl.Call(l.glUniform1i, uintptr(p.tex), 0)
-		dl.Call(l.glUseProgram, 0)
 	}
+	upright := [4]float32{1, 0, 0, 1}
+	dl.Call(l.glUniform4fv, uintptr(p.turn), 1, uintptr(unsafe.Pointer(&upright[0])))
+	dl.Call(l.glUseProgram, 0)
 	return p, r.glCheck("link " + frag)
 }
 

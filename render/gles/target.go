@@ -195,6 +195,7 @@ func (r *Renderer) glReadback(t *target) error {
 		r.fc.Call(l.glPixelStorei, glPackRowLength, uintptr(stride/4))
 	}
 	for _, d := range r.frame.clip {
+		d = r.frame.xf.RectFromLogical(t.w, t.h, d)
 		off := d.Min.Y*stride + d.Min.X*4
 		switch {
 		case rowLen, d.Dy() == 1, stride == t.w*4 && d.Min.X == 0 && d.Dx() == t.w:

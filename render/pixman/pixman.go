@@ -23,10 +23,12 @@ import (
 	"image"
 	"image/color"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/internal/dl"
 	"github.com/minicomp/minicomp/render"
 	"github.com/minicomp/minicomp/scanout"
@@ -55,6 +57,9 @@ type Renderer struct {
 	bounds image.Rectangle
 	err    error // first drawing error of the frame, returned by End
 	noClip bool  // the damage could not be set as the clip: draw nothing
+	// xf turns the frame (BeginTransformed, turned.go): bounds, the
+	// damage and drawing calls are in the picture's coordinates.
+	xf backend.Transform
 
 	// Arguments handed to pixman by pointer: fields, so that they are on
 	// the heap and calls allocate nothing.
@@ -152,47 +157,72 @@ func (r *Renderer) Close() error {
 // Begin maps target (wrapped as a pixman image on first use), starts CPU
 // write access and clips drawing to damage.
 func (r *Renderer) Begin(target *scanout.Buffer, damage []image.Rectangle) error {
+	return r.BeginTransformed(target, damage, backend.TransformNormal)
+}
+
+// BeginTransformed is Begin for a frame drawn turned by t (see
+// render.Transformer).
+func (r *Renderer) BeginTransformed(target *scanout.Buffer, damage []image.Rectangle, t backend.Transform) error {
 	if r.closed {
 		return ErrClosed
 	}
 	if r.target != nil {
 		return errors.New("pixman: Begin inside a frame")
 	}
-	t, err := r.targetFor(target)
+	if !t.Valid() {
+		return fmt.Errorf("pixman: frame turned by %v", t)
+	}
+	tg, err := r.targetFor(target)
 	if err != nil {
 		return err
 	}
 	if err := target.BeginCPUAccess(scanout.ReadWrite); err != nil {
 		return err
 	}
-	r.target, r.err, r.noClip = t, nil, false
-	r.bounds = image.Rect(0, 0, target.Width, target.Height)
+	r.target, r.err, r.noClip, r.xf = tg, nil, false, t
+	r.bounds = image.Rectangle{Max: image.Pt(t.LogicalSize(target.Width, target.Height))}
 	r.setClip(damage)
 	return nil
 }
 
-// setClip sets the target image's clip region to damage (nil: none).
-// Overlapping rectangles make one region: nothing is blended twice.
+// setClip sets the target image's clip region to damage (nil, or a
+// rectangle covering the target: none). Overlapping rectangles make one
+// region: nothing is blended twice. A clip like the one the image
+// already has is not set again.
 func (r *Renderer) setClip(damage []image.Rectangle) {
-	l, img := r.l, r.target.img
-	if damage == nil {
-		r.fc.Call(l.imageSetClipRegion32, img, 0)
-		return
-	}
+	l, t := r.l, r.target
 	r.boxes = r.boxes[:0]
+	whole := damage == nil
 	for _, d := range damage {
-		if d = d.Intersect(r.bounds); !d.Empty() {
+		if d = d.Intersect(r.bounds); d == r.bounds {
+			whole = true
+			break
+		} else if !d.Empty() {
+			d = r.toTarget(d)
 			r.boxes = append(r.boxes, box32{int32(d.Min.X), int32(d.Min.Y), int32(d.Max.X), int32(d.Max.Y)})
 		}
+	}
+	if whole {
+		if !t.clipKnown || !t.clipNone {
+			r.fc.Call(l.imageSetClipRegion32, t.img, 0)
+			t.clipKnown, t.clipNone = true, true
+		}
+		return
 	}
 	if len(r.boxes) == 0 {
 		r.boxes = append(r.boxes, box32{}) // an empty region: draw nothing
 	}
+	if t.clipKnown && !t.clipNone && slices.Equal(t.clip, r.boxes) {
+		return
+	}
 	r.fc.Call(l.region32InitRects, uintptr(unsafe.Pointer(&r.region)), uintptr(unsafe.Pointer(&r.boxes[0])), i32(len(r.boxes)))
 	// set_clip_region32 copies the region; a failure (out of memory)
 	// leaves no clip, which would draw outside the damage: refuse then.
-	if !isTrue(r.fc.Call(l.imageSetClipRegion32, img, uintptr(unsafe.Pointer(&r.region)))) {
+	if isTrue(r.fc.Call(l.imageSetClipRegion32, t.img, uintptr(unsafe.Pointer(&r.region)))) {
+		t.clipKnown, t.clipNone, t.clip = true, false, append(t.clip[:0], r.boxes...)
+	} else {
 		r.err, r.noClip = errors.New("pixman: pixman_image_set_clip_region32 failed"), true
+		t.clipKnown = false
 	}
 	r.fc.Call(l.region32Fini, uintptr(unsafe.Pointer(&r.region)))
 }
@@ -220,6 +250,7 @@ func (r *Renderer) FillRect(rect image.Rectangle, c color.NRGBA) {
 // fill fills rect (inside the target) with c: a copy when opaque, "over"
 // otherwise; the target's clip region applies.
 func (r *Renderer) fill(rect image.Rectangle, c color.NRGBA) {
+	rect = r.toTarget(rect)
 	a := uint32(c.A)
 	pm := func(v uint8) uint16 { return uint16((uint32(v)*a + 127) / 255 * 257) }
 	r.color = pcolor{pm(c.R), pm(c.G), pm(c.B), uint16(a * 257)}
@@ -278,6 +309,10 @@ func (r *Renderer) Draw(t render.Texture, src, dst image.Rectangle, alpha float3
 			r.maskSet, r.maskAlpha = true, a8
 		}
 		mask = r.mask
+	}
+	if r.xf != backend.TransformNormal {
+		r.drawTurned(tex, op, mask, src, dst, x)
+		return
 	}
 	// The source position of the first drawn pixel, in the texture's
 	// untransformed space (texels when unscaled, dst pixels from

@@ -14,6 +14,12 @@ type target struct {
 	r   *Renderer
 	buf *scanout.Buffer
 	img uintptr // 0 once freed (guarded by r.mu)
+
+	// The clip set on img, so that a frame with the damage of the last
+	// one (or a whole frame after a whole frame) sets nothing: clipKnown
+	// once set; then no clip region (clipNone), or clip's boxes.
+	clipKnown, clipNone bool
+	clip                []box32
 }
 
 // targetFor returns b's image, wrapping b's mapping on first use.

@@ -16,6 +16,7 @@ import (
 	"image/color"
 	"os"
 
+	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/render"
 	"github.com/minicomp/minicomp/scanout"
 )
@@ -32,6 +33,10 @@ type Renderer struct {
 	clipA  [maxClip + 4]image.Rectangle
 	err    error // first drawing error of the frame, returned by End
 	closed bool
+	// xf turns the frame (BeginTransformed): drawing calls are in the
+	// picture's coordinates, bounds and clip in the target's.
+	xf     backend.Transform
+	turned turnScratch
 
 	// Scratch for scaled draws, grown as needed and reused.
 	cols []col
@@ -65,11 +70,20 @@ func (r *Renderer) Close() error {
 
 // Begin maps target and starts CPU write access.
 func (r *Renderer) Begin(target *scanout.Buffer, damage []image.Rectangle) error {
+	return r.BeginTransformed(target, damage, backend.TransformNormal)
+}
+
+// BeginTransformed is Begin for a frame drawn turned by t (see
+// render.Transformer).
+func (r *Renderer) BeginTransformed(target *scanout.Buffer, damage []image.Rectangle, t backend.Transform) error {
 	if r.closed {
 		return ErrClosed
 	}
 	if r.target != nil {
 		return errors.New("soft: Begin inside a frame")
+	}
+	if !t.Valid() {
+		return fmt.Errorf("soft: frame turned by %v", t)
 	}
 	switch target.Format {
 	case scanout.XRGB8888, scanout.ARGB8888:
@@ -89,10 +103,11 @@ func (r *Renderer) Begin(target *scanout.Buffer, damage []image.Rectangle) error
 	r.target, r.mem, r.err = target, mem[target.Offset:], nil
 	r.bounds = image.Rect(0, 0, target.Width, target.Height)
 	r.clip = r.clipA[:0]
+	r.xf = t
 	if damage == nil {
 		r.clip = append(r.clip, r.bounds)
 	} else {
-		r.clip = render.AppendDisjoint(r.clip, damage, r.bounds, maxClip)
+		r.clip = render.AppendDisjoint(r.clip, r.turnDamage(damage), r.bounds, maxClip)
 	}
 	return nil
 }
@@ -107,6 +122,9 @@ func (r *Renderer) Clear(c color.NRGBA) {
 
 // FillRect fills rect within the damage.
 func (r *Renderer) FillRect(rect image.Rectangle, c color.NRGBA) {
+	if r.xf != backend.TransformNormal {
+		rect = r.xf.RectFromLogical(r.bounds.Dx(), r.bounds.Dy(), rect)
+	}
 	for _, d := range r.clip {
 		if x := rect.Intersect(d); !x.Empty() {
 			r.fill(x, c)
@@ -186,6 +204,10 @@ func alpha8(a float32) uint32 {
 // draw draws src of a tw×th picture into dst, clipped to the damage.
 func (r *Renderer) draw(pix []byte, stride, tw, th int, opaque bool, src, dst image.Rectangle, a8 uint32) {
 	if r.target == nil || src.Empty() || dst.Empty() {
+		return
+	}
+	if r.xf != backend.TransformNormal {
+		r.drawTurned(pix, stride, tw, th, opaque, src, dst, a8)
 		return
 	}
 	unscaled := src.Dx() == dst.Dx() && src.Dy() == dst.Dy() && src.In(image.Rect(0, 0, tw, th))

@@ -17,6 +17,7 @@ pkgs=(
 	libxkbcommon0 xkb-data                     # internal/xkb (keymaps through libxkbcommon, loaded at run time)
 	libinput10 libinput-bin                    # internal/libinput (loaded at run time) and its device quirks (/usr/share/libinput)
 	wev                                        # prints a client's input events: internal/server's seated input test
+	udev                                       # systemd-udevd, its rules and hwdb in the amd64 guest: libinput's udev hotplug test
 	libgbm1                                    # Mesa in the amd64 guest (testdata/rig-mesa): packed by vmexec
 	qemu-system-gui                            # -display gtk,gl=on: virtio-gpu-gl-pci (virgl) on an Xvfb
 	glmark2-es2-wayland glmark2-data           # GPU client for cmd/minicomp's rig tests (virgl), and its data

@@ -3,54 +3,32 @@ package main
 // Host files and directories in the guest: data a shipped program reads
 // (glmark2's models and shaders under /usr/share/glmark2) and plugins it
 // dlopens (weston's backends and shells). Listed in the package's
-// testdata/rig-files, one host path per line (# comments; a directory
-// means everything under it; shell globs allowed), packed at the same
-// paths. Every ELF shared object among them brings its ldd closure, as
-// a program does. Like programs, only into a guest of the host's
-// architecture.
+// testdata/rig-programs beside the programs, as absolute host paths (a
+// directory means everything under it; shell globs allowed), packed at
+// the same paths. Every ELF shared object among them brings its ldd
+// closure, as a program does. Like programs, only into a guest of the
+// host's architecture.
 
 import (
-	"bufio"
 	"debug/elf"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 )
 
-// filesFile lists host paths to pack, relative to the package directory.
-const filesFile = "testdata/rig-files"
-
-// requestedFiles returns the host paths testdata/rig-files in dir lists,
-// globs expanded; a line that matches nothing is an error.
-func requestedFiles(dir string) ([]string, error) {
-	b, err := os.ReadFile(filepath.Join(dir, filesFile))
-	if os.IsNotExist(err) {
-		return nil, nil
-	}
+// dataPaths expands an absolute path line of testdata/rig-programs (or
+// $MINICOMP_RIG_PROGRAMS): shell globs allowed; a pattern that matches
+// nothing is an error naming it.
+func dataPaths(pattern string) ([]string, error) {
+	m, err := filepath.Glob(pattern)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s (%s or $%s): %v", pattern, programsFile, envPrograms, err)
 	}
-	var paths []string
-	sc := bufio.NewScanner(strings.NewReader(string(b)))
-	for sc.Scan() {
-		line, _, _ := strings.Cut(sc.Text(), "#")
-		for _, p := range strings.Fields(line) {
-			if !filepath.IsAbs(p) {
-				return nil, fmt.Errorf("%s: %s: give an absolute host path", filesFile, p)
-			}
-			m, err := filepath.Glob(p)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %s: %v", filesFile, p, err)
-			}
-			if len(m) == 0 {
-				return nil, fmt.Errorf("%s: %s does not exist on the host (install the package that ships it; test/rig/deps.sh should)", filesFile, p)
-			}
-			paths = append(paths, m...)
-		}
+	if len(m) == 0 {
+		return nil, fmt.Errorf("data %s for the guest does not exist on the host (listed in %s or $%s; install the package that ships it, test/rig/deps.sh should)", pattern, programsFile, envPrograms)
 	}
-	return paths, nil
+	return m, nil
 }
 
 // dataFiles returns the files under paths (directories walked, symlinks
@@ -71,7 +49,7 @@ func dataFiles(paths []string) ([]hostFile, error) {
 		}
 		libs, err := lddFiles(p)
 		if err != nil {
-			return fmt.Errorf("%s (%s): %v", p, filesFile, err)
+			return fmt.Errorf("%s (%s): %v", p, programsFile, err)
 		}
 		files = append(files, libs...)
 		return nil

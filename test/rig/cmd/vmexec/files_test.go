@@ -1,6 +1,7 @@
 package main
 
 import (
+	"debug/elf"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,7 +10,11 @@ import (
 	"testing"
 )
 
-func TestRequestedFiles(t *testing.T) {
+// Absolute paths in rig-programs: a symlinked directory is walked and
+// its files named under the link (so that hostFiles packs the link too),
+// a glob is expanded, and a path or glob that matches nothing is an
+// error naming it.
+func TestDataLines(t *testing.T) {
 	dir := t.TempDir()
 	data := t.TempDir()
 	os.MkdirAll(filepath.Join(data, "share/a/b"), 0o755)
@@ -19,15 +24,13 @@ func TestRequestedFiles(t *testing.T) {
 	os.Symlink(filepath.Join(data, "share/a"), filepath.Join(data, "link"))
 	os.Mkdir(filepath.Join(dir, "testdata"), 0o755)
 	list := "# data\n" + filepath.Join(data, "link") + "   # a symlinked directory\n" + filepath.Join(data, "plugin-*.so") + "\n"
-	os.WriteFile(filepath.Join(dir, filesFile), []byte(list), 0o644)
-	paths, err := requestedFiles(dir)
+	os.WriteFile(filepath.Join(dir, programsFile), []byte(list), 0o644)
+	t.Setenv(envPrograms, "")
+	names, err := requestedPrograms(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{filepath.Join(data, "link"), filepath.Join(data, "plugin-x.so")}; !slices.Equal(paths, want) {
-		t.Fatalf("paths %q, want %q", paths, want)
-	}
-	files, err := dataFiles(paths)
+	files, err := programFiles(names, elf.EM_NONE)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,21 +39,20 @@ func TestRequestedFiles(t *testing.T) {
 		got = append(got, strings.TrimPrefix(f.host, data))
 	}
 	sort.Strings(got)
-	// Named under the symlink, so that hostFiles packs the link too.
 	if want := []string{"/link/b/two.txt", "/link/one.txt", "/plugin-x.so"}; !slices.Equal(got, want) {
 		t.Errorf("files %q, want %q", got, want)
 	}
+	if n := programNames(files); len(n) != 0 {
+		t.Errorf("data listed as programs: %q", n)
+	}
 
-	os.WriteFile(filepath.Join(dir, filesFile), []byte(filepath.Join(data, "missing")+"\n"), 0o644)
-	if _, err := requestedFiles(dir); err == nil || !strings.Contains(err.Error(), "does not exist") {
-		t.Errorf("a missing path: %v", err)
+	for _, missing := range []string{filepath.Join(data, "missing"), filepath.Join(data, "none-*.so")} {
+		if _, err := programFiles([]string{missing}, elf.EM_NONE); err == nil || !strings.Contains(err.Error(), "does not exist") || !strings.Contains(err.Error(), missing) {
+			t.Errorf("%s: %v", missing, err)
+		}
 	}
-	os.WriteFile(filepath.Join(dir, filesFile), []byte("relative/path\n"), 0o644)
-	if _, err := requestedFiles(dir); err == nil {
-		t.Error("a relative path was accepted")
-	}
-	if p, err := requestedFiles(t.TempDir()); err != nil || p != nil {
-		t.Errorf("no file: %q %v", p, err)
+	if _, err := programFiles([]string{filepath.Join(data, "[")}, elf.EM_NONE); err == nil {
+		t.Error("a malformed glob was accepted")
 	}
 }
 

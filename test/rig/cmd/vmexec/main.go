@@ -33,6 +33,8 @@
 //	                          testdata/rig-programs (see programs.go)
 //	MINICOMP_RIG_MESA=1       ship the host's Mesa and attach virtio-gpu (virgl)
 //	                          as testdata/rig-mesa does (see mesa.go)
+//	MINICOMP_RIG_VIRTIO_OUTPUTS=N  attach a 2D virtio-gpu with N outputs to the
+//	                          amd64 guest (see virtio.go)
 //
 // Variables named MINICOMP_* (except the ones above) and a few Go runtime
 // knobs (GOTRACEBACK, GODEBUG, GOMAXPROCS, GOGC, GOMEMLIMIT) are passed to
@@ -235,17 +237,6 @@ func run(binary string, args []string) int {
 			sp.Env = append(sp.Env, envPrograms+"="+strings.Join(programNames(pf), " "))
 		}
 	}
-	dataPaths, err := requestedFiles(cwd)
-	if err != nil {
-		return setupErr("%v", err)
-	}
-	if len(dataPaths) > 0 && r.goarch == runtime.GOARCH {
-		df, err := dataFiles(dataPaths)
-		if err != nil {
-			return setupErr("%v", err)
-		}
-		extra = append(extra, df...)
-	}
 	mesa, err := wantsMesa(cwd)
 	if err != nil {
 		return setupErr("%v", err)
@@ -285,7 +276,12 @@ func run(binary string, args []string) int {
 	vlog("prepared in %v: initramfs %.1f MiB, of which %.1f MiB shared libraries and programs (%d files)",
 		time.Since(t0).Round(time.Millisecond), float64(size)/(1<<20), float64(extraBytes)/(1<<20), extraFiles)
 
+	var vqargs, vkargs []string
+	if sp.Env, vqargs, vkargs, err = virtioOutputs(sp.Env, r.goarch, mesa); err != nil {
+		return setupErr("%v", err)
+	}
 	kargs := append([]string{"console=" + r.console, "panic=-1", "quiet"}, r.kargs...)
+	kargs = append(kargs, vkargs...)
 	kargs = append(kargs, strings.Fields(os.Getenv("MINICOMP_RIG_KERNEL_ARGS"))...)
 	qargs := []string{"-accel", "tcg"}
 	qargs = append(qargs, r.machine...)
@@ -314,6 +310,7 @@ func run(binary string, args []string) int {
 	} else {
 		qargs = append(qargs, "-display", "none")
 	}
+	qargs = append(qargs, vqargs...)
 	qargs = append(qargs, strings.Fields(os.Getenv("MINICOMP_RIG_QEMU_ARGS"))...)
 
 	timeout := 15 * time.Minute

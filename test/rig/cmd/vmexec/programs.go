@@ -7,9 +7,9 @@ package main
 //   - Programs a test asks for (real Wayland clients: weston-simple-shm,
 //     grim, wayland-info): listed in the package's testdata/rig-programs or
 //     in $MINICOMP_RIG_PROGRAMS (with the sonames of libraries tests
-//     dlopen, and absolute paths of data files or directories programs
-//     and libraries read), packed as /usr/bin/NAME with every library
-//     ldd names, at the host's paths (symlinks on the way, such as /lib ->
+//     dlopen, and absolute paths or globs of data files, directories and
+//     plugins programs and libraries read: files.go), packed as
+//     /usr/bin/NAME with every library ldd names, at the host's paths (symlinks on the way, such as /lib ->
 //     usr/lib, are reproduced). Only when the guest runs the host's
 //     architecture: the host's binaries cannot run elsewhere.
 //   - A dynamically linked test binary (a CGO_ENABLED=0 binary importing
@@ -81,11 +81,12 @@ func requestedPrograms(dir string) ([]string, error) {
 func programFiles(names []string, m elf.Machine) ([]hostFile, error) {
 	var files []hostFile
 	for _, n := range names {
-		if filepath.IsAbs(n) { // data or a plugin, as in testdata/rig-files (files.go)
-			if _, err := os.Stat(n); err != nil {
-				return nil, fmt.Errorf("data %s for the guest: %v (listed in %s or $%s; install its Debian package, test/rig/deps.sh should)", n, err, programsFile, envPrograms)
+		if filepath.IsAbs(n) { // data or a plugin (files.go)
+			paths, err := dataPaths(n)
+			if err != nil {
+				return nil, err
 			}
-			df, err := dataFiles([]string{n})
+			df, err := dataFiles(paths)
 			if err != nil {
 				return nil, err
 			}

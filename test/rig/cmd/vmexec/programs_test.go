@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"debug/elf"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -89,7 +90,7 @@ func TestLddFilesPacked(t *testing.T) {
 	if w.err != nil || n < 2 || size == 0 {
 		t.Fatalf("packed %d files, %d bytes: %v", n, size, w.err)
 	}
-	entries := cpioEntries(buf.Bytes())
+	entries := cpioEntries(t, bytes.NewReader(buf.Bytes()))
 	for _, want := range append([]string{in, "/usr/bin/ls"}, files[1].host) {
 		if !inArchive(entries, want) {
 			t.Errorf("%s does not resolve to a file in the archive: %v", want, entries)
@@ -111,41 +112,54 @@ func TestLddNotFound(t *testing.T) {
 // regular file ("/" for a directory).
 type cpioEntry = string
 
-// cpioEntries maps the names in a newc archive to their entries.
-func cpioEntries(b []byte) map[string]cpioEntry {
+// cpioEntries maps the names in the newc archive r to their entries,
+// reading only the headers and symlink targets (a Mesa initramfs is
+// 200 MB).
+func cpioEntries(t *testing.T, r io.ReaderAt) map[string]cpioEntry {
+	t.Helper()
 	out := map[string]cpioEntry{}
-	hex := func(s []byte) int {
-		n := 0
+	hex := func(s []byte) int64 {
+		var n int64
 		for _, c := range s {
 			n <<= 4
 			switch {
 			case c >= '0' && c <= '9':
-				n |= int(c - '0')
+				n |= int64(c - '0')
 			case c >= 'A' && c <= 'F':
-				n |= int(c-'A') + 10
+				n |= int64(c-'A') + 10
 			}
 		}
 		return n
 	}
-	align := func(n int) int { return (n + 3) &^ 3 }
-	for off := 0; off+110 <= len(b) && string(b[off:off+6]) == "070701"; {
-		mode, size, nameLen := hex(b[off+14:off+22]), hex(b[off+54:off+62]), hex(b[off+94:off+102])
-		name := "/" + string(b[off+110:off+110+nameLen-1])
-		if name == "/TRAILER!!!" {
-			break
+	align := func(n int64) int64 { return (n + 3) &^ 3 }
+	hdr := make([]byte, 110)
+	for off := int64(0); ; {
+		if _, err := r.ReadAt(hdr, off); err != nil || string(hdr[:6]) != "070701" {
+			t.Fatalf("bad archive at %d: %v", off, err)
+		}
+		mode, size, nameLen := hex(hdr[14:22]), hex(hdr[54:62]), hex(hdr[94:102])
+		name := make([]byte, nameLen-1)
+		if _, err := r.ReadAt(name, off+110); err != nil {
+			t.Fatalf("archive name at %d: %v", off, err)
+		}
+		if string(name) == "TRAILER!!!" {
+			return out
 		}
 		data := align(off + 110 + nameLen)
 		switch mode & 0o170000 {
 		case 0o120000:
-			out[name] = string(b[data : data+size])
+			b := make([]byte, size)
+			if _, err := r.ReadAt(b, data); err != nil {
+				t.Fatalf("symlink /%s: %v", name, err)
+			}
+			out["/"+string(name)] = string(b)
 		case 0o040000:
-			out[name] = "/"
+			out["/"+string(name)] = "/"
 		default:
-			out[name] = ""
+			out["/"+string(name)] = ""
 		}
 		off = align(data + size)
 	}
-	return out
 }
 
 // inArchive reports whether path resolves, through the archive's own
