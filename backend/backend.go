@@ -238,6 +238,9 @@ type Event struct {
 	Caps         uint32
 	AxisSource   uint32
 	V120X, V120Y int32
+	// PointerAxis: a finger or continuous scroll on that axis stopped
+	// (libinput's final zero value; wl_pointer.axis_stop).
+	AxisStopX, AxisStopY bool
 }
 
 // ClientScanout is implemented by outputs that can put a client's buffer
@@ -284,7 +287,8 @@ type CursorImage struct {
 
 // PointerDevices is implemented by backends that know whether a pointer
 // device exists (KMS with its input devices); without one no cursor is
-// shown. Window backends leave the cursor to the host.
+// shown. Window backends (x11, wayland) report the host's pointer and
+// give the host the cursor image through CursorPlane.
 type PointerDevices interface {
 	HasPointer() bool
 }

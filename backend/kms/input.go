@@ -226,12 +226,16 @@ func (in *inputSource) handle(e *libinput.Event) {
 			ev.AxisY, ev.AxisX = e.V120[v]/12, e.V120[hz]/12
 			ev.V120Y, ev.V120X = int32(e.V120[v]), int32(e.V120[hz])
 			ev.DiscreteY, ev.DiscreteX = int32(e.V120[v])/120, int32(e.V120[hz])/120
-		case libinput.PointerScrollFinger:
-			ev.AxisSource = 1 // wl_pointer.axis_source.finger
-			ev.AxisY, ev.AxisX = e.Scroll[v], e.Scroll[hz]
 		default:
-			ev.AxisSource = 2 // continuous
+			ev.AxisSource = 1 // wl_pointer.axis_source.finger
+			if e.Type == libinput.PointerScrollContinuous {
+				ev.AxisSource = 2 // continuous
+			}
 			ev.AxisY, ev.AxisX = e.Scroll[v], e.Scroll[hz]
+			// libinput ends a finger or continuous scroll with a value of 0
+			// on the axis: the client's kinetic scrolling may start.
+			ev.AxisStopY = e.HasAxis[v] && e.Scroll[v] == 0
+			ev.AxisStopX = e.HasAxis[hz] && e.Scroll[hz] == 0
 		}
 		in.send(ev)
 	case libinput.TouchDown, libinput.TouchMotion:

@@ -35,8 +35,17 @@ func TestInputTranslation(t *testing.T) {
 		t.Errorf("wheel %+v", e)
 	}
 	in.handle(&libinput.Event{Type: libinput.PointerScrollFinger, HasAxis: [2]bool{true, false}, Scroll: [2]float64{7.5, 0}})
-	if e := get(); e.AxisY != 7.5 || e.AxisSource != 1 || e.DiscreteY != 0 {
+	if e := get(); e.AxisY != 7.5 || e.AxisSource != 1 || e.DiscreteY != 0 || e.AxisStopY || e.AxisStopX {
 		t.Errorf("finger scroll %+v", e)
+	}
+	// libinput's end of a scroll: zero on the axes that scrolled.
+	in.handle(&libinput.Event{Type: libinput.PointerScrollFinger, HasAxis: [2]bool{true, false}})
+	if e := get(); e.Kind != backend.PointerAxis || !e.AxisStopY || e.AxisStopX || e.AxisSource != 1 {
+		t.Errorf("finger scroll stop %+v, want a vertical stop", e)
+	}
+	in.handle(&libinput.Event{Type: libinput.PointerScrollContinuous, HasAxis: [2]bool{false, true}})
+	if e := get(); !e.AxisStopX || e.AxisStopY || e.AxisSource != 2 {
+		t.Errorf("continuous scroll stop %+v, want a horizontal stop", e)
 	}
 	in.handle(&libinput.Event{Type: libinput.TouchDown, Slot: 2, X: 0.25, Y: 0.5})
 	if e := get(); e.Kind != backend.TouchDown || e.ID != 2 || e.X != 200 || e.Y != 300 || e.Output != o {

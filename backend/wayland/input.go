@@ -17,6 +17,8 @@ type inputState struct {
 	axisPending          bool
 	axisX, axisY         float64
 	discreteX, discreteY int32
+	axisSource           uint32
+	stopX, stopY         bool
 }
 
 // HandleSeatCapabilities gets or releases the pointer and keyboard. It
@@ -39,6 +41,8 @@ func (b listener) HandleSeatCapabilities(ev wl.SeatCapabilitiesEvent) {
 			p.AddButtonHandler(h)
 			p.AddAxisHandler(h)
 			p.AddAxisDiscreteHandler(h)
+			p.AddAxisSourceHandler(h)
+			p.AddAxisStopHandler(h)
 			p.AddFrameHandler(h)
 		}
 	} else if !hasPtr && in.pointer != nil {
@@ -46,6 +50,7 @@ func (b listener) HandleSeatCapabilities(ev wl.SeatCapabilitiesEvent) {
 			in.pointer.Release()
 		}
 		in.pointer, in.ptrFocus = nil, nil
+		b.cursorLeft(true)
 	}
 	if hasKbd && in.keyboard == nil {
 		k, err := b.seat.GetKeyboard()
@@ -88,9 +93,9 @@ func (b pointerListener) HandlePointerEnter(ev wl.PointerEnterEvent) {
 	if o == nil {
 		return
 	}
-	// No cursor image: minicomp draws its own cursor into the frame.
+	// The output's cursor (hidden until the server sets one: cursor.go).
 	if b.input.pointer != nil {
-		b.input.pointer.SetCursor(ev.Serial, nil, 0, 0)
+		b.cursorEntered(b.input.pointer, ev.Serial, o)
 	}
 	b.events.push(backend.Event{Kind: backend.PointerEnter, Output: o, Time: now(), X: float64(ev.SurfaceX), Y: float64(ev.SurfaceY)})
 }
@@ -99,6 +104,7 @@ func (b pointerListener) HandlePointerEnter(ev wl.PointerEnterEvent) {
 func (b pointerListener) HandlePointerLeave(ev wl.PointerLeaveEvent) {
 	o := b.input.ptrFocus
 	b.input.ptrFocus = nil
+	b.cursorLeft(false)
 	if o != nil {
 		b.events.push(backend.Event{Kind: backend.PointerLeave, Output: o, Time: now()})
 	}
@@ -146,6 +152,25 @@ func (b pointerListener) HandlePointerAxisDiscrete(ev wl.PointerAxisDiscreteEven
 	}
 }
 
+// HandlePointerAxisSource notes the frame's scroll source (finger,
+// continuous, wheel).
+func (b pointerListener) HandlePointerAxisSource(ev wl.PointerAxisSourceEvent) {
+	b.input.axisSource = ev.AxisSource
+}
+
+// HandlePointerAxisStop notes the end of a finger or continuous scroll
+// on an axis, sent with the frame.
+func (b pointerListener) HandlePointerAxisStop(ev wl.PointerAxisStopEvent) {
+	in := &b.input
+	switch ev.Axis {
+	case wl.PointerAxisVerticalScroll:
+		in.stopY = true
+	case wl.PointerAxisHorizontalScroll:
+		in.stopX = true
+	}
+	in.axisPending = true
+}
+
 // HandlePointerFrame ends a group of pointer events.
 func (b pointerListener) HandlePointerFrame(wl.PointerFrameEvent) { b.flushAxis() }
 
@@ -155,8 +180,10 @@ func (b pointerListener) flushAxis() {
 		return
 	}
 	ev := backend.Event{Kind: backend.PointerAxis, Output: in.ptrFocus, Time: now(),
-		AxisX: in.axisX, AxisY: in.axisY, DiscreteX: in.discreteX, DiscreteY: in.discreteY}
+		AxisX: in.axisX, AxisY: in.axisY, DiscreteX: in.discreteX, DiscreteY: in.discreteY,
+		AxisSource: in.axisSource, AxisStopX: in.stopX, AxisStopY: in.stopY}
 	in.axisPending, in.axisX, in.axisY, in.discreteX, in.discreteY = false, 0, 0, 0, 0
+	in.axisSource, in.stopX, in.stopY = 0, false, false
 	if ev.Output != nil {
 		b.events.push(ev)
 	}

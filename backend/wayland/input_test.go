@@ -37,6 +37,12 @@ func TestInputEvents(t *testing.T) {
 	p.HandlePointerAxis(wl.PointerAxisEvent{Axis: wl.PointerAxisVerticalScroll, Value: 10})
 	p.HandlePointerAxis(wl.PointerAxisEvent{Axis: wl.PointerAxisHorizontalScroll, Value: -5})
 	p.HandlePointerFrame(wl.PointerFrameEvent{})
+	p.HandlePointerAxisSource(wl.PointerAxisSourceEvent{AxisSource: wl.PointerAxisSourceFinger})
+	p.HandlePointerAxis(wl.PointerAxisEvent{Axis: wl.PointerAxisVerticalScroll, Value: 2.5})
+	p.HandlePointerFrame(wl.PointerFrameEvent{})
+	p.HandlePointerAxisSource(wl.PointerAxisSourceEvent{AxisSource: wl.PointerAxisSourceFinger})
+	p.HandlePointerAxisStop(wl.PointerAxisStopEvent{Axis: wl.PointerAxisVerticalScroll})
+	p.HandlePointerFrame(wl.PointerFrameEvent{})
 	p.HandlePointerLeave(wl.PointerLeaveEvent{Surface: s2})
 	p.HandlePointerMotion(wl.PointerMotionEvent{SurfaceX: 1, SurfaceY: 1}) // no focus: dropped
 	k.HandleKeyboardEnter(wl.KeyboardEnterEvent{Surface: s1, Keys: []int32{30, 42}})
@@ -50,6 +56,8 @@ func TestInputEvents(t *testing.T) {
 		{Kind: backend.PointerButton, Output: o2, Button: 0x110, Pressed: true},
 		{Kind: backend.PointerButton, Output: o2, Button: 0x110},
 		{Kind: backend.PointerAxis, Output: o2, AxisY: 10, AxisX: -5, DiscreteY: 1},
+		{Kind: backend.PointerAxis, Output: o2, AxisY: 2.5, AxisSource: 1},
+		{Kind: backend.PointerAxis, Output: o2, AxisSource: 1, AxisStopY: true},
 		{Kind: backend.PointerLeave, Output: o2},
 		{Kind: backend.KeyboardEnter, Output: o1, Keys: []uint32{30, 42}},
 		{Kind: backend.Key, Output: o1, Key: 30},
@@ -64,7 +72,8 @@ func TestInputEvents(t *testing.T) {
 		got.Time = 0
 		if got.Kind != w.Kind || got.Output != w.Output || got.X != w.X || got.Y != w.Y || got.Button != w.Button ||
 			got.Pressed != w.Pressed || got.Key != w.Key || got.AxisX != w.AxisX || got.AxisY != w.AxisY ||
-			got.DiscreteX != w.DiscreteX || got.DiscreteY != w.DiscreteY || len(got.Keys) != len(w.Keys) {
+			got.DiscreteX != w.DiscreteX || got.DiscreteY != w.DiscreteY || len(got.Keys) != len(w.Keys) ||
+			got.AxisSource != w.AxisSource || got.AxisStopX != w.AxisStopX || got.AxisStopY != w.AxisStopY {
 			t.Errorf("event %d: got %+v, want %+v", i, got, w)
 		}
 		for j := range w.Keys {

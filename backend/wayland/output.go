@@ -54,6 +54,7 @@ type Output struct {
 	// dmabufFailed: the parent refused a target's dma-buf; the next Next
 	// reallocates the targets for wl_shm.
 	dmabufFailed bool
+	cursor       cursorImage // cursor.go
 }
 
 // outListener receives the parent's events for an Output.
@@ -623,6 +624,7 @@ func (o *Output) freeRing() {
 		s.shm.Close()
 	}
 	o.ring = nil
+	o.cursor.close()
 }
 
 // clip clips damage to bounds; nil damage is all of bounds.

@@ -4,7 +4,8 @@
 // when possible: as linux-dmabuf wl_buffers when the render targets are
 // dma-bufs the parent accepts, as wl_shm buffers on the targets' own memfd
 // when they are CPU memory, and by copying into wl_shm otherwise. Pointer
-// and keyboard input on the windows arrives as backend events.
+// and keyboard input on the windows arrives as backend events; the
+// server's cursor image is the parent's cursor over a window (cursor.go).
 //
 // The client side of the protocol is github.com/neurlang/wayland; its
 // event loop runs on a goroutine of its own.
@@ -102,7 +103,8 @@ type Backend struct {
 	caps     parentCaps
 	outputs  []*Output
 	input    inputState
-	lost     error // set once when the parent went away
+	cursor   parentCursor // cursor.go
+	lost     error        // set once when the parent went away
 	closed   bool
 	protoErr string
 

@@ -25,6 +25,7 @@ type Output struct {
 	win    xproto.Window
 	gc     xproto.Gcontext
 	format scanout.Format
+	cursor xproto.Cursor // the window's cursor (SetCursor; 0: X's default)
 
 	// Frame-loop state: Next, Present, WaitFrame run on one goroutine.
 	sc      *scanout.Swapchain
@@ -412,6 +413,9 @@ func (o *Output) destroyX() {
 	o.mu.Unlock()
 	xproto.FreeGC(c, o.gc)
 	xproto.DestroyWindow(c, o.win)
+	if o.cursor != 0 {
+		xproto.FreeCursor(c, o.cursor)
+	}
 }
 
 // release unmaps the segment and frees the render targets.

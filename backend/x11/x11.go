@@ -6,6 +6,7 @@
 // the server cannot share memory with us (a remote display). Pointer and
 // keyboard input in a window, resizes and WM_DELETE_WINDOW arrive as
 // backend.Events; a lost X server ends the event stream with EventLost.
+// The server's cursor image is the window's X cursor (cursor.go).
 // Keyboard focus follows X focus: when no window has it at start, the
 // first event is KeyboardLeave.
 //
@@ -25,6 +26,7 @@ import (
 	"time"
 
 	"github.com/jezek/xgb"
+	"github.com/jezek/xgb/render"
 	"github.com/jezek/xgb/xproto"
 
 	"github.com/minicomp/minicomp/backend"
@@ -70,7 +72,11 @@ type Backend struct {
 	cmap    xproto.Colormap // 0 when the root visual is used
 	maxReq  int             // bytes in one request
 	shmWhy  string          // why MIT-SHM is not used ("" when it is)
-	period  time.Duration
+	// argb is RENDER's ARGB32 picture format for cursors (0: none, and
+	// cursorWhy says why; cursor.go).
+	argb      render.Pictformat
+	cursorWhy string
+	period    time.Duration
 
 	alloc     *scanout.Allocator
 	ownsAlloc bool
@@ -287,6 +293,10 @@ func (b *Backend) setup(opts Options) error {
 			return fmt.Errorf("x11: %s: intern atom %s: %w", b.display, a.name, err)
 		}
 		*a.dst = r.Atom
+	}
+	b.initCursors()
+	if b.cursorWhy != "" {
+		b.log.Info("X cursors unusable: the cursor is composed into the frames", "err", b.cursorWhy)
 	}
 	switch {
 	case opts.NoSHM:

@@ -16,6 +16,9 @@ type inputFlags struct {
 	repeatRate, repeatDelay  int
 	// opener is the session's (set by openBackend; nil: open directly).
 	opener kms.DeviceOpener
+	// seat is the session's seat name (set by openBackend; "": seat0):
+	// input devices udev assigns to another seat are not used.
+	seat string
 }
 
 func (fl *inputFlags) register(fs *flag.FlagSet) {
@@ -34,7 +37,7 @@ func (fl inputFlags) options() (*kms.InputOptions, error) {
 	if fl.off {
 		return nil, nil
 	}
-	o := &kms.InputOptions{AccelProfile: fl.accelProfile, Opener: fl.opener}
+	o := &kms.InputOptions{AccelProfile: fl.accelProfile, Opener: fl.opener, Seat: fl.seat}
 	onOff := func(name, v string) (*bool, error) {
 		switch v {
 		case "":
@@ -86,4 +89,12 @@ func (s *seated) deviceOpener() kms.DeviceOpener {
 		return nil
 	}
 	return s.sess
+}
+
+// seatName is the session's seat ("" without a session).
+func (s *seated) seatName() string {
+	if s == nil || s.sess == nil {
+		return ""
+	}
+	return s.sess.Name()
 }

@@ -23,6 +23,11 @@ func TestInputFlags(t *testing.T) {
 	if o, err := fl.options(); err != nil || o == nil || o.Tap != nil || o.AccelSpeed != nil {
 		t.Fatalf("defaults: %+v %v", o, err)
 	}
+	fl, _ = parse()
+	fl.seat = "seat1" // the session's seat, for libinput's devices
+	if o, err := fl.options(); err != nil || o == nil || o.Seat != "seat1" {
+		t.Fatalf("session on seat1: %+v %v", o, err)
+	}
 	fl, _ = parse("--no-input")
 	if o, err := fl.options(); err != nil || o != nil {
 		t.Fatalf("--no-input: %+v %v", o, err)

@@ -461,6 +461,7 @@ func openBackend(ctx context.Context, f runFlags, log *slog.Logger) (backend.Bac
 				log.Info("render device", "device", devs.Render.String(), "display", devs.Display.String(), "why", devs.RenderReason)
 			}
 			f.input.opener = st.deviceOpener() // input devices through the session too
+			f.input.seat = st.seatName()
 			if b, err = openNamed(name, devs, f, log); err != nil {
 				devs.Close()
 			}

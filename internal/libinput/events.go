@@ -66,6 +66,9 @@ func (c *Context) convert(ev uintptr, e *Event) bool {
 	dev := c.fc.Call(l.evDevice, ev)
 	switch e.Type {
 	case DeviceAdded:
+		if c.hot != nil && c.hot.otherSeat[dev] {
+			return false // added and removed at once: another seat's
+		}
 		d := c.addDevice(dev)
 		if c.hot != nil { // re-added by Resume under a new pointer
 			c.hot.byName[d.Sysname] = dev
@@ -73,6 +76,9 @@ func (c *Context) convert(ev uintptr, e *Event) bool {
 		e.Device = d
 		return true
 	case DeviceRemoved:
+		if c.hot != nil {
+			delete(c.hot.otherSeat, dev)
+		}
 		d := c.devices[dev]
 		if d == nil {
 			return false
@@ -97,9 +103,9 @@ func (c *Context) convert(ev uintptr, e *Event) bool {
 		e.Time = usec(c.fc.Call(l.ptTime, p))
 		switch e.Type {
 		case PointerMotion:
-			e.DX, e.DY, e.DXRaw, e.DYRaw = l.dx(p), l.dy(p), l.dxRaw(p), l.dyRaw(p)
+			e.DX, e.DY, e.DXRaw, e.DYRaw = c.double1(l.dx, p), c.double1(l.dy, p), c.double1(l.dxRaw, p), c.double1(l.dyRaw, p)
 		case PointerMotionAbsolute:
-			e.X, e.Y = l.absX(p, 1), l.absY(p, 1)
+			e.X, e.Y = c.double2(l.absX, p, 1), c.double2(l.absY, p, 1)
 		case PointerButton:
 			e.Button = uint32(c.fc.Call(l.ptButton, p))
 			e.Pressed = uint32(c.fc.Call(l.ptButtonState, p)) == 1
@@ -109,9 +115,9 @@ func (c *Context) convert(ev uintptr, e *Event) bool {
 					continue
 				}
 				e.HasAxis[a] = true
-				e.Scroll[a] = l.scrollValue(p, uint32(a))
+				e.Scroll[a] = c.double2(l.scrollValue, p, uint32(a))
 				if e.Type == PointerScrollWheel {
-					e.V120[a] = l.scrollValue120(p, uint32(a))
+					e.V120[a] = c.double2(l.scrollValue120, p, uint32(a))
 				}
 			}
 		}
@@ -122,7 +128,7 @@ func (c *Context) convert(ev uintptr, e *Event) bool {
 			e.Slot = int32(c.fc.Call(l.tcSeatSlot, t))
 		}
 		if e.Type == TouchDown || e.Type == TouchMotion {
-			e.X, e.Y = l.touchX(t, 1), l.touchY(t, 1)
+			e.X, e.Y = c.double2(l.touchX, t, 1), c.double2(l.touchY, t, 1)
 		}
 	default:
 		return false

@@ -40,6 +40,10 @@ type hotplug struct {
 	// suspended: the session is away; devices are neither opened nor
 	// added until resume (which takes those present then).
 	suspended bool
+	// otherSeat are devices libinput opened and minicomp removed at once
+	// because their ID_SEAT is another seat's: their added and removed
+	// events are not reported.
+	otherSeat map[uintptr]bool
 }
 
 // suspend removes every device from libinput. (libinput_suspend would
@@ -63,7 +67,7 @@ func newHotplug(c *Context, udevd bool) (*hotplug, error) {
 	if err != nil {
 		return nil, fmt.Errorf("libinput: %w", err)
 	}
-	h := &hotplug{c: c, sock: sock, udevd: udevd, byName: map[string]uintptr{}, written: map[string]string{}}
+	h := &hotplug{c: c, sock: sock, udevd: udevd, byName: map[string]uintptr{}, written: map[string]string{}, otherSeat: map[uintptr]bool{}}
 	if !udevd {
 		c.log.Info("no udev daemon (/run/udev/control): minicomp classifies input devices itself and records them in " + udevDataDir + " for libinput")
 	}
@@ -132,7 +136,17 @@ func (h *hotplug) add(name string) {
 		log.Warn("input device vanished", "device", name, "err", err)
 		return
 	}
-	if !h.udevd {
+	db := filepath.Join(udevDataDir, "c"+strings.TrimSpace(string(devnum)))
+	if h.udevd {
+		// udevd's entry, when it has written it already (else libinput
+		// waits for it and its seat is checked after the add).
+		if raw, err := os.ReadFile(db); err == nil {
+			if seat := udevSeat(raw); seat != h.c.seat {
+				log.Info("input device of another seat: not used", "device", name, "seat", seat, "ours", h.c.seat)
+				return
+			}
+		}
+	} else {
 		caps, err := ReadCapabilities(filepath.Join(sys, "device"))
 		if err != nil {
 			log.Warn("input device not classified", "device", name, "err", err)
@@ -143,7 +157,6 @@ func (h *hotplug) add(name string) {
 			log.Info("input device ignored (no keys, pointer or touch)", "device", name)
 			return
 		}
-		db := filepath.Join(udevDataDir, "c"+strings.TrimSpace(string(devnum)))
 		if err := writeUdevDB(db, props); err != nil {
 			log.Warn("input device unusable: cannot record its properties for libinput (start systemd-udevd, Debian package udev)", "device", name, "err", err)
 			return
@@ -157,7 +170,26 @@ func (h *hotplug) add(name string) {
 		h.dropDB(name)
 		return
 	}
+	if seat := dl.GoString(dl.Call(h.c.l.seatPhysName, dl.Call(h.c.l.devSeat, dev))); seat != h.c.seat {
+		log.Info("input device of another seat: not used", "device", name, "seat", seat, "ours", h.c.seat)
+		h.otherSeat[dev] = true
+		dl.Call(h.c.l.pathRemove, dev)
+		h.dropDB(name)
+		return
+	}
 	h.byName[name] = dev
+}
+
+// udevSeat returns the seat a udev database entry (/run/udev/data/c13:N)
+// assigns its device to: its ID_SEAT property, "seat0" without one (as
+// libinput, logind and seatd take it).
+func udevSeat(db []byte) string {
+	for line := range strings.Lines(string(db)) {
+		if v, ok := strings.CutPrefix(strings.TrimRight(line, "\n"), "E:ID_SEAT="); ok && v != "" {
+			return v
+		}
+	}
+	return "seat0"
 }
 
 // removeDevice takes event device name out of libinput.

@@ -143,8 +143,10 @@ func (b Backend) String() string {
 
 // Options configure a Context.
 type Options struct {
-	// Seat is the udev seat whose devices are used (default "seat0");
-	// the path backend takes every input device.
+	// Seat is the udev seat whose devices are used (default "seat0"):
+	// a device whose udev property ID_SEAT names another seat is left
+	// alone (a device without one is on seat0), by libinput itself with
+	// the udev backend and by minicomp with the path backend.
 	Seat    string
 	Opener  DeviceOpener // default DirectOpener
 	Backend Backend
@@ -185,12 +187,13 @@ type lib struct {
 	evPointer, ptTime, ptButton, ptButtonState, ptHasAxis       uintptr
 	evTouch, tcTime, tcSeatSlot                                 uintptr
 	devRef, devUnref, devName, devSysname, devHasCap            uintptr
+	devSeat, seatPhysName                                       uintptr
 	tapFingers, tapSet, naturalHas, naturalSet                  uintptr
 	accelAvail, accelProfiles, accelSetProfile, vsnprintf       uintptr
 
-	dx, dy, dxRaw, dyRaw          func(ev uintptr) float64
-	absX, absY, touchX, touchY    func(ev uintptr, width uint32) float64
-	scrollValue, scrollValue120   func(ev uintptr, axis uint32) float64
+	dx, dy, dxRaw, dyRaw          dfn1
+	absX, absY, touchX, touchY    dfn2 // (event, width)
+	scrollValue, scrollValue120   dfn2 // (event, axis)
 	accelSetSpeed                 func(dev uintptr, speed float64) int32
 	openCB, closeCB, logCB        uintptr // C function pointers to the Go callbacks
 	iface                         *[2]uintptr
@@ -250,6 +253,7 @@ func open() (*lib, error) {
 		{h, &l.devRef, "libinput_device_ref"}, {h, &l.devUnref, "libinput_device_unref"},
 		{h, &l.devName, "libinput_device_get_name"}, {h, &l.devSysname, "libinput_device_get_sysname"},
 		{h, &l.devHasCap, "libinput_device_has_capability"},
+		{h, &l.devSeat, "libinput_device_get_seat"}, {h, &l.seatPhysName, "libinput_seat_get_physical_name"},
 		{h, &l.tapFingers, "libinput_device_config_tap_get_finger_count"}, {h, &l.tapSet, "libinput_device_config_tap_set_enabled"},
 		{h, &l.naturalHas, "libinput_device_config_scroll_has_natural_scroll"},
 		{h, &l.naturalSet, "libinput_device_config_scroll_set_natural_scroll_enabled"},
@@ -265,15 +269,19 @@ func open() (*lib, error) {
 	}
 	floats := []struct {
 		fptr any
+		addr *uintptr
 		name string
 	}{
-		{&l.dx, "libinput_event_pointer_get_dx"}, {&l.dy, "libinput_event_pointer_get_dy"},
-		{&l.dxRaw, "libinput_event_pointer_get_dx_unaccelerated"}, {&l.dyRaw, "libinput_event_pointer_get_dy_unaccelerated"},
-		{&l.absX, "libinput_event_pointer_get_absolute_x_transformed"}, {&l.absY, "libinput_event_pointer_get_absolute_y_transformed"},
-		{&l.touchX, "libinput_event_touch_get_x_transformed"}, {&l.touchY, "libinput_event_touch_get_y_transformed"},
-		{&l.scrollValue, "libinput_event_pointer_get_scroll_value"},
-		{&l.scrollValue120, "libinput_event_pointer_get_scroll_value_v120"},
-		{&l.accelSetSpeed, "libinput_device_config_accel_set_speed"},
+		{&l.dx.f, &l.dx.p, "libinput_event_pointer_get_dx"}, {&l.dy.f, &l.dy.p, "libinput_event_pointer_get_dy"},
+		{&l.dxRaw.f, &l.dxRaw.p, "libinput_event_pointer_get_dx_unaccelerated"},
+		{&l.dyRaw.f, &l.dyRaw.p, "libinput_event_pointer_get_dy_unaccelerated"},
+		{&l.absX.f, &l.absX.p, "libinput_event_pointer_get_absolute_x_transformed"},
+		{&l.absY.f, &l.absY.p, "libinput_event_pointer_get_absolute_y_transformed"},
+		{&l.touchX.f, &l.touchX.p, "libinput_event_touch_get_x_transformed"},
+		{&l.touchY.f, &l.touchY.p, "libinput_event_touch_get_y_transformed"},
+		{&l.scrollValue.f, &l.scrollValue.p, "libinput_event_pointer_get_scroll_value"},
+		{&l.scrollValue120.f, &l.scrollValue120.p, "libinput_event_pointer_get_scroll_value_v120"},
+		{&l.accelSetSpeed, nil, "libinput_device_config_accel_set_speed"},
 	}
 	for _, f := range floats {
 		p, err := dl.Sym(h, f.name)
@@ -281,6 +289,9 @@ func open() (*lib, error) {
 			return nil, fmt.Errorf("libinput: %s: %v (libinput 1.19 or newer, Debian %s): %w", f.name, err, DebPackage, ErrNoLibinput)
 		}
 		dl.FloatFunc(f.fptr, p)
+		if f.addr != nil {
+			*f.addr = p
+		}
 	}
 	// The callbacks are made once for the process (purego keeps every
 	// callback forever and allows about 2000); user_data says which
@@ -299,6 +310,7 @@ type Context struct {
 	opener  DeviceOpener
 	set     Settings
 	backend Backend
+	seat    string  // Options.Seat
 	id      uintptr // user_data: the key in contexts
 
 	mu      sync.Mutex // serialises every libinput call and the fields below
@@ -312,6 +324,9 @@ type Context struct {
 	logBuf  []byte
 	stats   DispatchStats
 	fc      dl.FastCall // the per-event calls (no allocation)
+	// dc makes the per-event calls that return a double without
+	// allocating (libffi); nil without libffi: reflection (dl.FloatFunc).
+	dc *dl.DoubleCaller
 }
 
 // DispatchStats counts the time Run spends in libinput (dispatch, reading
@@ -348,9 +363,13 @@ func lookup(id uintptr) *Context {
 	return contexts[id]
 }
 
+// udevControl is udevd's control socket (a variable for tests that stand
+// in for udevd by writing its database themselves).
+var udevControl = "/run/udev/control"
+
 // udevRunning reports whether a udev daemon runs (its control socket).
 func udevRunning() bool {
-	_, err := os.Stat("/run/udev/control")
+	_, err := os.Stat(udevControl)
 	return err == nil
 }
 
@@ -380,7 +399,7 @@ func New(opts Options) (*Context, error) {
 	if err != nil {
 		return nil, fmt.Errorf("libinput: eventfd: %w", err)
 	}
-	c := &Context{l: l, log: opts.Logger, opener: opts.Opener, set: opts.Settings, backend: opts.Backend,
+	c := &Context{l: l, log: opts.Logger, opener: opts.Opener, set: opts.Settings, backend: opts.Backend, seat: opts.Seat,
 		files: map[int]*os.File{}, devices: map[uintptr]*Device{}, wake: wake, logBuf: make([]byte, 1024)}
 	ctxMu.Lock()
 	nextID++
@@ -423,8 +442,41 @@ func New(opts Options) (*Context, error) {
 	default:
 		return fail(fmt.Errorf("libinput: unknown backend %d", opts.Backend))
 	}
+	if c.dc, err = dl.NewDoubleCaller(); err != nil {
+		c.log.Info("libinput coordinates through reflection: three allocations an event", "why", err)
+	}
 	c.log.Info("libinput", "backend", opts.Backend.String(), "seat", opts.Seat)
 	return c, nil
+}
+
+// dfn1 is a libinput function of an event returning a double: its address
+// (for a DoubleCaller) and the same function bound by dl.FloatFunc.
+type dfn1 struct {
+	p uintptr
+	f func(uintptr) float64
+}
+
+// dfn2 is dfn1 with a second, uint32 argument.
+type dfn2 struct {
+	p uintptr
+	f func(uintptr, uint32) float64
+}
+
+// double1 calls f(a), through the DoubleCaller when there is one; the
+// caller holds mu (the DoubleCaller has one user at a time).
+func (c *Context) double1(f dfn1, a uintptr) float64 {
+	if c.dc != nil {
+		return c.dc.Call1(f.p, a)
+	}
+	return f.f(a)
+}
+
+// double2 is double1 for f(a, b).
+func (c *Context) double2(f dfn2, a uintptr, b uint32) float64 {
+	if c.dc != nil {
+		return c.dc.Call2(f.p, a, b)
+	}
+	return f.f(a, b)
 }
 
 // setLog routes libinput's messages to the logger.

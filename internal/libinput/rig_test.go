@@ -100,6 +100,9 @@ func TestRigDevices(t *testing.T) {
 	requireRigLibinput(t)
 	rigtest.CheckFDs(t)
 	c, ch := autoContext(t, BackendPath) // no udevd in the guest
+	if c.dc == nil {
+		t.Error("coordinates through reflection: libffi missing or its self-check failed (the log says which)")
+	}
 
 	kb := rigtest.Plug(t, rigtest.Keyboard("minicomp test keyboard"))
 	if d := added(t, ch, kb.Event); d.Caps&CapKeyboard == 0 {

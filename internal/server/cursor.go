@@ -18,8 +18,9 @@ import (
 // while no pointer device exists (SetPointerPresent). It is shown on the
 // output the pointer is on: on the output's cursor plane when it has one
 // that takes the image (backend.CursorPlane: a move is then a commit of
-// that plane alone, no composition), else composed into the frame over
-// the surfaces.
+// that plane alone, no composition; the nested backends' CursorPlane
+// hands the image to the host, which draws it at its own pointer), else
+// composed into the frame over the surfaces.
 
 // cursorMode says which image the cursor shows.
 type cursorMode int
@@ -442,4 +443,51 @@ func (c *cursorState) close() {
 		c.defTex.Release()
 		c.defTex = nil
 	}
+}
+
+// blendPlane blends the cursor into capture f's copy when it is on o's
+// cursor plane (so not in the frame): overlay_cursor. A fault on the
+// client's memory is an error.
+func (c *cursorState) blendPlane(o *output, f *screencopyFrame) (err error) {
+	oc := c.outs[o]
+	if oc == nil || !oc.onPlane || !oc.planeShown || c.output() != o {
+		return nil
+	}
+	img, ok := c.planeImage()
+	if !ok {
+		return nil
+	}
+	// The plane is used on unturned outputs only: the panel's
+	// coordinates are the output's.
+	at := c.st.pointerPos.Sub(o.origin()).Sub(img.Hotspot)
+	r := image.Rect(at.X, at.Y, at.X+img.Width, at.Y+img.Height).Intersect(f.rect)
+	if r.Empty() {
+		return nil
+	}
+	defer recoverFault(&err)
+	b := f.buffer
+	dst := b.pool.mem[b.offset:]
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		src := img.Pix[(y-at.Y)*img.Stride+(r.Min.X-at.X)*4:]
+		d := dst[(y-f.rect.Min.Y)*b.stride+(r.Min.X-f.rect.Min.X)*4:]
+		for x := 0; x < r.Dx(); x++ {
+			blendOver(d[x*4:x*4+4], src[x*4:x*4+4])
+		}
+	}
+	return nil
+}
+
+// blendOver blends the premultiplied ARGB8888 pixel src over dst
+// (XRGB8888 or ARGB8888, little-endian bytes B, G, R, A).
+func blendOver(dst, src []byte) {
+	a := uint32(src[3])
+	if a == 0xff {
+		copy(dst, src)
+		return
+	}
+	for i := range 3 {
+		// min: a client's cursor that is not premultiplied saturates
+		dst[i] = byte(min(255, uint32(src[i])+(uint32(dst[i])*(255-a)+127)/255))
+	}
+	dst[3] = byte(a + (uint32(dst[3])*(255-a)+127)/255)
 }

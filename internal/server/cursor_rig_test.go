@@ -125,6 +125,12 @@ func readCursorPlane(t *testing.T, o backend.Output) cursorPlaneState {
 // client with a red 200×200 window and a virtual pointer (90) that moves
 // it; pointTo moves the pointer and waits until the client heard it.
 func startCursorKMS(t *testing.T, disablePlane bool) (s *Server, o backend.Output, pointTo func(x, y int)) {
+	s, o, pointTo, _ = startCursorClient(t, disablePlane)
+	return s, o, pointTo
+}
+
+// startCursorClient is startCursorKMS that also returns the client.
+func startCursorClient(t *testing.T, disablePlane bool) (s *Server, o backend.Output, pointTo func(x, y int), r *raw) {
 	rigtest.Require(t, "vkms") // a cursor plane (pl111 has none)
 	be := openKMS(t, kms.Options{Logger: testLog(t), DisableCursorPlane: disablePlane})
 	if n := len(be.Outputs()); n != 1 {
@@ -157,7 +163,7 @@ func startCursorKMS(t *testing.T, disablePlane bool) (s *Server, o backend.Outpu
 		}
 		r.expect(watch, 61, 5)
 	}
-	return s, o, pointTo
+	return s, o, pointTo, r
 }
 
 // makeVirtualPointer makes virtual pointer 90 on wl_seat seat (0: any)

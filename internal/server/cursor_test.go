@@ -19,6 +19,26 @@ func pixelAt(pix []byte, stride, x, y int) uint32 {
 	return binary.LittleEndian.Uint32(pix[y*stride+x*4:]) & 0xffffff
 }
 
+// checkArrow checks a capture of the red window for the default arrow
+// with its tip at x, y (shown), or for the window's red there.
+func checkArrow(t *testing.T, what string, pix []byte, stride, x, y int, shown bool) {
+	t.Helper()
+	const red = 0xff0000
+	tip, inside := uint32(red), uint32(red)
+	if shown {
+		tip, inside = 0, 0xffffff
+	}
+	for _, c := range []struct {
+		x, y int
+		want uint32
+		name string
+	}{{x, y, tip, "at the pointer"}, {x + 1, y + 2, inside, "inside the arrow"}, {x - 1, y, red, "left of the arrow"}} {
+		if got := pixelAt(pix, stride, c.x, c.y); got != c.want {
+			t.Errorf("%s: pixel %s (%d,%d) %06x, want %06x", what, c.name, c.x, c.y, got, c.want)
+		}
+	}
+}
+
 // cursorClient is a client with a red 200×200 toplevel (surface 6), a
 // wl_pointer (61), screencopy (12) and the output (13) bound.
 func cursorClient(t *testing.T, s *Server, dir string) (*raw, map[uint32]bool) {
@@ -68,16 +88,12 @@ func TestCursorComposed(t *testing.T) {
 
 	s.SetPointerPresent(true)
 	move(t, r, watch, events, out, 50, 60, false)
+	// overlay_cursor 0 (grim's default): the frame drawn without the
+	// composed cursor is what the capture gets; the one shown has it.
 	pix, stride = r.capture(t)
-	if got := pixelAt(pix, stride, 50, 60); got != 0 {
-		t.Errorf("default arrow tip at the pointer: %06x, want black", got)
-	}
-	if got := pixelAt(pix, stride, 51, 62); got != 0xffffff {
-		t.Errorf("default arrow inside: %06x, want white", got)
-	}
-	if got := pixelAt(pix, stride, 49, 60); got != red {
-		t.Errorf("left of the arrow: %06x, want red", got)
-	}
+	checkArrow(t, "overlay_cursor 0, composed cursor", pix, stride, 50, 60, false)
+	pix, stride = r.captureCursor(t, true)
+	checkArrow(t, "overlay_cursor 1, composed cursor", pix, stride, 50, 60, true)
 
 	// A 16×16 cursor surface (70), hotspot 2,3.
 	fd := memfd(t, 16*16*4*2)
@@ -108,7 +124,7 @@ func TestCursorComposed(t *testing.T) {
 	r.req(70, 3, func(e *wire.Encoder) { e.NewID(74) }) // frame callback
 	r.req(70, 6, nil)
 	r.events(func(obj uint32, op uint16, body []byte) bool { return obj == 74 }) // the cursor's frame callback fired
-	pix, stride = r.capture(t)
+	pix, stride = r.captureCursor(t, true)
 	for _, c := range []struct {
 		x, y int
 		want uint32
@@ -122,7 +138,7 @@ func TestCursorComposed(t *testing.T) {
 	r.req(70, 1, func(e *wire.Encoder) { e.Object(73); e.Int(0); e.Int(0) })
 	r.req(70, 2, func(e *wire.Encoder) { e.Int(0); e.Int(0); e.Int(16); e.Int(16) })
 	r.req(70, 6, nil)
-	pix, stride = r.capture(t)
+	pix, stride = r.captureCursor(t, true)
 	if got := pixelAt(pix, stride, 98, 97); got != blue {
 		t.Errorf("moved cursor with new content at 98,97: %06x, want blue", got)
 	}
@@ -131,7 +147,7 @@ func TestCursorComposed(t *testing.T) {
 	}
 
 	r.req(61, 0, func(e *wire.Encoder) { e.Uint(serial); e.Uint(0); e.Int(0); e.Int(0) })
-	pix, stride = r.capture(t)
+	pix, stride = r.captureCursor(t, true)
 	if got := pixelAt(pix, stride, 98, 97); got != red {
 		t.Errorf("hidden cursor: %06x, want red", got)
 	}
@@ -245,6 +261,23 @@ func TestCursorPlane(t *testing.T) {
 	}
 	pix, stride := r.capture(t)
 	if got := pixelAt(pix, stride, 64, 70); got != 0xff0000 {
-		t.Errorf("frame under the plane's cursor: %06x, want red", got)
+		t.Errorf("overlay_cursor 0: frame under the plane's cursor: %06x, want red", got)
+	}
+	// overlay_cursor 1: the plane's cursor is blended into the copy.
+	frames = out.Info().Stats.Frames
+	pix, stride = r.captureCursor(t, true)
+	for _, c := range []struct {
+		x, y int
+		want uint32
+	}{{64, 70, 0}, {65, 72, 0xffffff}, {63, 70, 0xff0000}} {
+		if got := pixelAt(pix, stride, c.x, c.y); got != c.want {
+			t.Errorf("overlay_cursor 1, cursor on the plane at 64,70: pixel %d,%d = %06x, want %06x", c.x, c.y, got, c.want)
+		}
+	}
+	if img, _, _, _ := out.state(); img == nil {
+		t.Error("the cursor left the plane for the capture")
+	}
+	if n := out.Info().Stats.Frames - frames; n != 1 {
+		t.Errorf("overlay_cursor capture made %d composed frames, want 1", n)
 	}
 }

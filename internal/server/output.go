@@ -4,6 +4,7 @@ import (
 	"context"
 	"image"
 	"image/color"
+	"os"
 	"time"
 
 	"github.com/minicomp/minicomp/backend"
@@ -269,6 +270,10 @@ func (s *Server) render(o *output) {
 			draw = appendAll(draw, h)
 		}
 	}
+	bare := o.bareCursor() // a capture wants the frame without the composed cursor
+	if !bare.Empty() {
+		draw = append(draw, bare)
+	}
 	o.drawDamage = draw
 	o.pushHistory(frameDamage)
 	r := s.renderer
@@ -278,9 +283,15 @@ func (s *Server) render(o *output) {
 		return
 	}
 	o.compose(draw)
-	s.seat.cursor.draw(o, r)
-	s.seat.cursor.takeFrameWork(o)
-	fence, err := r.End()
+	if !bare.Empty() {
+		err = s.drawBare(o, target, bare)
+	}
+	var fence *os.File
+	if err == nil {
+		s.seat.cursor.draw(o, r)
+		s.seat.cursor.takeFrameWork(o)
+		fence, err = r.End()
+	}
 	if err != nil {
 		s.log.Error("render", "output", o.o.Name(), "renderer", r.Name(), "err", err)
 		s.rendererFailed(err)

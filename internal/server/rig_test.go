@@ -21,7 +21,17 @@ import (
 // wl_output at 13) into a fresh shm buffer and returns its pixels and stride.
 func (r *raw) capture(t *testing.T) ([]byte, int) {
 	t.Helper()
-	r.req(12, 0, func(e *wire.Encoder) { e.NewID(30); e.Int(0); e.Object(13) })
+	return r.captureCursor(t, false)
+}
+
+// captureCursor is capture with overlay_cursor set to cursor.
+func (r *raw) captureCursor(t *testing.T, cursor bool) ([]byte, int) {
+	t.Helper()
+	overlay := int32(0)
+	if cursor {
+		overlay = 1
+	}
+	r.req(12, 0, func(e *wire.Encoder) { e.NewID(30); e.Int(overlay); e.Object(13) })
 	var w, h, stride uint32
 	r.events(func(obj uint32, op uint16, body []byte) bool {
 		if obj == 30 && op == 0 {

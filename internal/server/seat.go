@@ -177,6 +177,9 @@ func (st *seat) input(ev backend.Event) {
 		if f == nil {
 			return
 		}
+		if ev.AxisX == 0 && ev.AxisY == 0 && !ev.AxisStopX && !ev.AxisStopY {
+			return
+		}
 		for _, p := range f.c.pointers {
 			if p.version >= 5 {
 				f.c.send(protocol.WlPointerAxisSource(f.c.conn, p.id, ev.AxisSource)) // 0: wheel
@@ -185,7 +188,12 @@ func (st *seat) input(ev backend.Event) {
 				axis           uint32
 				v              float64
 				discrete, v120 int32
-			}{{protocol.WlPointerAxisVerticalScroll, ev.AxisY, ev.DiscreteY, ev.V120Y}, {protocol.WlPointerAxisHorizontalScroll, ev.AxisX, ev.DiscreteX, ev.V120X}} {
+				stop           bool
+			}{{protocol.WlPointerAxisVerticalScroll, ev.AxisY, ev.DiscreteY, ev.V120Y, ev.AxisStopY},
+				{protocol.WlPointerAxisHorizontalScroll, ev.AxisX, ev.DiscreteX, ev.V120X, ev.AxisStopX}} {
+				if a.stop && p.version >= 5 {
+					f.c.send(protocol.WlPointerAxisStop(f.c.conn, p.id, ms, a.axis))
+				}
 				if a.v == 0 {
 					continue
 				}

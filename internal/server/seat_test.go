@@ -122,6 +122,22 @@ func TestSeatInput(t *testing.T) {
 		t.Errorf("axis %v", a.args)
 	}
 	r.expect(watch, ptr, 5)
+	// Two-finger scrolling: axis_source finger with the values, then
+	// libinput's final zero is an axis_stop, each in its frame.
+	events <- backend.Event{Kind: backend.PointerAxis, Output: out, Time: at(13), AxisY: 4.5, AxisSource: 1}
+	if src := r.expect(watch, ptr, 6); src.args[0] != protocol.WlPointerAxisSourceFinger {
+		t.Errorf("axis_source %v, want finger", src.args)
+	}
+	if a := r.expect(watch, ptr, 4); a.args[1] != protocol.WlPointerAxisVerticalScroll || wire.Fixed(a.args[2]).Float() != 4.5 {
+		t.Errorf("finger axis %v", a.args)
+	}
+	r.expect(watch, ptr, 5)
+	events <- backend.Event{Kind: backend.PointerAxis, Output: out, Time: at(13), AxisSource: 1, AxisStopY: true}
+	r.expect(watch, ptr, 6)
+	if st := r.expect(watch, ptr, 7); st.args[0] != 13 || st.args[1] != protocol.WlPointerAxisVerticalScroll {
+		t.Errorf("axis_stop %v, want time 13 on the vertical axis", st.args)
+	}
+	r.expect(watch, ptr, 5)
 
 	events <- backend.Event{Kind: backend.Key, Output: out, Time: at(14), Key: keymap.KeyLeftShift, Pressed: true}
 	if k := r.expect(watch, kbd, 3); k.args[2] != keymap.KeyLeftShift || k.args[3] != 1 {

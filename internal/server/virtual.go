@@ -88,9 +88,10 @@ func (m *virtualPointerManager) CreateVirtualPointerWithOutput(seatID, outputID,
 // virtualPointer is one zwlr_virtual_pointer_v1: absolute motion maps
 // the extent onto its output (the first output without one).
 type virtualPointer struct {
-	c   *Client
-	id  uint32
-	out *output
+	c      *Client
+	id     uint32
+	out    *output
+	source uint32 // axis_source of the frame being built (wheel until set)
 }
 
 func (p *virtualPointer) output() *output {
@@ -145,7 +146,7 @@ func (p *virtualPointer) Button(ms, button, state uint32) error {
 }
 
 func (p *virtualPointer) axis(ms, axis uint32, v wire.Fixed, discrete int32) error {
-	ev := backend.Event{Kind: backend.PointerAxis, Time: msDuration(ms)}
+	ev := backend.Event{Kind: backend.PointerAxis, Time: msDuration(ms), AxisSource: p.source}
 	switch axis {
 	case protocol.WlPointerAxisVerticalScroll:
 		ev.AxisY, ev.DiscreteY = v.Float(), discrete
@@ -168,6 +169,13 @@ func (p *virtualPointer) AxisStop(ms, axis uint32) error {
 	if axis > protocol.WlPointerAxisHorizontalScroll {
 		return errorf(p.id, protocol.ZwlrVirtualPointerV1ErrorInvalidAxis, "axis %d", axis)
 	}
+	ev := backend.Event{Kind: backend.PointerAxis, Time: msDuration(ms), AxisSource: p.source}
+	if axis == protocol.WlPointerAxisVerticalScroll {
+		ev.AxisStopY = true
+	} else {
+		ev.AxisStopX = true
+	}
+	p.c.s.seat.input(ev)
 	return nil
 }
 
@@ -175,11 +183,17 @@ func (p *virtualPointer) AxisSource(src uint32) error {
 	if src > protocol.WlPointerAxisSourceWheelTilt {
 		return errorf(p.id, protocol.ZwlrVirtualPointerV1ErrorInvalidAxisSource, "axis source %d", src)
 	}
+	p.source = src
 	return nil
 }
 
-// Frame: every event above is sent to clients with its own frame.
-func (p *virtualPointer) Frame() error   { return nil }
+// Frame: every event above is sent to clients with its own frame; the
+// axis source lasts until the frame.
+func (p *virtualPointer) Frame() error {
+	p.source = 0
+	return nil
+}
+
 func (p *virtualPointer) Destroy() error { return nil }
 
 func msDuration(ms uint32) time.Duration { return time.Duration(ms) * time.Millisecond }
