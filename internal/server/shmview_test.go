@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/binary"
 	"image"
+	"os"
 	"slices"
 	"testing"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/minicomp/minicomp/internal/protocol"
 	"github.com/minicomp/minicomp/internal/rigtest"
 	"github.com/minicomp/minicomp/internal/wire"
+	"github.com/minicomp/minicomp/render/gles"
 )
 
 // sealedPool makes a memfd of size bytes sealed against shrinking, as
@@ -61,13 +63,31 @@ func (r *raw) releasesUntil(id uint32, watch ...uint32) []uint32 {
 // when the surface shows another buffer (not at its commit), what it
 // writes afterwards is not shown, and a pool resize or the buffer's
 // destruction while it is shown change nothing on screen. An unsealed
-// pool's buffer is still copied and released at once.
+// pool's buffer is still copied and released at once. The CPU renderer
+// draws from the pool, the GPU one uploads from it.
 func TestShmInPlace(t *testing.T) {
 	if rigtest.Name() != "" {
 		t.Skip("grim runs on the host")
 	}
 	rigtest.CheckFDs(t)
-	s, dir := start(t)
+	t.Run("soft", func(t *testing.T) {
+		s, dir, _ := startRenderer(t, nil, nil)
+		testShmInPlace(t, s, dir)
+	})
+	t.Run("gles", func(t *testing.T) {
+		r, err := gles.New(gles.Options{})
+		if err != nil {
+			if os.Getenv("MINICOMP_REQUIRE_GLES") == "1" {
+				t.Fatal(err)
+			}
+			t.Skip(err)
+		}
+		s, dir, _ := startRenderer(t, nil, r)
+		testShmInPlace(t, s, dir)
+	})
+}
+
+func testShmInPlace(t *testing.T, s *Server, dir string) {
 	const w, h = 64, 64
 	const red, green, blue = 0xff0000, 0x00ff00, 0x0000ff
 	r := dial(t, dir)
