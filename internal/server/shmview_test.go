@@ -3,7 +3,6 @@ package server
 import (
 	"encoding/binary"
 	"image"
-	"os"
 	"slices"
 	"testing"
 
@@ -12,7 +11,6 @@ import (
 	"github.com/minicomp/minicomp/internal/protocol"
 	"github.com/minicomp/minicomp/internal/rigtest"
 	"github.com/minicomp/minicomp/internal/wire"
-	"github.com/minicomp/minicomp/render/gles"
 )
 
 // sealedPool makes a memfd of size bytes sealed against shrinking, as
@@ -70,21 +68,7 @@ func TestShmInPlace(t *testing.T) {
 		t.Skip("grim runs on the host")
 	}
 	rigtest.CheckFDs(t)
-	t.Run("soft", func(t *testing.T) {
-		s, dir, _ := startRenderer(t, nil, nil)
-		testShmInPlace(t, s, dir)
-	})
-	t.Run("gles", func(t *testing.T) {
-		r, err := gles.New(gles.Options{})
-		if err != nil {
-			if os.Getenv("MINICOMP_REQUIRE_GLES") == "1" {
-				t.Fatal(err)
-			}
-			t.Skip(err)
-		}
-		s, dir, _ := startRenderer(t, nil, r)
-		testShmInPlace(t, s, dir)
-	})
+	withRenderers(t, testShmInPlace)
 }
 
 func testShmInPlace(t *testing.T, s *Server, dir string) {
