@@ -6,7 +6,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -29,7 +28,8 @@ type Device struct {
 	subs       map[uint32]chan drm.FlipEvent
 	readerStop chan struct{}
 	readerDone chan struct{}
-	readErr    error // why the event reader stopped, once it has
+	watcher    *drm.EventWatcher // the reader's; stopReader closes it
+	readErr    error             // why the event reader stopped, once it has
 }
 
 // OpenDevice opens a DRM node by path (/dev/dri/renderD128, /dev/dri/card0).
@@ -114,11 +114,12 @@ func (d *Device) Close() error {
 // stopReader stops the event reader, if one runs, and waits for it.
 func (d *Device) stopReader() {
 	d.mu.Lock()
-	stop, done := d.readerStop, d.readerDone
-	d.readerStop = nil
+	stop, done, w := d.readerStop, d.readerDone, d.watcher
+	d.readerStop, d.watcher = nil, nil
 	d.mu.Unlock()
 	if stop != nil {
 		close(stop)
+		w.Close() // ends its Run
 		<-done
 	}
 }
@@ -133,7 +134,7 @@ func (d *Device) failSubscribers(err error) {
 		close(ch)
 		delete(d.subs, crtc)
 	}
-	d.readerStop = nil
+	d.readerStop, d.watcher = nil, nil
 }
 
 // subscribe returns the channel on which crtc's flip events arrive,
@@ -150,8 +151,13 @@ func (d *Device) subscribe(crtc uint32) (chan drm.FlipEvent, error) {
 	ch := make(chan drm.FlipEvent, 4)
 	d.subs[crtc] = ch
 	if d.readerStop == nil {
-		d.readerStop, d.readerDone = make(chan struct{}), make(chan struct{})
-		go d.readEvents(d.readerStop, d.readerDone)
+		w, err := d.dev.Watch()
+		if err != nil {
+			delete(d.subs, crtc)
+			return nil, err
+		}
+		d.readerStop, d.readerDone, d.watcher = make(chan struct{}), make(chan struct{}), w
+		go d.readEvents(w, d.readerStop, d.readerDone)
 	}
 	return ch, nil
 }
@@ -187,9 +193,9 @@ func (d *Device) readerErr() error {
 // to its CRTC's subscriber (to the only one on kernels that do not report
 // the CRTC). When reading fails it records why and closes every
 // subscriber's channel, so no WaitFlip waits for a flip that cannot come.
-func (d *Device) readEvents(stop, done chan struct{}) {
+// It waits in the netpoller (drm.EventWatcher); stopReader closes w.
+func (d *Device) readEvents(w *drm.EventWatcher, stop, done chan struct{}) {
 	defer close(done)
-	var r drm.EventReader
 	deliver := func(e drm.FlipEvent) {
 		d.mu.Lock()
 		ch := route(d.subs, e)
@@ -201,24 +207,17 @@ func (d *Device) readEvents(stop, done chan struct{}) {
 			}
 		}
 	}
-	for {
-		select {
-		case <-stop:
-			return
-		default:
-		}
-		ready, err := d.dev.Wait(100 * time.Millisecond)
-		if err != nil {
-			d.failSubscribers(err)
-			return
-		}
-		if ready {
-			if _, err := r.Read(d.dev, deliver); err != nil {
-				d.failSubscribers(err)
-				return
-			}
-		}
+	err := w.Run(deliver)
+	select {
+	case <-stop:
+		return
+	default:
 	}
+	if err == nil {
+		err = errors.New("event watcher closed")
+	}
+	w.Close()
+	d.failSubscribers(err)
 }
 
 // Handles returns how many GEM handles the device holds for minicomp.

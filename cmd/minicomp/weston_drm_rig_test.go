@@ -189,6 +189,27 @@ func procCPU(pid int) (time.Duration, error) {
 	return time.Duration(ut+st) * time.Second / ticks, nil
 }
 
+// procSwitches returns the voluntary context switches of every thread of
+// the process (each a thread going to sleep: a wake-up to come), 0 when
+// they cannot be read.
+func procSwitches(pid int) int {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
+	n := 0
+	for _, f := range tasks {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "voluntary_ctxt_switches:"); ok {
+				k, _ := strconv.Atoi(strings.TrimSpace(v))
+				n += k
+			}
+		}
+	}
+	return n
+}
+
 // benchClient is one client of the comparison: how to run it and how to
 // read, from what it printed, the frames it had presented and the
 // commit-to-present times it reported (none: nil).
@@ -380,12 +401,14 @@ func TestRigWestonSideBySide(t *testing.T) {
 					if only := os.Getenv("MINICOMP_SIDE_BY_SIDE_CLIENT"); only != "" && only != c.name {
 						continue
 					}
+					sw0 := procSwitches(p.cmd.Process.Pid)
 					out, used, wall := runBenchClient(t, c, env, cpu)
+					sw := procSwitches(p.cmd.Process.Pid) - sw0
 					frames, c2p := c.frames(out, min(wall, benchWindow))
 					m := measured{frames: frames, cpu: used, c2p: c2p}
 					res[comp][c.name] = append(res[comp][c.name], m)
-					t.Logf("%s %s: %.0f frames (client's count), compositor CPU %v, c2p p50 %v (%d samples)",
-						comp, c.name, frames, used, median(c2p), len(c2p))
+					t.Logf("%s %s: %.0f frames (client's count), compositor CPU %v, c2p p50 %v (%d samples), %.1f voluntary thread switches a frame",
+						comp, c.name, frames, used, median(c2p), len(c2p), float64(sw)/max(frames, 1))
 					switch {
 					case frames >= 10:
 					default:

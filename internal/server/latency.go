@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/minicomp/minicomp/backend"
 )
 
 // latency records commit-to-present times: from the commit that brought
@@ -53,8 +53,4 @@ func (l *latency) summary() Latency {
 }
 
 // monotonic is CLOCK_MONOTONIC, the clock of frame times.
-func monotonic() time.Duration {
-	var ts unix.Timespec
-	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
-	return time.Duration(ts.Nano())
-}
+func monotonic() time.Duration { return backend.Monotonic() }

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -106,12 +107,36 @@ func (l *loop) wait() ([]unix.EpollEvent, error) {
 // try collects ready events without blocking; false sends RawConn.Read
 // back to the netpoller to wait.
 func (l *loop) try(fd uintptr) bool {
-	n, err := unix.EpollWait(int(fd), l.events[:], 0)
+	n, err := epollPoll(int(fd), l.events[:])
 	for err == unix.EINTR {
-		n, err = unix.EpollWait(int(fd), l.events[:], 0)
+		n, err = epollPoll(int(fd), l.events[:])
 	}
 	l.ready, l.err = n, err
 	return err != nil || n > 0
+}
+
+// The loop's own system calls never block (epoll_wait with no timeout,
+// the eventfd and timerfd non-blocking), so they are made raw: a
+// syscall.Syscall tells the runtime the thread may block, and the first
+// one after an idle spell wakes the runtime's sysmon thread, which then
+// polls every 20 µs until the process is idle again (the wake-ups that
+// cost a frame more CPU than its compositing). The Go runtime makes its
+// own non-blocking calls (netpoll) the same way.
+
+// epollPoll is epoll_wait(2) with a zero timeout. epoll_pwait with no
+// signal mask is epoll_wait, and is the call every architecture has.
+func epollPoll(epfd int, events []unix.EpollEvent) (int, error) {
+	n, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
+}
+
+// rawRW reads or writes (sysno) 8 bytes of an eventfd or timerfd, which
+// never blocks: both are non-blocking.
+func rawRW(sysno uintptr, fd int, buf *[8]byte) {
+	unix.RawSyscall(sysno, uintptr(fd), uintptr(unsafe.Pointer(buf)), 8)
 }
 
 // wake makes wait return; any goroutine may call it.
@@ -119,7 +144,7 @@ func (l *loop) wake() {
 	one := [8]byte{1}
 	l.mu.Lock()
 	if !l.closed {
-		unix.Write(l.wakeFD, one[:])
+		rawRW(unix.SYS_WRITE, l.wakeFD, &one)
 	}
 	l.mu.Unlock()
 }
@@ -127,7 +152,7 @@ func (l *loop) wake() {
 // drainWake resets the eventfd after a wake.
 func (l *loop) drainWake() {
 	var buf [8]byte
-	unix.Read(l.wakeFD, buf[:])
+	rawRW(unix.SYS_READ, l.wakeFD, &buf)
 }
 
 // postFrame hands a shown frame to the loop (from a frame goroutine).
@@ -176,13 +201,13 @@ func (l *loop) armTimer(t time.Time) {
 	l.timerAt = t
 	d := max(time.Until(t), time.Microsecond)
 	spec := unix.ItimerSpec{Value: unix.NsecToTimespec(d.Nanoseconds())}
-	unix.TimerfdSettime(l.timeFD, 0, &spec, nil)
+	unix.RawSyscall6(unix.SYS_TIMERFD_SETTIME, uintptr(l.timeFD), 0, uintptr(unsafe.Pointer(&spec)), 0, 0, 0)
 }
 
 // timerFired resets timeFD after it fired.
 func (l *loop) timerFired() {
 	var buf [8]byte
-	unix.Read(l.timeFD, buf[:])
+	rawRW(unix.SYS_READ, l.timeFD, &buf)
 	l.timerAt = time.Time{}
 }
 

@@ -94,9 +94,16 @@ func TestSceneSubsurfacesPopupsViewports(t *testing.T) {
 	if rigtest.Name() != "" {
 		t.Skip("real clients run on the host")
 	}
+	withRenderers(t, testScene)
+}
+
+// withRenderers runs fn against a server composing with the CPU
+// renderer, then against one composing with GLES (skipped where EGL
+// cannot start, unless MINICOMP_REQUIRE_GLES=1).
+func withRenderers(t *testing.T, fn func(t *testing.T, s *Server, dir string)) {
 	t.Run("soft", func(t *testing.T) {
 		s, dir, _ := startRenderer(t, nil, nil)
-		testScene(t, s, dir)
+		fn(t, s, dir)
 	})
 	t.Run("gles", func(t *testing.T) {
 		r, err := gles.New(gles.Options{})
@@ -107,7 +114,7 @@ func TestSceneSubsurfacesPopupsViewports(t *testing.T) {
 			t.Skip(err)
 		}
 		s, dir, _ := startRenderer(t, nil, r)
-		testScene(t, s, dir)
+		fn(t, s, dir)
 	})
 }
 

@@ -263,11 +263,7 @@ func (s *Server) nextSerial() uint32 {
 }
 
 // now returns the compositor's clock in milliseconds, for frame callbacks.
-func (s *Server) nowMS() uint32 {
-	var ts unix.Timespec
-	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
-	return uint32(ts.Nano() / 1e6)
-}
+func (s *Server) nowMS() uint32 { return uint32(monotonic() / time.Millisecond) }
 
 // Run serves clients and draws frames until ctx ends (or the backend's
 // windows are all closed, or the backend loses its parent: then it

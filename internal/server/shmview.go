@@ -8,7 +8,8 @@ import (
 
 // Drawing shm buffers in place. A CPU renderer (render.TextureViewer) can
 // draw a client's buffer straight from its pool instead of from a copy
-// made at commit, when reading the pool cannot fault: its file is sealed
+// made at commit, and a GPU renderer can upload its damage from there,
+// when reading the pool cannot fault: its file is sealed
 // against shrinking (F_SEAL_SHRINK; an unsealed file truncated by its
 // client would raise SIGBUS inside the renderer's C code, where no Go
 // recover reaches). Such a buffer is not released at commit but when the
@@ -28,10 +29,12 @@ type shmView struct {
 	format   scanout.Format
 }
 
-// canView reports whether the buffer can be drawn in place by r.
+// canView reports whether the buffer can be read in place: drawn from
+// its pool by a CPU renderer, or uploaded from its pool by a GPU one
+// (weston's GL renderer uploads from the client's buffer too; a copy at
+// commit then an upload was two copies of every frame).
 func (b *shmBuffer) canView(r render.Renderer) bool {
-	_, viewer := r.(render.TextureViewer)
-	return viewer && b.pool.sealed && b.stride == b.width*4 && b.offset%4 == 0
+	return r != nil && b.pool.sealed && b.stride == b.width*4 && b.offset%4 == 0
 }
 
 // pixelsInPlace returns the buffer's bytes in the mapping its views read.

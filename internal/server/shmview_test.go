@@ -61,13 +61,17 @@ func (r *raw) releasesUntil(id uint32, watch ...uint32) []uint32 {
 // when the surface shows another buffer (not at its commit), what it
 // writes afterwards is not shown, and a pool resize or the buffer's
 // destruction while it is shown change nothing on screen. An unsealed
-// pool's buffer is still copied and released at once.
+// pool's buffer is still copied and released at once. The CPU renderer
+// draws from the pool, the GPU one uploads from it.
 func TestShmInPlace(t *testing.T) {
 	if rigtest.Name() != "" {
 		t.Skip("grim runs on the host")
 	}
 	rigtest.CheckFDs(t)
-	s, dir := start(t)
+	withRenderers(t, testShmInPlace)
+}
+
+func testShmInPlace(t *testing.T, s *Server, dir string) {
 	const w, h = 64, 64
 	const red, green, blue = 0xff0000, 0x00ff00, 0x0000ff
 	r := dial(t, dir)

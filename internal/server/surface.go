@@ -222,7 +222,10 @@ func (sf *surface) updateTexture(r render.Renderer) error {
 		return err
 	}
 	if sf.tex != nil {
-		if w, h := sf.tex.Size(); w != sf.width || h != sf.height || sf.texFormat != format || sf.texView != &sf.content[0] {
+		// Read in place (shmview.go), content is the shown buffer's
+		// memory and moves with each buffer: the texture stays, and
+		// the damage is uploaded from the new buffer.
+		if w, h := sf.tex.Size(); w != sf.width || h != sf.height || sf.texFormat != format || sf.texView != &sf.content[0] && sf.viewBuf == nil {
 			sf.releaseTexture()
 		}
 	}
@@ -253,7 +256,7 @@ func (sf *surface) updateTexture(r render.Renderer) error {
 		damage = nil
 	}
 	err := sf.tex.Update(sf.content, sf.width*4, damage)
-	sf.texAll, sf.texDamage = false, sf.texDamage[:0]
+	sf.texAll, sf.texDamage, sf.texView = false, sf.texDamage[:0], &sf.content[0]
 	return err
 }
 

@@ -148,7 +148,11 @@ func (c *Conn) Read() (int, error) {
 }
 
 // recvmsg is recvmsg(2) without a blocking wait, reusing the connection's
-// message header (unix.Recvmsg allocates one per call).
+// message header (unix.Recvmsg allocates one per call). Like sendmsg it
+// is a raw system call: it never blocks (MSG_DONTWAIT), and a
+// syscall.Syscall would wake the runtime's sysmon thread after an idle
+// spell, to poll every 20 µs while the server works (see
+// internal/server's loop).
 func (c *Conn) recvmsg(buf []byte) (n, oobn int, err error) {
 	c.iov.Base = &buf[0]
 	c.iov.SetLen(len(buf))
@@ -157,7 +161,7 @@ func (c *Conn) recvmsg(buf []byte) (n, oobn int, err error) {
 	c.msg.Control = &c.oob[0]
 	c.msg.SetControllen(len(c.oob))
 	c.msg.Flags = 0
-	r, _, e := unix.Syscall(unix.SYS_RECVMSG, uintptr(c.fd), uintptr(unsafe.Pointer(&c.msg)), unix.MSG_CMSG_CLOEXEC|unix.MSG_DONTWAIT)
+	r, _, e := unix.RawSyscall(unix.SYS_RECVMSG, uintptr(c.fd), uintptr(unsafe.Pointer(&c.msg)), unix.MSG_CMSG_CLOEXEC|unix.MSG_DONTWAIT)
 	oobn = int(c.msg.Controllen)
 	c.iov.Base, c.msg.Iov, c.msg.Control = nil, nil, nil // keep no buffer alive
 	if e != 0 {
@@ -279,7 +283,7 @@ func (c *Conn) Flush() error {
 		if len(chunk) == 0 {
 			return fmt.Errorf("%d fds queued without bytes", len(c.outFDs))
 		}
-		n, err := unix.SendmsgN(c.fd, chunk, oob, nil, unix.MSG_NOSIGNAL|unix.MSG_DONTWAIT)
+		n, err := c.sendmsg(chunk, oob)
 		if err == unix.EAGAIN {
 			return nil
 		}
@@ -298,6 +302,28 @@ func (c *Conn) Flush() error {
 		c.out = c.out[:copy(c.out, c.out[n:])]
 	}
 	return nil
+}
+
+// sendmsg is sendmsg(2) without a blocking wait (MSG_DONTWAIT), made raw
+// for the reason recvmsg is, reusing the connection's message header.
+func (c *Conn) sendmsg(b, oob []byte) (int, error) {
+	c.iov.Base = &b[0]
+	c.iov.SetLen(len(b))
+	c.msg.Iov = &c.iov
+	c.msg.SetIovlen(1)
+	c.msg.Control = nil
+	c.msg.SetControllen(0)
+	if len(oob) > 0 {
+		c.msg.Control = &oob[0]
+		c.msg.SetControllen(len(oob))
+	}
+	c.msg.Flags = 0
+	r, _, e := unix.RawSyscall(unix.SYS_SENDMSG, uintptr(c.fd), uintptr(unsafe.Pointer(&c.msg)), unix.MSG_NOSIGNAL|unix.MSG_DONTWAIT)
+	c.iov.Base, c.msg.Iov, c.msg.Control = nil, nil, nil // keep no buffer alive
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
 }
 
 // Pending reports whether events wait to be flushed.
