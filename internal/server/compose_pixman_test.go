@@ -43,8 +43,9 @@ func BenchmarkComposeOccluded1080p(b *testing.B) {
 	for _, n := range []int{1, 4, 16} {
 		s := &Server{renderer: r}
 		o := &output{s: s, bounds: image.Rect(0, 0, composebench.TargetW, composebench.TargetH)}
+		s.outputs = []*output{o} // compose asks which output each surface is on
 		for i := range n {
-			sf := &surface{scale: 1, vp: noViewport, content: append([]byte(nil), pix...), width: sw, height: sh,
+			sf := &surface{scale: 1, vp: noViewport, content: append([]byte(nil), pix...), width: sw, height: sh, mapped: true,
 				opaque: composebench.Opaque(i), role: &xdgSurface{pos: composebench.SurfaceAt(i)}}
 			sf.stack = []*surface{sf}
 			if err := sf.updateTexture(r); err != nil {
