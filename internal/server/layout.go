@@ -25,7 +25,8 @@ import (
 // that draw (its window's output when it overlaps none: mainOutput), and
 // wl_surface.enter/leave follow every output it overlaps. The pointer
 // and touch arrive in an output's pixels and are moved into the layout
-// (toLayout); the cursor is drawn on the output the pointer is on.
+// (toLayout); the cursor is drawn on every output its rectangle overlaps
+// (the pointer's, and its neighbour while it crosses their edge).
 
 // origin is where the output's top-left corner is in the layout.
 func (o *output) origin() image.Point { return image.Pt(o.s.outputX(o), 0) }
