@@ -135,7 +135,7 @@ func (x *xdgSurface) output() *output {
 }
 
 // SetFullscreen makes the toplevel fill the output it names (0: the one
-// it is on), over the layer surfaces' exclusive zones.
+// it is on), less the exclusive zones of the layer surfaces there.
 func (t *toplevel) SetFullscreen(outputID uint32) error {
 	x := t.x
 	var out *output
@@ -195,15 +195,15 @@ func (x *xdgSurface) placePopups() {
 	}
 }
 
-// toplevelRect is where the toplevel's window goes: its output whole
-// when fullscreen, else the first output's usable area.
+// toplevelRect is where the toplevel's window goes: its output's usable
+// area (the output less the exclusive zones of the layer surfaces on
+// it) when fullscreen, else the first output's.
 func (x *xdgSurface) toplevelRect() image.Rectangle {
+	s := x.c.s
 	if x.fullscreen {
-		if o := x.output(); o != nil {
-			return o.layoutRect()
-		}
+		return s.usableArea(x.output())
 	}
-	return x.c.s.usableArea()
+	return s.usableArea(s.firstOutput())
 }
 
 // popupBounds is the rectangle a popup is kept inside: its parent's
