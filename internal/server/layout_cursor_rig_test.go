@@ -5,7 +5,6 @@ import (
 
 	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/internal/drm"
-	"github.com/minicomp/minicomp/internal/wire"
 )
 
 // checkCursorAcross points a virtual pointer 4 pixels left of the first
@@ -22,14 +21,7 @@ func checkCursorAcross(t *testing.T, s *Server, dir string, outs []backend.Outpu
 	makeVirtualPointer(r, s, 0)
 	m1 := outs[0].Mode()
 	pointTo := func(x, y int) {
-		r.req(90, 1, func(e *wire.Encoder) {
-			e.Uint(1)
-			e.Uint(uint32(x))
-			e.Uint(uint32(y))
-			e.Uint(uint32(m1.Width))
-			e.Uint(uint32(m1.Height))
-		})
-		r.req(90, 4, nil) // frame
+		virtualMoveTo(r, x, y, m1)
 		r.roundtrip(91)
 	}
 	x := m1.Width - 4

@@ -41,22 +41,7 @@ func TestExclusiveZoneSecondOutput(t *testing.T) {
 	fs.wait(t, &from, func(l string) bool { return l == "drawn 320 240" }, "its frame")
 
 	// A 30-pixel top panel on the second output, exclusive zone 30.
-	var second uint32
-	for _, g := range s.globals {
-		if g.iface == protocol.WlOutputInterface {
-			second = g.name // the last one
-		}
-	}
-	panel := layerClient(t, s, dir)
-	panel.req(2, 0, func(e *wire.Encoder) { e.Uint(second); e.String("wl_output"); e.Uint(4); e.NewID(12) })
-	panel.req(3, 0, func(e *wire.Encoder) { e.NewID(20) })
-	panel.req(11, 0, func(e *wire.Encoder) {
-		e.NewID(21)
-		e.Object(20)
-		e.Object(12)
-		e.Uint(protocol.ZwlrLayerShellV1LayerTop)
-		e.String("panel")
-	})
+	panel := lastOutputLayer(t, s, dir, protocol.ZwlrLayerShellV1LayerTop, "panel")
 	panel.req(21, 0, func(e *wire.Encoder) { e.Uint(0); e.Uint(30) })
 	panel.req(21, 1, func(e *wire.Encoder) {
 		e.Uint(protocol.ZwlrLayerSurfaceV1AnchorTop | protocol.ZwlrLayerSurfaceV1AnchorLeft | protocol.ZwlrLayerSurfaceV1AnchorRight)
