@@ -20,7 +20,8 @@ import (
 // the output it asked for with xdg_toplevel.set_fullscreen (the first
 // without one); when that output goes, it moves to the first. Layer
 // surfaces are on the output they were created for (the first without
-// one), popups with their parent. A surface's frame callbacks and
+// one), and their exclusive zones shrink that output's usable area, the
+// one its toplevels fill (layershell.go); popups go with their parent. A surface's frame callbacks and
 // presentation feedback come from the output it overlaps most of those
 // that draw (its window's output when it overlaps none: mainOutput), and
 // wl_surface.enter/leave follow every output it overlaps. The pointer
