@@ -16,7 +16,9 @@ import (
 // else the default cursor (Options.DefaultCursor, else a built-in
 // arrow), or none when that client hid it, with Options.HideCursor, or
 // while no pointer device exists (SetPointerPresent). It is shown on the
-// output the pointer is on: on the output's cursor plane when it has one
+// output the pointer is on and on every other output its rectangle
+// overlaps (crossing the edge between two outputs, part of it is on
+// each): on each output's cursor plane when it has one
 // that takes the image (backend.CursorPlane: a move is then a commit of
 // that plane alone, no composition; the nested backends' CursorPlane
 // hands the image to the host, which draws it at its own pointer), else
@@ -197,7 +199,8 @@ func (c *cursorState) surfaceGone(sf *surface) {
 	}
 }
 
-// output returns the output the cursor is on, nil when it is not shown.
+// output returns the output the pointer (so the cursor's hotspot) is on,
+// nil when the cursor is not shown.
 func (c *cursorState) output() *output {
 	st := c.st
 	if c.hideAll || !c.present || !c.inside || c.mode == cursorHidden || st.pointerOutput == nil ||
@@ -218,15 +221,26 @@ func (c *cursorState) rect() image.Rectangle {
 	return image.Rect(at.X, at.Y, at.X+c.def.Width, at.Y+c.def.Height)
 }
 
+// shownOn reports whether the cursor is shown on o: o is the pointer's
+// output, or the cursor's rectangle overlaps o (on is c.output()).
+func (c *cursorState) shownOn(o, on *output) bool {
+	if on == nil || o.closed {
+		return false
+	}
+	return o == on || c.rect().Overlaps(o.layoutRect())
+}
+
 // update brings every output's cursor in line with the state: the image
 // uploaded to the plane or damage where the composed cursor was and now
 // is. It does no drawing and no commit: those come with the frames
-// (scheduleFrames).
+// (scheduleFrames). A plane beside the pointer's output gets a position
+// off its left or right edge (the kernel clips a cursor plane partly off
+// screen).
 func (c *cursorState) update() {
 	on := c.output()
 	for _, o := range c.st.s.outputs {
 		oc := c.out(o)
-		shown := o == on
+		shown := c.shownOn(o, on)
 		if shown && oc.plane != nil && oc.planeVer != c.version {
 			c.toPlane(o, oc)
 		}
@@ -450,7 +464,7 @@ func (c *cursorState) close() {
 // client's memory is an error.
 func (c *cursorState) blendPlane(o *output, f *screencopyFrame) (err error) {
 	oc := c.outs[o]
-	if oc == nil || !oc.onPlane || !oc.planeShown || c.output() != o {
+	if oc == nil || !oc.onPlane || !oc.planeShown || !c.shownOn(o, c.output()) {
 		return nil
 	}
 	img, ok := c.planeImage()

@@ -15,6 +15,7 @@ import (
 	"github.com/minicomp/minicomp/internal/protocol"
 	"github.com/minicomp/minicomp/internal/rigtest"
 	"github.com/minicomp/minicomp/internal/wire"
+	"github.com/minicomp/minicomp/scanout"
 )
 
 // cursorPlaneState reads the display's cursor plane: its framebuffer,
@@ -147,14 +148,7 @@ func startCursorClient(t *testing.T, disablePlane bool) (s *Server, o backend.Ou
 	entered := false
 	pointTo = func(x, y int) {
 		t.Helper()
-		r.req(90, 1, func(e *wire.Encoder) {
-			e.Uint(1)
-			e.Uint(uint32(x))
-			e.Uint(uint32(y))
-			e.Uint(uint32(m.Width))
-			e.Uint(uint32(m.Height))
-		})
-		r.req(90, 4, nil) // frame
+		virtualMoveTo(r, x, y, m)
 		if !entered {
 			r.expect(watch, 61, 0)
 			entered = true
@@ -176,6 +170,19 @@ func makeVirtualPointer(r *raw, s *Server, seat uint32) {
 		e.NewID(89)
 	})
 	r.req(89, 0, func(e *wire.Encoder) { e.Object(seat); e.NewID(90) })
+}
+
+// virtualMoveTo moves virtual pointer 90 to x, y of an output in mode m
+// (motion_absolute, then frame).
+func virtualMoveTo(r *raw, x, y int, m scanout.Mode) {
+	r.req(90, 1, func(e *wire.Encoder) {
+		e.Uint(1)
+		e.Uint(uint32(x))
+		e.Uint(uint32(y))
+		e.Uint(uint32(m.Width))
+		e.Uint(uint32(m.Height))
+	})
+	r.req(90, 4, nil) // frame
 }
 
 // waitFor polls cond for up to 5 s.

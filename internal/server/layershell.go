@@ -13,7 +13,9 @@ import (
 // by its anchors and margins in the bounds of the output it asked for
 // (the first by default; layout.go), stacked in its layer
 // (background and bottom under the windows, top and overlay above), and
-// its exclusive zone shrinks the area the kiosk's toplevels fill.
+// its exclusive zone shrinks the usable area of that output: the area
+// the kiosk's toplevels there fill, maximized (the first output) or
+// fullscreen (any).
 
 func (s *Server) bindLayerShell(c *Client, id, version uint32) error {
 	_, err := register[protocol.ZwlrLayerShellV1Handler](c, id, protocol.ZwlrLayerShellV1Interface, version,
@@ -294,44 +296,54 @@ func (st *layerState) shrink(area image.Rectangle) image.Rectangle {
 	return area
 }
 
-// layoutBounds is the rectangle maximized toplevels and the layer
-// surfaces of the first output are laid out in: the first output's.
-func (s *Server) layoutBounds() image.Rectangle {
+// firstOutput is the output maximized toplevels fill: the first (nil
+// without outputs).
+func (s *Server) firstOutput() *output {
 	if len(s.outputs) == 0 {
-		return image.Rectangle{}
+		return nil
 	}
-	return s.outputs[0].layoutRect()
+	return s.outputs[0]
 }
 
-// usableArea is the layout bounds less the mapped layer surfaces'
-// exclusive zones, taken in stacking order from overlay down: where
-// toplevels go.
-func (s *Server) usableArea() image.Rectangle {
-	area, _ := s.layerAreas(nil)
+// output is the output the layer surface is laid out on: the one it
+// asked for while that is there and not closed, else the first.
+func (ls *layerSurface) output() *output {
+	s := ls.x.c.s
+	if ls.out != nil && !ls.out.closed && slices.Contains(s.outputs, ls.out) {
+		return ls.out
+	}
+	return s.firstOutput()
+}
+
+// usableArea is o's rectangle less the exclusive zones of the layer
+// surfaces mapped on o, taken in stacking order from overlay down: where
+// the toplevels on o go (empty for nil).
+func (s *Server) usableArea(o *output) image.Rectangle {
+	area, _ := s.layerAreas(o, nil)
 	return area
 }
 
-// layerBounds is where one layer surface is laid out: exclusive ones in
-// what the exclusive ones above left, zone 0 in the usable area, zone -1
-// the whole output.
+// layerBounds is where one layer surface is laid out on its output:
+// exclusive ones in what the exclusive ones above left, zone 0 in the
+// usable area, zone -1 the whole output.
 func (s *Server) layerBounds(ls *layerSurface) image.Rectangle {
-	_, b := s.layerAreas(ls)
+	_, b := s.layerAreas(ls.output(), ls)
 	return b
 }
 
-func (s *Server) layerAreas(of *layerSurface) (area, bounds image.Rectangle) {
-	if of != nil && of.elsewhere() {
-		// On another output than the toplevels': its bounds, and its
-		// zone keeps nothing from the windows.
-		return image.Rectangle{}, of.out.layoutRect()
+// layerAreas is o's usable area, and the bounds of of (a layer surface
+// on o, or nil).
+func (s *Server) layerAreas(o *output, of *layerSurface) (area, bounds image.Rectangle) {
+	if o == nil {
+		return image.Rectangle{}, image.Rectangle{}
 	}
-	full := s.layoutBounds()
+	full := o.layoutRect()
 	area = full
 	bounds = full
 	for layer := int(protocol.ZwlrLayerShellV1LayerOverlay); layer >= 0; layer-- {
 		for _, ls := range s.layers {
 			st := &ls.current
-			if int(st.layer) != layer || st.zone <= 0 || ls.elsewhere() {
+			if int(st.layer) != layer || st.zone <= 0 || ls.output() != o {
 				continue
 			}
 			if ls == of {
@@ -346,13 +358,6 @@ func (s *Server) layerAreas(of *layerSurface) (area, bounds image.Rectangle) {
 		bounds = area
 	}
 	return area, bounds
-}
-
-// elsewhere reports whether the surface asked for an output (still
-// there) other than the first, which the toplevels fill.
-func (ls *layerSurface) elsewhere() bool {
-	s := ls.x.c.s
-	return ls.out != nil && len(s.outputs) > 0 && ls.out != s.outputs[0] && slices.Contains(s.outputs, ls.out) && !ls.out.closed
 }
 
 // layersOutputGone closes the layer surfaces that asked for an output
@@ -374,8 +379,8 @@ func (s *Server) layersOutputGone(o *output) {
 
 // arrangeLayers lays every layer surface out again (a layer surface
 // mapped, unmapped, changed its size or zone, an output changed): new
-// sizes are configured, moved surfaces damaged, and when the usable area
-// changed the toplevels are configured to the new area and moved.
+// sizes are configured, moved surfaces damaged, and the toplevels whose
+// output's usable area changed are configured to the new area and moved.
 func (s *Server) arrangeLayers() {
 	for _, ls := range s.layers {
 		b := s.layerBounds(ls)
@@ -391,21 +396,18 @@ func (s *Server) arrangeLayers() {
 			}
 		}
 	}
-	area, prev := s.usableArea(), s.toplevelArea
-	if prev.Empty() {
-		prev = s.layoutBounds()
-	}
-	s.toplevelArea = area
-	if area == prev {
-		return
-	}
+	moved := false
 	for _, sf := range s.surfaces {
-		if x := sf.role; x != nil && x.toplevel != 0 {
+		if x := sf.role; x != nil && x.toplevel != 0 && x.initial && x.toplevelRect() != x.sentArea {
 			x.configure()
 			sf.damageTree()
 			x.place()
 			sf.damageTree()
+			moved = true
 		}
+	}
+	if !moved {
+		return
 	}
 	// Popups follow their windows (parents are mapped, so listed, first).
 	for _, sf := range s.surfaces {

@@ -436,6 +436,30 @@ func TestLayerShellKeyboardExclusive(t *testing.T) {
 	}
 }
 
+// lastOutputLayer is a layerClient with the last wl_output announced
+// bound at 12 and layer surface 21 (wl_surface 20) in layer on it, not
+// committed yet.
+func lastOutputLayer(t *testing.T, s *Server, dir string, layer uint32, namespace string) *raw {
+	t.Helper()
+	var last uint32
+	for _, g := range s.globals {
+		if g.iface == protocol.WlOutputInterface {
+			last = g.name
+		}
+	}
+	r := layerClient(t, s, dir)
+	r.req(2, 0, func(e *wire.Encoder) { e.Uint(last); e.String("wl_output"); e.Uint(4); e.NewID(12) })
+	r.req(3, 0, func(e *wire.Encoder) { e.NewID(20) })
+	r.req(11, 0, func(e *wire.Encoder) {
+		e.NewID(21)
+		e.Object(20)
+		e.Object(12)
+		e.Uint(layer)
+		e.String(namespace)
+	})
+	return r
+}
+
 // A layer surface asking for the second output is anchored to that
 // output's edges, and its exclusive zone leaves the toplevels (on the
 // first output) alone.
@@ -448,22 +472,7 @@ func TestLayerShellOtherOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	s, dir, _ := startServer(t, hb, Options{})
-	var second uint32
-	for _, g := range s.globals {
-		if g.iface == protocol.WlOutputInterface {
-			second = g.name // the last one
-		}
-	}
-	r := layerClient(t, s, dir)
-	r.req(2, 0, func(e *wire.Encoder) { e.Uint(second); e.String("wl_output"); e.Uint(4); e.NewID(12) })
-	r.req(3, 0, func(e *wire.Encoder) { e.NewID(20) })
-	r.req(11, 0, func(e *wire.Encoder) {
-		e.NewID(21)
-		e.Object(20)
-		e.Object(12)
-		e.Uint(protocol.ZwlrLayerShellV1LayerTop)
-		e.String("corner")
-	})
+	r := lastOutputLayer(t, s, dir, protocol.ZwlrLayerShellV1LayerTop, "corner")
 	r.req(21, 0, func(e *wire.Encoder) { e.Uint(50); e.Uint(50) })
 	r.req(21, 1, func(e *wire.Encoder) {
 		e.Uint(protocol.ZwlrLayerSurfaceV1AnchorBottom | protocol.ZwlrLayerSurfaceV1AnchorRight)
@@ -531,16 +540,7 @@ func TestLayerShellOutputClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 	s, dir, _ := startServer(t, inputBackend{hb, events}, Options{})
-	var second uint32
-	for _, g := range s.globals {
-		if g.iface == protocol.WlOutputInterface {
-			second = g.name
-		}
-	}
-	r := layerClient(t, s, dir)
-	r.req(2, 0, func(e *wire.Encoder) { e.Uint(second); e.String("wl_output"); e.Uint(4); e.NewID(12) })
-	r.req(3, 0, func(e *wire.Encoder) { e.NewID(20) })
-	r.req(11, 0, func(e *wire.Encoder) { e.NewID(21); e.Object(20); e.Object(12); e.Uint(0); e.String("bg") })
+	r := lastOutputLayer(t, s, dir, protocol.ZwlrLayerShellV1LayerBackground, "bg")
 	r.req(21, 0, func(e *wire.Encoder) { e.Uint(10); e.Uint(10) })
 	r.req(20, 6, nil)
 	r.layerConfigure(21)

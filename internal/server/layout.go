@@ -20,12 +20,14 @@ import (
 // the output it asked for with xdg_toplevel.set_fullscreen (the first
 // without one); when that output goes, it moves to the first. Layer
 // surfaces are on the output they were created for (the first without
-// one), popups with their parent. A surface's frame callbacks and
+// one), and their exclusive zones shrink that output's usable area, the
+// one its toplevels fill (layershell.go); popups go with their parent. A surface's frame callbacks and
 // presentation feedback come from the output it overlaps most of those
 // that draw (its window's output when it overlaps none: mainOutput), and
 // wl_surface.enter/leave follow every output it overlaps. The pointer
 // and touch arrive in an output's pixels and are moved into the layout
-// (toLayout); the cursor is drawn on the output the pointer is on.
+// (toLayout); the cursor is drawn on every output its rectangle overlaps
+// (the pointer's, and its neighbour while it crosses their edge).
 
 // origin is where the output's top-left corner is in the layout.
 func (o *output) origin() image.Point { return image.Pt(o.s.outputX(o), 0) }
@@ -134,7 +136,7 @@ func (x *xdgSurface) output() *output {
 }
 
 // SetFullscreen makes the toplevel fill the output it names (0: the one
-// it is on), over the layer surfaces' exclusive zones.
+// it is on), less the exclusive zones of the layer surfaces there.
 func (t *toplevel) SetFullscreen(outputID uint32) error {
 	x := t.x
 	var out *output
@@ -194,15 +196,15 @@ func (x *xdgSurface) placePopups() {
 	}
 }
 
-// toplevelRect is where the toplevel's window goes: its output whole
-// when fullscreen, else the first output's usable area.
+// toplevelRect is where the toplevel's window goes: its output's usable
+// area (the output less the exclusive zones of the layer surfaces on
+// it) when fullscreen, else the first output's.
 func (x *xdgSurface) toplevelRect() image.Rectangle {
+	s := x.c.s
 	if x.fullscreen {
-		if o := x.output(); o != nil {
-			return o.layoutRect()
-		}
+		return s.usableArea(x.output())
 	}
-	return x.c.s.usableArea()
+	return s.usableArea(s.firstOutput())
 }
 
 // popupBounds is the rectangle a popup is kept inside: its parent's

@@ -29,6 +29,8 @@ const rigVirtioOutputs = "MINICOMP_RIG_VIRTIO_OUTPUTS"
 // primary plane), and the second output sits right of the first. Then a
 // dma-buf window fullscreen on the second output is scanned out directly
 // there (its own buffer on that CRTC) while the first still composes.
+// Last, a cursor crossing the edge between them is on both CRTCs'
+// cursor planes (checkCursorAcross).
 func TestRigVirtioTwoOutputs(t *testing.T) {
 	rigtest.Require(t)
 	n, _ := strconv.Atoi(os.Getenv(rigVirtioOutputs))
@@ -112,6 +114,7 @@ func TestRigVirtioTwoOutputs(t *testing.T) {
 	if d := outs[0].Info().Stats.DirectFrames; d != 0 {
 		t.Errorf("%s scanned %d client frames out, want none (it composes the red window)", outs[0].Name(), d)
 	}
+	checkCursorAcross(t, s, dir, outs)
 }
 
 // checkCRTCs checks that each output's CRTC scans out its colour (corners

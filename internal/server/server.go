@@ -68,15 +68,13 @@ type Server struct {
 	events        <-chan backend.Event // from the backend, nil without input
 	devNull       *os.File             // the fd of a keymap-less wl_keyboard.keymap
 	selection     selection
-	// layer-shell (layershell.go): the layer surfaces, and the area
-	// toplevels were last configured to
-	layers       []*layerSurface
-	toplevelArea image.Rectangle
-	idle         idleState        // idle.go
-	outMgmt      outputManagement // outputmgmt.go
-	withhold     Privileged       // trust.go
-	xdgx         xdgExtras        // xdgextra.go
-	blank        *blankState      // nil: no blanking (blank.go)
+	// layer-shell (layershell.go): the layer surfaces
+	layers   []*layerSurface
+	idle     idleState        // idle.go
+	outMgmt  outputManagement // outputmgmt.go
+	withhold Privileged       // trust.go
+	xdgx     xdgExtras        // xdgextra.go
+	blank    *blankState      // nil: no blanking (blank.go)
 	// surfaces sent wl_surface.enter, and updateEnters' count (layout.go)
 	entered   []*surface
 	enterMark uint64

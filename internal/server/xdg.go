@@ -98,6 +98,7 @@ type xdgSurface struct {
 	parent      *xdgSurface
 	popupRect   image.Rectangle // in use (applied on the commit after the ack)
 	sentRect    image.Rectangle // in the last configure, serial popupSerial
+	sentArea    image.Rectangle // a toplevel's: its area in the last configure (layout)
 	ackedRect   image.Rectangle
 	popupSerial uint32
 	dismissed   bool // popup_done was sent: never shown again
@@ -306,6 +307,7 @@ func (x *xdgSurface) configure() {
 	area := x.toplevelRect()
 	w, h := area.Dx(), area.Dy()
 	if x.toplevel != 0 {
+		x.sentArea = area
 		state := uint32(protocol.XdgToplevelStateMaximized)
 		if x.fullscreen {
 			state = protocol.XdgToplevelStateFullscreen
