@@ -89,7 +89,7 @@ type outputHead struct {
 	on    bool
 	x     int
 	turn  backend.Transform // the transform last sent
-	gone  bool // finished: the output went away
+	gone  bool              // finished: the output went away
 }
 
 type headMode struct {
