@@ -43,7 +43,8 @@ type Options struct {
 	// DisableCursorPlane composes the cursor into the frames instead of
 	// using the CRTC's cursor plane.
 	DisableCursorPlane bool
-	// Transform is how every screen is mounted: the primary plane turns
+	// Transform is how every screen is mounted at start
+	// (Output.SetTransform changes one later): the primary plane turns
 	// the picture where its rotation property offers the turn (180
 	// degrees and flips); otherwise (90 and 270 degrees, or a plane
 	// without it) the compositor draws the picture turned

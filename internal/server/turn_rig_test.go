@@ -65,6 +65,6 @@ func TestRigWlrRandrTurn(t *testing.T) {
 			return true
 		})
 		expectUpright(t, grimShot(t, dir), lw, lh)
-		t.Logf("--transform %s: picture %dx%d, drawn %v (the plane turns the rest); %s", step.arg, lw, lh, drawn, pathOf(o.Info()))
+		t.Logf("--transform %s: picture %dx%d, turned by the compositor: %v (the plane turns what remains); %s", step.arg, lw, lh, drawn, pathOf(o.Info()))
 	}
 }
