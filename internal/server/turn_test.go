@@ -45,14 +45,8 @@ func TestWlrRandrTurnAtRunTime(t *testing.T) {
 		r.events(func(obj uint32, op uint16, body []byte) bool {
 			d := wire.NewDecoder(body, nil)
 			switch {
-			case obj == 11 && op == 0: // wl_output.geometry
-				d.Int()
-				d.Int()
-				d.Int()
-				d.Int()
-				d.Int()
-				_, _ = d.String(), d.String() // make, model
-				geometry = backend.Transform(d.Int())
+			case obj == 11 && op == 0:
+				geometry = geometryTransform(body)
 			case obj == 8 && op == 0: // xdg_toplevel.configure
 				configured = [2]int32{d.Int(), d.Int()}
 			case obj == 7 && op == 0: // xdg_surface.configure
@@ -103,4 +97,14 @@ func TestWlrRandrTurnRefused(t *testing.T) {
 	if b := grimShot(t, dir).Bounds(); b.Dx() != 640 || b.Dy() != 480 {
 		t.Fatalf("grim's picture is %v after a refused turn, want 640x480", b)
 	}
+}
+
+// geometryTransform reads the transform of a wl_output.geometry event.
+func geometryTransform(body []byte) backend.Transform {
+	d := wire.NewDecoder(body, nil)
+	for range 5 { // x, y, physical width and height, subpixel
+		d.Int()
+	}
+	_, _ = d.String(), d.String() // make, model
+	return backend.Transform(d.Int())
 }
