@@ -65,3 +65,12 @@ func (p *Presenter) planeRotation(degrees int, flip bool) (prop uint32, value ui
 	}
 	return id, value, nil
 }
+
+// CanRotate reports whether the Presenter's primary plane can turn the
+// picture as asked (PresenterOptions.RotateDegrees, Flip): nil when it
+// can (a new Presenter with these options would turn it), an error
+// wrapping ErrRotation when it cannot.
+func (p *Presenter) CanRotate(degrees int, flip bool) error {
+	_, _, err := p.planeRotation(degrees, flip)
+	return err
+}

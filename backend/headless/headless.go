@@ -71,7 +71,7 @@ type Output struct {
 	pending bool
 	fence   *os.File
 
-	mu      sync.Mutex // guards stats and mode (Info and Mode may run during WaitFrame)
+	mu      sync.Mutex // guards stats, mode and turn (Info, Mode and Transform may run during WaitFrame)
 	stats   scanout.Stats
 	alloc   *scanout.Allocator
 	bufs    int

@@ -43,7 +43,8 @@ type Options struct {
 	// DisableCursorPlane composes the cursor into the frames instead of
 	// using the CRTC's cursor plane.
 	DisableCursorPlane bool
-	// Transform is how every screen is mounted: the primary plane turns
+	// Transform is how every screen is mounted at start
+	// (Output.SetTransform changes one later): the primary plane turns
 	// the picture where its rotation property offers the turn (180
 	// degrees and flips); otherwise (90 and 270 degrees, or a plane
 	// without it) the compositor draws the picture turned
@@ -96,17 +97,21 @@ type Output struct {
 
 	// Mode changes (modes.go): what the Presenter is made again from,
 	// the mode asked for and not yet set, and the frames of the
-	// Presenters before. mu guards info, p, wantMode and statsBase
-	// against Mode and Info from other goroutines.
+	// Presenters before. mu guards info, p, wantMode, statsBase,
+	// mounted, turn and wantTurn against Mode, Info and Transform from
+	// other goroutines.
 	mu        sync.Mutex
 	dev       *scanout.Device
 	alloc     *scanout.Allocator
 	noDirect  bool
 	wantMode  *scanout.Mode
 	statsBase scanout.Stats
-	// turn is the transform the compositor draws (RenderTransform):
-	// Options.Transform when the plane cannot turn the picture.
-	turn backend.Transform
+	// mounted is how the screen is mounted (Transform: Options.Transform
+	// or SetTransform's); turn is the transform the compositor draws
+	// (RenderTransform): mounted when the plane cannot turn the picture.
+	// wantTurn: the Presenter is to be made again for them (turn.go).
+	mounted, turn backend.Transform
+	wantTurn      bool
 }
 
 // New sets up every connected output of opts.Devices.Display.
@@ -197,7 +202,7 @@ func (b *Backend) newOutput(pipe scanout.Pipeline) (*Output, error) {
 		p.Close()
 		return nil, fmt.Errorf("kms output %s: %w", pipe.ConnectorName, err)
 	}
-	o := &Output{b: b, displayDev: b.displayDev, p: p, sc: sc, turn: turn, fmt: opts.Format, log: log, sess: &b.sess,
+	o := &Output{b: b, displayDev: b.displayDev, p: p, sc: sc, mounted: opts.Transform, turn: turn, fmt: opts.Format, log: log, sess: &b.sess,
 		dev: display, alloc: b.alloc, noDirect: opts.DisableDirect, info: backend.Info{Backend: "kms", Output: pipe.ConnectorName,
 			Mode: mode, Display: display.String(), Strategy: sc.Strategy, Attempts: sc.Attempts, Unavailable: b.alloc.Unavailable}}
 	if b.alloc.Render() != nil {

@@ -37,9 +37,15 @@ func (o *Output) SetMode(m scanout.Mode) error {
 // Presenter or targets cannot be made, the old mode is made again.
 func (o *Output) applyMode() error {
 	o.mu.Lock()
-	want := o.wantMode
-	o.wantMode = nil
+	want, turned := o.wantMode, o.wantTurn
+	o.wantMode, o.wantTurn = nil, false
 	o.mu.Unlock()
+	if turned {
+		if err := o.applyTurn(want); err != nil {
+			return err
+		}
+		want = nil
+	}
 	if want == nil || *want == o.p.Mode() {
 		return nil
 	}
@@ -66,7 +72,7 @@ func (o *Output) remake(mode scanout.Mode) error {
 		o.log.Warn("kms: turning the pipeline off for a modeset", "output", o.Name(), "err", err)
 	}
 	po := scanout.PresenterOptions{Mode: mode, DisableDirect: o.noDirect, Logger: o.log}
-	if o.turn == backend.TransformNormal { // the plane turns the picture, if anything does
+	if o.RenderTransform() == backend.TransformNormal { // the plane turns the picture, if anything does
 		po.RotateDegrees, po.Flip = o.Transform().Rotation()
 	}
 	p, err := scanout.NewPresenter(o.dev, pipe, po)

@@ -14,7 +14,12 @@ func (o *Output) SetPower(on bool) error {
 
 var _ backend.PowerControl = (*Output)(nil)
 
-// Transform returns how the screen is mounted (Options.Transform).
-func (o *Output) Transform() backend.Transform { return o.b.opts.Transform }
+// Transform returns how the screen is mounted (Options.Transform, or
+// what SetTransform set).
+func (o *Output) Transform() backend.Transform {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.mounted
+}
 
 var _ backend.Transformed = (*Output)(nil)

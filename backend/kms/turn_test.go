@@ -41,7 +41,7 @@ func TestInputTurned(t *testing.T) {
 		{backend.Transform270, 600, 800, 150, 400, 300, 600, 600, 800},
 		{backend.TransformFlipped90, 600, 800, 150, 400, 300, 200, 600, 800},
 	} {
-		o := &Output{b: &Backend{opts: Options{Transform: c.tr}}, info: backend.Info{Mode: scanout.Mode{Width: 800, Height: 600}}}
+		o := &Output{b: &Backend{opts: Options{Transform: c.tr}}, mounted: c.tr, info: backend.Info{Mode: scanout.Mode{Width: 800, Height: 600}}}
 		in := &inputSource{ctx: context.Background(), outputs: func() []*Output { return []*Output{o} }, events: make(chan backend.Event, 16),
 			touches: map[int32]bool{}}
 		get := func() backend.Event { t.Helper(); return nextEvent(t, in.events) }

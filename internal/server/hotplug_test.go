@@ -101,14 +101,7 @@ func TestOutputTransformTold(t *testing.T) {
 	var transform int32
 	r.events(func(obj uint32, op uint16, body []byte) bool {
 		if obj == 3 && op == 0 {
-			d := wire.NewDecoder(body, nil)
-			d.Int()
-			d.Int()
-			d.Int()
-			d.Int()
-			d.Int()
-			_, _ = d.String(), d.String() // make, model
-			transform = d.Int()
+			transform = int32(geometryTransform(body))
 			return true
 		}
 		return false

@@ -17,12 +17,15 @@ import (
 // tested or applied as a whole. What minicomp can change: the mode of an
 // output that implements backend.ModeSetter (KMS: the connector's modes;
 // headless: any size), and whether an output that implements
-// backend.OutputToggler (headless) is on. The outputs that are on stand
+// backend.OutputToggler (headless) is on, and the transform of an
+// output that implements backend.Transformable (headless; KMS: the
+// plane turns the picture when it can, else the compositor draws it
+// turned): everything follows as for a mode (turn.go). The outputs that are on stand
 // side by side in their order (as xdg-output says), each showing its own
-// part of the layout (layout.go), unscaled and untransformed; one turned on
-// goes to the right of the others (the position asked for it is not
-// looked at). A configuration asking for another position, a transform, a
-// scale, turning off an output that cannot be, or turning off every
+// part of the layout (layout.go), unscaled; one turned on goes to the
+// right of the others (the position asked for it is not looked at). A
+// configuration asking for another position, a transform of an output
+// that cannot turn, a scale, turning off an output that cannot be, or turning off every
 // output fails (the client is told, nothing changes). An output that is
 // off stays listed as a disabled head with its modes; outputs that come
 // and go (KMS hotplug) get and finish heads on every manager.
@@ -85,7 +88,8 @@ type outputHead struct {
 	cur   uint32 // the current mode's object
 	on    bool
 	x     int
-	gone  bool // finished: the output went away
+	turn  backend.Transform // the transform last sent
+	gone  bool              // finished: the output went away
 }
 
 type headMode struct {
@@ -161,8 +165,11 @@ func (m *outputManager) sendState(h *outputHead, force bool) {
 		h.x = x
 		c.send(protocol.ZwlrOutputHeadV1Position(c.conn, h.id, int32(x), 0))
 	}
+	if t := mountedAs(h.out); force || t != h.turn {
+		h.turn = t
+		c.send(protocol.ZwlrOutputHeadV1Transform(c.conn, h.id, int32(t)))
+	}
 	if force {
-		c.send(protocol.ZwlrOutputHeadV1Transform(c.conn, h.id, int32(mountedAs(h.out))))
 		c.send(protocol.ZwlrOutputHeadV1Scale(c.conn, h.id, wire.FixedFromFloat(1)))
 	}
 }
@@ -361,8 +368,8 @@ func (cfg *outputConfig) check() error {
 			continue
 		case o != nil && ch.pos != nil && *ch.pos != image.Pt(s.outputX(o), 0):
 			return fmt.Errorf("position %v for %s: the outputs stand side by side in their order: %w", *ch.pos, name, errUnsupported)
-		case ch.transform != nil && *ch.transform != int32(mountedAs(out)):
-			return fmt.Errorf("transform %d for %s: %w", *ch.transform, name, errUnsupported)
+		case ch.transform != nil && *ch.transform != int32(mountedAs(out)) && !turns(out):
+			return fmt.Errorf("transform %v for %s: the output cannot turn: %w", backend.Transform(*ch.transform), name, errUnsupported)
 		case ch.scale != nil && *ch.scale != wire.FixedFromFloat(1):
 			return fmt.Errorf("scale %v for %s: %w", ch.scale.Float(), name, errUnsupported)
 		}
@@ -402,6 +409,7 @@ func (cfg *outputConfig) apply() error {
 	}
 	var moded []change
 	var enabled []backend.Output
+	var turned []turnChange
 	undo := func() {
 		for _, out := range enabled {
 			out.(backend.OutputToggler).SetEnabled(false)
@@ -409,6 +417,7 @@ func (cfg *outputConfig) apply() error {
 		for _, d := range moded {
 			d.out.(backend.ModeSetter).SetMode(d.old)
 		}
+		undoTurns(turned)
 	}
 	for _, out := range s.headOutputs() {
 		ch := cfg.heads[out]
@@ -422,6 +431,12 @@ func (cfg *outputConfig) apply() error {
 				return err
 			}
 			moded = append(moded, change{out, old})
+		}
+		if tc, err := setTurn(out, ch.transform); err != nil {
+			undo()
+			return err
+		} else if tc.out != nil {
+			turned = append(turned, tc)
 		}
 		if s.outputOf(out) == nil && !s.outMgmt.draining[out] {
 			if err := out.(backend.OutputToggler).SetEnabled(true); err != nil {
@@ -448,14 +463,17 @@ func (cfg *outputConfig) apply() error {
 			delete(s.outMgmt.again, out)
 		}
 	}
-	if len(moded)+len(enabled)+len(disabled) == 0 && !again {
+	if len(moded)+len(enabled)+len(disabled)+len(turned) == 0 && !again {
 		return nil
 	}
 	for _, d := range moded {
 		s.log.Info("output mode set", "output", d.out.Name(), "from", d.old.String(), "to", d.out.Mode().String())
-		if o := s.outputOf(d.out); o != nil {
+		if o := s.outputOf(d.out); o != nil && !turnedIn(turned, d.out) {
 			o.resized()
 		}
+	}
+	for _, tc := range turned {
+		s.outputTurned(tc)
 	}
 	for _, o := range disabled {
 		s.disableOutput(o)

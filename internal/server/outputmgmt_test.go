@@ -17,8 +17,8 @@ import (
 // wlr-randr (Debian's) lists the headless output's modes and changes the
 // mode, to a listed one and to a custom size: clients' wl_output and a
 // toplevel's configure follow, grim's picture has the new size. What the
-// kiosk layout cannot do (a transform, turning the only output off) fails
-// and changes nothing.
+// kiosk layout cannot do (turning the only output off, a position, a
+// scale) fails and changes nothing; a transform turns the picture.
 func TestWlrRandr(t *testing.T) {
 	bin := realProgram(t, "wlr-randr", "wlr-randr")
 	s, dir := start(t)
@@ -78,6 +78,9 @@ func TestWlrRandr(t *testing.T) {
 		t.Fatalf("wlr-randr --custom-mode: %v\n%s", err, b)
 	}
 	out.wait(t, &from, prefix("configure 1000 500"), "the toplevel configured to the custom mode")
+	if p := logicalSize(); p != image.Pt(1000, 500) {
+		t.Fatalf("xdg_output logical size %v after the custom mode", p)
+	}
 	list, _ = randr()
 	if !strings.Contains(list, "1000x500 px, 60.000000 Hz (current)") {
 		t.Errorf("the custom mode is not current:\n%s", list)
@@ -85,13 +88,21 @@ func TestWlrRandr(t *testing.T) {
 	if img := grimShot(t, dir); img.Bounds().Dx() != 1000 || img.Bounds().Dy() != 500 {
 		t.Fatalf("grim's picture is %v after --custom-mode 1000x500", img.Bounds())
 	}
-	for _, args := range [][]string{{"--transform", "90"}, {"--off"}, {"--pos", "10,0"}, {"--scale", "2"}, {"--custom-mode", "1000x500@30Hz"}} {
+	for _, args := range [][]string{{"--off"}, {"--pos", "10,0"}, {"--scale", "2"}, {"--custom-mode", "1000x500@30Hz"}} {
 		if b, err := randr(append([]string{"--output", "HEADLESS-1"}, args...)...); err == nil {
 			t.Errorf("wlr-randr %v succeeded: %s", args, b)
 		}
 	}
 	if list, _ := randr(); !strings.Contains(list, "1000x500 px, 60.000000 Hz (current)") || !strings.Contains(list, "Enabled: yes") {
 		t.Errorf("a refused configuration changed the output:\n%s", list)
+	}
+	// Turned (turn.go): the toplevel and xdg-output get the turned size.
+	if b, err := randr("--output", "HEADLESS-1", "--transform", "90"); err != nil {
+		t.Fatalf("wlr-randr --transform 90: %v\n%s", err, b)
+	}
+	out.wait(t, &from, prefix("configure 500 1000"), "the toplevel configured to the turned picture")
+	if p := logicalSize(); p != image.Pt(500, 1000) {
+		t.Fatalf("xdg_output logical size %v after --transform 90", p)
 	}
 }
 
