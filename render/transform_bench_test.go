@@ -3,10 +3,10 @@ package render_test
 import (
 	"encoding/binary"
 	"image"
-	"image/color"
 	"testing"
 
 	"github.com/minicomp/minicomp/backend"
+	"github.com/minicomp/minicomp/internal/composebench"
 	"github.com/minicomp/minicomp/render"
 	"github.com/minicomp/minicomp/render/pixman"
 	"github.com/minicomp/minicomp/render/soft"
@@ -19,7 +19,8 @@ import (
 // 800×600 one over it), redrawn whole ("full") or only a 256×256 region
 // ("damage"). The picture is 1920×1080 upright and 1080×1920 turned;
 // the target is the same 1920×1080 buffer. Compare normal and 90 of one
-// run: ns/frame is the time of one frame.
+// run: ns/frame is the time of one frame (composebench.Run, which also
+// reports cpu-ns/frame and logs the picture's hash).
 func BenchmarkTurned(b *testing.B) {
 	renderers := []struct {
 		name string
@@ -42,11 +43,7 @@ func BenchmarkTurned(b *testing.B) {
 				b.Fatalf("%s unavailable: %v", rr.name, err)
 			}
 			defer r.Close()
-			target, err := scanout.MemfdStrategy{}.Allocate(1920, 1080, scanout.XRGB8888)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer target.Close()
+			target, mem := composebench.NewTarget(b) // 1920×1080 XRGB
 			for _, xf := range []backend.Transform{backend.TransformNormal, backend.Transform90} {
 				lw, lh := xf.LogicalSize(1920, 1080)
 				bg, err := r.NewTexture(lw, lh, scanout.XRGB8888)
@@ -66,24 +63,17 @@ func BenchmarkTurned(b *testing.B) {
 					}
 					b.Run(mode+"/"+xf.String(), func(b *testing.B) {
 						tr := r.(render.Transformer)
-						frame := func() {
+						composebench.Run(b, func() {
 							if err := tr.BeginTransformed(target, damage, xf); err != nil {
 								b.Fatal(err)
 							}
-							r.Clear(color.NRGBA{R: 0x20, G: 0x30, B: 0x40, A: 0xff})
+							r.Clear(composebench.Background)
 							r.Draw(bg, image.Rect(0, 0, lw, lh), image.Rect(0, 0, lw, lh), 1)
 							r.Draw(fg, image.Rect(0, 0, 800, 600), image.Rect(40, 60, 840, 660), 1)
 							if _, err := r.End(); err != nil {
 								b.Fatal(err)
 							}
-						}
-						frame()
-						b.ReportAllocs()
-						b.ResetTimer()
-						for b.Loop() {
-							frame()
-						}
-						b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/frame")
+						}, mem)
 					})
 				}
 				bg.Release()
