@@ -1,7 +1,6 @@
 package render_test
 
 import (
-	"encoding/binary"
 	"image"
 	"testing"
 
@@ -29,13 +28,6 @@ func BenchmarkTurned(b *testing.B) {
 		{"soft", func() (render.Renderer, error) { return soft.New(), nil }},
 		{"pixman", func() (render.Renderer, error) { return pixman.New() }},
 	}
-	noise := func(w, h int, a uint32) []byte {
-		p := make([]byte, w*h*4)
-		for i := range w * h {
-			binary.LittleEndian.PutUint32(p[i*4:], a|uint32(i)*2654435761&0x00c0c0c0)
-		}
-		return p
-	}
 	for _, rr := range renderers {
 		b.Run(rr.name, func(b *testing.B) {
 			r, err := rr.make()
@@ -50,12 +42,12 @@ func BenchmarkTurned(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				bg.Update(noise(lw, lh, 0), lw*4, nil)
+				bg.Update(composebench.Noise(lw, lh, 0), lw*4, nil)
 				fg, err := r.NewTexture(800, 600, scanout.ARGB8888)
 				if err != nil {
 					b.Fatal(err)
 				}
-				fg.Update(noise(800, 600, 0xc0000000), 800*4, nil)
+				fg.Update(composebench.Noise(800, 600, 0xc0), 800*4, nil)
 				for _, mode := range []string{"full", "damage"} {
 					var damage []image.Rectangle
 					if mode == "damage" {
