@@ -1,12 +1,11 @@
 package render_test
 
 import (
-	"encoding/binary"
 	"image"
-	"image/color"
 	"testing"
 
 	"github.com/minicomp/minicomp/backend"
+	"github.com/minicomp/minicomp/internal/composebench"
 	"github.com/minicomp/minicomp/render"
 	"github.com/minicomp/minicomp/render/pixman"
 	"github.com/minicomp/minicomp/render/soft"
@@ -19,7 +18,8 @@ import (
 // 800×600 one over it), redrawn whole ("full") or only a 256×256 region
 // ("damage"). The picture is 1920×1080 upright and 1080×1920 turned;
 // the target is the same 1920×1080 buffer. Compare normal and 90 of one
-// run: ns/frame is the time of one frame.
+// run: ns/frame is the time of one frame (composebench.Run, which also
+// reports cpu-ns/frame and logs the picture's hash).
 func BenchmarkTurned(b *testing.B) {
 	renderers := []struct {
 		name string
@@ -28,13 +28,6 @@ func BenchmarkTurned(b *testing.B) {
 		{"soft", func() (render.Renderer, error) { return soft.New(), nil }},
 		{"pixman", func() (render.Renderer, error) { return pixman.New() }},
 	}
-	noise := func(w, h int, a uint32) []byte {
-		p := make([]byte, w*h*4)
-		for i := range w * h {
-			binary.LittleEndian.PutUint32(p[i*4:], a|uint32(i)*2654435761&0x00c0c0c0)
-		}
-		return p
-	}
 	for _, rr := range renderers {
 		b.Run(rr.name, func(b *testing.B) {
 			r, err := rr.make()
@@ -42,23 +35,19 @@ func BenchmarkTurned(b *testing.B) {
 				b.Fatalf("%s unavailable: %v", rr.name, err)
 			}
 			defer r.Close()
-			target, err := scanout.MemfdStrategy{}.Allocate(1920, 1080, scanout.XRGB8888)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer target.Close()
+			target, mem := composebench.NewTarget(b) // 1920×1080 XRGB
 			for _, xf := range []backend.Transform{backend.TransformNormal, backend.Transform90} {
 				lw, lh := xf.LogicalSize(1920, 1080)
 				bg, err := r.NewTexture(lw, lh, scanout.XRGB8888)
 				if err != nil {
 					b.Fatal(err)
 				}
-				bg.Update(noise(lw, lh, 0), lw*4, nil)
+				bg.Update(composebench.Noise(lw, lh, 0), lw*4, nil)
 				fg, err := r.NewTexture(800, 600, scanout.ARGB8888)
 				if err != nil {
 					b.Fatal(err)
 				}
-				fg.Update(noise(800, 600, 0xc0000000), 800*4, nil)
+				fg.Update(composebench.Noise(800, 600, 0xc0), 800*4, nil)
 				for _, mode := range []string{"full", "damage"} {
 					var damage []image.Rectangle
 					if mode == "damage" {
@@ -66,24 +55,17 @@ func BenchmarkTurned(b *testing.B) {
 					}
 					b.Run(mode+"/"+xf.String(), func(b *testing.B) {
 						tr := r.(render.Transformer)
-						frame := func() {
+						composebench.Run(b, func() {
 							if err := tr.BeginTransformed(target, damage, xf); err != nil {
 								b.Fatal(err)
 							}
-							r.Clear(color.NRGBA{R: 0x20, G: 0x30, B: 0x40, A: 0xff})
+							r.Clear(composebench.Background)
 							r.Draw(bg, image.Rect(0, 0, lw, lh), image.Rect(0, 0, lw, lh), 1)
 							r.Draw(fg, image.Rect(0, 0, 800, 600), image.Rect(40, 60, 840, 660), 1)
 							if _, err := r.End(); err != nil {
 								b.Fatal(err)
 							}
-						}
-						frame()
-						b.ReportAllocs()
-						b.ResetTimer()
-						for b.Loop() {
-							frame()
-						}
-						b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/frame")
+						}, mem)
 					})
 				}
 				bg.Release()

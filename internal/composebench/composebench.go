@@ -42,10 +42,15 @@ func Opaque(i int) bool { return i%2 == 0 }
 
 // Pixels is every surface's content: premultiplied ARGB with alpha 0xc0,
 // SurfaceW*4 bytes a row.
-func Pixels() []byte {
-	pix := make([]byte, SurfaceW*SurfaceH*4)
-	for i := range SurfaceW * SurfaceH {
-		binary.LittleEndian.PutUint32(pix[i*4:], 0xc0000000|uint32(i)*2654435761&0x00c0c0c0)
+func Pixels() []byte { return Noise(SurfaceW, SurfaceH, 0xc0) }
+
+// Noise is w×h pixels (w*4 bytes a row) of the benchmarks' pattern with
+// alpha a: colour channels of 0, 0x40, 0x80 or 0xc0 from a
+// multiplicative hash of the pixel's index, premultiplied when a ≥ 0xc0.
+func Noise(w, h int, a uint8) []byte {
+	pix := make([]byte, w*h*4)
+	for i := range w * h {
+		binary.LittleEndian.PutUint32(pix[i*4:], uint32(a)<<24|uint32(i)*2654435761&0x00c0c0c0)
 	}
 	return pix
 }

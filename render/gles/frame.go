@@ -45,9 +45,9 @@ type frameState struct {
 	err    error
 	fence  *os.File
 	// xf turns the frame (BeginTransformed): bounds, clip and the
-	// commands are in the picture's coordinates; tsize is the target's.
-	xf    backend.Transform
-	tsize image.Point
+	// commands are in the picture's coordinates (the target's size is
+	// its target's w and h).
+	xf backend.Transform
 }
 
 // Begin starts a frame into target. A target seen for the first time is
@@ -76,7 +76,7 @@ func (r *Renderer) BeginTransformed(target *scanout.Buffer, damage []image.Recta
 		return fmt.Errorf("gles: cannot draw into %v", target.Format)
 	}
 	f.buf, f.err, f.fence = target, nil, nil
-	f.xf, f.tsize = t, image.Pt(target.Width, target.Height)
+	f.xf = t
 	f.bounds = image.Rectangle{Max: image.Pt(t.LogicalSize(target.Width, target.Height))}
 	f.clip = f.clipA[:0]
 	if damage == nil {
@@ -277,7 +277,7 @@ func (r *Renderer) glCmd(c *cmd, t *target) {
 	}
 	p := &r.progs[r.cur.prog]
 	if p.xf != f.xf {
-		r.setTurn(p, f.xf)
+		r.setTurn(p, f.xf, t)
 	}
 	w, h := float32(f.bounds.Dx()), float32(f.bounds.Dy())
 	r.u4 = [4]float32{2*float32(c.dst.Min.X)/w - 1, 2*float32(c.dst.Min.Y)/h - 1, 2 * float32(c.dst.Dx()) / w, 2 * float32(c.dst.Dy()) / h}
@@ -295,7 +295,7 @@ func (r *Renderer) glCmd(c *cmd, t *target) {
 		if x.Empty() {
 			continue
 		}
-		x = f.xf.RectFromLogical(f.tsize.X, f.tsize.Y, x)
+		x = f.xf.RectFromLogical(t.w, t.h, x)
 		r.fc.Call(l.glScissor, uintptr(x.Min.X), uintptr(x.Min.Y), uintptr(x.Dx()), uintptr(x.Dy()))
 		r.fc.Call(l.glDrawArrays, glTriangleStrip, 0, 4)
 	}

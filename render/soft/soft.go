@@ -247,20 +247,28 @@ func clampi(v, hi int64) int32 {
 	return int32(v)
 }
 
+// samples fills *buf with the bilinear samples of the n target (or
+// picture) pixels from p0 along one axis of a draw of d0..d0+dn from the
+// texels s0..s0+sn of a texture tn texels long.
+func (r *Renderer) samples(buf *[]col, p0, n, d0, dn, s0, sn, tn int) []col {
+	if cap(*buf) < n {
+		*buf = make([]col, n)
+	}
+	cs := (*buf)[:n]
+	for i := range cs {
+		u := fix8(p0+i-d0, dn, s0, sn)
+		cs[i] = col{clampi(u>>8, int64(tn-1)), clampi(u>>8+1, int64(tn-1)), uint32(u & 255)}
+	}
+	return cs
+}
+
 // drawScaled draws the clip x of dst, sampling src bilinearly.
 func (r *Renderer) drawScaled(pix []byte, stride, tw, th int, opaque bool, src, dst, x image.Rectangle, a8 uint32) {
 	n := x.Dx()
-	if cap(r.cols) < n {
-		r.cols = make([]col, n)
-	}
 	if cap(r.row) < n*4 {
 		r.row = make([]byte, n*4)
 	}
-	cols, row := r.cols[:n], r.row[:n*4]
-	for i := range cols {
-		u := fix8(x.Min.X+i-dst.Min.X, dst.Dx(), src.Min.X, src.Dx())
-		cols[i] = col{clampi(u>>8, int64(tw-1)), clampi(u>>8+1, int64(tw-1)), uint32(u & 255)}
-	}
+	cols, row := r.samples(&r.cols, x.Min.X, n, dst.Min.X, dst.Dx(), src.Min.X, src.Dx(), tw), r.row[:n*4]
 	le := binary.LittleEndian
 	dstStride := int(r.target.Stride)
 	for y := x.Min.Y; y < x.Max.Y; y++ {

@@ -88,18 +88,3 @@ func (r *Renderer) drawTurned(pix []byte, stride, tw, th int, opaque bool, src, 
 		}
 	}
 }
-
-// samples fills *buf with the bilinear samples (drawScaled's) of the n
-// picture pixels from p0 along one axis of a draw of d0..d0+dn from the
-// texels s0..s0+sn of a texture tn texels long.
-func (r *Renderer) samples(buf *[]col, p0, n, d0, dn, s0, sn, tn int) []col {
-	if cap(*buf) < n {
-		*buf = make([]col, n)
-	}
-	cs := (*buf)[:n]
-	for i := range cs {
-		u := fix8(p0+i-d0, dn, s0, sn)
-		cs[i] = col{clampi(u>>8, int64(tn-1)), clampi(u>>8+1, int64(tn-1)), uint32(u & 255)}
-	}
-	return cs
-}
