@@ -260,7 +260,6 @@ type minicompProc struct {
 	dir    string // its XDG_RUNTIME_DIR
 	mu     sync.Mutex
 	log    strings.Builder
-	lines  chan string
 	exited chan struct{}
 }
 
@@ -271,7 +270,7 @@ func startMinicomp(t *testing.T, env []string, args ...string) *minicompProc {
 		t.Fatal(err)
 	}
 	dir := e2eRuntimeDir(t)
-	p := &minicompProc{dir: dir, lines: make(chan string, 1024), exited: make(chan struct{})}
+	p := &minicompProc{dir: dir, exited: make(chan struct{})}
 	p.cmd = exec.Command(exe, append([]string{"run"}, args...)...)
 	p.cmd.Env = append(e2eEnv("XDG_RUNTIME_DIR="+dir, envRunMain+"=1"), env...)
 	r, w := io.Pipe()
@@ -285,10 +284,6 @@ func startMinicomp(t *testing.T, env []string, args ...string) *minicompProc {
 			p.mu.Lock()
 			p.log.WriteString(sc.Text() + "\n")
 			p.mu.Unlock()
-			select {
-			case p.lines <- sc.Text():
-			default:
-			}
 		}
 	}()
 	go func() { p.cmd.Wait(); w.Close(); close(p.exited) }()
