@@ -201,10 +201,17 @@ func openScreen(t *testing.T) (*screen, string) {
 
 // pixel returns the framebuffer on the primary plane (0: none) and its
 // center pixel.
-func (s *screen) pixel() (uint32, uint32, error) { return s.pixelAt(-1, -1) }
+func (s *screen) pixel() (uint32, uint32, error) {
+	return s.pixelWhere(func(w, h int) (int, int) { return w / 2, h / 2 })
+}
 
-// pixelAt is pixel at x, y (-1, -1: the center).
+// pixelAt is pixel at x, y.
 func (s *screen) pixelAt(x, y int) (uint32, uint32, error) {
+	return s.pixelWhere(func(int, int) (int, int) { return x, y })
+}
+
+// pixelWhere is pixel at where(the framebuffer's width, height).
+func (s *screen) pixelWhere(where func(w, h int) (x, y int)) (uint32, uint32, error) {
 	p, err := s.d.Plane(s.plane)
 	if err != nil || p.FBID == 0 {
 		return 0, 0, err
@@ -231,9 +238,7 @@ func (s *screen) pixelAt(x, y int) (uint32, uint32, error) {
 		return p.FBID, 0, fmt.Errorf("map framebuffer %d: %w", p.FBID, err)
 	}
 	defer unix.Munmap(m)
-	if x < 0 {
-		x, y = int(fb.Width/2), int(fb.Height/2)
-	}
+	x, y := where(int(fb.Width), int(fb.Height))
 	off := int(fb.Offsets[0]) + y*int(fb.Pitches[0]) + x*4
 	return p.FBID, binary.LittleEndian.Uint32(m[off:]) & 0xffffff, nil
 }
