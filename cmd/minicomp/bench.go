@@ -461,12 +461,11 @@ func benchFlip(ctx context.Context, p *scanout.Presenter, bufs []*scanout.Buffer
 		return r
 	}
 	r.MeanMS = meanUS(iv) / 1000
-	for _, d := range iv {
-		r.IntervalsMS = append(r.IntervalsMS, us(d)/1000)
-	}
+	r.IntervalsMS = make([]float64, len(iv))
 	var ss float64
-	for _, d := range iv {
-		x := us(d)/1000 - r.MeanMS
+	for i, d := range iv {
+		r.IntervalsMS[i] = us(d) / 1000
+		x := r.IntervalsMS[i] - r.MeanMS
 		ss += x * x
 	}
 	r.StdMS = math.Sqrt(ss / float64(len(iv)))

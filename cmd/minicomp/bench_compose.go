@@ -14,9 +14,10 @@ import (
 )
 
 // composeResult is the CPU renderer's frame time by the size of the
-// damage: the scene of BenchmarkCompose1080p (4 surfaces of 800×600, every
-// other one translucent, overlapping) drawn into a w×h target, clipped to
-// a centred square of each side.
+// damage: a scene like BenchmarkCompose1080p's (4 surfaces of 800×600,
+// every other one translucent, the same pixels) but overlapping around the
+// centre of a w×h target (not at composebench.SurfaceAt), so that every
+// damage square, a centred square of each side, touches all four.
 type composeResult struct {
 	Renderer string         `json:"renderer"`
 	Surfaces int            `json:"surfaces"`
@@ -68,11 +69,15 @@ func benchCompose(w, h, iters int, progress func(string, ...any)) *composeResult
 			return res
 		}
 		defer texs[i].Release()
-		texs[i].Update(pix, sw*4, nil)
+		if err := texs[i].Update(pix, sw*4, nil); err != nil {
+			res.Error = oneLine(err)
+			return res
+		}
 		// Spread over the target, overlapping around its centre.
 		at[i] = image.Pt(w/2-sw*7/8+(i%2)*sw*3/4, h/2-sh*7/8+(i/2)*sh*3/4)
 	}
 	bounds := image.Rect(0, 0, w, h)
+	upd := make([]image.Rectangle, 1) // reused: no allocation in the timed loop
 	for _, side := range composeSides {
 		d := bounds
 		if side > 0 {
@@ -87,8 +92,11 @@ func benchCompose(w, h, iters int, progress func(string, ...any)) *composeResult
 			t0 := time.Now()
 			for i, t := range texs {
 				// The client's update, in texture pixels.
-				if u := d.Sub(at[i]).Intersect(image.Rect(0, 0, sw, sh)); !u.Empty() {
-					t.Update(pix, sw*4, []image.Rectangle{u})
+				if upd[0] = d.Sub(at[i]).Intersect(image.Rect(0, 0, sw, sh)); !upd[0].Empty() {
+					if err := t.Update(pix, sw*4, upd); err != nil {
+						res.Error = oneLine(err)
+						return res
+					}
 				}
 			}
 			if err := r.Begin(target, damage); err != nil {

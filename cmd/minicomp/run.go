@@ -496,7 +496,8 @@ func outputSize(f runFlags, def string) (int, int, error) {
 }
 
 func openNamed(name string, devs scanout.Devices, f runFlags, log *slog.Logger) (backend.Backend, error) {
-	if err := f.checkTransform(name); err != nil {
+	tr, err := f.transformFor(name)
+	if err != nil {
 		return nil, err
 	}
 	switch name {
@@ -509,10 +510,6 @@ func openNamed(name string, devs scanout.Devices, f runFlags, log *slog.Logger) 
 		if err != nil {
 			return nil, err
 		}
-		tr, err := f.parseTransform()
-		if err != nil {
-			return nil, err
-		}
 		return kms.New(kms.Options{Devices: devs, HeapPreference: heapList(f.heap), DisableDirect: f.noDirect, Logger: log,
 			Modes: modes, DisableCursorPlane: f.noCursorPlane, Hotplug: true, Transform: tr, Input: input})
 	case "headless":
@@ -522,10 +519,6 @@ func openNamed(name string, devs scanout.Devices, f runFlags, log *slog.Logger) 
 		}
 		if f.outputsOn < 0 || f.outputsOn > max(f.outputs, 1) || f.outputsOn > 0 && f.outputsOn < max(f.outputs, 1) && f.pattern {
 			return nil, fmt.Errorf("--outputs-enabled %d: want 0 (all) to --outputs (%d), and none off with --pattern", f.outputsOn, max(f.outputs, 1))
-		}
-		tr, err := f.parseTransform()
-		if err != nil {
-			return nil, err
 		}
 		return headless.New(headless.Options{Outputs: sizes(f, w, h), RefreshMilliHz: int(f.refresh * 1000),
 			Render: devs.Render, HeapPreference: heapList(f.heap), Enabled: f.outputsOn, Transform: tr, Logger: log})

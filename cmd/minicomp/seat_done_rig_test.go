@@ -78,25 +78,15 @@ func (s *screen) waitCornerPixel(t *testing.T, want uint32, what string) {
 // waitCornerPixelFunc waits until the corner pixel satisfies ok.
 func (s *screen) waitCornerPixelFunc(t *testing.T, what string, ok func(uint32) bool) {
 	t.Helper()
+	corner := func(w, h int) (int, int) { return w - 8, h - 8 }
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		var px uint32
-		var err error
-		p, perr := s.d.Plane(s.plane)
-		if perr == nil && p.FBID != 0 {
-			var fb drm.ModeFBCmd2
-			if fb, err = s.d.GetFB2(p.FBID); err == nil {
-				if fb.Handles[0] != 0 {
-					s.d.GemClose(fb.Handles[0])
-				}
-				_, px, err = s.pixelAt(int(fb.Width)-8, int(fb.Height)-8)
-				if err == nil && ok(px) {
-					return
-				}
-			}
+		fb, px, err := s.pixelWhere(corner)
+		if err == nil && fb != 0 && ok(px) {
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: the corner shows %06x (err %v %v)", what, px, err, perr)
+			t.Fatalf("%s: the corner of framebuffer %d shows %06x (err %v)", what, fb, px, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -71,17 +71,9 @@ func startSeatdInputRig(t *testing.T) (vt, other int, sd *testenv.Seatd) {
 	t.Helper()
 	requireSeatRig(t)
 	rigtest.RequireUInput(t)
-	requireWev(t)
+	requirePrograms(t, "wev")
 	vt = activeVT(t)
 	return vt, vt%6 + 1, testenv.StartSeatd(t, true)
-}
-
-// requireWev fails the test when wev was not shipped into the guest.
-func requireWev(t *testing.T) {
-	t.Helper()
-	if !strings.Contains(" "+os.Getenv("MINICOMP_RIG_PROGRAMS")+" ", " wev ") {
-		t.Fatal("wev was not shipped into the guest (testdata/rig-programs lists it)")
-	}
 }
 
 // startWev runs wev as minicomp's client and waits until it has the

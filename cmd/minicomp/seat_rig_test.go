@@ -201,10 +201,17 @@ func openScreen(t *testing.T) (*screen, string) {
 
 // pixel returns the framebuffer on the primary plane (0: none) and its
 // center pixel.
-func (s *screen) pixel() (uint32, uint32, error) { return s.pixelAt(-1, -1) }
+func (s *screen) pixel() (uint32, uint32, error) {
+	return s.pixelWhere(func(w, h int) (int, int) { return w / 2, h / 2 })
+}
 
-// pixelAt is pixel at x, y (-1, -1: the center).
+// pixelAt is pixel at x, y.
 func (s *screen) pixelAt(x, y int) (uint32, uint32, error) {
+	return s.pixelWhere(func(int, int) (int, int) { return x, y })
+}
+
+// pixelWhere is pixel at where(the framebuffer's width, height).
+func (s *screen) pixelWhere(where func(w, h int) (x, y int)) (uint32, uint32, error) {
 	p, err := s.d.Plane(s.plane)
 	if err != nil || p.FBID == 0 {
 		return 0, 0, err
@@ -231,9 +238,7 @@ func (s *screen) pixelAt(x, y int) (uint32, uint32, error) {
 		return p.FBID, 0, fmt.Errorf("map framebuffer %d: %w", p.FBID, err)
 	}
 	defer unix.Munmap(m)
-	if x < 0 {
-		x, y = int(fb.Width/2), int(fb.Height/2)
-	}
+	x, y := where(int(fb.Width), int(fb.Height))
 	off := int(fb.Offsets[0]) + y*int(fb.Pitches[0]) + x*4
 	return p.FBID, binary.LittleEndian.Uint32(m[off:]) & 0xffffff, nil
 }
@@ -260,7 +265,6 @@ type minicompProc struct {
 	dir    string // its XDG_RUNTIME_DIR
 	mu     sync.Mutex
 	log    strings.Builder
-	lines  chan string
 	exited chan struct{}
 }
 
@@ -271,7 +275,7 @@ func startMinicomp(t *testing.T, env []string, args ...string) *minicompProc {
 		t.Fatal(err)
 	}
 	dir := e2eRuntimeDir(t)
-	p := &minicompProc{dir: dir, lines: make(chan string, 1024), exited: make(chan struct{})}
+	p := &minicompProc{dir: dir, exited: make(chan struct{})}
 	p.cmd = exec.Command(exe, append([]string{"run"}, args...)...)
 	p.cmd.Env = append(e2eEnv("XDG_RUNTIME_DIR="+dir, envRunMain+"=1"), env...)
 	r, w := io.Pipe()
@@ -285,10 +289,6 @@ func startMinicomp(t *testing.T, env []string, args ...string) *minicompProc {
 			p.mu.Lock()
 			p.log.WriteString(sc.Text() + "\n")
 			p.mu.Unlock()
-			select {
-			case p.lines <- sc.Text():
-			default:
-			}
 		}
 	}()
 	go func() { p.cmd.Wait(); w.Close(); close(p.exited) }()

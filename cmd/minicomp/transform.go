@@ -6,8 +6,10 @@ import (
 	"github.com/minicomp/minicomp/backend"
 )
 
-// parseTransform reads --transform (unset: normal).
-func (f runFlags) parseTransform() (backend.Transform, error) {
+// transformFor reads --transform (unset: normal) for the backend named,
+// refusing a turned one for a backend that does not turn its outputs (the
+// nested ones: their window is the screen).
+func (f runFlags) transformFor(backendName string) (backend.Transform, error) {
 	if f.transform == "" {
 		return backend.TransformNormal, nil
 	}
@@ -15,15 +17,8 @@ func (f runFlags) parseTransform() (backend.Transform, error) {
 	if err != nil {
 		return 0, fmt.Errorf("--transform: %w", err)
 	}
-	return tr, nil
-}
-
-// checkTransform refuses a turned --transform for a backend that does not
-// turn its outputs (the nested ones: their window is the screen).
-func (f runFlags) checkTransform(backendName string) error {
-	tr, err := f.parseTransform()
-	if err != nil || tr == backend.TransformNormal || backendName == "kms" || backendName == "headless" {
-		return err
+	if tr != backend.TransformNormal && backendName != "kms" && backendName != "headless" {
+		return 0, fmt.Errorf("--transform %s: the %s backend does not turn its outputs (kms and headless do)", f.transform, backendName)
 	}
-	return fmt.Errorf("--transform %s: the %s backend does not turn its outputs (kms and headless do)", f.transform, backendName)
+	return tr, nil
 }

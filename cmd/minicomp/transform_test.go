@@ -18,10 +18,10 @@ func TestRunTransform(t *testing.T) {
 		t.Errorf("--transform 45: %v", err)
 	}
 	for _, name := range []string{"x11", "wayland"} {
-		if err := (runFlags{transform: "flipped-90"}).checkTransform(name); err == nil {
+		if _, err := (runFlags{transform: "flipped-90"}).transformFor(name); err == nil {
 			t.Errorf("%s accepted --transform flipped-90", name)
 		}
-		if err := (runFlags{transform: "normal"}).checkTransform(name); err != nil {
+		if _, err := (runFlags{transform: "normal"}).transformFor(name); err != nil {
 			t.Errorf("%s refused --transform normal: %v", name, err)
 		}
 	}

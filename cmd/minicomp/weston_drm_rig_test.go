@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/minicomp/minicomp/internal/testenv"
 )
 
 // weston 10's DRM backend with its GL renderer, side by side with
@@ -261,7 +261,7 @@ type measured struct {
 // what it printed and the compositor's CPU time meanwhile.
 func runBenchClient(t *testing.T, c benchClient, env []string, cpu func() time.Duration) (string, time.Duration, time.Duration) {
 	t.Helper()
-	master, slave, err := openPTY()
+	master, slave, err := testenv.OpenPTY()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,29 +310,6 @@ func runBenchClient(t *testing.T, c benchClient, env []string, cpu func() time.D
 	master.Close()
 	<-read
 	return out.String(), c1 - c0, wall
-}
-
-// openPTY returns a pseudo-terminal's master and slave.
-func openPTY() (*os.File, *os.File, error) {
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
-		m.Close()
-		return nil, nil, fmt.Errorf("unlockpt: %w", err)
-	}
-	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		m.Close()
-		return nil, nil, fmt.Errorf("ptsname: %w", err)
-	}
-	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		m.Close()
-		return nil, nil, err
-	}
-	return m, s, nil
 }
 
 // tail returns the last n lines of the file at path.
