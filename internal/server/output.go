@@ -185,7 +185,7 @@ func (o *output) resized() {
 	o.damage = o.damage[:0]
 	o.addDamage(o.bounds)
 	for i := range o.damageWatch {
-		o.damageWatch[i].r = o.bounds
+		o.damageWatch[i].r = o.panelBounds() // watches are in the panel's pixels (screencopy.go)
 	}
 	for c := range o.s.clients {
 		for _, id := range c.outputIDs[o] {
