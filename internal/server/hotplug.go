@@ -21,10 +21,7 @@ func (s *Server) addOutput(bo backend.Output) *output {
 		description: outputDescription(bo)}
 	s.outputs = append(s.outputs, o)
 	o.global = s.addGlobal(protocol.WlOutputInterface, 4, o.bind)
-	if cs, ok := bo.(backend.ClientScanout); ok && renderTurn(bo) == backend.TransformNormal {
-		o.scanout = cs
-		s.clientScanout = true
-	}
+	o.setScanout()
 	for c := range s.clients {
 		for _, id := range c.registries {
 			c.send(protocol.WlRegistryGlobal(c.conn, id, o.global.name, o.global.iface.Name, o.global.version))

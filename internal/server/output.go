@@ -182,10 +182,9 @@ func (o *output) resized() {
 	m := o.o.Mode()
 	o.bounds = logicalBounds(o.o)
 	o.history = [4][]image.Rectangle{}
-	o.damage = o.damage[:0]
-	o.addDamage(o.bounds)
+	o.damage = o.damage[:0] // all of it again below (damageAll)
 	for i := range o.damageWatch {
-		o.damageWatch[i].r = o.bounds
+		o.damageWatch[i].r = o.panelBounds() // watches are in the panel's pixels (screencopy.go)
 	}
 	for c := range o.s.clients {
 		for _, id := range c.outputIDs[o] {
@@ -195,7 +194,7 @@ func (o *output) resized() {
 			}
 		}
 	}
-	o.s.damageAll() // the outputs after it moved
+	o.s.damageAll() // this output whole, and the outputs after it moved
 	o.s.replaceToplevels()
 	o.s.arrangeLayers()
 	o.s.geometriesChanged()

@@ -264,14 +264,13 @@ type outputConfig struct {
 
 // configHead is a zwlr_output_configuration_head_v1: what to change.
 type configHead struct {
-	c                           *Client
-	id                          uint32
-	out                         backend.Output
-	mode                        *scanout.Mode
-	pos                         *image.Point
-	transform                   *int32
-	scale                       *wire.Fixed
-	modeSet, posSet, tSet, sSet bool
+	c         *Client
+	id        uint32
+	out       backend.Output
+	mode      *scanout.Mode
+	pos       *image.Point
+	transform *int32
+	scale     *wire.Fixed
 }
 
 func (cfg *outputConfig) head(headID uint32) (backend.Output, error) {
@@ -486,7 +485,7 @@ func (cfg *outputConfig) apply() error {
 }
 
 func (ch *configHead) SetMode(modeID uint32) error {
-	if ch.modeSet {
+	if ch.mode != nil {
 		return errorf(ch.id, protocol.ZwlrOutputConfigurationHeadV1ErrorAlreadySet, "mode set twice")
 	}
 	o, err := ch.c.lookup(ch.id, modeID, protocol.ZwlrOutputModeV1Interface)
@@ -500,49 +499,49 @@ func (ch *configHead) SetMode(modeID uint32) error {
 	for _, hm := range h.modes {
 		if hm.id == modeID {
 			md := hm.mode
-			ch.mode, ch.modeSet = &md, true
+			ch.mode = &md
 		}
 	}
 	return nil
 }
 
 func (ch *configHead) SetCustomMode(w, h, refresh int32) error {
-	if ch.modeSet {
+	if ch.mode != nil {
 		return errorf(ch.id, protocol.ZwlrOutputConfigurationHeadV1ErrorAlreadySet, "mode set twice")
 	}
 	if w <= 0 || h <= 0 || refresh < 0 {
 		return errorf(ch.id, protocol.ZwlrOutputConfigurationHeadV1ErrorInvalidCustomMode, "custom mode %dx%d@%d", w, h, refresh)
 	}
-	ch.mode, ch.modeSet = &scanout.Mode{Width: int(w), Height: int(h), RefreshMilliHz: int(refresh)}, true
+	ch.mode = &scanout.Mode{Width: int(w), Height: int(h), RefreshMilliHz: int(refresh)}
 	return nil
 }
 
 func (ch *configHead) SetPosition(x, y int32) error {
-	if ch.posSet {
+	if ch.pos != nil {
 		return errorf(ch.id, protocol.ZwlrOutputConfigurationHeadV1ErrorAlreadySet, "position set twice")
 	}
-	ch.pos, ch.posSet = &image.Point{X: int(x), Y: int(y)}, true
+	ch.pos = &image.Point{X: int(x), Y: int(y)}
 	return nil
 }
 
 func (ch *configHead) SetTransform(t int32) error {
-	if ch.tSet {
+	if ch.transform != nil {
 		return errorf(ch.id, protocol.ZwlrOutputConfigurationHeadV1ErrorAlreadySet, "transform set twice")
 	}
 	if t < 0 || t > protocol.WlOutputTransformFlipped270 {
 		return errorf(ch.id, protocol.ZwlrOutputConfigurationHeadV1ErrorInvalidTransform, "transform %d", t)
 	}
-	ch.transform, ch.tSet = &t, true
+	ch.transform = &t
 	return nil
 }
 
 func (ch *configHead) SetScale(scale wire.Fixed) error {
-	if ch.sSet {
+	if ch.scale != nil {
 		return errorf(ch.id, protocol.ZwlrOutputConfigurationHeadV1ErrorAlreadySet, "scale set twice")
 	}
 	if scale <= 0 {
 		return errorf(ch.id, protocol.ZwlrOutputConfigurationHeadV1ErrorInvalidScale, "scale %v", scale.Float())
 	}
-	ch.scale, ch.sSet = &scale, true
+	ch.scale = &scale
 	return nil
 }

@@ -24,11 +24,7 @@ func TestWlrRandr(t *testing.T) {
 	s, dir := start(t)
 	out := startTestclient(t, dir)
 	from := 0
-	randr := func(args ...string) (string, error) {
-		cmd := client(t, dir, bin, args...)
-		b, err := cmd.CombinedOutput()
-		return string(b), err
-	}
+	randr := func(args ...string) (string, error) { return wlrRandr(t, dir, bin, args...) }
 	list, err := randr()
 	if err != nil {
 		t.Fatalf("wlr-randr: %v\n%s", err, list)
@@ -202,14 +198,7 @@ func TestWlrRandrTwoOutputs(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, dir, _ := startServer(t, hb, Options{})
-	randr := func(args ...string) string {
-		t.Helper()
-		b, err := client(t, dir, bin, args...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("wlr-randr %v: %v\n%s", args, err, b)
-		}
-		return string(b)
-	}
+	randr := func(args ...string) string { t.Helper(); return mustWlrRandr(t, dir, bin, args...) }
 	second := func(list string) string {
 		_, rest, _ := strings.Cut(list, "HEADLESS-2")
 		return rest
@@ -240,19 +229,8 @@ func TestWlrRandrOutputOnOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, dir, _ := startServer(t, hb, Options{})
-	randr := func(args ...string) (string, error) {
-		t.Helper()
-		b, err := client(t, dir, bin, args...).CombinedOutput()
-		return string(b), err
-	}
-	mustRandr := func(args ...string) string {
-		t.Helper()
-		out, err := randr(args...)
-		if err != nil {
-			t.Fatalf("wlr-randr %v: %v\n%s", args, err, out)
-		}
-		return out
-	}
+	randr := func(args ...string) (string, error) { return wlrRandr(t, dir, bin, args...) }
+	mustRandr := func(args ...string) string { t.Helper(); return mustWlrRandr(t, dir, bin, args...) }
 	head := func(list, name string) string {
 		_, rest, _ := strings.Cut("\n"+list, "\n"+name+" ")
 		if i := strings.Index(rest, "\nHEADLESS-"); i >= 0 { // the next head
@@ -578,4 +556,22 @@ func (r *raw) globalAdded(iface string, except uint32) uint32 {
 		return false
 	})
 	return name
+}
+
+// wlrRandr runs Debian's wlr-randr (bin) with args against the server
+// listening in dir: its output and error.
+func wlrRandr(t *testing.T, dir, bin string, args ...string) (string, error) {
+	t.Helper()
+	b, err := client(t, dir, bin, args...).CombinedOutput()
+	return string(b), err
+}
+
+// mustWlrRandr is wlrRandr, failing the test when wlr-randr fails.
+func mustWlrRandr(t *testing.T, dir, bin string, args ...string) string {
+	t.Helper()
+	out, err := wlrRandr(t, dir, bin, args...)
+	if err != nil {
+		t.Fatalf("wlr-randr %v: %v\n%s", args, err, out)
+	}
+	return out
 }

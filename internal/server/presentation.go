@@ -147,12 +147,11 @@ func (s *Server) outputX(o *output) int {
 	return x
 }
 
-// sendGeometry sends the output's logical position and size.
+// sendGeometry sends the output's logical position and size (its
+// bounds: the mode turned, as the layout places it).
 func (r xdgOutputRef) sendGeometry(o *output) {
-	mode := o.o.Mode()
 	r.c.send(protocol.ZxdgOutputV1LogicalPosition(r.c.conn, r.id, int32(o.s.outputX(o)), 0))
-	lw, lh := o.transform().LogicalSize(mode.Width, mode.Height)
-	r.c.send(protocol.ZxdgOutputV1LogicalSize(r.c.conn, r.id, int32(lw), int32(lh)))
+	r.c.send(protocol.ZxdgOutputV1LogicalSize(r.c.conn, r.id, int32(o.bounds.Dx()), int32(o.bounds.Dy())))
 }
 
 // done ends a batch of xdg_output events (with wl_output.done from v3).

@@ -134,8 +134,7 @@ func (m *screencopyManager) capture(frameID, outputID uint32, region *image.Rect
 		return err
 	}
 	out := o.handler.(*outputResource).o
-	mode := out.o.Mode()
-	rect := image.Rect(0, 0, mode.Width, mode.Height)
+	rect := out.panelBounds()
 	if region != nil {
 		// The region is in the picture's coordinates; the copy is of the
 		// panel's pixels that show it.

@@ -65,11 +65,7 @@ func (s *Server) outputTurned(tc turnChange) {
 	if o == nil {
 		return // off: served turned when it is turned on
 	}
-	o.scanout = nil
-	if cs, ok := tc.out.(backend.ClientScanout); ok && renderTurn(tc.out) == backend.TransformNormal {
-		o.scanout = cs
-		s.clientScanout = true
-	}
+	o.setScanout()
 	if oc := s.seat.cursor.outs[o]; oc != nil {
 		if oc.planeShown {
 			if err := oc.plane.SetCursor(nil); err != nil {
@@ -80,4 +76,14 @@ func (s *Server) outputTurned(tc turnChange) {
 	}
 	o.resized()
 	s.seat.cursor.update()
+}
+
+// setScanout sets whether the output may show a client buffer directly
+// (backend.ClientScanout): only while its frames are not drawn turned.
+func (o *output) setScanout() {
+	o.scanout = nil
+	if cs, ok := o.o.(backend.ClientScanout); ok && renderTurn(o.o) == backend.TransformNormal {
+		o.scanout = cs
+		o.s.clientScanout = true
+	}
 }

@@ -26,14 +26,7 @@ func TestWlrRandrTurnAtRunTime(t *testing.T) {
 	r := showPixels(t, s, dir, 100, 60, marker)
 	r.bindGlobal(globalName(s, protocol.WlOutputInterface), "wl_output", 4, 11)
 	r.roundtrip(51)
-	randr := func(args ...string) string {
-		t.Helper()
-		b, err := client(t, dir, bin, args...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("wlr-randr %v: %v\n%s", args, err, b)
-		}
-		return string(b)
-	}
+	randr := func(args ...string) string { t.Helper(); return mustWlrRandr(t, dir, bin, args...) }
 	for i, step := range []struct {
 		arg    string
 		t      backend.Transform

@@ -146,10 +146,7 @@ func TestWlrRandrTurned(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, dir, _ := startOn(t, hb, nil)
-	randr := func(args ...string) (string, error) {
-		b, err := client(t, dir, bin, args...).CombinedOutput()
-		return string(b), err
-	}
+	randr := func(args ...string) (string, error) { return wlrRandr(t, dir, bin, args...) }
 	if list, err := randr(); err != nil || !strings.Contains(list, "Transform: 90") {
 		t.Errorf("wlr-randr: %v\n%s", err, list)
 	}

@@ -154,14 +154,25 @@ func (c *Conn) Read() (int, error) {
 // spell, to poll every 20 µs while the server works (see
 // internal/server's loop).
 func (c *Conn) recvmsg(buf []byte) (n, oobn int, err error) {
-	c.iov.Base = &buf[0]
-	c.iov.SetLen(len(buf))
+	return c.rawmsg(unix.SYS_RECVMSG, buf, c.oob[:], unix.MSG_CMSG_CLOEXEC|unix.MSG_DONTWAIT)
+}
+
+// rawmsg makes the raw system call sysno (recvmsg or sendmsg) on b and
+// oob (none when empty) with the connection's message header: the bytes
+// moved and the control bytes received.
+func (c *Conn) rawmsg(sysno uintptr, b, oob []byte, flags int) (n, oobn int, err error) {
+	c.iov.Base = &b[0]
+	c.iov.SetLen(len(b))
 	c.msg.Iov = &c.iov
 	c.msg.SetIovlen(1)
-	c.msg.Control = &c.oob[0]
-	c.msg.SetControllen(len(c.oob))
+	c.msg.Control = nil
+	c.msg.SetControllen(0)
+	if len(oob) > 0 {
+		c.msg.Control = &oob[0]
+		c.msg.SetControllen(len(oob))
+	}
 	c.msg.Flags = 0
-	r, _, e := unix.RawSyscall(unix.SYS_RECVMSG, uintptr(c.fd), uintptr(unsafe.Pointer(&c.msg)), unix.MSG_CMSG_CLOEXEC|unix.MSG_DONTWAIT)
+	r, _, e := unix.RawSyscall(sysno, uintptr(c.fd), uintptr(unsafe.Pointer(&c.msg)), uintptr(flags))
 	oobn = int(c.msg.Controllen)
 	c.iov.Base, c.msg.Iov, c.msg.Control = nil, nil, nil // keep no buffer alive
 	if e != 0 {
@@ -307,23 +318,8 @@ func (c *Conn) Flush() error {
 // sendmsg is sendmsg(2) without a blocking wait (MSG_DONTWAIT), made raw
 // for the reason recvmsg is, reusing the connection's message header.
 func (c *Conn) sendmsg(b, oob []byte) (int, error) {
-	c.iov.Base = &b[0]
-	c.iov.SetLen(len(b))
-	c.msg.Iov = &c.iov
-	c.msg.SetIovlen(1)
-	c.msg.Control = nil
-	c.msg.SetControllen(0)
-	if len(oob) > 0 {
-		c.msg.Control = &oob[0]
-		c.msg.SetControllen(len(oob))
-	}
-	c.msg.Flags = 0
-	r, _, e := unix.RawSyscall(unix.SYS_SENDMSG, uintptr(c.fd), uintptr(unsafe.Pointer(&c.msg)), unix.MSG_NOSIGNAL|unix.MSG_DONTWAIT)
-	c.iov.Base, c.msg.Iov, c.msg.Control = nil, nil, nil // keep no buffer alive
-	if e != 0 {
-		return 0, e
-	}
-	return int(r), nil
+	n, _, err := c.rawmsg(unix.SYS_SENDMSG, b, oob, unix.MSG_NOSIGNAL|unix.MSG_DONTWAIT)
+	return n, err
 }
 
 // Pending reports whether events wait to be flushed.
