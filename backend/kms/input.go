@@ -7,9 +7,6 @@ import (
 	"log/slog"
 	"math"
 	"os"
-	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/internal/libinput"
@@ -285,17 +282,10 @@ func (in *inputSource) seatChanged(e *libinput.Event) {
 	}
 	if e != nil && e.Type == libinput.DeviceRemoved && e.Device.Caps&libinput.CapTouch != 0 && len(in.touches) > 0 {
 		clear(in.touches)
-		in.send(backend.Event{Kind: backend.TouchCancel, Time: monotonic()})
+		in.send(backend.Event{Kind: backend.TouchCancel, Time: backend.Monotonic()})
 	}
 	if caps != in.caps {
 		in.caps = caps
-		in.send(backend.Event{Kind: backend.SeatChanged, Time: monotonic(), Caps: caps})
+		in.send(backend.Event{Kind: backend.SeatChanged, Time: backend.Monotonic(), Caps: caps})
 	}
-}
-
-// monotonic is CLOCK_MONOTONIC now, for events libinput gives no time.
-func monotonic() time.Duration {
-	var ts unix.Timespec
-	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
-	return time.Duration(ts.Nano())
 }
