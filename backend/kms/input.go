@@ -152,10 +152,9 @@ func (in *inputSource) close() error {
 	return in.li.Close()
 }
 
-// layout is the outputs side by side, left to right: each output's
-// x offset and the layout's size.
-func (in *inputSource) layout() (w, h float64) {
-	for _, o := range in.outputs() {
+// layout is outs side by side, left to right: the layout's size.
+func layout(outs []*Output) (w, h float64) {
+	for _, o := range outs {
 		ow, oh := o.logicalSize()
 		w += ow
 		h = max(h, oh)
@@ -163,11 +162,11 @@ func (in *inputSource) layout() (w, h float64) {
 	return w, h
 }
 
-// at finds the output containing layout point (x, y) and the point in
-// its pixels.
-func (in *inputSource) at(x, y float64) (*Output, float64, float64) {
+// at finds the output of outs containing layout point (x, y) and the
+// point in its pixels.
+func at(outs []*Output, x, y float64) (*Output, float64, float64) {
 	off := 0.0
-	for _, o := range in.outputs() {
+	for _, o := range outs {
 		ow, oh := o.logicalSize()
 		if x < off+ow {
 			return o, x - off, min(y, oh-1.0/256)
@@ -177,10 +176,10 @@ func (in *inputSource) at(x, y float64) (*Output, float64, float64) {
 	return nil, 0, 0
 }
 
-// clamp keeps (x, y) inside the layout (the last representable point of
-// wl_fixed before its edge).
-func (in *inputSource) clamp() {
-	w, h := in.layout()
+// clamp keeps (x, y) inside the layout of outs (the last representable
+// point of wl_fixed before its edge).
+func (in *inputSource) clamp(outs []*Output) {
+	w, h := layout(outs)
 	in.x = max(0, min(in.x, w-1.0/256))
 	in.y = max(0, min(in.y, h-1.0/256))
 }
@@ -201,13 +200,14 @@ func (in *inputSource) handle(e *libinput.Event) {
 	case libinput.KeyboardKey:
 		in.send(backend.Event{Kind: backend.Key, Time: e.Time, Key: e.Key, Pressed: e.Pressed})
 	case libinput.PointerMotion, libinput.PointerMotionAbsolute:
+		outs := in.outputs() // once per event: it takes the backend's lock
 		if e.Type == libinput.PointerMotion {
 			in.x, in.y = in.x+e.DX, in.y+e.DY
 		} else {
-			in.x, in.y = in.absolute(e.X, e.Y)
+			in.x, in.y = absolute(outs, e.X, e.Y)
 		}
-		in.clamp()
-		o, x, y := in.at(in.x, in.y)
+		in.clamp(outs)
+		o, x, y := at(outs, in.x, in.y)
 		if o == nil {
 			return
 		}
