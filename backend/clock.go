@@ -28,13 +28,18 @@ type RefreshClock struct {
 	Period time.Duration
 	next   time.Duration // CLOCK_MONOTONIC of the next tick
 
-	mu     sync.Mutex // guards next, file, fd and gen (Stop and a cancelled ctx come from other goroutines)
+	mu     sync.Mutex // guards next, file, fd, waiting, done and stopCtx (Stop and a cancelled ctx come from other goroutines)
 	file   *os.File   // the timerfd, in the netpoller; nil until the first Wait
 	fd     int        // file's (file.Fd would make it blocking)
-	gen    uint64     // Waits finished: a late cancel of an earlier Wait fires nothing
 	raw    syscall.RawConn
 	readFn func(fd uintptr) bool
 	err    error // readFn's
+	// The context of the Waits: its cancellation fires the timer while
+	// a Wait runs. Registered once per context (by its Done channel),
+	// not once per Wait: a frame allocates nothing.
+	waiting bool
+	done    <-chan struct{}
+	stopCtx func() bool
 }
 
 // errClockStopped is Wait's error when Stop closed the clock under it.
@@ -42,21 +47,15 @@ var errClockStopped = errors.New("refresh clock stopped")
 
 // Wait blocks until the next tick, or until ctx ends (its error).
 func (c *RefreshClock) Wait(ctx context.Context) error {
-	raw, err := c.arm()
+	raw, err := c.arm(ctx)
 	if err != nil {
 		return err
 	}
-	if ctx.Done() != nil {
-		// Cancelling fires the timer now; the wait below then sees ctx.
-		stop := context.AfterFunc(ctx, c.cancelled(c.gen))
-		defer func() {
-			stop()
-			c.mu.Lock()
-			c.gen++
-			c.mu.Unlock()
-		}()
-	}
-	if err := raw.Read(c.readFn); err != nil {
+	err = raw.Read(c.readFn)
+	c.mu.Lock()
+	c.waiting = false
+	c.mu.Unlock()
+	if err != nil {
 		if errors.Is(err, os.ErrClosed) {
 			return errClockStopped
 		}
@@ -69,8 +68,9 @@ func (c *RefreshClock) Wait(ctx context.Context) error {
 }
 
 // arm sets the clock's timerfd (made at the first Wait, or after a Stop)
-// to the next tick.
-func (c *RefreshClock) arm() (syscall.RawConn, error) {
+// to the next tick, or to now when ctx has ended, and makes ctx's
+// cancellation fire it while the Wait runs.
+func (c *RefreshClock) arm(ctx context.Context) (syscall.RawConn, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.file == nil {
@@ -87,24 +87,43 @@ func (c *RefreshClock) arm() (syscall.RawConn, error) {
 		c.file, c.fd, c.raw = f, fd, raw
 		c.readFn = c.read
 	}
+	if done := ctx.Done(); done != c.done {
+		c.forgetCtxLocked()
+		if done != nil {
+			c.done = done
+			c.stopCtx = context.AfterFunc(ctx, func() { c.cancelled(done) })
+		}
+	}
 	now := Monotonic()
 	if c.next == 0 || c.next < now-c.Period {
 		c.next = now // first frame, or we fell behind: restart the clock
 	}
 	c.next += c.Period
-	return c.raw, armTimerFD(c.fd, c.next)
+	at := c.next
+	if ctx.Err() != nil {
+		at = 1 // ended before this Wait: return at once (cancelled saw no Wait)
+	}
+	c.waiting = true
+	return c.raw, armTimerFD(c.fd, at)
 }
 
-// cancelled returns what a cancelled ctx does to Wait number gen: fire
-// the timer now, if that Wait still runs.
-func (c *RefreshClock) cancelled(gen uint64) func() {
-	return func() {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if c.file != nil && c.gen == gen {
-			armTimerFD(c.fd, 1)
-		}
+// cancelled is what the end of the context with channel done does: fire
+// the timer now, if a Wait on that context runs.
+func (c *RefreshClock) cancelled(done <-chan struct{}) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.file != nil && c.waiting && c.done == done {
+		armTimerFD(c.fd, 1)
 	}
+}
+
+// forgetCtxLocked drops the registration on the Waits' context; c.mu
+// held.
+func (c *RefreshClock) forgetCtxLocked() {
+	if c.stopCtx != nil {
+		c.stopCtx()
+	}
+	c.done, c.stopCtx = nil, nil
 }
 
 // read takes the timerfd's expirations; false (not expired yet) sends
@@ -146,6 +165,7 @@ func (c *RefreshClock) Stop() {
 		c.file.Close()
 		c.file, c.fd, c.raw = nil, -1, nil
 	}
+	c.forgetCtxLocked()
 	c.next = 0
 }
 

@@ -77,3 +77,42 @@ func TestMonotonicIsClockMonotonic(t *testing.T) {
 	}
 	t.Errorf("clock_gettime(CLOCK_MONOTONIC) %v is not between two Monotonic readings around it", time.Duration(ts.Nano()))
 }
+
+// A Wait on a context that can be cancelled allocates nothing (it runs
+// once a frame): the cancellation is registered once per context.
+func TestRefreshClockWaitAllocs(t *testing.T) {
+	c := RefreshClock{Period: 50 * time.Microsecond}
+	defer c.Stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c.Wait(ctx) // registers ctx
+	if n := testing.AllocsPerRun(100, func() {
+		if err := c.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("Wait allocates %v times", n)
+	}
+}
+
+// Cancelling a context the clock waited on before does not end a Wait
+// on another context early.
+func TestRefreshClockOldContext(t *testing.T) {
+	c := RefreshClock{Period: time.Millisecond}
+	defer c.Stop()
+	old, cancel := context.WithCancel(context.Background())
+	if err := c.Wait(old); err != nil {
+		t.Fatal(err)
+	}
+	c.Period = 50 * time.Millisecond
+	time.AfterFunc(5*time.Millisecond, cancel)
+	start := Monotonic()
+	if err := c.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// Never early (late is the machine's load); the tick is at least
+	// Period after the previous one, about 49 ms from start.
+	if d := Monotonic() - start; d < 40*time.Millisecond {
+		t.Errorf("Wait returned after %v: the old context's cancel fired it", d)
+	}
+}

@@ -183,16 +183,25 @@ func (o *Output) SetEnabled(on bool) error {
 		o.sc, o.pending, o.off = nil, false, true
 		return err
 	}
-	m := o.Mode()
-	sc, err := scanout.NewSwapchain(o.alloc, o.bufs, m.Width, m.Height, o.format)
+	sc, err := o.targets(o.Mode())
 	if err != nil {
 		return fmt.Errorf("headless output %s: %w", o.name, err)
 	}
 	o.sc, o.off = sc, false
+	return nil
+}
+
+// targets makes the render targets of mode m and records them (and m)
+// in Info.
+func (o *Output) targets(m scanout.Mode) (*scanout.Swapchain, error) {
+	sc, err := scanout.NewSwapchain(o.alloc, o.bufs, m.Width, m.Height, o.format)
+	if err != nil {
+		return nil, err
+	}
 	o.mu.Lock()
 	o.info.Mode, o.info.Strategy, o.info.Attempts = m, sc.Strategy, sc.Attempts
 	o.mu.Unlock()
-	return nil
+	return sc, nil
 }
 
 // errOff is Next's error on an output that is turned off.
@@ -206,15 +215,12 @@ func (o *Output) Next() (*scanout.Buffer, int, error) {
 	}
 	m := o.Mode()
 	if b := o.sc.Buffers; len(b) > 0 && (b[0].Width != m.Width || b[0].Height != m.Height) {
-		sc, err := scanout.NewSwapchain(o.alloc, o.bufs, m.Width, m.Height, o.format)
+		sc, err := o.targets(m)
 		if err != nil {
 			return nil, 0, fmt.Errorf("headless %s: render targets for %s: %w", o.name, m, err)
 		}
 		old := o.sc
 		o.sc = sc
-		o.mu.Lock()
-		o.info.Mode, o.info.Strategy, o.info.Attempts = m, sc.Strategy, sc.Attempts
-		o.mu.Unlock()
 		if err := old.Close(); err != nil {
 			return nil, 0, fmt.Errorf("headless %s: release old render targets: %w", o.name, err)
 		}

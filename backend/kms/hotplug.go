@@ -168,15 +168,20 @@ func (b *Backend) modeChanged(o *Output, pipe scanout.Pipeline) bool {
 	_, named := b.opts.Modes[pipe.ConnectorName]
 	_, all := b.opts.Modes["*"]
 	if !named && !all {
-		p := pipe.PreferredMode()
-		return p.Width != m.Width || p.Height != m.Height || p.RefreshMilliHz != m.RefreshMilliHz
+		return !sameTiming(pipe.PreferredMode(), m)
 	}
-	for _, x := range pipe.Modes {
-		if x.Width == m.Width && x.Height == m.Height && x.RefreshMilliHz == m.RefreshMilliHz {
-			return false
-		}
-	}
-	return true
+	return !offers(pipe, m)
+}
+
+// sameTiming reports whether a and b are the same size and refresh rate
+// (names and flags aside).
+func sameTiming(a, b scanout.Mode) bool {
+	return a.Width == b.Width && a.Height == b.Height && a.RefreshMilliHz == b.RefreshMilliHz
+}
+
+// offers reports whether pipe's connector offers a mode of m's timing.
+func offers(pipe scanout.Pipeline, m scanout.Mode) bool {
+	return slices.ContainsFunc(pipe.Modes, func(x scanout.Mode) bool { return sameTiming(x, m) })
 }
 
 // Close turns a removed output off and releases its buffers (after

@@ -7,9 +7,6 @@ import (
 	"log/slog"
 	"math"
 	"os"
-	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/minicomp/minicomp/backend"
 	"github.com/minicomp/minicomp/internal/libinput"
@@ -155,10 +152,9 @@ func (in *inputSource) close() error {
 	return in.li.Close()
 }
 
-// layout is the outputs side by side, left to right: each output's
-// x offset and the layout's size.
-func (in *inputSource) layout() (w, h float64) {
-	for _, o := range in.outputs() {
+// layout is outs side by side, left to right: the layout's size.
+func layout(outs []*Output) (w, h float64) {
+	for _, o := range outs {
 		ow, oh := o.logicalSize()
 		w += ow
 		h = max(h, oh)
@@ -166,11 +162,11 @@ func (in *inputSource) layout() (w, h float64) {
 	return w, h
 }
 
-// at finds the output containing layout point (x, y) and the point in
-// its pixels.
-func (in *inputSource) at(x, y float64) (*Output, float64, float64) {
+// at finds the output of outs containing layout point (x, y) and the
+// point in its pixels.
+func at(outs []*Output, x, y float64) (*Output, float64, float64) {
 	off := 0.0
-	for _, o := range in.outputs() {
+	for _, o := range outs {
 		ow, oh := o.logicalSize()
 		if x < off+ow {
 			return o, x - off, min(y, oh-1.0/256)
@@ -180,10 +176,10 @@ func (in *inputSource) at(x, y float64) (*Output, float64, float64) {
 	return nil, 0, 0
 }
 
-// clamp keeps (x, y) inside the layout (the last representable point of
-// wl_fixed before its edge).
-func (in *inputSource) clamp() {
-	w, h := in.layout()
+// clamp keeps (x, y) inside the layout of outs (the last representable
+// point of wl_fixed before its edge).
+func (in *inputSource) clamp(outs []*Output) {
+	w, h := layout(outs)
 	in.x = max(0, min(in.x, w-1.0/256))
 	in.y = max(0, min(in.y, h-1.0/256))
 }
@@ -204,13 +200,14 @@ func (in *inputSource) handle(e *libinput.Event) {
 	case libinput.KeyboardKey:
 		in.send(backend.Event{Kind: backend.Key, Time: e.Time, Key: e.Key, Pressed: e.Pressed})
 	case libinput.PointerMotion, libinput.PointerMotionAbsolute:
+		outs := in.outputs() // once per event: it takes the backend's lock
 		if e.Type == libinput.PointerMotion {
 			in.x, in.y = in.x+e.DX, in.y+e.DY
 		} else {
-			in.x, in.y = in.absolute(e.X, e.Y)
+			in.x, in.y = absolute(outs, e.X, e.Y)
 		}
-		in.clamp()
-		o, x, y := in.at(in.x, in.y)
+		in.clamp(outs)
+		o, x, y := at(outs, in.x, in.y)
 		if o == nil {
 			return
 		}
@@ -285,17 +282,10 @@ func (in *inputSource) seatChanged(e *libinput.Event) {
 	}
 	if e != nil && e.Type == libinput.DeviceRemoved && e.Device.Caps&libinput.CapTouch != 0 && len(in.touches) > 0 {
 		clear(in.touches)
-		in.send(backend.Event{Kind: backend.TouchCancel, Time: monotonic()})
+		in.send(backend.Event{Kind: backend.TouchCancel, Time: backend.Monotonic()})
 	}
 	if caps != in.caps {
 		in.caps = caps
-		in.send(backend.Event{Kind: backend.SeatChanged, Time: monotonic(), Caps: caps})
+		in.send(backend.Event{Kind: backend.SeatChanged, Time: backend.Monotonic(), Caps: caps})
 	}
-}
-
-// monotonic is CLOCK_MONOTONIC now, for events libinput gives no time.
-func monotonic() time.Duration {
-	var ts unix.Timespec
-	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
-	return time.Duration(ts.Nano())
 }

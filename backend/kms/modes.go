@@ -79,7 +79,9 @@ func (o *Output) remake(mode scanout.Mode) error {
 	if err != nil {
 		return err
 	}
+	o.b.allocMu.Lock() // hotplug's newOutput may allocate at the same time
 	sc, err := scanout.NewSwapchain(o.alloc, len(o.sc.Buffers), mode.Width, mode.Height, o.fmt)
+	o.b.allocMu.Unlock()
 	if err != nil {
 		p.Close()
 		return err

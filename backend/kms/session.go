@@ -93,10 +93,7 @@ func (b *Backend) Resume() error {
 		switch {
 		case i < 0:
 			b.log.Warn("kms: session resumed: the output's connector is no longer connected", "output", o.Name())
-		case !slices.ContainsFunc(pipes[i].Modes, func(m scanout.Mode) bool {
-			cur := o.Mode()
-			return m.Width == cur.Width && m.Height == cur.Height && m.RefreshMilliHz == cur.RefreshMilliHz
-		}):
+		case !offers(pipes[i], o.Mode()):
 			b.log.Warn("kms: session resumed: the output's connector no longer offers its mode; setting it anyway", "output", o.Name(),
 				"mode", o.Mode().String())
 		}

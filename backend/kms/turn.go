@@ -108,21 +108,23 @@ var (
 // logicalSize is the size of the picture the output shows: its mode
 // turned by Options.Transform.
 func (o *Output) logicalSize() (float64, float64) {
-	m := o.Mode()
-	w, h := o.Transform().LogicalSize(m.Width, m.Height)
+	o.mu.Lock()
+	m, t := o.info.Mode, o.mounted // Mode and Transform, under one lock
+	o.mu.Unlock()
+	w, h := t.LogicalSize(m.Width, m.Height)
 	return float64(w), float64(h)
 }
 
 // absolute maps an absolute pointer position (0..1 on both axes) to
-// the layout. A device absolute over one output (a tablet or a
+// the layout of outs. A device absolute over one output (a tablet or a
 // touchscreen that drives the pointer) is mounted on that panel: the
 // position is the panel's, shown turned (Transform.ToLogical). Over
 // several outputs it spans the layout.
-func (in *inputSource) absolute(x, y float64) (float64, float64) {
-	if outs := in.outputs(); len(outs) == 1 {
+func absolute(outs []*Output, x, y float64) (float64, float64) {
+	if len(outs) == 1 {
 		m := outs[0].Mode()
 		return outs[0].Transform().ToLogical(m.Width, m.Height, x*float64(m.Width), y*float64(m.Height))
 	}
-	w, h := in.layout()
+	w, h := layout(outs)
 	return x * w, y * h
 }

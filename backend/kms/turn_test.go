@@ -45,7 +45,7 @@ func TestInputTurned(t *testing.T) {
 		in := &inputSource{ctx: context.Background(), outputs: func() []*Output { return []*Output{o} }, events: make(chan backend.Event, 16),
 			touches: map[int32]bool{}}
 		get := func() backend.Event { t.Helper(); return nextEvent(t, in.events) }
-		if w, h := in.layout(); w != c.w || h != c.h {
+		if w, h := layout(in.outputs()); w != c.w || h != c.h {
 			t.Errorf("%v: layout %vx%v, want %vx%v", c.tr, w, h, c.w, c.h)
 		}
 		in.handle(&libinput.Event{Type: libinput.PointerMotion, DX: 5000, DY: 5000})

@@ -48,10 +48,10 @@ func (o *Output) SetCursor(img *backend.CursorImage) error {
 	b := o.b
 	var ci cursorImage
 	if img != nil {
-		w, h := img.Width, img.Height
-		if w <= 0 || h <= 0 || img.Stride < w*4 || len(img.Pix) < (h-1)*img.Stride+w*4 {
-			return fmt.Errorf("wayland cursor: bad image %dx%d stride %d (%d bytes)", w, h, img.Stride, len(img.Pix))
+		if err := img.Check(); err != nil {
+			return fmt.Errorf("wayland cursor: %w", err)
 		}
+		w, h := img.Width, img.Height
 		buf, err := scanout.MemfdStrategy{}.Allocate(w, h, scanout.ARGB8888)
 		if err != nil {
 			return fmt.Errorf("wayland cursor: %w", err)

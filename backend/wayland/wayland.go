@@ -25,7 +25,6 @@ import (
 
 	"github.com/neurlang/wayland/wl"
 	"github.com/neurlang/wayland/xdg"
-	"golang.org/x/sys/unix"
 
 	linux "github.com/neurlang/wayland/stable/linux-dmabuf-v1"
 
@@ -515,12 +514,9 @@ func (b *Backend) send(p wl.Proxy, opcode uint32, args ...any) error {
 	return nil
 }
 
-// now returns CLOCK_MONOTONIC.
-func now() time.Duration {
-	var ts unix.Timespec
-	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
-	return time.Duration(ts.Nano())
-}
+// now returns CLOCK_MONOTONIC (backend.Monotonic: the vDSO, no system
+// call on the input path).
+func now() time.Duration { return backend.Monotonic() }
 
 // The backend is an event source as well as a set of outputs.
 var (

@@ -96,8 +96,11 @@ func (o *Output) CommitCursor() (bool, error) { return false, nil }
 func (b *Backend) makeCursor(img *backend.CursorImage) (xproto.Cursor, error) {
 	c := b.conn
 	w, h := img.Width, img.Height
-	if w <= 0 || h <= 0 || w > 0x7fff || h > 0x7fff || img.Stride < w*4 || len(img.Pix) < (h-1)*img.Stride+w*4 {
-		return 0, fmt.Errorf("x11 cursor: bad image %dx%d stride %d (%d bytes)", w, h, img.Stride, len(img.Pix))
+	if err := img.Check(); err != nil {
+		return 0, fmt.Errorf("x11 cursor: %w", err)
+	}
+	if w > 0x7fff || h > 0x7fff {
+		return 0, fmt.Errorf("x11 cursor: %dx%d is larger than X allows", w, h)
 	}
 	if hx, hy := img.Hotspot.X, img.Hotspot.Y; hx < 0 || hy < 0 || hx >= w || hy >= h {
 		return 0, fmt.Errorf("x11 cursor: hotspot %d,%d outside the %dx%d image", hx, hy, w, h)
